@@ -1,0 +1,88 @@
+// Argument parsing and error conversion shared by every binding file. Bindings only parse,
+// call the core and convert errors: all validation of shapes and values lives in the core.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ravdl/error.h"
+#include "ravdl/shape.h"
+#include "ravdl/tensor.h"
+
+namespace ravdl::node {
+
+// Throws a JS Error with `.code` (ERR_SHAPE, ...) from a core error.
+[[noreturn]] void throw_js(Napi::Env env, const ravdl::Error& e);
+
+// Wraps a binding body so that core errors become typed JS errors and no C++ exception
+// escapes. Usage: exports.Set("add", fn(env, "add", [](const Napi::CallbackInfo& info) {...}))
+template <class F>
+Napi::Function fn(Napi::Env env, const char* name, F body) {
+  return Napi::Function::New(
+      env,
+      [body](const Napi::CallbackInfo& info) -> Napi::Value {
+        try {
+          return body(info);
+        } catch (const ravdl::Error& e) {
+          throw_js(info.Env(), e);
+        } catch (const Napi::Error&) {
+          throw;
+        } catch (const std::bad_alloc&) {
+          throw_js(info.Env(), ravdl::Error(ErrorCode::Arg, "out of memory"));
+        } catch (const std::exception& e) {
+          throw_js(info.Env(), ravdl::Error(ErrorCode::Internal, e.what()));
+        }
+      },
+      name);
+}
+
+// Reads argument i of op; each throws ERR_ARG / ERR_DTYPE naming op, argument and value.
+Span<float> arg_f32(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+Span<int32_t> arg_i32(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+Span<uint8_t> arg_u8(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+Shape arg_shape(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+std::vector<int64_t> arg_ints(const Napi::CallbackInfo& info, size_t i, const char* op,
+                              const char* name);
+int64_t arg_int(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+double arg_num(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+bool arg_bool(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+std::string arg_str(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+// Optional variants: return `fallback` when the argument is undefined or null.
+int64_t arg_int_or(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name,
+                   int64_t fallback);
+double arg_num_or(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name,
+                  double fallback);
+bool arg_bool_or(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name,
+                 bool fallback);
+bool arg_present(const Napi::CallbackInfo& info, size_t i);
+
+// Attribute-object readers, for ops with many attributes: obj[key] with the same checks.
+Napi::Object arg_obj(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+int64_t attr_int(Napi::Object o, const char* key, const char* op, int64_t fallback);
+double attr_num(Napi::Object o, const char* key, const char* op, double fallback);
+bool attr_bool(Napi::Object o, const char* key, const char* op, bool fallback);
+std::string attr_str(Napi::Object o, const char* key, const char* op, const std::string& fallback);
+// An int or a list of ints, expanded to `n` values (e.g. stride 2 -> [2, 2]).
+std::vector<int64_t> attr_ints(Napi::Object o, const char* key, const char* op, size_t n,
+                               std::vector<int64_t> fallback);
+bool attr_has(Napi::Object o, const char* key);
+
+// Typed-array view helpers: a (buffer, shape) pair checked against each other.
+inline CFView cview(const char* op, const char* name, Span<float> s, Shape shape) {
+  return view<const float>(op, name, s.data, s.size, std::move(shape));
+}
+inline FView mview(const char* op, const char* name, Span<float> s, Shape shape) {
+  return view<float>(op, name, s.data, s.size, std::move(shape));
+}
+
+// Each group of kernels registers its functions here (one file per group).
+void register_core(Napi::Env env, Napi::Object exports);
+void register_elementwise(Napi::Env env, Napi::Object exports);
+void register_matmul(Napi::Env env, Napi::Object exports);
+void register_conv(Napi::Env env, Napi::Object exports);
+void register_nn(Napi::Env env, Napi::Object exports);
+void register_misc(Napi::Env env, Napi::Object exports);
+
+}  // namespace ravdl::node

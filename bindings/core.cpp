@@ -1,0 +1,42 @@
+// Engine-wide controls: backend report, thread count, GEMM backend selection.
+#include "common.h"
+#include "ravdl/backend.h"
+#include "ravdl/gemm.h"
+#include "ravdl/parallel.h"
+
+namespace ravdl::node {
+
+void register_core(Napi::Env env, Napi::Object exports) {
+  exports.Set("backendInfo", fn(env, "backendInfo", [](const Napi::CallbackInfo& info) {
+    BackendInfo b = backend_info();
+    Napi::Env e = info.Env();
+    Napi::Object o = Napi::Object::New(e);
+    o.Set("blas", b.blas);
+    o.Set("gemm", b.gemm);
+    o.Set("simd", b.simd);
+    o.Set("threads", b.threads);
+    o.Set("hardwareThreads", b.hardware_threads);
+    o.Set("cuda", b.cuda);
+    o.Set("version", b.version);
+    return o;
+  }));
+  exports.Set("setNumThreads", fn(env, "setNumThreads", [](const Napi::CallbackInfo& info) {
+    int64_t n = arg_int(info, 0, "setNumThreads", "n");
+    if (n < 0 || n > 1024)
+      fail(ErrorCode::Attr, "setNumThreads: n must be in [0, 1024] (0 = default), got ", n);
+    set_num_threads(static_cast<int>(n));
+    return info.Env().Undefined();
+  }));
+  exports.Set("getNumThreads", fn(env, "getNumThreads", [](const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), get_num_threads());
+  }));
+  exports.Set("setGemmBackend", fn(env, "setGemmBackend", [](const Napi::CallbackInfo& info) {
+    std::string name = arg_str(info, 0, "setGemmBackend", "backend");
+    if (name == "blas") set_gemm_backend(GemmBackend::Blas);
+    else if (name == "builtin") set_gemm_backend(GemmBackend::Builtin);
+    else fail(ErrorCode::Attr, "setGemmBackend: backend must be 'blas' or 'builtin', got '", name, "'");
+    return info.Env().Undefined();
+  }));
+}
+
+}  // namespace ravdl::node

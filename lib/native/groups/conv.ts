@@ -1,0 +1,2 @@
+// Native functions of the conv kernel group (bindings/conv.cpp).
+export interface ConvBinding {}

@@ -1,0 +1,2 @@
+// Native functions of the matmul kernel group (bindings/matmul.cpp).
+export interface MatmulBinding {}

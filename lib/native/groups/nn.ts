@@ -1,0 +1,2 @@
+// Native functions of the nn kernel group (bindings/nn.cpp).
+export interface NnBinding {}

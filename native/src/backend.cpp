@@ -1,0 +1,20 @@
+#include "ravdl/backend.h"
+
+#include "ravdl/gemm.h"
+#include "ravdl/parallel.h"
+
+namespace ravdl {
+
+BackendInfo backend_info() {
+  BackendInfo info;
+  info.blas = blas_name();
+  info.gemm = gemm_backend() == GemmBackend::Blas ? "blas" : "builtin";
+  info.simd = simd_level();
+  info.threads = get_num_threads();
+  info.hardware_threads = hardware_threads();
+  info.cuda = false;  // no CUDA target yet: CPU kernels only
+  info.version = "0.1.0";
+  return info;
+}
+
+}  // namespace ravdl
