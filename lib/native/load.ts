@@ -19,7 +19,8 @@ export class NativeLoadError extends Error {
 /** Root of the package: lib/native/ (sources) and dist/native/ (compiled) are both two levels down. */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function loadBinding(): NativeBinding {
+/** Loads the addon of the package at `root` (exported for tests of the failure message). */
+export function loadBindingFrom(root: string): NativeBinding {
   // RAVDL_ADDON_PATH points at a specific .node file (e.g. a sanitizer or a side-by-side build).
   const explicit = process.env.RAVDL_ADDON_PATH;
   if (explicit) {
@@ -31,12 +32,12 @@ function loadBinding(): NativeBinding {
   }
   try {
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-    return nodeGypBuild(packageRoot) as NativeBinding;
+    return nodeGypBuild(root) as NativeBinding;
   } catch (err) {
     const tried = [
-      join(packageRoot, 'build', 'Release', 'ravdl.node'),
-      join(packageRoot, 'build', 'Debug', 'ravdl.node'),
-      join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`),
+      join(root, 'build', 'Release', 'ravdl.node'),
+      join(root, 'build', 'Debug', 'ravdl.node'),
+      join(root, 'prebuilds', `${process.platform}-${process.arch}`),
     ];
     const found = tried.filter((p) => existsSync(p));
     const lines = [
@@ -56,6 +57,6 @@ let cached: NativeBinding | undefined;
 
 /** The native binding, loaded on first use. */
 export function native(): NativeBinding {
-  cached ??= loadBinding();
+  cached ??= loadBindingFrom(packageRoot);
   return cached;
 }
