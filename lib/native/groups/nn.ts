@@ -1,2 +1,115 @@
-// Native functions of the nn kernel group (bindings/nn.cpp).
-export interface NnBinding {}
+// Native functions of the nn kernel group (bindings/nn.cpp): normalization, softmax family, losses.
+// Float tensors are Float32Array (C-contiguous), class indices Int32Array; outputs are passed in
+// and every size is checked (ERR_SHAPE); `null` skips an optional input or output.
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+export interface BatchNormAttrs {
+  /** true (default): batch statistics; false: running statistics. */
+  training?: boolean;
+  /**
+   * PyTorch's meaning, in [0, 1] (default 0.1): running = (1 - momentum) * running + momentum * batch.
+   * Keras' momentum m (e.g. 0.99) is 1 - m here; the layer converts, the kernel does not.
+   */
+  momentum?: number;
+  /** Added to the variance, > 0 (default 1e-5). */
+  eps?: number;
+}
+
+export interface CrossEntropyAttrs {
+  /** Default 'mean'. */
+  reduction?: Reduction;
+  /** Class-index targets equal to it contribute 0 and leave the mean's denominator (default -100). */
+  ignore_index?: number;
+  /** In [0, 1] (default 0): mixes the target with the uniform distribution, like PyTorch. */
+  label_smoothing?: number;
+}
+
+export interface NnBinding {
+  /**
+   * Batch normalization over channel dim 1 of x (N, C), (N, C, L) or (N, C, H, W); out has x's
+   * shape (may be x itself). gamma, beta, runningMean, runningVar, saveMean, saveInvstd hold C
+   * floats. Training: normalizes with the biased batch variance; updates runningMean/runningVar in
+   * place when given (runningVar with the unbiased variance); needs more than one value per channel.
+   * Inference: requires the running stats. saveMean/saveInvstd (when given) receive the mean and
+   * 1/sqrt(var + eps) used, which is what batch_norm_backward takes.
+   */
+  batch_norm(
+    x: Float32Array, xShape: number[], gamma: Float32Array | null, beta: Float32Array | null,
+    runningMean: Float32Array | null, runningVar: Float32Array | null, out: Float32Array,
+    saveMean: Float32Array | null, saveInvstd: Float32Array | null, attrs?: BatchNormAttrs,
+  ): void;
+  /**
+   * Gradients of batch_norm. gradOut and x have `shape`; saveMean/saveInvstd are what batch_norm
+   * wrote. attrs.training must match the forward (false: the statistics are constants). gradX has
+   * x's shape (may be gradOut itself); gradGamma/gradBeta hold C floats; any output may be null.
+   */
+  batch_norm_backward(
+    gradOut: Float32Array, x: Float32Array, shape: number[], gamma: Float32Array | null,
+    saveMean: Float32Array, saveInvstd: Float32Array, gradX: Float32Array | null,
+    gradGamma: Float32Array | null, gradBeta: Float32Array | null, attrs?: { training?: boolean },
+  ): void;
+
+  /**
+   * Layer normalization over the trailing dims `normalizedShape` of x; out has x's shape (may be
+   * x). weight/bias have normalizedShape. mean/rstd (when given) receive one value per row,
+   * numel(x) / numel(normalizedShape), rstd = 1/sqrt(var + eps). eps > 0, default 1e-5.
+   */
+  layer_norm(
+    x: Float32Array, xShape: number[], normalizedShape: number[], weight: Float32Array | null,
+    bias: Float32Array | null, out: Float32Array, mean: Float32Array | null, rstd: Float32Array | null,
+    eps?: number,
+  ): void;
+  /** Gradients of layer_norm from the mean/rstd it wrote; any output may be null. */
+  layer_norm_backward(
+    gradOut: Float32Array, x: Float32Array, shape: number[], normalizedShape: number[],
+    mean: Float32Array, rstd: Float32Array, weight: Float32Array | null, gradX: Float32Array | null,
+    gradWeight: Float32Array | null, gradBias: Float32Array | null,
+  ): void;
+
+  /** Softmax along `axis` (negative counts from the end); out has x's shape and may be x. */
+  softmax(x: Float32Array, shape: number[], axis: number, out: Float32Array): void;
+  /** log(softmax(x)) along `axis`, computed stably; out may be x. */
+  log_softmax(x: Float32Array, shape: number[], axis: number, out: Float32Array): void;
+  /** softmax(-x) along `axis`; out may be x. */
+  softmin(x: Float32Array, shape: number[], axis: number, out: Float32Array): void;
+  /** gradX = y * (gradOut - sum(gradOut * y)) from the forward output y; gradX may be y or gradOut. */
+  softmax_backward(y: Float32Array, gradOut: Float32Array, shape: number[], axis: number, gradX: Float32Array): void;
+  /** gradX = gradOut - exp(y) * sum(gradOut) from the forward output y. */
+  log_softmax_backward(y: Float32Array, gradOut: Float32Array, shape: number[], axis: number, gradX: Float32Array): void;
+  /** gradX = -(y * (gradOut - sum(gradOut * y))) from the forward output y. */
+  softmin_backward(y: Float32Array, gradOut: Float32Array, shape: number[], axis: number, gradX: Float32Array): void;
+
+  /**
+   * Softmax cross-entropy on logits (N, C, d1, ...) with classes on dim 1, like
+   * torch.nn.functional.cross_entropy. target: Int32Array of class indices (N, d1, ...) — each in
+   * [0, C) or ignore_index, else ERR_INDEX — or Float32Array of probabilities with logits' shape.
+   * weight: C class weights or null. out: cross_entropy_shape(logitsShape, reduction) elements
+   * (1 for mean/sum). Index targets: mean divides by the count (or total weight) of non-ignored
+   * positions; probability targets: by N*d1*... .
+   */
+  cross_entropy(
+    logits: Float32Array, logitsShape: number[], target: Int32Array | Float32Array,
+    weight: Float32Array | null, out: Float32Array, attrs?: CrossEntropyAttrs,
+  ): void;
+  /**
+   * gradLogits (logits' shape) of cross_entropy given gradLoss (1 value for mean/sum, one per
+   * position for none). Recomputes the softmax from the logits; same attrs as the forward.
+   */
+  cross_entropy_backward(
+    logits: Float32Array, logitsShape: number[], target: Int32Array | Float32Array,
+    weight: Float32Array | null, gradLoss: Float32Array, gradLogits: Float32Array, attrs?: CrossEntropyAttrs,
+  ): void;
+  /** Loss shape: [] for 'mean'/'sum', [N, d1, ...] for 'none'. */
+  cross_entropy_shape(logitsShape: number[], reduction?: Reduction): number[];
+
+  /** Mean squared error of same-length pred/target; out: 1 value (mean/sum) or pred's length (none). */
+  mse_loss(pred: Float32Array, target: Float32Array, out: Float32Array, reduction?: Reduction): void;
+  /** gradPred = 2 (pred - target) * scale (1/n for mean, gradLoss per element for none), gradTarget = -gradPred; either may be null. */
+  mse_loss_backward(
+    pred: Float32Array, target: Float32Array, gradLoss: Float32Array, gradPred: Float32Array | null,
+    gradTarget: Float32Array | null, reduction?: Reduction,
+  ): void;
+  /** Loss shape: [] for 'mean'/'sum', predShape for 'none'. */
+  mse_loss_shape(predShape: number[], reduction?: Reduction): number[];
+}

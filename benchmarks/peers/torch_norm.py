@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""PyTorch peer of benchmarks/norm.bench.ts: prints one JSON line {"torch": version, "ms": {workload: {threads: ms}}}.
+
+Calls the ATen kernels directly (no autograd graph), the same work ravdl's kernels do:
+batchnorm2d = native_batch_norm + native_batch_norm_backward (training, affine, running stats);
+cross-entropy = _log_softmax + nll_loss_forward + nll_loss_backward + _log_softmax_backward_data.
+Usage: torch_norm.py --threads 1,2 [--time-ms 500]
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+
+
+def median_ms(fn, time_ms):
+    for _ in range(3):
+        fn()
+    samples = []
+    deadline = time.perf_counter() + time_ms / 1000
+    while time.perf_counter() < deadline or len(samples) < 5:
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--time-ms", type=float, default=500)
+    args = ap.parse_args()
+    try:
+        import torch
+    except ImportError as e:
+        print(json.dumps({"error": f"torch is not importable: {e}"}))
+        return
+    aten = torch.ops.aten
+    torch.manual_seed(0)
+
+    x = torch.randn(32, 64, 16, 16)
+    w, b = torch.rand(64) + 0.5, torch.randn(64)
+    rm, rv = torch.zeros(64), torch.ones(64)
+    gy = torch.randn_like(x)
+
+    def bn():
+        y, sm, si = aten.native_batch_norm(x, w, b, rm, rv, True, 0.1, 1e-5)
+        aten.native_batch_norm_backward(gy, x, w, rm, rv, sm, si, True, 1e-5, [True, True, True])
+
+    def ce_for(n, c):
+        z = torch.randn(n, c)
+        t = torch.randint(0, c, (n,))
+        one = torch.ones(())
+
+        def run():
+            lp = aten._log_softmax(z, 1, False)
+            loss, total = aten.nll_loss_forward(lp, t, None, 1, -100)
+            glp = aten.nll_loss_backward(one, lp, t, None, 1, -100, total)
+            aten._log_softmax_backward_data(glp, lp, 1, torch.float32)
+
+        return run
+
+    work = {"batchnorm2d": bn, "ce_128x10": ce_for(128, 10), "ce_512x1000": ce_for(512, 1000)}
+    out = {name: {} for name in work}
+    with torch.no_grad():
+        for t in [int(s) for s in args.threads.split(",") if s]:
+            torch.set_num_threads(t)
+            for name, fn in work.items():
+                out[name][str(t)] = median_ms(fn, args.time_ms)
+    print(json.dumps({"torch": torch.__version__, "ms": out}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

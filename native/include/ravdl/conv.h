@@ -1,0 +1,118 @@
+// 2-D convolution over NCHW with every option of torch.nn.Conv2d, by im2col + sgemm
+// (Winograd F(2x2, 3x3) for 3x3 stride-1 convs with >= 8 channels; see detail below).
+//
+// x: [N, C, H, W], w: [Cout, C/groups, KH, KW], bias: [Cout] or none, y: [N, Cout, OH, OW] with
+//   OH = (H + pad_top + pad_bottom - dilation_h*(KH-1) - 1) / stride_h + 1   (floor), same for W.
+// Padding: explicit [ph, pw] (both sides), 'valid' (0) or 'same' (stride must be 1; total
+// dilation*(K-1), the odd extra element going to the bottom/right like torch).
+// padding_mode 'zeros' pads with zeros; 'reflect'/'replicate'/'circular' pad the input with
+// pad() first and then convolve unpadded, like torch.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ravdl/pad.h"
+#include "ravdl/tensor.h"
+
+namespace ravdl {
+
+enum class ConvPadding { Explicit, Same, Valid };
+enum class ConvPaddingMode { Zeros, Reflect, Replicate, Circular };
+
+struct Conv2dAttrs {
+  std::array<int64_t, 2> stride{1, 1};
+  std::array<int64_t, 2> padding{0, 0};  // used when padding_kind == Explicit
+  std::array<int64_t, 2> dilation{1, 1};
+  ConvPadding padding_kind = ConvPadding::Explicit;
+  int64_t groups = 1;
+  ConvPaddingMode padding_mode = ConvPaddingMode::Zeros;
+};
+
+// 'same' | 'valid' (ERR_ATTR otherwise) and 'zeros' | 'reflect' | 'replicate' | 'circular'.
+ConvPadding conv_padding_from(const char* op, const std::string& s);
+ConvPaddingMode conv_padding_mode_from(const char* op, const std::string& s);
+
+// Every size of one convolution, validated.
+struct Conv2dGeom {
+  int64_t N, C, H, W;      // input
+  int64_t Cout, KH, KW;    // weight [Cout, C/G, KH, KW]
+  int64_t G;               // groups
+  int64_t sh, sw, dh, dw;  // stride, dilation
+  int64_t pt, pb, pl, pr;  // padding top, bottom, left, right
+  int64_t OH, OW;
+  ConvPaddingMode mode;
+  int64_t Cg() const { return C / G; }
+  int64_t Coutg() const { return Cout / G; }
+  int64_t Hp() const { return H + pt + pb; }
+  int64_t Wp() const { return W + pl + pr; }
+  Shape out_shape() const { return {N, Cout, OH, OW}; }
+};
+
+// Throws ERR_SHAPE (ranks, channel counts, kernel larger than the padded input) or ERR_ATTR
+// (stride/dilation < 1, negative padding, groups not dividing channels, 'same' with stride
+// > 1, padding too large for the padding mode). `op` names the caller in messages.
+Conv2dGeom conv2d_geometry(const char* op, const Shape& x, const Shape& w, const Conv2dAttrs& a);
+Shape conv2d_shape(const Shape& x, const Shape& w, const Conv2dAttrs& a);
+
+// y = conv2d(x, w) + bias. y must not overlap x, w or bias.
+void conv2d(CFView x, CFView w, std::optional<Span<const float>> bias, FSpan y,
+            const Conv2dAttrs& a);
+// gx = dL/dx from gy = dL/dy; gx has shape `x_shape`.
+void conv2d_backward_input(CFView gy, CFView w, const Shape& x_shape, FSpan gx,
+                           const Conv2dAttrs& a);
+// gw = dL/dw from gy and x; gw has shape `w_shape`.
+void conv2d_backward_weight(CFView gy, CFView x, const Shape& w_shape, FSpan gw,
+                            const Conv2dAttrs& a);
+// gb[c] = sum of gy[:, c, :, :]; gy must be 4-D, gb has gy.shape[1] elements.
+void conv2d_backward_bias(CFView gy, FSpan gb);
+
+namespace detail {
+// How one sample reaches im2col: with a non-zero padding mode it is padded into a scratch
+// buffer first (then im2col pads nothing); 1x1 stride-1 unpadded convs skip im2col.
+struct ConvLayout {
+  bool prepad = false;          // pad() the sample into scratch (C x Hs x Ws) first
+  std::vector<int64_t> pads;    // [top, bottom, left, right] for pad()
+  PadMode pad_mode = PadMode::Constant;
+  int64_t Hs, Ws, pt, pl;       // what im2col sees: input size and its zero padding
+  bool direct = false;          // col == the (pre-padded) sample itself
+  int64_t Kg, P;                // GEMM sizes: Cg*KH*KW and OH*OW
+};
+ConvLayout conv_layout(const Conv2dGeom& g);
+// Splits N samples into tasks so that each is >= ~0.5 ms of work: 1 when the work is small
+// or single-threaded (then the GEMMs use the pool themselves).
+int64_t conv_sample_tasks(int64_t N, double flops_per_sample);
+// Unpacks one sample (C channels of H x W) into col [C*KH*KW, OH*OW] with zero padding.
+void im2col(const float* x, int64_t C, int64_t H, int64_t W, const Conv2dGeom& g, int64_t pt,
+            int64_t pl, float* col);
+// Sums col [C*KH*KW, OH*OW] back into gx (C x H x W), which the caller zeroed.
+void col2im(const float* col, int64_t C, int64_t H, int64_t W, const Conv2dGeom& g, int64_t pt,
+            int64_t pl, float* gx);
+
+// Winograd F(2x2, 3x3): 3x3, stride-1, undilated, single-group convs with >= 8 channels on
+// each side do 2.25x fewer multiplies than im2col + GEMM.
+bool winograd_applies(int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                      int64_t G, int64_t Cin, int64_t Cout);
+// U [16][Cout][Cin] = G g G^T for each 3x3 kernel. With flip_transpose, w is [Cin][Cout][3][3]
+// and the kernel used is w[ci][co] rotated by 180 degrees (the input-gradient conv).
+void winograd_weights(const float* w, int64_t Cout, int64_t Cin, bool flip_transpose, float* U);
+// For nb samples (x stride Cin*H*W, y stride Cout*OH*OW): y = bias + 3x3 conv of x, where
+// output (oh, ow) reads input rows oh - pt .. oh - pt + 2 (zero outside [0, H)), same for W.
+// pt/pl may be negative or exceed the kernel (the loads are bounds-checked).
+void winograd_conv(const float* x, int64_t nb, int64_t Cin, int64_t H, int64_t W, int64_t pt,
+                   int64_t pl, const float* U, int64_t Cout, int64_t OH, int64_t OW,
+                   const float* bias, float* y, std::vector<float>& V, std::vector<float>& M);
+// Adds to UW [16][Cout][Cin] the Winograd-domain weight gradient of nb samples (x, pt, pl
+// as in winograd_conv; gy [nb][Cout][OH][OW]); winograd_weights_back turns the sum into
+// gw [Cout][Cin][3][3].
+void winograd_weight_grad(const float* x, const float* gy, int64_t nb, int64_t Cin, int64_t H,
+                          int64_t W, int64_t pt, int64_t pl, int64_t Cout, int64_t OH, int64_t OW,
+                          float* UW, std::vector<float>& V, std::vector<float>& Z);
+void winograd_weights_back(const float* UW, int64_t Cout, int64_t Cin, float* gw);
+// Samples per winograd_conv call (~64 tiles per call: cache-resident transforms).
+int64_t winograd_batch(int64_t OH, int64_t OW);
+}  // namespace detail
+
+}  // namespace ravdl

@@ -1,0 +1,46 @@
+// N-d padding of the last k dims: constant, reflect, replicate, circular (torch's rules).
+//
+// `pads` lists [before, after] pairs for the LAST pads.size()/2 dims IN DIM ORDER, the
+// outermost padded dim first: for NCHW padded on H and W, pads = [top, bottom, left, right].
+// (torch.nn.functional.pad lists the last dim first; ravdl does not.) Pads must be >= 0.
+// Validity (per padded dim of size n, pad p = before or after):
+//   reflect: p < n; circular: p <= n; replicate: n >= 1 when p > 0; constant: any p.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ravdl/tensor.h"
+
+namespace ravdl {
+
+enum class PadMode { Constant, Reflect, Replicate, Circular };
+
+// "constant" | "reflect" | "replicate" | "circular"; otherwise ERR_ATTR naming op and value.
+PadMode pad_mode_from(const char* op, const std::string& name);
+const char* pad_mode_name(PadMode m);
+
+// Shape of pad(x); validates pads against x (ERR_ATTR for bad pads/modes, ERR_SHAPE for rank).
+Shape pad_shape(const char* op, const Shape& x, const std::vector<int64_t>& pads, PadMode mode);
+
+// out = pad(x); `value` fills constant padding. out must not overlap x.
+void pad(CFView x, const std::vector<int64_t>& pads, PadMode mode, float value, FSpan out);
+
+// gx = d pad(x) / dx applied to gy: every gy element is summed into the x position it was
+// copied from (constant padding drops its gradient). gx's shape is gy's minus the pads.
+void pad_backward(CFView gy, const std::vector<int64_t>& pads, PadMode mode, FSpan gx);
+
+// Shape of gx for pad_backward (gy's shape minus the pads), validated like pad_shape.
+Shape pad_backward_shape(const char* op, const Shape& gy, const std::vector<int64_t>& pads,
+                         PadMode mode);
+
+namespace detail {
+// Unchecked kernels on raw buffers (callers validated the shapes). `parallel` lets them
+// use the pool; pad_backward_raw zeroes gx first.
+void pad_raw(const float* x, const Shape& xs, const std::vector<int64_t>& pads, PadMode mode,
+             float value, float* y, bool parallel);
+void pad_backward_raw(const float* gy, const Shape& xs, const std::vector<int64_t>& pads,
+                      PadMode mode, float* gx, bool parallel);
+}  // namespace detail
+
+}  // namespace ravdl

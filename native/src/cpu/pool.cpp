@@ -1,0 +1,173 @@
+// maxpool2d forward (with argmax indices) and backward (scatter-add by index).
+#include "ravdl/pool.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "ravdl/parallel.h"
+
+namespace ravdl {
+namespace {
+
+constexpr int64_t kMaxDim = std::numeric_limits<int32_t>::max();
+
+struct PoolGeom {
+  int64_t planes, H, W, OH, OW;
+  int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+};
+
+void check_attr(const char* op, const char* name, int64_t v, int64_t lo) {
+  if (v < lo || v > kMaxDim)
+    fail(ErrorCode::Attr, op, ": ", name, " must be in [", lo, ", 2^31), got ", v);
+}
+
+// torch's pooling_output_shape: floor division rounding toward -inf, then the ceil_mode fix.
+int64_t out_size(int64_t in, int64_t k, int64_t pad, int64_t s, int64_t d, bool ceil) {
+  int64_t num = in + 2 * pad - d * (k - 1) - 1 + (ceil ? s - 1 : 0);
+  int64_t q = num / s;
+  if (num % s != 0 && num < 0) --q;
+  int64_t o = q + 1;
+  if (ceil && (o - 1) * s >= in + pad) --o;
+  return o;
+}
+
+PoolGeom geometry(const char* op, const Shape& x, const MaxPool2dAttrs& a) {
+  if (x.size() != 3 && x.size() != 4)
+    fail(ErrorCode::Shape, op, ": x must be 3-D [C, H, W] or 4-D [N, C, H, W], got shape ", shape_str(x));
+  numel(x);
+  check_attr(op, "kernel_size[0]", a.kernel_size[0], 1);
+  check_attr(op, "kernel_size[1]", a.kernel_size[1], 1);
+  std::array<int64_t, 2> st = a.stride ? *a.stride : a.kernel_size;
+  check_attr(op, "stride[0]", st[0], 1);
+  check_attr(op, "stride[1]", st[1], 1);
+  check_attr(op, "dilation[0]", a.dilation[0], 1);
+  check_attr(op, "dilation[1]", a.dilation[1], 1);
+  for (int i = 0; i < 2; ++i)
+    if (a.padding[i] < 0 || a.padding[i] > a.kernel_size[i] / 2)
+      fail(ErrorCode::Attr, op, ": padding[", i, "] must be in [0, kernel_size/2 = ", a.kernel_size[i] / 2,
+           "], got ", a.padding[i]);
+  PoolGeom g{};
+  size_t r = x.size();
+  g.H = x[r - 2], g.W = x[r - 1];
+  g.planes = 1;
+  for (size_t d = 0; d + 2 < r; ++d) g.planes *= x[d];
+  for (size_t d = 0; d < r; ++d)
+    if (x[d] > kMaxDim) fail(ErrorCode::Shape, op, ": x shape ", shape_str(x), " has a dim >= 2^31");
+  if (g.H * g.W > kMaxDim)
+    fail(ErrorCode::Shape, op, ": a plane of x ", shape_str(x), " has more than 2^31-1 elements (int32 indices)");
+  if (g.H == 0 || g.W == 0 || x[r - 3] == 0)
+    fail(ErrorCode::Shape, op, ": x ", shape_str(x), " must have non-empty C, H and W");
+  g.kh = a.kernel_size[0], g.kw = a.kernel_size[1];
+  g.sh = st[0], g.sw = st[1];
+  g.ph = a.padding[0], g.pw = a.padding[1];
+  g.dh = a.dilation[0], g.dw = a.dilation[1];
+  g.OH = out_size(g.H, g.kh, g.ph, g.sh, g.dh, a.ceil_mode);
+  g.OW = out_size(g.W, g.kw, g.pw, g.sw, g.dw, a.ceil_mode);
+  if (g.OH < 1 || g.OW < 1)
+    fail(ErrorCode::Shape, op, ": output size ", g.OH, "x", g.OW, " is too small for input ", g.H, "x", g.W,
+         " with kernel ", g.kh, "x", g.kw, ", padding [", g.ph, ", ", g.pw, "], dilation [", g.dh, ", ",
+         g.dw, "]");
+  return g;
+}
+
+Shape pooled_shape(const Shape& x, const PoolGeom& g) {
+  Shape y = x;
+  y[y.size() - 2] = g.OH;
+  y[y.size() - 1] = g.OW;
+  return y;
+}
+
+}  // namespace
+
+Shape maxpool2d_shape(const Shape& x, const MaxPool2dAttrs& a) {
+  return pooled_shape(x, geometry("maxpool2d_shape", x, a));
+}
+
+void maxpool2d(CFView x, FSpan out, ISpan indices, const MaxPool2dAttrs& a) {
+  const char* op = "maxpool2d";
+  PoolGeom g = geometry(op, x.shape, a);
+  Shape ys = pooled_shape(x.shape, g);
+  FView y = out_view(op, "out", out, ys);
+  IView idx = out_view(op, "indices", indices, ys);
+  size_t xn = static_cast<size_t>(x.numel());
+  check_no_alias(op, "out", y.data, out.size, "x", x.data, xn);
+  check_no_alias(op, "indices", idx.data, indices.size, "x", x.data, xn);
+  check_no_alias(op, "indices", idx.data, indices.size, "out", y.data, out.size);
+  const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  const int64_t per_plane = std::max<int64_t>(1, OHW * g.kh * g.kw);
+  parallel_for(g.planes, std::max<int64_t>(1, 32768 / per_plane), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const float* xp = x.data + p * HW;
+      float* yp = y.data + p * OHW;
+      int32_t* ip = idx.data + p * OHW;
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        int64_t h0 = oh * g.sh - g.ph;
+        int64_t h1 = std::min(h0 + (g.kh - 1) * g.dh + 1, g.H);
+        while (h0 < 0) h0 += g.dh;
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          int64_t w0 = ow * g.sw - g.pw;
+          int64_t w1 = std::min(w0 + (g.kw - 1) * g.dw + 1, g.W);
+          while (w0 < 0) w0 += g.dw;
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t at = -1;
+          for (int64_t ih = h0; ih < h1; ih += g.dh)
+            for (int64_t iw = w0; iw < w1; iw += g.dw) {
+              float v = xp[ih * g.W + iw];
+              // First strict maximum wins, but any NaN replaces the running max (torch's rule).
+              if (at < 0 || v > best || std::isnan(v)) {
+                best = v;
+                at = ih * g.W + iw;
+              }
+            }
+          yp[oh * g.OW + ow] = best;
+          ip[oh * g.OW + ow] = static_cast<int32_t>(at);
+        }
+      }
+    }
+  });
+}
+
+void maxpool2d_backward(CFView gy, CIView indices, const Shape& x_shape, FSpan gx) {
+  const char* op = "maxpool2d_backward";
+  if (x_shape.size() != 3 && x_shape.size() != 4)
+    fail(ErrorCode::Shape, op, ": x_shape must be 3-D or 4-D, got ", shape_str(x_shape));
+  FView out = out_view(op, "gx", gx, x_shape);
+  size_t r = x_shape.size();
+  if (gy.shape.size() != r || !std::equal(x_shape.begin(), x_shape.end() - 2, gy.shape.begin()))
+    fail(ErrorCode::Shape, op, ": gy ", shape_str(gy.shape), " does not match the leading dims of x ",
+         shape_str(x_shape));
+  if (indices.shape != gy.shape)
+    fail(ErrorCode::Shape, op, ": indices ", shape_str(indices.shape), " must have gy's shape ",
+         shape_str(gy.shape));
+  check_no_alias(op, "gx", out.data, gx.size, "gy", gy.data, static_cast<size_t>(gy.numel()));
+  check_no_alias(op, "gx", out.data, gx.size, "indices", indices.data,
+                 static_cast<size_t>(indices.numel()));
+  const int64_t HW = x_shape[r - 2] * x_shape[r - 1];
+  const int64_t OHW = gy.shape[r - 2] * gy.shape[r - 1];
+  const int64_t n = gy.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    int32_t k = indices.data[i];
+    if (k < -1 || k >= HW)
+      fail(ErrorCode::Index, op, ": indices[", i, "] = ", k, " is outside the plane of ", HW,
+           " elements (x ", shape_str(x_shape), ")");
+  }
+  int64_t planes = HW > 0 ? out.numel() / HW : 0;
+  if (HW == 0 || planes == 0) {
+    std::fill(out.data, out.data + out.numel(), 0.0f);
+    return;
+  }
+  const int64_t per = std::max<int64_t>(1, HW + OHW);
+  parallel_for(planes, std::max<int64_t>(1, 32768 / per), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      float* gp = out.data + p * HW;
+      std::fill(gp, gp + HW, 0.0f);
+      const float* g = gy.data + p * OHW;
+      const int32_t* ip = indices.data + p * OHW;
+      for (int64_t i = 0; i < OHW; ++i)
+        if (ip[i] >= 0) gp[ip[i]] += g[i];
+    }
+  });
+}
+
+}  // namespace ravdl
