@@ -1,7 +1,7 @@
 // `npm run bench [-- --filter conv] [--threads 1,2] [--quick] [--json file]`
 // Runs every benchmarks/*.bench.ts suite and prints one table of ravdl vs each peer,
 // measured side by side in this run. Reports only; never asserts.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -61,6 +61,7 @@ async function main() {
   }
   console.log('\n' + table(rows));
   if (opts.json) {
+    if (dirname(opts.json) !== '.') mkdirSync(dirname(opts.json), { recursive: true });
     writeFileSync(opts.json, JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: info }, rows }, null, 2));
     console.log(`wrote ${opts.json}`);
   }
