@@ -1,7 +1,22 @@
 // ravdl: deep learning for Node.js on a native tensor engine.
+//   import * as R from 'ravdl';  const x = R.t([[1, 2], [3, 4]], { requires_grad: true });
 export { native, NativeLoadError } from './native/load.js';
 export type { NativeBinding } from './native/api.js';
 export type { BackendInfo } from './native/groups/core.js';
+export * from './errors.js';
+export { Tensor, numel } from './tensor/tensor.js';
+export type { Shape, NestedArray } from './tensor/tensor.js';
+export type { DType } from './tensor/dtype.js';
+export { t, toTensor } from './tensor/create.js';
+export type { TensorOptions, TensorLike } from './tensor/create.js';
+export { tidy, keep } from './tensor/scope.js';
+export { memory, clearPool } from './tensor/storage.js';
+export type { MemoryInfo } from './tensor/storage.js';
+export { manual_seed, initial_seed, getRngState, setRngState } from './tensor/random.js';
+export { no_grad, enable_grad, isGradEnabled } from './autograd/mode.js';
+export { backward } from './autograd/backward.js';
+export type { BackwardOptions } from './autograd/backward.js';
+export * from './ops/index.js';
 import { native } from './native/load.js';
 import type { BackendInfo } from './native/groups/core.js';
 

@@ -1,0 +1,88 @@
+// Reverse-mode autograd over the tape. Gradients are computed by each op's `grad`, which is
+// written in catalog ops, so everything backward dispatches is a catalog op too.
+import { GradError } from '../errors.js';
+import { keep } from '../tensor/scope.js';
+import { type Tensor, shapeStr } from '../tensor/tensor.js';
+import { no_grad } from './mode.js';
+import type { TapeNode } from './node.js';
+import { callOp } from '../ops/define.js';
+
+export interface BackwardOptions {
+  /** Keep the tape so backward can run through it again (default false: the tape is freed). */
+  retain_graph?: boolean;
+}
+
+/** Nodes reachable from root, ordered so every node comes after all nodes that consume its outputs. */
+function topoOrder(root: TapeNode): TapeNode[] {
+  const order: TapeNode[] = [];
+  const seen = new Set<TapeNode>([root]);
+  // Iterative post-order DFS (deep chains must not overflow the stack).
+  const stack: [TapeNode, number][] = [[root, 0]];
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    const [node, i] = top;
+    if (i < node.inputs.length) {
+      top[1]++;
+      const child = node.inputs[i]?.grad_fn;
+      if (child && !seen.has(child)) {
+        seen.add(child);
+        stack.push([child, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(node);
+    }
+  }
+  return order.reverse();
+}
+
+function accumulate(prev: Tensor | undefined | null, g: Tensor): Tensor {
+  return prev ? callOp('add', [prev, g], {})[0]! : g;
+}
+
+/**
+ * Computes d(root)/d(leaf) for every leaf that requires grad reachable from root and adds it
+ * to leaf.grad. root must hold one element unless `gradient` (of root's shape) is given.
+ */
+export function backward(root: Tensor, gradient?: Tensor | null, options: BackwardOptions = {}): void {
+  if (!root.requires_grad) throw new GradError('backward(): the tensor does not require grad (no input of the ops that made it requires grad, or it was computed under no_grad)');
+  no_grad(() => {
+    let seed: Tensor;
+    if (gradient) {
+      if (gradient.shape.length !== root.shape.length || gradient.shape.some((d, i) => d !== root.shape[i])) {
+        throw new GradError(`backward(): gradient has shape ${shapeStr(gradient.shape)} but the tensor has shape ${shapeStr(root.shape)}`);
+      }
+      seed = gradient;
+    } else {
+      if (root.size !== 1) throw new GradError(`backward(): the tensor has shape ${shapeStr(root.shape)}; a gradient can be created implicitly only for one-element outputs (pass one)`);
+      seed = callOp('full', [], { shape: root.shape, value: 1 })[0]!;
+    }
+    if (!root.grad_fn) {
+      root.grad = keep(accumulate(root.grad, seed));
+      return;
+    }
+    const grads = new Map<Tensor, Tensor>([[root, seed]]);
+    for (const node of topoOrder(root.grad_fn)) {
+      if (node.freed) throw new GradError(`backward(): the tape through '${node.op.name}' was already freed by an earlier backward(); pass { retain_graph: true } to the first call to go through it twice`);
+      const gOuts = node.outputs.map((o) => grads.get(o) ?? null);
+      for (const o of node.outputs) grads.delete(o);
+      if (gOuts.every((g) => g === null)) continue;
+      const gIns = node.op.grad!({ inputs: node.inputs, outputs: node.outputs, grads: gOuts, attrs: node.attrs });
+      for (let i = 0; i < node.inputs.length; i++) {
+        const x = node.inputs[i];
+        const g = gIns[i];
+        if (!x || !x.requires_grad || !g) continue;
+        if (g.shape.length !== x.shape.length || g.shape.some((d, k) => d !== x.shape[k])) {
+          throw new GradError(`backward(): the gradient of '${node.op.name}' for input ${i} has shape ${shapeStr(g.shape)}, expected ${shapeStr(x.shape)} (a bug in the op's grad)`);
+        }
+        if (x.grad_fn) grads.set(x, accumulate(grads.get(x), g));
+        else x.grad = keep(accumulate(x.grad, g));
+      }
+      if (!options.retain_graph) {
+        node.freed = true;
+        node.inputs = [];
+        node.outputs = [];
+      }
+    }
+  });
+}

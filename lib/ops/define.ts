@@ -1,0 +1,158 @@
+// The op catalog: every op is declared once with defineOp() — name, inputs, attributes,
+// shape/dtype inference, kernel and gradient (written in other catalog ops) — and every call
+// goes through dispatch(), which validates, infers shapes, runs the kernel and records the tape.
+import type { TapeNode } from '../autograd/node.js';
+import { isGradEnabled } from '../autograd/mode.js';
+import { ArgError, DtypeError, RavdlError, fromNative } from '../errors.js';
+import type { DType } from '../tensor/dtype.js';
+import { type Shape, Tensor } from '../tensor/tensor.js';
+import { type AttrSchema, parseAttrs } from './attrs.js';
+
+export interface InputSpec {
+  name: string;
+  /** Accepted dtype(s); default 'float32'. */
+  dtype?: DType | 'any';
+  /** May be null (e.g. conv2d's bias). */
+  optional?: boolean;
+}
+
+export interface OutMeta {
+  shape: Shape;
+  dtype: DType;
+  /** false for outputs no gradient flows into (indices, masks, saved statistics). Default true for float32. */
+  differentiable?: boolean;
+}
+
+export interface GradContext<A> {
+  inputs: (Tensor | null)[];
+  outputs: Tensor[];
+  /** Gradient of the loss w.r.t. each output (null where none flowed). */
+  grads: (Tensor | null)[];
+  attrs: A;
+}
+
+export interface OpDef<A = Record<string, never>> {
+  name: string;
+  /** One line for docs and error messages. */
+  doc: string;
+  /** Fixed inputs; with `variadic`, the single spec applies to every input of a list. */
+  inputs: InputSpec[];
+  variadic?: boolean;
+  attrs: AttrSchema<A>;
+  /** Output shapes and dtypes from input shapes/dtypes and attrs only (runs before any kernel, also in graph mode). */
+  infer(inputs: (Tensor | null)[], attrs: A): OutMeta[];
+  /** Writes every element of every output. */
+  kernel?(inputs: (Tensor | null)[], outputs: Tensor[], attrs: A): void;
+  /** Instead of kernel: builds outputs without computing (views such as reshape share the input's data). */
+  view?(inputs: (Tensor | null)[], metas: OutMeta[], attrs: A): Tensor[];
+  /** Gradients w.r.t. the inputs, built only from catalog ops (null where none). Absent: not differentiable. */
+  grad?(ctx: GradContext<A>): (Tensor | null)[];
+  /** Set on backward-only ops: the forward op whose gradient check covers this op. */
+  gradientOf?: string;
+}
+
+const catalog = new Map<string, OpDef<any>>();
+
+export function defineOp<A = Record<string, never>>(def: OpDef<A>): OpDef<A> {
+  if (catalog.has(def.name)) throw new Error(`defineOp: op '${def.name}' is declared twice`);
+  if (!def.kernel === !def.view) throw new Error(`defineOp: op '${def.name}' needs exactly one of kernel and view`);
+  catalog.set(def.name, def);
+  return def;
+}
+
+/** Every op of the catalog, by name. */
+export function ops(): ReadonlyMap<string, OpDef<any>> {
+  return catalog;
+}
+
+export function getOp(name: string): OpDef<any> {
+  const def = catalog.get(name);
+  if (!def) throw new ArgError(`unknown op '${name}'`);
+  return def;
+}
+
+export type DispatchListener = (op: OpDef<any>, inputs: (Tensor | null)[], outputs: Tensor[], attrs: unknown) => void;
+const listeners: DispatchListener[] = [];
+
+/** Calls listener after every op dispatch (for tracing and tests); returns the unsubscribe function. */
+export function onDispatch(listener: DispatchListener): () => void {
+  listeners.push(listener);
+  return () => {
+    const i = listeners.indexOf(listener);
+    if (i >= 0) listeners.splice(i, 1);
+  };
+}
+
+function checkInputs(def: OpDef<any>, inputs: (Tensor | null)[]): void {
+  if (!def.variadic && inputs.length !== def.inputs.length) {
+    throw new ArgError(`${def.name}: expected ${def.inputs.length} inputs (${def.inputs.map((s) => s.name).join(', ')}), got ${inputs.length}`);
+  }
+  for (let i = 0; i < inputs.length; i++) {
+    const spec = def.variadic ? def.inputs[0]! : def.inputs[i]!;
+    const x = inputs[i];
+    if (x == null) {
+      if (spec.optional) continue;
+      throw new ArgError(`${def.name}: input '${spec.name}' is required, got ${x}`);
+    }
+    if (!(x instanceof Tensor)) throw new ArgError(`${def.name}: input '${spec.name}' must be a Tensor, got ${Object.prototype.toString.call(x)}`);
+    void x._data; // throws DisposedError for a disposed tensor
+    const want = spec.dtype ?? 'float32';
+    if (want !== 'any' && x.dtype !== want) {
+      throw new DtypeError(`${def.name}: input '${spec.name}' must be ${want}, got ${x.dtype}${want === 'float32' ? " (convert with .astype('float32'))" : ''}`);
+    }
+  }
+}
+
+function wrap(def: OpDef<any>, err: unknown): unknown {
+  const e = fromNative(err);
+  if (e instanceof RavdlError && !e.message.startsWith(def.name) && !e.message.includes(`${def.name}:`) && !e.message.includes(`${def.name}(`)) {
+    e.message = `${def.name}: ${e.message}`;
+  }
+  return e;
+}
+
+/** Runs op `def` on tensors with already-parsed attrs; returns all its outputs. */
+export function dispatch<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A): Tensor[] {
+  checkInputs(def, inputs);
+  let metas: OutMeta[];
+  try {
+    metas = def.infer(inputs, attrs);
+  } catch (err) {
+    throw wrap(def, err);
+  }
+  let outputs: Tensor[];
+  if (def.view) {
+    outputs = def.view(inputs, metas, attrs);
+  } else {
+    outputs = new Array(metas.length);
+    for (let i = 0; i < metas.length; i++) outputs[i] = Tensor._alloc(metas[i]!.shape, metas[i]!.dtype);
+    try {
+      def.kernel!(inputs, outputs, attrs);
+    } catch (err) {
+      for (const o of outputs) o.dispose();
+      throw wrap(def, err);
+    }
+  }
+  if (def.grad && isGradEnabled()) {
+    let needs = false;
+    for (let i = 0; i < inputs.length; i++) if (inputs[i]?.requires_grad) needs = true;
+    if (needs) {
+      const node: TapeNode = { op: def, inputs, outputs, attrs, freed: false };
+      for (let i = 0; i < outputs.length; i++) {
+        const o = outputs[i]!;
+        if (metas[i]!.differentiable !== false && o.dtype === 'float32') {
+          o.requires_grad = true;
+          o.grad_fn = node;
+        }
+      }
+    }
+  }
+  if (listeners.length) for (const l of listeners.slice()) l(def, inputs, outputs, attrs);
+  return outputs;
+}
+
+/** Runs the op named `name` with raw options (validated against its schema). */
+export function callOp(name: string, inputs: (Tensor | null)[], options: object | undefined): Tensor[] {
+  const def = getOp(name);
+  return dispatch(def, inputs, parseAttrs(def.name, def.attrs, options));
+}

@@ -1,0 +1,11 @@
+// Every op of the catalog as a function (R.<name>), plus composites built from them.
+export * from './unary.js';
+export * from './binary.js';
+export * from './where.js';
+export * from './reduce.js';
+export * from './shape.js';
+export * from './matmul.js';
+export * from './creation.js';
+export { ops, getOp, callOp, onDispatch, dispatch, defineOp } from './define.js';
+export type { OpDef, OutMeta, GradContext, InputSpec, DispatchListener } from './define.js';
+import './methods.js';

@@ -1,0 +1,185 @@
+// Elementwise unary ops: math and the seed's activations, each with its backward op.
+// One table row per op; unaryOp() turns a row into the forward and the backward catalog entries.
+import { native } from '../native/load.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { type TensorLike, toTensor } from '../tensor/create.js';
+import { type AttrSchema, type AttrSpec, num, nullable, parseAttrs, required } from './attrs.js';
+import { type OpDef, defineOp, dispatch } from './define.js';
+import { mul } from './binary.js';
+
+const N = native() as unknown as Record<string, (...args: unknown[]) => void>;
+
+interface UnarySpec<A> {
+  /** Native kernel name (also the op name unless `name` is given); its derivative is `<kernel>_backward`. */
+  kernel: string;
+  name?: string;
+  doc: string;
+  attrs?: AttrSchema<A>;
+  /** Kernel parameters after (x, out), in order, from the attrs. */
+  params?: (a: A) => unknown[];
+  /** The backward kernel takes the forward output y instead of x. */
+  savesOutput?: boolean;
+  /** No gradient (sign, logical_not). */
+  noGrad?: boolean;
+}
+
+const same = (ins: (Tensor | null)[]) => [{ shape: ins[0]!.shape, dtype: 'float32' as const }];
+
+function unaryOp<A = Record<string, never>>(spec: UnarySpec<A>): { op: OpDef<A>; backward: OpDef<A> | null } {
+  const name = spec.name ?? spec.kernel;
+  const attrs = (spec.attrs ?? {}) as AttrSchema<A>;
+  const params = spec.params ?? (() => []);
+  const fwd = N[spec.kernel]!;
+  let backward: OpDef<A> | null = null;
+  if (!spec.noGrad) {
+    const bwd = N[`${spec.kernel}_backward`]!;
+    backward = defineOp<A>({
+      name: `${name}_backward`,
+      doc: `gradient of ${name}: (${spec.savesOutput ? 'y' : 'x'}, dy) -> dx`,
+      inputs: [{ name: spec.savesOutput ? 'y' : 'x' }, { name: 'dy' }],
+      attrs,
+      gradientOf: name,
+      infer: same,
+      kernel: ([s, gy], [gx], a) => bwd(s!._data, gy!._data, gx!._data, ...params(a)),
+    });
+  }
+  const bw = backward;
+  const op = defineOp<A>({
+    name,
+    doc: spec.doc,
+    inputs: [{ name: 'x' }],
+    attrs,
+    infer: same,
+    kernel: ([x], [y], a) => fwd(x!._data, y!._data, ...params(a)),
+    grad: bw
+      ? ({ inputs: [x], outputs: [y], grads: [gy], attrs: a }) => [dispatch(bw, [spec.savesOutput ? y! : x!, gy!], a)[0]!]
+      : undefined,
+  });
+  return { op, backward };
+}
+
+type NoAttrs = Record<string, never>;
+const EMPTY = {} as NoAttrs;
+const opt = <T>(check: AttrSpec<T>['check'], d: T): AttrSpec<T> => ({ check, default: d });
+const req = <T>(check: AttrSpec<T>['check']): AttrSpec<T> => ({ check, default: required });
+
+function plain(kernel: string, doc: string, extra: Partial<UnarySpec<NoAttrs>> = {}) {
+  const { op } = unaryOp<NoAttrs>({ kernel, doc, ...extra });
+  return (x: TensorLike): Tensor => dispatch(op, [toTensor(x, op.name)], EMPTY)[0]!;
+}
+
+function withAttrs<A>(spec: UnarySpec<A>) {
+  const { op } = unaryOp<A>(spec);
+  return (x: TensorLike, options?: Partial<A>): Tensor => dispatch(op, [toTensor(x, op.name)], parseAttrs(op.name, op.attrs, options))[0]!;
+}
+
+// ---- math ----
+export const exp = plain('exp', 'e ** x', { savesOutput: true });
+export const natlog = plain('log', 'natural logarithm', { name: 'natlog' });
+export const log = natlog;
+export const square_root = plain('sqrt', 'square root', { name: 'square_root', savesOutput: true });
+export const sqrt = square_root;
+export const abs = plain('abs', '|x|');
+export const sign = plain('sign', 'sign of x (-1, 0, 1); no gradient', { noGrad: true });
+export const neg = plain('neg', '-x');
+export const logical_not = plain('logical_not', '1 where x == 0, else 0; no gradient', { noGrad: true });
+
+interface PowScalarAttrs {
+  exponent: number;
+}
+const powScalar = unaryOp<PowScalarAttrs>({
+  kernel: 'pow_scalar',
+  doc: 'x ** exponent for a constant exponent',
+  attrs: { exponent: req(num()) },
+  params: (a) => [a.exponent],
+});
+export const pow_scalar = (x: TensorLike, exponent: number): Tensor =>
+  dispatch(powScalar.op, [toTensor(x, 'pow_scalar')], parseAttrs('pow_scalar', powScalar.op.attrs, { exponent }))[0]!;
+export const square = (x: TensorLike): Tensor => pow_scalar(x, 2);
+export const cube = (x: TensorLike): Tensor => pow_scalar(x, 3);
+/** Real cube root (negative for negative x), composed as sign(x) * |x| ** (1/3). */
+export const cube_root = (x: TensorLike): Tensor => {
+  const t = toTensor(x, 'cube_root');
+  return mul(sign(t), pow_scalar(abs(t), 1 / 3));
+};
+
+interface ClipAttrs {
+  min: number | null;
+  max: number | null;
+}
+const clipOp = unaryOp<ClipAttrs>({
+  kernel: 'clip',
+  doc: 'clamp x to [min, max] (either bound may be null)',
+  attrs: { min: opt(nullable(num()), null), max: opt(nullable(num()), null) },
+  params: (a) => [a.min, a.max],
+});
+/** Clamps x to [lower_limit, upper_limit] (ravop's clip); either bound may be null. */
+export function clip(x: TensorLike, lower_limit: number | null = null, upper_limit: number | null = null): Tensor {
+  const attrs = parseAttrs('clip', clipOp.op.attrs, { min: lower_limit, max: upper_limit });
+  if (attrs.min === null && attrs.max === null) return pos(x);
+  return dispatch(clipOp.op, [toTensor(x, 'clip')], attrs)[0]!;
+}
+
+// ---- activations (torch.nn.functional names and defaults) ----
+export const relu = plain('relu', 'max(x, 0)');
+export const sigmoid = plain('sigmoid', '1 / (1 + e ** -x)', { savesOutput: true });
+export const tanh = plain('tanh', 'hyperbolic tangent', { savesOutput: true });
+export const selu = plain('selu', 'scale * elu(x, alpha) with torch constants');
+export const softsign = plain('softsign', 'x / (1 + |x|)');
+export const tanhshrink = plain('tanhshrink', 'x - tanh(x)');
+export const logsigmoid = plain('logsigmoid', 'log(sigmoid(x))');
+
+export const leaky_relu = withAttrs<{ negative_slope: number }>({
+  kernel: 'leaky_relu',
+  doc: 'x > 0 ? x : negative_slope * x',
+  attrs: { negative_slope: opt(num(), 0.01) },
+  params: (a) => [a.negative_slope],
+});
+export const elu = withAttrs<{ alpha: number }>({
+  kernel: 'elu',
+  doc: 'x > 0 ? x : alpha * (e ** x - 1)',
+  attrs: { alpha: opt(num(), 1) },
+  params: (a) => [a.alpha],
+});
+export const softplus = withAttrs<{ beta: number; threshold: number }>({
+  kernel: 'softplus',
+  doc: 'log(1 + e ** (beta x)) / beta, linear above threshold',
+  attrs: { beta: opt(num(), 1), threshold: opt(num(), 20) },
+  params: (a) => [a.beta, a.threshold],
+});
+export const hardshrink = withAttrs<{ lambd: number }>({
+  kernel: 'hardshrink',
+  doc: '|x| > lambd ? x : 0',
+  attrs: { lambd: opt(num({ min: 0 }), 0.5) },
+  params: (a) => [a.lambd],
+});
+export const softshrink = withAttrs<{ lambd: number }>({
+  kernel: 'softshrink',
+  doc: 'shrinks x towards 0 by lambd',
+  attrs: { lambd: opt(num({ min: 0 }), 0.5) },
+  params: (a) => [a.lambd],
+});
+export const hardtanh = withAttrs<{ min_val: number; max_val: number }>({
+  kernel: 'hardtanh',
+  doc: 'clamp(x, min_val, max_val)',
+  attrs: { min_val: opt(num(), -1), max_val: opt(num(), 1) },
+  params: (a) => [a.min_val, a.max_val],
+});
+export const threshold = withAttrs<{ threshold: number; value: number }>({
+  kernel: 'threshold',
+  doc: 'x > threshold ? x : value',
+  attrs: { threshold: req(num()), value: req(num()) },
+  params: (a) => [a.threshold, a.value],
+});
+
+// ---- identity ----
+const posOp = defineOp<NoAttrs>({
+  name: 'pos',
+  doc: '+x (a new tensor sharing x\'s data)',
+  inputs: [{ name: 'x' }],
+  attrs: {},
+  infer: same,
+  view: ([x]) => [x!._view(x!.shape)],
+  grad: ({ grads: [gy] }) => [gy],
+});
+export const pos = (x: TensorLike): Tensor => dispatch(posOp, [toTensor(x, 'pos')], EMPTY)[0]!;

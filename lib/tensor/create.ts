@@ -1,0 +1,109 @@
+// R.t(): tensors from numbers, nested arrays and typed arrays.
+import { ArgError, DtypeError, ShapeError } from '../errors.js';
+import { type DType, type Data, checkDtype } from './dtype.js';
+import { type Shape, Tensor, numel, shapeStr } from './tensor.js';
+
+export interface TensorOptions {
+  /** Default: float32, or int32 for an Int32Array. */
+  dtype?: DType;
+  /** Needed with a flat typed array or flat list (otherwise inferred from the nesting). */
+  shape?: readonly number[];
+  requires_grad?: boolean;
+}
+
+export type NestedNumbers = number | boolean | readonly NestedNumbers[];
+export type TensorInput = NestedNumbers | Data | ArrayLike<number> | Tensor;
+/** What ops accept where a tensor goes: a Tensor, or a number / nested array turned into a constant. */
+export type TensorLike = Tensor | number | readonly NestedNumbers[];
+
+function inferShape(v: NestedNumbers): number[] {
+  const shape: number[] = [];
+  let cur: NestedNumbers = v;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    if (cur.length === 0) break;
+    cur = cur[0] as NestedNumbers;
+  }
+  return shape;
+}
+
+function flattenInto(v: NestedNumbers, shape: number[], d: number, out: Data, pos: { i: number }, path: string): void {
+  if (d === shape.length) {
+    if (typeof v === 'boolean') v = v ? 1 : 0;
+    if (typeof v !== 'number') throw new ArgError(`t(): expected a number at ${path || 'the top'}, got ${Array.isArray(v) ? 'an array' : typeof v}`);
+    out[pos.i++] = v;
+    return;
+  }
+  if (!Array.isArray(v) || v.length !== shape[d]) {
+    throw new ShapeError(`t(): ragged nested array: ${path || 'the top'} should be an array of length ${shape[d]} (shape ${shapeStr(shape)}), got ${Array.isArray(v) ? `length ${v.length}` : typeof v}`);
+  }
+  for (let i = 0; i < v.length; i++) flattenInto(v[i] as NestedNumbers, shape, d + 1, out, pos, `${path}[${i}]`);
+}
+
+/** Makes a tensor (R.t, like ravop's R.t): from a number, nested arrays, or a typed array with a shape. Copies the data. */
+export function t(value: TensorInput, options: TensorOptions = {}): Tensor {
+  if (options === null || typeof options !== 'object') throw new ArgError(`t(): options must be an object`);
+  let dtype: DType | undefined = options.dtype === undefined ? undefined : checkDtype('t()', options.dtype);
+  let out: Tensor;
+  if (value instanceof Tensor) {
+    out = value.dtype === (dtype ?? value.dtype) ? Tensor._fromData(value.shape, value._data.slice()) : Tensor._fromData(value.shape, convert(value._data, dtype!));
+  } else if (ArrayBuffer.isView(value)) {
+    if (value instanceof DataView || value instanceof BigInt64Array || value instanceof BigUint64Array) {
+      throw new DtypeError(`t(): unsupported typed array ${Object.prototype.toString.call(value)}`);
+    }
+    dtype ??= value instanceof Int32Array ? 'int32' : 'float32';
+    const shape = options.shape ? checkShape(options.shape) : [value.length];
+    if (numel(shape) !== value.length) throw new ShapeError(`t(): shape ${shapeStr(shape)} needs ${numel(shape)} values, the typed array has ${value.length}`);
+    out = Tensor._fromData(shape, convert(value as unknown as ArrayLike<number>, dtype));
+  } else if (typeof value === 'number' || typeof value === 'boolean' || Array.isArray(value)) {
+    const nested = value as NestedNumbers;
+    const shape = inferShape(nested);
+    dtype ??= 'float32';
+    const data = dtype === 'int32' ? new Int32Array(numel(shape)) : new Float32Array(numel(shape));
+    flattenInto(nested, shape, 0, data, { i: 0 }, '');
+    if (dtype === 'int32') checkIntegral(nested);
+    out = Tensor._fromData(shape, data);
+    if (options.shape) out = Tensor._fromData(reshapeChecked(shape, checkShape(options.shape)), out._data);
+  } else {
+    throw new ArgError(`t(): cannot make a tensor from ${value === null ? 'null' : typeof value}`);
+  }
+  if (options.requires_grad) out.requires_grad_(true);
+  return out;
+}
+
+function checkIntegral(_v: NestedNumbers): void {
+  // Int32Array truncates silently; nested input is small, so re-check it for fractions.
+  const walk = (x: NestedNumbers): void => {
+    if (Array.isArray(x)) x.forEach(walk);
+    else if (typeof x === 'number' && !Number.isInteger(x)) throw new DtypeError(`t(): dtype int32 needs integers, got ${x}`);
+  };
+  walk(_v);
+}
+
+function convert(src: ArrayLike<number>, dtype: DType): Data {
+  return dtype === 'int32' ? Int32Array.from(src) : Float32Array.from(src);
+}
+
+export function checkShape(shape: unknown): number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
+    throw new ShapeError(`shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  return shape.slice();
+}
+
+function reshapeChecked(from: Shape, to: number[]): number[] {
+  if (numel(from) !== numel(to)) throw new ShapeError(`t(): shape ${shapeStr(to)} needs ${numel(to)} values, got ${numel(from)}`);
+  return to;
+}
+
+/** Turns a TensorLike into a Tensor (numbers and arrays become float32 constants). */
+export function toTensor(x: TensorLike, where: string): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x === 'number') {
+    const data = new Float32Array(1);
+    data[0] = x;
+    return Tensor._fromData([], data);
+  }
+  if (Array.isArray(x)) return t(x);
+  throw new ArgError(`${where}: expected a Tensor, a number or a nested array, got ${x === null ? 'null' : typeof x}`);
+}

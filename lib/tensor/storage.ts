@@ -1,0 +1,102 @@
+// Tensor memory: JS-owned typed arrays, shared by views (reshape) through a ref-counted Storage,
+// recycled through a size-bucketed pool when disposed, and counted for R.memory().
+//
+// Ownership rule: a buffer goes back to the pool only when every tensor using it was disposed
+// (explicitly or by a tidy() scope). Tensors the user simply drops are reclaimed by the garbage
+// collector, so a loop that never calls dispose() still runs in flat memory.
+import { type DType, type Data, newData } from './dtype.js';
+
+export class Storage {
+  refs = 1;
+  constructor(readonly data: Data) {}
+}
+
+const POOL_LIMIT_BYTES = 512 * 1024 * 1024;
+const pool = new Map<number, Data[]>(); // key: length * 2 + (int32 ? 1 : 0)
+let pooledBytes = 0;
+
+function key(dtype: DType, n: number): number {
+  return n * 2 + (dtype === 'int32' ? 1 : 0);
+}
+
+/** A buffer of n elements: zero-filled when `zero`, else with arbitrary contents (the kernel overwrites it). */
+export function allocData(dtype: DType, n: number, zero: boolean): Data {
+  const bucket = pool.get(key(dtype, n));
+  const reused = bucket?.pop();
+  if (reused) {
+    pooledBytes -= reused.byteLength;
+    if (zero) reused.fill(0);
+    return reused;
+  }
+  return newData(dtype, n);
+}
+
+function recycle(data: Data): void {
+  if (data.byteLength === 0 || pooledBytes + data.byteLength > POOL_LIMIT_BYTES) return;
+  const k = key(data instanceof Int32Array ? 'int32' : 'float32', data.length);
+  let bucket = pool.get(k);
+  if (!bucket) pool.set(k, (bucket = []));
+  bucket.push(data);
+  pooledBytes += data.byteLength;
+}
+
+// ---- live-tensor accounting ----
+let liveTensors = 0;
+let liveBytes = 0;
+
+/** What the FinalizationRegistry holds for a watched tensor (never the tensor itself). */
+export interface GcCell {
+  bytes: number;
+  /** Set by dispose(): the tensor was already un-counted, the finalizer must not do it again. */
+  done: boolean;
+}
+// Registered without an unregister token: a token makes register() about 4x slower.
+const registry = new FinalizationRegistry<GcCell>((cell) => {
+  if (cell.done) return;
+  cell.done = true;
+  liveTensors--;
+  liveBytes -= cell.bytes;
+});
+
+/**
+ * Counts a new tensor. Tensors created inside a tidy() scope are released by the scope; only
+ * those outside one (or leaving one) are watched for garbage collection (watchGc).
+ */
+export function track(bytes: number): void {
+  liveTensors++;
+  liveBytes += bytes;
+}
+
+/** Un-counts the tensor when the garbage collector reclaims it. */
+export function watchGc(owner: object, bytes: number): GcCell {
+  const cell = { bytes, done: false };
+  registry.register(owner, cell);
+  return cell;
+}
+
+/** Un-counts a disposed tensor and drops its storage reference (recycling the buffer at zero refs). */
+export function untrack(bytes: number, storage: Storage, cell: GcCell | null): void {
+  if (cell) cell.done = true;
+  liveTensors--;
+  liveBytes -= bytes;
+  if (--storage.refs === 0) recycle(storage.data);
+}
+
+export interface MemoryInfo {
+  /** Tensors created and neither disposed nor garbage-collected yet. */
+  tensors: number;
+  /** Bytes of tensor data those tensors hold (views count once, with their base). */
+  bytes: number;
+  /** Bytes of disposed buffers kept for reuse. */
+  pooledBytes: number;
+}
+
+export function memory(): MemoryInfo {
+  return { tensors: liveTensors, bytes: liveBytes, pooledBytes };
+}
+
+/** Drops every pooled buffer (they become garbage). */
+export function clearPool(): void {
+  pool.clear();
+  pooledBytes = 0;
+}

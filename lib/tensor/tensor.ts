@@ -1,0 +1,177 @@
+// The Tensor: a shape, a dtype and a C-contiguous typed array (shared with views), plus the
+// autograd fields. Math methods (a.add(b), ...) are installed by lib/ops/methods.ts and
+// delegate to the op catalog.
+import { DisposedError, GradError, ShapeError } from '../errors.js';
+import type { TapeNode } from '../autograd/node.js';
+import { type DType, type Data, dtypeOf } from './dtype.js';
+import { enterScope } from './scope.js';
+import { type GcCell, Storage, allocData, track, untrack, watchGc } from './storage.js';
+
+export type Shape = readonly number[];
+
+export function numel(shape: Shape): number {
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) n *= shape[i]!;
+  return n;
+}
+
+export function shapeStr(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export class Tensor {
+  readonly shape: Shape;
+  readonly dtype: DType;
+  readonly size: number;
+  /** Whether backward() computes a gradient for this tensor. */
+  requires_grad = false;
+  /** The accumulated gradient (leaf tensors that require grad, after backward()). */
+  grad: Tensor | null = null;
+  /** The tape node that produced this tensor (null for leaves and constants). */
+  grad_fn: TapeNode | null = null;
+  /** @internal */ _storage: Storage | null;
+  /** @internal bytes this tensor accounts for in R.memory() (0 for views). */
+  private readonly _bytes: number;
+  /** @internal set when the FinalizationRegistry watches this tensor (it is outside every tidy scope). */
+  private _gcCell: GcCell | null = null;
+
+  /** @internal use R.t() or a factory. */
+  constructor(shape: Shape, storage: Storage, ownsStorage: boolean) {
+    const n = numel(shape);
+    if (n !== storage.data.length) {
+      throw new ShapeError(`Tensor: shape ${shapeStr(shape)} holds ${n} elements but the data has ${storage.data.length}`);
+    }
+    this.shape = shape;
+    this.size = n;
+    this.dtype = dtypeOf(storage.data);
+    this._storage = storage;
+    this._bytes = ownsStorage ? storage.data.byteLength : 0;
+    track(this._bytes);
+    if (!enterScope(this)) this._leaveScopes();
+  }
+
+  /** @internal */
+  _leaveScopes(): void {
+    if (this._gcCell !== null || this._storage === null) return;
+    this._gcCell = watchGc(this, this._bytes);
+  }
+
+  /** @internal a tensor over a fresh (or recycled) buffer; contents arbitrary unless zero. */
+  static _alloc(shape: Shape, dtype: DType, zero = false): Tensor {
+    return new Tensor(shape, new Storage(allocData(dtype, numel(shape), zero)), true);
+  }
+
+  /** @internal a tensor owning the given array (no copy). */
+  static _fromData(shape: Shape, data: Data): Tensor {
+    return new Tensor(shape, new Storage(data), true);
+  }
+
+  /** @internal the live typed array (no copy): kernels read and write it. */
+  get _data(): Data {
+    const s = this._storage;
+    if (s === null) throw new DisposedError(`Tensor ${shapeStr(this.shape)} ${this.dtype} was disposed (explicitly or by the tidy() scope that created it)`);
+    return s.data;
+  }
+
+  /** @internal a tensor of another shape over the same data (no copy). */
+  _view(shape: Shape): Tensor {
+    const s = this._storage;
+    if (s === null) return void this._data as never;
+    s.refs++;
+    return new Tensor(shape, s, false);
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  get isDisposed(): boolean {
+    return this._storage === null;
+  }
+
+  /** A copy of the data as a typed array. */
+  data(): Data {
+    return this._data.slice();
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new ShapeError(`item(): the tensor has shape ${shapeStr(this.shape)} (${this.size} elements); item() needs exactly one`);
+    return this._data[0]!;
+  }
+
+  /** The data as nested JS arrays (a number for a 0-d tensor). */
+  toArray(): NestedArray {
+    const data = this._data;
+    const shape = this.shape;
+    if (shape.length === 0) return data[0]!;
+    let pos = 0;
+    const build = (d: number): NestedArray[] | number[] => {
+      const n = shape[d]!;
+      if (d === shape.length - 1) {
+        const row = Array.from(data.subarray(pos, pos + n));
+        pos += n;
+        return row;
+      }
+      const out: NestedArray[] = [];
+      for (let i = 0; i < n; i++) out.push(build(d + 1));
+      return out;
+    };
+    return build(0);
+  }
+
+  /** Releases the data now (a view keeps it alive until it is disposed too). Idempotent. */
+  dispose(): void {
+    const s = this._storage;
+    if (s === null) return;
+    this._storage = null;
+    this.grad_fn = null;
+    untrack(this._bytes, s, this._gcCell);
+  }
+
+  /** Sets requires_grad in place (only on leaves and float32 tensors) and returns this. */
+  requires_grad_(flag = true): this {
+    if (flag && this.dtype !== 'float32') throw new GradError(`requires_grad_: only float32 tensors can require gradients (this one is ${this.dtype})`);
+    if (!flag && this.grad_fn) throw new GradError('requires_grad_(false): the tensor is the result of an op; use detach() instead');
+    this.requires_grad = flag;
+    return this;
+  }
+
+  /** A tensor sharing this data, cut from the tape (no gradient flows back through it). */
+  detach(): Tensor {
+    return this._view(this.shape);
+  }
+
+  toString(): string {
+    if (this._storage === null) return `Tensor(disposed, shape=${shapeStr(this.shape)}, dtype=${this.dtype})`;
+    const fmt = (v: number) => (this.dtype === 'int32' ? String(v) : formatFloat(v));
+    const summarize = this.size > 1000;
+    const render = (d: number, offset: number, indent: string): string => {
+      if (this.shape.length === 0) return fmt(this._data[0]!);
+      const n = this.shape[d]!;
+      const stride = numel(this.shape.slice(d + 1));
+      const idx = summarize && n > 6 ? [0, 1, 2, -1, n - 3, n - 2, n - 1] : Array.from({ length: n }, (_, i) => i);
+      const parts = idx.map((i) => (i < 0 ? '...' : d === this.shape.length - 1 ? fmt(this._data[offset + i]!) : render(d + 1, offset + i * stride, indent + ' ')));
+      const sep = d === this.shape.length - 1 ? ', ' : ',\n' + indent + ' ';
+      return '[' + parts.join(sep) + ']';
+    };
+    const extras = [`shape=${shapeStr(this.shape)}`];
+    if (this.dtype !== 'float32') extras.push(`dtype=${this.dtype}`);
+    if (this.grad_fn) extras.push(`grad_fn=${this.grad_fn.op.name}`);
+    else if (this.requires_grad) extras.push('requires_grad=true');
+    return `tensor(${render(0, 0, '       ')}, ${extras.join(', ')})`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+export type NestedArray = number | NestedArray[];
+
+function formatFloat(v: number): string {
+  if (Number.isInteger(v) && Math.abs(v) < 1e7) return v.toFixed(1);
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-4 || a >= 1e7)) return v.toExponential(4);
+  return String(Number(v.toPrecision(6)));
+}

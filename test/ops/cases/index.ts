@@ -1,0 +1,9 @@
+// Every op test case, by group. A new group file must be listed here.
+import type { OpCase } from '../case.js';
+import { cases as unary } from './unary.js';
+import { cases as binary } from './binary.js';
+import { cases as reduce } from './reduce.js';
+import { cases as shape } from './shape.js';
+import { cases as creation } from './creation.js';
+
+export const groups: Record<string, OpCase[]> = { unary, binary, reduce, shape, creation };

@@ -1,0 +1,42 @@
+import type { OpCase } from '../case.js';
+
+const x = (shape: number[] = [3, 4], extra: Partial<OpCase['inputs'][0]> = {}) => [{ shape, ...extra }];
+
+export const cases: OpCase[] = [
+  { op: 'exp', id: 'basic', inputs: x(), torch: 'torch.exp(a)', call: (R, [a]) => R.exp(a!) },
+  { op: 'natlog', id: 'positive', inputs: x([3, 4], { init: 'positive' }), torch: 'torch.log(a)', call: (R, [a]) => R.natlog(a!) },
+  { op: 'log', id: 'alias', inputs: x([5], { init: 'positive' }), torch: 'torch.log(a)', call: (R, [a]) => R.log(a!) },
+  { op: 'square_root', id: 'positive', inputs: x([2, 3], { init: 'positive' }), torch: 'torch.sqrt(a)', call: (R, [a]) => R.square_root(a!) },
+  { op: 'sqrt', id: 'alias', inputs: x([4], { init: 'positive' }), torch: 'torch.sqrt(a)', call: (R, [a]) => R.sqrt(a!) },
+  { op: 'abs', id: 'basic', inputs: x(), torch: 'torch.abs(a)', call: (R, [a]) => R.abs(a!), fd: { eps: 1e-3 } },
+  { op: 'sign', id: 'basic', inputs: x(), torch: 'torch.sign(a)', call: (R, [a]) => R.sign(a!), grad: false },
+  { op: 'neg', id: 'basic', inputs: x(), torch: '-a', call: (R, [a]) => R.neg(a!) },
+  { op: 'pos', id: 'basic', inputs: x(), torch: '+a', call: (R, [a]) => R.pos(a!) },
+  { op: 'logical_not', id: 'binary', inputs: x([6], { init: 'binary' }), torch: '(a == 0).double()', call: (R, [a]) => R.logical_not(a!), grad: false },
+  { op: 'pow_scalar', id: 'cube', inputs: x(), torch: 'a ** 3', call: (R, [a]) => R.pow_scalar(a!, 3) },
+  { op: 'pow_scalar', id: 'fractional', inputs: x([4], { init: 'positive' }), torch: 'a ** 1.5', call: (R, [a]) => R.pow_scalar(a!, 1.5) },
+  { op: 'square', id: 'basic', inputs: x(), torch: 'a ** 2', call: (R, [a]) => R.square(a!) },
+  { op: 'cube', id: 'basic', inputs: x(), torch: 'a ** 3', call: (R, [a]) => R.cube(a!) },
+  { op: 'cube_root', id: 'signed', inputs: x([6], { init: 'uniform', low: 0.3, high: 2 }), torch: '(lambda y: torch.sign(y) * y.abs() ** (1/3))(a * torch.tensor([1., -1, 1, -1, 1, -1], dtype=torch.float64))', call: (R, [a]) => R.cube_root(R.mul(a!, R.t([1, -1, 1, -1, 1, -1]))) },
+  { op: 'clip', id: 'both', inputs: x([10]), torch: 'torch.clamp(a, -0.5, 0.7)', call: (R, [a]) => R.clip(a!, -0.5, 0.7), fd: false },
+  { op: 'clip', id: 'lower-only', inputs: x([10]), torch: 'torch.clamp(a, min=0.1)', call: (R, [a]) => R.clip(a!, 0.1), fd: false },
+  // activations, torch defaults unless stated
+  { op: 'relu', id: 'basic', inputs: x(), torch: 'F.relu(a)', call: (R, [a]) => R.relu(a!) },
+  { op: 'sigmoid', id: 'basic', inputs: x(), torch: 'torch.sigmoid(a)', call: (R, [a]) => R.sigmoid(a!) },
+  { op: 'tanh', id: 'basic', inputs: x(), torch: 'torch.tanh(a)', call: (R, [a]) => R.tanh(a!) },
+  { op: 'selu', id: 'basic', inputs: x(), torch: 'F.selu(a)', call: (R, [a]) => R.selu(a!), fd: { eps: 1e-3 } },
+  { op: 'softsign', id: 'basic', inputs: x(), torch: 'F.softsign(a)', call: (R, [a]) => R.softsign(a!) },
+  { op: 'tanhshrink', id: 'basic', inputs: x(), torch: 'F.tanhshrink(a)', call: (R, [a]) => R.tanhshrink(a!) },
+  { op: 'logsigmoid', id: 'basic', inputs: x(), torch: 'F.logsigmoid(a)', call: (R, [a]) => R.logsigmoid(a!) },
+  { op: 'leaky_relu', id: 'default', inputs: x(), torch: 'F.leaky_relu(a)', call: (R, [a]) => R.leaky_relu(a!) },
+  { op: 'leaky_relu', id: 'slope', inputs: x(), torch: 'F.leaky_relu(a, 0.2)', call: (R, [a]) => R.leaky_relu(a!, { negative_slope: 0.2 }) },
+  { op: 'elu', id: 'default', inputs: x(), torch: 'F.elu(a)', call: (R, [a]) => R.elu(a!) },
+  { op: 'elu', id: 'alpha', inputs: x(), torch: 'F.elu(a, alpha=0.5)', call: (R, [a]) => R.elu(a!, { alpha: 0.5 }) },
+  { op: 'softplus', id: 'default', inputs: x(), torch: 'F.softplus(a)', call: (R, [a]) => R.softplus(a!) },
+  { op: 'softplus', id: 'beta-threshold', inputs: x([12], { init: 'uniform', low: -3, high: 3 }), torch: 'F.softplus(a, beta=2, threshold=1)', call: (R, [a]) => R.softplus(a!, { beta: 2, threshold: 1 }), fd: false },
+  { op: 'hardshrink', id: 'default', inputs: x(), torch: 'F.hardshrink(a)', call: (R, [a]) => R.hardshrink(a!), fd: false },
+  { op: 'softshrink', id: 'lambd', inputs: x(), torch: 'F.softshrink(a, 0.3)', call: (R, [a]) => R.softshrink(a!, { lambd: 0.3 }), fd: false },
+  { op: 'hardtanh', id: 'default', inputs: x(), torch: 'F.hardtanh(a)', call: (R, [a]) => R.hardtanh(a!), fd: false },
+  { op: 'hardtanh', id: 'range', inputs: x(), torch: 'F.hardtanh(a, -0.5, 2.0)', call: (R, [a]) => R.hardtanh(a!, { min_val: -0.5, max_val: 2 }), fd: false },
+  { op: 'threshold', id: 'basic', inputs: x(), torch: 'F.threshold(a, 0.1, 20.0)', call: (R, [a]) => R.threshold(a!, { threshold: 0.1, value: 20 }), fd: false },
+];
