@@ -6,6 +6,8 @@ export * from './reduce.js';
 export * from './shape.js';
 export * from './matmul.js';
 export * from './creation.js';
+export * from './join.js';
+export * from './indexing.js';
 export { ops, getOp, callOp, onDispatch, dispatch, defineOp } from './define.js';
 export type { OpDef, OutMeta, GradContext, InputSpec, DispatchListener } from './define.js';
 import './methods.js';

@@ -8,6 +8,8 @@ import * as Red from './reduce.js';
 import * as S from './shape.js';
 import * as U from './unary.js';
 import { matmul } from './matmul.js';
+import * as J from './join.js';
+import { gather } from './indexing.js';
 
 type Axes = number | number[] | null;
 
@@ -42,6 +44,12 @@ declare module '../tensor/tensor.js' {
     squeeze(axis?: number | number[] | null): Tensor;
     expand_dims(axis: number): Tensor;
     astype(dtype: DType): Tensor;
+    slice(starts: readonly number[], ends: readonly (number | null)[], options?: J.SliceOptions): Tensor;
+    pad(pads: readonly (readonly [number, number])[], options?: J.PadOptions): Tensor;
+    split(sizes_or_sections: number | readonly number[], axis?: number): Tensor[];
+    tile(reps: number | readonly number[]): Tensor;
+    repeat(repeats: number | readonly number[], axis?: number | null): Tensor;
+    gather(indices: TensorLike, axis?: number): Tensor;
     /** The transpose of a 2-D tensor (all dims reversed in general). */
     readonly T: Tensor;
   }
@@ -78,6 +86,12 @@ P.permute = function (perm) { return S.permute(this, perm); };
 P.squeeze = function (axis) { return S.squeeze(this, axis); };
 P.expand_dims = function (axis) { return S.expand_dims(this, axis); };
 P.astype = function (dtype) { return S.astype(this, dtype); };
+P.slice = function (starts, ends, options) { return J.slice(this, starts, ends, options); };
+P.pad = function (pads, options) { return J.pad(this, pads, options); };
+P.split = function (s, axis) { return J.split(this, s, axis); };
+P.tile = function (reps) { return J.tile(this, reps); };
+P.repeat = function (repeats, axis) { return J.repeat(this, repeats, axis); };
+P.gather = function (indices, axis) { return gather(this, indices, axis); };
 Object.defineProperty(P, 'T', {
   get(this: Tensor) {
     return S.transpose(this);

@@ -5,5 +5,6 @@ import { cases as binary } from './binary.js';
 import { cases as reduce } from './reduce.js';
 import { cases as shape } from './shape.js';
 import { cases as creation } from './creation.js';
+import { cases as indexing } from './indexing.js';
 
-export const groups: Record<string, OpCase[]> = { unary, binary, reduce, shape, creation };
+export const groups: Record<string, OpCase[]> = { unary, binary, reduce, shape, creation, indexing };
