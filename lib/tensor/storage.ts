@@ -52,11 +52,20 @@ export interface GcCell {
 }
 // Registered without an unregister token: a token makes register() about 4x slower.
 const registry = new FinalizationRegistry<GcCell>((cell) => {
+  registryBacklog--;
   if (cell.done) return;
   cell.done = true;
   liveTensors--;
   liveBytes -= cell.bytes;
 });
+// Finalization callbacks only run when the event loop turns, so a synchronous loop that never
+// yields would grow the registry by one entry per tensor. Past this many entries, new tensors are
+// left to the garbage collector uncounted (R.memory().untracked) and memory stays flat.
+const GC_BACKLOG_LIMIT = 100_000;
+let registryBacklog = 0;
+let untrackedTensors = 0;
+/** The cell of a tensor that is not watched: already un-counted, so dispose() must not un-count it. */
+const UNWATCHED: GcCell = { bytes: 0, done: true };
 
 /**
  * Counts a new tensor. Tensors created inside a tidy() scope are released by the scope; only
@@ -69,16 +78,25 @@ export function track(bytes: number): void {
 
 /** Un-counts the tensor when the garbage collector reclaims it. */
 export function watchGc(owner: object, bytes: number): GcCell {
+  if (registryBacklog >= GC_BACKLOG_LIMIT) {
+    liveTensors--;
+    liveBytes -= bytes;
+    untrackedTensors++;
+    return UNWATCHED;
+  }
   const cell = { bytes, done: false };
   registry.register(owner, cell);
+  registryBacklog++;
   return cell;
 }
 
 /** Un-counts a disposed tensor and drops its storage reference (recycling the buffer at zero refs). */
 export function untrack(bytes: number, storage: Storage, cell: GcCell | null): void {
-  if (cell) cell.done = true;
-  liveTensors--;
-  liveBytes -= bytes;
+  if (cell !== UNWATCHED) {
+    if (cell) cell.done = true;
+    liveTensors--;
+    liveBytes -= bytes;
+  }
   if (--storage.refs === 0) recycle(storage.data);
 }
 
@@ -89,10 +107,15 @@ export interface MemoryInfo {
   bytes: number;
   /** Bytes of disposed buffers kept for reuse. */
   pooledBytes: number;
+  /**
+   * Tensors created (since start) while 100,000 others awaited garbage collection, as in a long
+   * loop that never yields to the event loop: freed by the collector as usual, but not counted above.
+   */
+  untracked: number;
 }
 
 export function memory(): MemoryInfo {
-  return { tensors: liveTensors, bytes: liveBytes, pooledBytes };
+  return { tensors: liveTensors, bytes: liveBytes, pooledBytes, untracked: untrackedTensors };
 }
 
 /** Drops every pooled buffer (they become garbage). */
