@@ -6,5 +6,6 @@ import { cases as reduce } from './reduce.js';
 import { cases as shape } from './shape.js';
 import { cases as creation } from './creation.js';
 import { cases as indexing } from './indexing.js';
+import { cases as nn } from './nn.js';
 
-export const groups: Record<string, OpCase[]> = { unary, binary, reduce, shape, creation, indexing };
+export const groups: Record<string, OpCase[]> = { unary, binary, reduce, shape, creation, indexing, nn };

@@ -1,0 +1,57 @@
+// softmax, log_softmax and softmin along one axis, each with a backward op taking the forward output y.
+import { native } from '../native/load.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { type TensorLike, toTensor } from '../tensor/create.js';
+import { type AttrSchema, int, parseAttrs } from './attrs.js';
+import { type OpDef, defineOp, dispatch } from './define.js';
+import { expectShape, normAxis } from './nn-common.js';
+
+const N = native();
+type Kernel = 'softmax' | 'log_softmax' | 'softmin';
+interface AxisAttrs {
+  axis: number;
+}
+const schema: AttrSchema<AxisAttrs> = { axis: { check: int(), default: -1 } };
+
+function softmaxOp(name: Kernel, doc: string): OpDef<AxisAttrs> {
+  const fwd = N[name];
+  const bwd = N[`${name}_backward`];
+  const backward = defineOp<AxisAttrs>({
+    name: `${name}_backward`,
+    doc: `gradient of ${name} from its output: (y, gy) -> gx`,
+    inputs: [{ name: 'y' }, { name: 'gy' }],
+    attrs: schema,
+    gradientOf: name,
+    infer: ([y, gy], a) => {
+      normAxis(`${name}_backward`, a.axis, y!.ndim);
+      expectShape(`${name}_backward`, 'gy', gy!.shape, y!.shape, 'y');
+      return [{ shape: y!.shape, dtype: 'float32' }];
+    },
+    kernel: ([y, gy], [gx], a) => bwd(y!._data as Float32Array, gy!._data as Float32Array, y!.shape as number[], a.axis, gx!._data as Float32Array),
+  });
+  return defineOp<AxisAttrs>({
+    name,
+    doc,
+    inputs: [{ name: 'x' }],
+    attrs: schema,
+    infer: ([x], a) => {
+      normAxis(name, a.axis, x!.ndim);
+      return [{ shape: x!.shape, dtype: 'float32' }];
+    },
+    kernel: ([x], [y], a) => fwd(x!._data as Float32Array, x!.shape as number[], a.axis, y!._data as Float32Array),
+    grad: ({ outputs: [y], grads: [gy], attrs }) => [dispatch(backward, [y!, gy!], attrs)[0]!],
+  });
+}
+
+const ops = {
+  softmax: softmaxOp('softmax', 'exp(x) / sum(exp(x)) along axis'),
+  log_softmax: softmaxOp('log_softmax', 'log(softmax(x)) along axis, computed stably'),
+  softmin: softmaxOp('softmin', 'softmax(-x) along axis'),
+};
+const call = (name: Kernel) => (x: TensorLike, axis = -1): Tensor =>
+  dispatch(ops[name], [toTensor(x, name)], parseAttrs(name, schema, { axis }))[0]!;
+
+/** Softmax along axis (default the last), like torch.softmax(x, dim). */
+export const softmax = call('softmax');
+export const log_softmax = call('log_softmax');
+export const softmin = call('softmin');
