@@ -282,7 +282,8 @@ function expandTo(x: Tensor, shape: number[]): Tensor {
   if (x.dtype === 'float32') return broadcast_to(x, shape);
   let y = x;
   shape.forEach((d, i) => {
-    if (y.shape[i] !== d) y = concat(new Array<Tensor>(d).fill(y), i);
+    if (y.shape[i] === d) return;
+    y = d === 0 ? slice(y, [0], [0], { axes: [i] }) : concat(new Array<Tensor>(d).fill(y), i);
   });
   return y;
 }

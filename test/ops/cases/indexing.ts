@@ -66,6 +66,7 @@ export const cases: OpCase[] = [
   { op: 'tile', id: 'long-reps', inputs: f([3]), torch: 'torch.tile(a, (2, 1, 2))', call: (R, [a]) => R.tile(a!, [2, 1, 2]) },
   { op: 'tile', id: 'zero-reps', inputs: f([2, 2]), torch: 'torch.tile(a, (0, 1))', call: (R, [a]) => R.tile(a!, [0, 1]) },
   { op: 'tile', id: 'int32', inputs: [i32([2, 2], -9, 9)], torch: 'torch.tile(a, (3, 2))', call: (R, [a]) => R.tile(a!, [3, 2]) },
+  { op: 'tile', id: 'int32-zero-reps', inputs: [i32([2, 2], -9, 9)], torch: 'torch.tile(a, (2, 0))', call: (R, [a]) => R.tile(a!, [2, 0]) },
   { op: 'repeat', id: 'flat', inputs: f([2, 3]), torch: 'torch.repeat_interleave(a, 2)', call: (R, [a]) => R.repeat(a!, 2) },
   { op: 'repeat', id: 'axis', inputs: f([2, 3, 2]), torch: 'torch.repeat_interleave(a, 3, dim=1)', call: (R, [a]) => R.repeat(a!, 3, 1) },
   { op: 'repeat', id: 'counts', inputs: f([3, 2]), torch: 'torch.repeat_interleave(a, torch.tensor([1, 0, 2]), dim=0)', call: (R, [a]) => R.repeat(a!, [1, 0, 2], 0) },
