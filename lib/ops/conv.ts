@@ -175,7 +175,8 @@ const maxPoolOp = defineOp<MaxPool2dAttrs>({
 
 /** Max pooling like torch.nn.functional.max_pool2d: y, or [y, indices] with return_indices. */
 export function max_pool2d(x: TensorLike, options: Partial<MaxPool2dAttrs> & { kernel_size: Pair; return_indices: true }): [Tensor, Tensor];
-export function max_pool2d(x: TensorLike, options: Partial<MaxPool2dAttrs> & { kernel_size: Pair }): Tensor;
+export function max_pool2d(x: TensorLike, options: Partial<MaxPool2dAttrs> & { kernel_size: Pair; return_indices?: false }): Tensor;
+export function max_pool2d(x: TensorLike, options: Partial<MaxPool2dAttrs> & { kernel_size: Pair }): Tensor | [Tensor, Tensor];
 export function max_pool2d(x: TensorLike, options: Partial<MaxPool2dAttrs> & { kernel_size: Pair }): Tensor | [Tensor, Tensor] {
   const attrs = parseAttrs('max_pool2d', poolSchema, options);
   const [y, idx] = dispatch(maxPoolOp, [toTensor(x, 'max_pool2d')], attrs);

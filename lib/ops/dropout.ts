@@ -62,6 +62,7 @@ export interface DropoutOptions {
 
 /** Inverted dropout like torch.nn.functional.dropout; reproducible under R.manual_seed. */
 export function dropout(x: TensorLike, options: DropoutOptions = {}): Tensor {
+  options ??= {};
   const xt = toTensor(x, 'dropout');
   const probe = parseAttrs('dropout', schema, { ...options, seed: options.seed ?? 0, offset: options.offset ?? 0 });
   if (!probe.training || probe.p === 0) return pos(xt); // identity, without drawing from the stream

@@ -10,6 +10,7 @@ import * as U from './unary.js';
 import { matmul } from './matmul.js';
 import * as J from './join.js';
 import { gather } from './indexing.js';
+import { log_softmax, softmax } from './softmax.js';
 
 type Axes = number | number[] | null;
 
@@ -50,6 +51,9 @@ declare module '../tensor/tensor.js' {
     tile(reps: number | readonly number[]): Tensor;
     repeat(repeats: number | readonly number[], axis?: number | null): Tensor;
     gather(indices: TensorLike, axis?: number): Tensor;
+    /** Softmax along axis (default -1). */
+    softmax(axis?: number): Tensor;
+    log_softmax(axis?: number): Tensor;
     /** The transpose of a 2-D tensor (all dims reversed in general). */
     readonly T: Tensor;
   }
@@ -92,6 +96,8 @@ P.split = function (s, axis) { return J.split(this, s, axis); };
 P.tile = function (reps) { return J.tile(this, reps); };
 P.repeat = function (repeats, axis) { return J.repeat(this, repeats, axis); };
 P.gather = function (indices, axis) { return gather(this, indices, axis); };
+P.softmax = function (axis) { return softmax(this, axis); };
+P.log_softmax = function (axis) { return log_softmax(this, axis); };
 Object.defineProperty(P, 'T', {
   get(this: Tensor) {
     return S.transpose(this);

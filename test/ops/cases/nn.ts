@@ -145,6 +145,8 @@ const soft: OpCase[] = [
   { op: 'log_softmax', id: 'last', inputs: f([3, 5]), torch: 'torch.log_softmax(a, -1)', call: (R, [x]) => R.log_softmax(x!) },
   { op: 'log_softmax', id: 'middle-3d', inputs: f([2, 4, 3]), torch: 'torch.log_softmax(a, -2)', call: (R, [x]) => R.log_softmax(x!, -2) },
   { op: 'softmin', id: 'last', inputs: f([3, 5]), torch: 'F.softmin(a, -1)', call: (R, [x]) => R.softmin(x!) },
+  { op: 'softmax', id: 'tensor-method', inputs: f([2, 3]), torch: 'torch.softmax(a, 0)', call: (_R, [x]) => x!.softmax(0) },
+  { op: 'log_softmax', id: 'tensor-method', inputs: f([2, 3]), torch: 'torch.log_softmax(a, -1)', call: (_R, [x]) => x!.log_softmax() },
   { op: 'softmin', id: 'axis0-3d', inputs: f([3, 2, 4]), torch: 'F.softmin(a, 0)', call: (R, [x]) => R.softmin(x!, 0) },
 ];
 
@@ -198,6 +200,15 @@ const loss: OpCase[] = [
     call: (R, [l, t, w]) => R.cross_entropy(l!, t!, { weight: w!, reduction: 'sum' }),
   },
   { op: 'cross_entropy', id: 'unbatched-index', inputs: [{ shape: [5] }, ids([], 5)], torch: "F.cross_entropy(a, b, reduction='none')", call: (R, [l, t]) => R.cross_entropy(l!, t!, { reduction: 'none' }) },
+  {
+    // A small CNN step: gradients flow through cross_entropy, matmul, reshape, max_pool2d, relu and conv2d.
+    op: 'cross_entropy',
+    id: 'cnn-chain',
+    inputs: [{ shape: [2, 1, 6, 6] }, { shape: [3, 1, 3, 3] }, { shape: [3] }, { shape: [12, 4] }, ids([2], 4)],
+    torch: 'F.cross_entropy(F.max_pool2d(F.relu(F.conv2d(a, b, c)), 2).reshape(2, 12) @ d, e)',
+    call: (R, [x, w, b, fc, t]) => R.cross_entropy(R.matmul(R.reshape(R.max_pool2d(R.relu(R.conv2d(x!, w!, b!)), { kernel_size: 2 }), [2, 12]), fc!), t!),
+    fd: { eps: 1e-3 },
+  },
   {
     op: 'cross_entropy_loss',
     id: 'reshape-transformer',
