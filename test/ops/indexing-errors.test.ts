@@ -79,6 +79,17 @@ describe('gather / one_hot_encoding', () => {
     expect(() => R.gather(x, idx, 1)).toThrow(R.RangeIndexError);
     expect(R.memory().tensors).toBe(before);
   });
+  it('a permuted-path gather and its backward keep only their results (scratch buffers released)', () => {
+    const x = R.randn([2, 3, 4]).requires_grad_();
+    const idx = R.t([2, 0, 2], { dtype: 'int32' });
+    const before = R.memory().tensors;
+    const y = R.gather(x, idx, 1);
+    expect(R.memory().tensors).toBe(before + 1);
+    const g = R.ones(y.shape);
+    y.backward(g);
+    const plane = [[1, 1, 1, 1], [0, 0, 0, 0], [2, 2, 2, 2]]; // index 2 twice, 1 never
+    expect(x.grad!.toArray()).toEqual([plane, plane]);
+  });
   it('float indices are a dtype error', () => {
     expectError(() => R.gather(x23(), R.t([0, 1]), 1), R.DtypeError, 'gather', 'indices', 'int32');
   });
