@@ -20,7 +20,8 @@ function binaryOp(name: string, kernel: string, doc: string, grad?: (c: GradCont
     inputs: [{ name: 'a' }, { name: 'b' }],
     attrs: {},
     infer: ([a, b]) => [{ shape: broadcastShapes(name, a!.shape, b!.shape), dtype: 'float32', differentiable: !compare }],
-    kernel: ([a, b], [y]) => k(a!._data, a!.shape, b!._data, b!.shape, y!._data),
+    kernel: ([a, b], [y]) =>
+      sameShape(a!.shape, b!.shape) ? k(a!._data, null, b!._data, null, y!._data) : k(a!._data, a!.shape, b!._data, b!.shape, y!._data),
     grad,
   });
 }

@@ -20,8 +20,9 @@ type UnaryBackward = (saved: Float32Array, gradOut: Float32Array, gradIn: Float3
  * numel(broadcast_shape(aShape, bShape)) (out is laid out in that shape).
  * Comparisons/logical ops write 1 or 0 (nonzero and NaN count as true).
  * out may be a or b itself when that operand already has the broadcast shape.
+ * Both shapes null: a, b and out are flat arrays of one length (the fast path for equal shapes).
  */
-type Binary = (a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array) => void;
+type Binary = (a: Float32Array, aShape: number[] | null, b: Float32Array, bShape: number[] | null, out: Float32Array) => void;
 
 /** Axes to reduce: one axis, a list (negative = from the end), or null / [] = all axes. */
 export type Axes = number | number[] | null;

@@ -71,6 +71,8 @@ const char* binary_name(BinaryOp op);
 // Comparisons and logical ops write 1.0f / 0.0f (nonzero, NaN included, counts as true).
 // out may be a or b itself when that operand already has the output's shape.
 void binary(BinaryOp op, CFView a, CFView b, FView out);
+// The same on flat arrays of one length (no broadcasting, no shapes): the small-call fast path.
+void binary_flat(BinaryOp op, Span<const float> a, Span<const float> b, FSpan out);
 
 // out = cond != 0 ? a : b, all three broadcast to out.shape (which must be their broadcast).
 void where(View<const float> cond, CFView a, CFView b, FView out);

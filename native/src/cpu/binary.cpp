@@ -188,8 +188,38 @@ const char* binary_name(BinaryOp op) {
   return "binary";
 }
 
+template <class F>
+void run_flat(const float* a, const float* b, float* o, int64_t n) {
+  F f;
+  parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
+    binary_row(f, a + begin, 1, b + begin, 1, o + begin, end - begin);
+  });
+}
+
+void binary_flat(BinaryOp op, Span<const float> a, Span<const float> b, FSpan out) {
+  const char* name = binary_name(op);
+  if (a.size != out.size || b.size != out.size)
+    fail(ErrorCode::Shape, name, ": flat operands need one length, got a ", a.size, ", b ", b.size, ", out ",
+         out.size);
+  if (a.data != out.data) check_no_alias(name, "out", out.data, out.size, "a", a.data, a.size);
+  if (b.data != out.data) check_no_alias(name, "out", out.data, out.size, "b", b.data, b.size);
+  auto n = static_cast<int64_t>(out.size);
+  if (n == 0) return;
+  switch (op) {
+#define RAVDL_CASE(name, E) \
+  case BinaryOp::E: return run_flat<E>(a.data, b.data, out.data, n);
+    RAVDL_BINARY_OPS(RAVDL_CASE)
+#undef RAVDL_CASE
+  }
+}
+
 void binary(BinaryOp op, CFView a, CFView b, FView out) {
   const char* name = binary_name(op);
+  if (a.shape == b.shape && a.shape == out.shape) {
+    // Equal shapes, the common case: no broadcasting plan (its allocations dominate small calls).
+    auto n = static_cast<size_t>(out.numel());
+    return binary_flat(op, {a.data, n}, {b.data, n}, {out.data, n});
+  }
   Shape s = broadcast_shapes(name, a.shape, b.shape);
   check_out_shape(name, s, out);
   check_operand_alias(name, out, "a", a.data, a.shape);
