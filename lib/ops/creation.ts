@@ -1,7 +1,7 @@
 // Tensor factories as catalog ops (no inputs): zeros, ones, full, arange and the seeded random
 // ones. Random ops carry their (seed, offset) as attributes, so a recorded graph replays them.
 import { native } from '../native/load.js';
-import { AttrError } from '../errors.js';
+import { ArgError, AttrError, DtypeError } from '../errors.js';
 import { type DType } from '../tensor/dtype.js';
 import { nextStream } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -32,14 +32,27 @@ const fullOp = defineOp<FullAttrs>({
   kernel: (_, [y], a) => y!._data.fill(a.value),
 });
 
-export interface DtypeOption {
+/** Options of every factory: the dtype (where it may vary) and whether the result is a leaf that records gradients. */
+export interface CreationOptions {
   dtype?: DType;
+  requires_grad?: boolean;
 }
-export function full(shape: ShapeArg, value: number, options: DtypeOption = {}): Tensor {
-  return dispatch(fullOp, [], parseAttrs('full', fullOp.attrs, { shape: toShape(shape), value, dtype: options.dtype }))[0]!;
+
+const OPTION_KEYS = new Set(['dtype', 'requires_grad']);
+function checkOptions(op: string, options: object): void {
+  if (options === null || typeof options !== 'object') throw new ArgError(`${op}: options must be an object, got ${String(options)}`);
+  for (const k of Object.keys(options)) {
+    if (!OPTION_KEYS.has(k)) throw new ArgError(`${op}: unknown option '${k}' (valid: dtype, requires_grad)`);
+  }
 }
-export const zeros = (shape: ShapeArg, options: DtypeOption = {}): Tensor => full(shape, 0, options);
-export const ones = (shape: ShapeArg, options: DtypeOption = {}): Tensor => full(shape, 1, options);
+const finish = (t: Tensor, options: CreationOptions): Tensor => (options.requires_grad ? t.requires_grad_(true) : t);
+
+export function full(shape: ShapeArg, value: number, options: CreationOptions = {}): Tensor {
+  checkOptions('full', options);
+  return finish(dispatch(fullOp, [], parseAttrs('full', fullOp.attrs, { shape: toShape(shape), value, dtype: options.dtype }))[0]!, options);
+}
+export const zeros = (shape: ShapeArg, options: CreationOptions = {}): Tensor => full(shape, 0, options);
+export const ones = (shape: ShapeArg, options: CreationOptions = {}): Tensor => full(shape, 1, options);
 export const zeros_like = (x: Tensor): Tensor => full(x.shape, 0, { dtype: x.dtype });
 export const ones_like = (x: Tensor): Tensor => full(x.shape, 1, { dtype: x.dtype });
 
@@ -72,10 +85,11 @@ const arangeOp = defineOp<ArangeAttrs>({
 });
 
 /** arange(stop) or arange(start, stop, step) like NumPy; int32 when every argument is an integer. */
-export function arange(start: number, stop?: number, step = 1, options: DtypeOption = {}): Tensor {
+export function arange(start: number, stop?: number, step = 1, options: CreationOptions = {}): Tensor {
+  checkOptions('arange', options);
   if (stop === undefined) [start, stop] = [0, start];
   const dtype = options.dtype ?? ([start, stop, step].every(Number.isInteger) ? 'int32' : 'float32');
-  return dispatch(arangeOp, [], parseAttrs('arange', arangeOp.attrs, { start, stop, step, dtype }))[0]!;
+  return finish(dispatch(arangeOp, [], parseAttrs('arange', arangeOp.attrs, { start, stop, step, dtype }))[0]!, options);
 }
 
 // ---- random ----
@@ -110,16 +124,18 @@ const normalOp = defineOp<RandAttrs>({
   kernel: (_, [y], a) => N.rand_normal(y!._data as Float32Array, a.a, a.b, a.seed, a.offset),
 });
 
-function random(op: typeof uniformOp, shape: ShapeArg, a: number, b: number): Tensor {
+function random(fn: string, op: typeof uniformOp, shape: ShapeArg, a: number, b: number, options: CreationOptions): Tensor {
+  checkOptions(fn, options);
+  if (options.dtype !== undefined && options.dtype !== 'float32') throw new DtypeError(`${fn}: random values are float32, got dtype '${options.dtype}'`);
   const s = toShape(shape);
   const at = nextStream(s.reduce((p, d) => p * d, 1));
-  return dispatch(op, [], parseAttrs(op.name, op.attrs, { shape: s, a, b, ...at }))[0]!;
+  return finish(dispatch(op, [], parseAttrs(op.name, op.attrs, { shape: s, a, b, ...at }))[0]!, options);
 }
 /** Uniform values in [low, high) from the global generator (R.manual_seed). */
-export const uniform = (shape: ShapeArg, low = 0, high = 1): Tensor => random(uniformOp, shape, low, high);
+export const uniform = (shape: ShapeArg, low = 0, high = 1, options: CreationOptions = {}): Tensor => random('uniform', uniformOp, shape, low, high, options);
 /** Uniform values in [0, 1). */
-export const rand = (shape: ShapeArg): Tensor => random(uniformOp, shape, 0, 1);
+export const rand = (shape: ShapeArg, options: CreationOptions = {}): Tensor => random('rand', uniformOp, shape, 0, 1, options);
 /** Standard normal values. */
-export const randn = (shape: ShapeArg): Tensor => random(normalOp, shape, 0, 1);
+export const randn = (shape: ShapeArg, options: CreationOptions = {}): Tensor => random('randn', normalOp, shape, 0, 1, options);
 /** Normal values with the given mean and std. */
-export const normal = (shape: ShapeArg, mean = 0, std = 1): Tensor => random(normalOp, shape, mean, std);
+export const normal = (shape: ShapeArg, mean = 0, std = 1, options: CreationOptions = {}): Tensor => random('normal', normalOp, shape, mean, std, options);

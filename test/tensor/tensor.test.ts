@@ -128,3 +128,18 @@ describe('memory', () => {
     v.dispose();
   });
 });
+
+describe('factory options', () => {
+  it('requires_grad makes a gradient-recording leaf; dtype is honoured; unknown options are errors', () => {
+    const w = R.randn([2, 3], { requires_grad: true });
+    expect(w.requires_grad).toBe(true);
+    R.sum(R.mul(w, 2)).backward();
+    expect(Array.from(w.grad!.data())).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(R.zeros([2], { requires_grad: true }).requires_grad).toBe(true);
+    expect(R.ones([2], { dtype: 'int32' }).dtype).toBe('int32');
+    expect(R.arange(3, undefined, 1, { dtype: 'float32' }).dtype).toBe('float32');
+    expect(() => R.rand([2], { requires_gard: true } as never)).toThrow(/rand: unknown option 'requires_gard'/);
+    expect(() => R.randn([2], { dtype: 'int32' })).toThrow(R.DtypeError);
+  });
+});
+
