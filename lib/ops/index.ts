@@ -10,7 +10,7 @@ export * from './join.js';
 export * from './indexing.js';
 export * from './conv.js';
 export * from './norm.js';
-export * from './softmax.js';
+export { softmax, log_softmax, softmin } from './softmax.js';
 export * from './loss.js';
 export * from './dropout.js';
 export * from './embedding.js';

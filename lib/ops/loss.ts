@@ -9,7 +9,7 @@ import { defineOp, dispatch } from './define.js';
 import { mul } from './binary.js';
 import { neg } from './unary.js';
 import { reshape } from './shape.js';
-import { log_softmax } from './softmax.js';
+import { log_softmax, softmaxSource } from './softmax.js';
 import { expectShape, nativeShape } from './nn-common.js';
 
 const N = native();
@@ -167,10 +167,18 @@ export interface CrossEntropyLossOptions {
   reshape_label?: readonly number[] | null;
 }
 
-/** The seed's cross-entropy on logits y_pred (note y_true comes first); mean over the batch. */
+/**
+ * The seed's cross-entropy on logits y_pred (note y_true comes first); mean over the batch. When
+ * y_pred is the output of R.softmax over the class axis (as after Activation('softmax')), the loss
+ * is computed from the logits it came from, so softmax is not applied twice.
+ */
 export function cross_entropy_loss(y_true: TensorLike, y_pred: TensorLike, options: CrossEntropyLossOptions = {}): Tensor {
   let pred = toTensor(y_pred, 'cross_entropy_loss');
   let label = toTensor(y_true, 'cross_entropy_loss');
+  // A softmax output over the class axis: use its logits, so softmax is not applied twice.
+  const src = softmaxSource(pred);
+  const classAxis = options.reshape_target ? pred.ndim - 1 : Math.min(1, pred.ndim - 1);
+  if (src && src.axis === classAxis) pred = src.logits;
   try {
     if (options.reshape_target) pred = reshape(pred, options.reshape_target);
     if (options.reshape_label) label = reshape(label, options.reshape_label);

@@ -51,7 +51,22 @@ const ops = {
 const call = (name: Kernel) => (x: TensorLike, axis = -1): Tensor =>
   dispatch(ops[name], [toTensor(x, name)], parseAttrs(name, schema, { axis }))[0]!;
 
+// softmax output -> its logits, so cross_entropy_loss can compute from the logits instead of
+// applying softmax a second time (the seed's models end in Activation('softmax')).
+const softmaxInputs = new WeakMap<Tensor, { logits: Tensor; axis: number }>();
+
 /** Softmax along axis (default the last), like torch.softmax(x, dim). */
-export const softmax = call('softmax');
+export function softmax(x: TensorLike, axis = -1): Tensor {
+  const input = toTensor(x, 'softmax');
+  const y = dispatch(ops.softmax, [input], parseAttrs('softmax', schema, { axis }))[0]!;
+  softmaxInputs.set(y, { logits: input, axis: axis < 0 ? axis + input.ndim : axis });
+  return y;
+}
+
+/** The logits and (non-negative) axis a tensor was computed from by softmax(), if it was. */
+export function softmaxSource(y: Tensor): { logits: Tensor; axis: number } | undefined {
+  const src = softmaxInputs.get(y);
+  return src && !src.logits.isDisposed ? src : undefined;
+}
 export const log_softmax = call('log_softmax');
 export const softmin = call('softmin');

@@ -230,6 +230,21 @@ const loss: OpCase[] = [
     torch: 'F.cross_entropy(b, a, ignore_index=1)',
     call: (R, [yt, yp]) => R.cross_entropy_loss(yt!, yp!, { ignore_index: 1 }),
   },
+  {
+    // A softmax output (the seed's models end in softmax): the loss comes from its logits, not softmax twice.
+    op: 'cross_entropy_loss',
+    id: 'softmax-output',
+    inputs: [ids([6], 4), { shape: [6, 4] }],
+    torch: 'F.cross_entropy(b, a)',
+    call: (R, [yt, yp]) => R.cross_entropy_loss(yt!, R.softmax(yp!, -1)),
+  },
+  {
+    op: 'cross_entropy_loss',
+    id: 'softmax-output-reshape',
+    inputs: [ids([2, 3], 4), { shape: [2, 3, 4] }],
+    torch: 'F.cross_entropy(b.reshape(6, 4), a.reshape(6))',
+    call: (R, [yt, yp]) => R.cross_entropy_loss(yt!, R.softmax(yp!), { reshape_target: [6, 4], reshape_label: [6] }),
+  },
 ];
 
 // ---- embedding ----
