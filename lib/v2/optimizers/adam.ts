@@ -1,0 +1,95 @@
+// Adam and AdamW (torch 1.13 update rules) on the native fused adam_step kernel.
+import { AttrError } from '../../errors.js';
+import { native } from '../../native/load.js';
+import { Optimizer, checkBool, checkNumber, checkOptionNames } from './optimizer.js';
+
+const N = native();
+
+export interface AdamOptions {
+  /** Learning rate (default 1e-3). */
+  lr?: number;
+  /** Running-average coefficients of the gradient and its square, each in [0, 1) (default [0.9, 0.999]). */
+  betas?: readonly [number, number];
+  /** Added to the denominator for numerical stability (default 1e-8). */
+  eps?: number;
+  /** Adam: L2 penalty added to the gradient (default 0). AdamW: decoupled decay (default 1e-2). */
+  weight_decay?: number;
+  /** The AMSGrad variant: divides by the running max of the second moment (default false). */
+  amsgrad?: boolean;
+}
+
+interface AdamConfig {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weight_decay: number;
+  amsgrad: boolean;
+}
+
+const KEYS = ['lr', 'betas', 'eps', 'weight_decay', 'amsgrad'] as const;
+
+function parse(opt: string, options: AdamOptions | undefined, defaultDecay: number): AdamConfig {
+  const o = checkOptionNames(opt, options, KEYS);
+  const betas = o.betas ?? [0.9, 0.999];
+  if (!Array.isArray(betas) || betas.length !== 2) throw new AttrError(`${opt}: option 'betas' must be a pair [beta1, beta2], got ${JSON.stringify(betas)}`);
+  return {
+    lr: checkNumber(opt, 'lr', o.lr ?? 1e-3, 0),
+    betas: [checkNumber(opt, 'betas[0]', betas[0], 0, 1, true), checkNumber(opt, 'betas[1]', betas[1], 0, 1, true)],
+    eps: checkNumber(opt, 'eps', o.eps ?? 1e-8, 0),
+    weight_decay: checkNumber(opt, 'weight_decay', o.weight_decay ?? defaultDecay, 0),
+    amsgrad: checkBool(opt, 'amsgrad', o.amsgrad ?? false),
+  };
+}
+
+/** Shared body of Adam and AdamW; they differ in how weight decay is applied and its default. */
+abstract class AdamBase extends Optimizer {
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weight_decay: number;
+  readonly amsgrad: boolean;
+  private readonly decoupled: boolean;
+
+  protected constructor(name: string, c: AdamConfig, decoupled: boolean) {
+    super(name, c.lr);
+    this.betas = c.betas;
+    this.eps = c.eps;
+    this.weight_decay = c.weight_decay;
+    this.amsgrad = c.amsgrad;
+    this.decoupled = decoupled;
+  }
+
+  protected stateNames(): readonly string[] {
+    return this.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
+  }
+
+  protected update(param: Float32Array, grad: Float32Array, b: Record<string, Float32Array>, step: number): void {
+    N.adam_step(param, grad, b.exp_avg!, b.exp_avg_sq!, b.max_exp_avg_sq ?? null, step, {
+      lr: this.lr,
+      beta1: this.betas[0],
+      beta2: this.betas[1],
+      eps: this.eps,
+      weight_decay: this.weight_decay,
+      amsgrad: this.amsgrad,
+      decoupled_weight_decay: this.decoupled,
+    });
+  }
+
+  get_config(): { name: string; config: Record<string, unknown> } {
+    const config = { lr: this.lr, betas: [...this.betas], eps: this.eps, weight_decay: this.weight_decay, amsgrad: this.amsgrad };
+    return { name: this.name, config };
+  }
+}
+
+/** Adam (weight_decay is an L2 term added to the gradient). `new Adam({ lr: 0.01 })`. */
+export class Adam extends AdamBase {
+  constructor(options?: AdamOptions) {
+    super('Adam', parse('Adam', options, 0), false);
+  }
+}
+
+/** AdamW: decoupled weight decay (param *= 1 - lr * weight_decay), default weight_decay 1e-2. */
+export class AdamW extends AdamBase {
+  constructor(options?: AdamOptions) {
+    super('AdamW', parse('AdamW', options, 1e-2), true);
+  }
+}

@@ -1,0 +1,233 @@
+// The Optimizer base class of ravdl/v2/optimizers: validation of params and grads, per-param
+// state created lazily and keyed by the param's name, state_dict/load_state_dict. Subclasses
+// only declare their state buffers and call their native fused kernel.
+import { ArgError, AttrError, DtypeError, ShapeError, fromNative } from '../../errors.js';
+import { zeros } from '../../ops/creation.js';
+import { keep } from '../../tensor/scope.js';
+import { Tensor, shapeStr } from '../../tensor/tensor.js';
+
+/** Params with stable names, e.g. [['dense_1.W', W], ['dense_1.w0', w0]]. */
+export type NamedParams = ReadonlyArray<readonly [string, Tensor]>;
+
+export interface OptimizerStateDict {
+  /** State buffers by `${stateName}/${paramName}`, e.g. 'exp_avg/dense_1.W'. */
+  tensors: Record<string, Tensor>;
+  /** Update counts by `step/${paramName}`. */
+  meta: Record<string, number>;
+}
+
+interface ParamState {
+  /** Updates applied so far (the kernel gets step + 1, 1-based). */
+  step: number;
+  /** One float32 buffer of the param's shape per state name of the optimizer. */
+  bufs: Record<string, Tensor>;
+}
+
+const STEP_PREFIX = 'step/';
+
+export abstract class Optimizer {
+  /** Class name used in messages and get_config(). */
+  readonly name: string;
+  private _lr: number;
+  private readonly state = new Map<string, ParamState>();
+
+  /** lr was validated by the subclass's option parsing. */
+  protected constructor(name: string, lr: number) {
+    this.name = name;
+    this._lr = lr;
+  }
+
+  /** Learning rate; may be changed between steps (schedules). */
+  get lr(): number {
+    return this._lr;
+  }
+  set lr(v: number) {
+    this._lr = checkNumber(this.name, 'lr', v, 0);
+  }
+
+  /** Names of the state buffers each param needs under the current hyper-parameters. */
+  protected abstract stateNames(): readonly string[];
+
+  /** One in-place update of param through the native kernel; step is 1-based. */
+  protected abstract update(param: Float32Array, grad: Float32Array, bufs: Record<string, Float32Array>, step: number): void;
+
+  /** Class name + hyper-parameters (JSON-serialisable), enough to rebuild the optimizer. */
+  abstract get_config(): { name: string; config: Record<string, unknown> };
+
+  /**
+   * Updates every param in place from its .grad (params whose grad is null are skipped).
+   * Everything is validated before any param changes. The write goes straight into the param's
+   * buffer through the native kernel, so it is never recorded on the autograd tape.
+   */
+  step(params: NamedParams): void {
+    const todo: [string, Tensor, Tensor][] = [];
+    for (const [name, p] of this.checkParams('step', params)) {
+      const g = p.grad;
+      if (g === null) continue;
+      const where = `${this.name}.step: param '${name}'`;
+      if (p.dtype !== 'float32') throw new DtypeError(`${where} is ${p.dtype}; optimizers update float32 params only`);
+      if (!(g instanceof Tensor)) throw new ArgError(`${where}: .grad must be a Tensor or null, got ${describe(g)}`);
+      if (g.dtype !== 'float32') throw new DtypeError(`${where}: its grad is ${g.dtype}, expected float32`);
+      if (!sameShape(g.shape, p.shape)) throw new ShapeError(`${where}: its grad has shape ${shapeStr(g.shape)} but the param has shape ${shapeStr(p.shape)}`);
+      // The kernel needs distinct buffers (reading _data also rejects disposed tensors).
+      if (g._data === p._data) throw new ArgError(`${where}: its grad shares the param's data`);
+      const st = this.state.get(name);
+      if (st) {
+        for (const [k, b] of Object.entries(st.bufs)) {
+          if (!sameShape(b.shape, p.shape)) throw new ShapeError(`${where} has shape ${shapeStr(p.shape)} but its state '${k}/${name}' has shape ${shapeStr(b.shape)}`);
+        }
+      }
+      todo.push([name, p, g]);
+    }
+    for (const [name, p, g] of todo) {
+      let st = this.state.get(name);
+      if (!st) {
+        st = { step: 0, bufs: {} };
+        for (const k of this.stateNames()) st.bufs[k] = keep(zeros(p.shape));
+        this.state.set(name, st);
+      }
+      const bufs: Record<string, Float32Array> = {};
+      for (const [k, b] of Object.entries(st.bufs)) bufs[k] = b._data as Float32Array;
+      try {
+        this.update(p._data as Float32Array, g._data as Float32Array, bufs, st.step + 1);
+      } catch (err) {
+        throw fromNative(err);
+      }
+      st.step++;
+    }
+  }
+
+  /** Sets every param's .grad to null, disposing the old grad tensors. */
+  zero_grad(params: NamedParams): void {
+    for (const [, p] of this.checkParams('zero_grad', params)) {
+      if (p.grad) p.grad.dispose();
+      p.grad = null;
+    }
+  }
+
+  /** Copies of the state buffers and the per-param step counts. */
+  state_dict(): OptimizerStateDict {
+    const tensors: Record<string, Tensor> = {};
+    const meta: Record<string, number> = {};
+    for (const [name, st] of this.state) {
+      meta[STEP_PREFIX + name] = st.step;
+      for (const [k, b] of Object.entries(st.bufs)) tensors[`${k}/${name}`] = Tensor._fromData(b.shape, b._data.slice());
+    }
+    return { tensors, meta };
+  }
+
+  /**
+   * Replaces the whole state with copies of s (s stays the caller's). Every param in s.meta must
+   * have exactly the buffers this optimizer's hyper-parameters need, all of one shape.
+   */
+  load_state_dict(s: OptimizerStateDict): void {
+    const where = `${this.name}.load_state_dict`;
+    if (s === null || typeof s !== 'object' || !isRecord(s.tensors) || !isRecord(s.meta)) {
+      throw new ArgError(`${where}: expected { tensors, meta } objects, got ${describe(s)}`);
+    }
+    const names = this.stateNames();
+    const loaded = new Map<string, { step: number; src: Record<string, Tensor> }>();
+    for (const [key, v] of Object.entries(s.meta)) {
+      if (!key.startsWith(STEP_PREFIX)) throw new ArgError(`${where}: unknown meta key '${key}' (expected 'step/<param name>')`);
+      if (!Number.isSafeInteger(v) || v < 0) throw new ArgError(`${where}: meta '${key}' must be a non-negative integer, got ${describe(v)}`);
+      loaded.set(key.slice(STEP_PREFIX.length), { step: v, src: {} });
+    }
+    for (const [key, t] of Object.entries(s.tensors)) {
+      const cut = key.indexOf('/');
+      const k = key.slice(0, cut);
+      const entry = cut > 0 ? loaded.get(key.slice(cut + 1)) : undefined;
+      if (!names.includes(k)) throw new ArgError(`${where}: unknown state '${key}'; ${this.name} with these options keeps ${names.length ? names.map((n) => `'${n}/<param>'`).join(', ') : 'no buffers'}`);
+      if (!entry) throw new ArgError(`${where}: state '${key}' has no step count 'step/${key.slice(cut + 1)}' in meta`);
+      if (!(t instanceof Tensor)) throw new ArgError(`${where}: state '${key}' must be a Tensor, got ${describe(t)}`);
+      if (t.dtype !== 'float32') throw new DtypeError(`${where}: state '${key}' is ${t.dtype}, expected float32`);
+      entry.src[k] = t;
+    }
+    for (const [param, { src }] of loaded) {
+      const missing = names.filter((k) => !(k in src));
+      if (missing.length) throw new ArgError(`${where}: param '${param}' lacks state ${missing.map((k) => `'${k}/${param}'`).join(', ')}`);
+      const first = src[names[0]!];
+      for (const k of names) {
+        if (!sameShape(src[k]!.shape, first!.shape)) throw new ShapeError(`${where}: state '${k}/${param}' has shape ${shapeStr(src[k]!.shape)} but '${names[0]}/${param}' has ${shapeStr(first!.shape)}`);
+      }
+    }
+    const next = new Map<string, ParamState>();
+    for (const [param, { step, src }] of loaded) {
+      const bufs: Record<string, Tensor> = {};
+      for (const k of names) bufs[k] = keep(Tensor._fromData(src[k]!.shape, src[k]!._data.slice()));
+      next.set(param, { step, bufs });
+    }
+    this.clearState();
+    for (const [k, v] of next) this.state.set(k, v);
+  }
+
+  /** Releases every state buffer (the next step starts from fresh zeros). */
+  protected clearState(): void {
+    for (const st of this.state.values()) for (const b of Object.values(st.bufs)) b.dispose();
+    this.state.clear();
+  }
+
+  /** Checks that params is an array of distinct [name, Tensor] pairs. */
+  private checkParams(method: string, params: NamedParams): NamedParams {
+    const where = `${this.name}.${method}`;
+    if (!Array.isArray(params)) throw new ArgError(`${where}: params must be an array of [name, Tensor] pairs, got ${describe(params)}`);
+    const names = new Set<string>();
+    const tensors = new Set<Tensor>();
+    params.forEach((e, i) => {
+      if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || !(e[1] instanceof Tensor)) {
+        throw new ArgError(`${where}: params[${i}] must be a [name, Tensor] pair, got ${describe(e)}`);
+      }
+      // A repeat would be updated twice per step.
+      if (names.has(e[0])) throw new ArgError(`${where}: param name '${e[0]}' appears twice`);
+      if (tensors.has(e[1])) throw new ArgError(`${where}: param '${e[0]}' is the same tensor as an earlier param`);
+      names.add(e[0]);
+      tensors.add(e[1]);
+    });
+    return params;
+  }
+}
+
+// ---- option validation shared by the subclasses ----
+
+/** Throws AttrError for options that are not a plain object or hold names outside `known`. */
+export function checkOptionNames(opt: string, options: unknown, known: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ArgError(`${opt}: options must be an object like { lr: 0.01 }, got ${describe(options)}`);
+  }
+  for (const [k, v] of Object.entries(options)) {
+    if (!known.includes(k)) throw new AttrError(`${opt}: unknown option '${k}' (= ${describe(v)}); options are ${known.join(', ')}`);
+  }
+  return options as Record<string, unknown>;
+}
+
+/** A finite number in [min, max] (max exclusive when `open`). */
+export function checkNumber(opt: string, key: string, v: unknown, min: number, max = Infinity, open = false): number {
+  const ok = typeof v === 'number' && Number.isFinite(v) && v >= min && (open ? v < max : v <= max);
+  if (!ok) {
+    const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}${open ? ')' : ']'}`;
+    throw new AttrError(`${opt}: option '${key}' must be a finite number ${range}, got ${describe(v)}`);
+  }
+  return v as number;
+}
+
+export function checkBool(opt: string, key: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new AttrError(`${opt}: option '${key}' must be true or false, got ${describe(v)}`);
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (v instanceof Tensor) return `a Tensor of shape ${shapeStr(v.shape)}`;
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'number' || typeof v === 'boolean' || v == null) return String(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}

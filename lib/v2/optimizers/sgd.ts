@@ -1,0 +1,59 @@
+// SGD with momentum / dampening / Nesterov (torch 1.13 update rule) on the native sgd_step kernel.
+import { AttrError } from '../../errors.js';
+import { native } from '../../native/load.js';
+import { Optimizer, checkBool, checkNumber, checkOptionNames } from './optimizer.js';
+
+const N = native();
+
+export interface SGDOptions {
+  /** Learning rate (default 1e-2). */
+  lr?: number;
+  /** Momentum factor (default 0). */
+  momentum?: number;
+  /** Dampening of the momentum, in [0, 1] (default 0). */
+  dampening?: number;
+  /** L2 penalty (default 0). */
+  weight_decay?: number;
+  /** Nesterov momentum; needs momentum > 0 and dampening 0 (default false). */
+  nesterov?: boolean;
+}
+
+const KEYS = ['lr', 'momentum', 'dampening', 'weight_decay', 'nesterov'] as const;
+
+export class SGD extends Optimizer {
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weight_decay: number;
+  readonly nesterov: boolean;
+
+  constructor(options?: SGDOptions) {
+    const o = checkOptionNames('SGD', options, KEYS);
+    super('SGD', checkNumber('SGD', 'lr', o.lr ?? 1e-2, 0));
+    this.momentum = checkNumber('SGD', 'momentum', o.momentum ?? 0, 0);
+    this.dampening = checkNumber('SGD', 'dampening', o.dampening ?? 0, 0, 1);
+    this.weight_decay = checkNumber('SGD', 'weight_decay', o.weight_decay ?? 0, 0);
+    this.nesterov = checkBool('SGD', 'nesterov', o.nesterov ?? false);
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
+      throw new AttrError(`SGD: option 'nesterov' = true needs momentum > 0 and dampening = 0, got momentum ${this.momentum}, dampening ${this.dampening}`);
+    }
+  }
+
+  protected stateNames(): readonly string[] {
+    return this.momentum > 0 ? ['momentum_buffer'] : [];
+  }
+
+  protected update(param: Float32Array, grad: Float32Array, b: Record<string, Float32Array>, step: number): void {
+    N.sgd_step(param, grad, b.momentum_buffer ?? null, step, {
+      lr: this.lr,
+      momentum: this.momentum,
+      dampening: this.dampening,
+      weight_decay: this.weight_decay,
+      nesterov: this.nesterov,
+    });
+  }
+
+  get_config(): { name: string; config: Record<string, unknown> } {
+    const { lr, momentum, dampening, weight_decay, nesterov } = this;
+    return { name: this.name, config: { lr, momentum, dampening, weight_decay, nesterov } };
+  }
+}
