@@ -1,0 +1,163 @@
+// The base of every layer: parameters created lazily once the input shape is known (from the
+// `input_shape` option, the layer before it, or the first batch), forward through catalog ops so
+// the autograd tape records it, and what a model needs to train, summarise and save it.
+import { ArgError, ShapeError } from '../../errors.js';
+import { no_grad } from '../../autograd/mode.js';
+import { keep, tidy } from '../../tensor/scope.js';
+import { type Tensor, shapeStr } from '../../tensor/tensor.js';
+import { t as tensor } from '../../tensor/create.js';
+import type { DType } from '../../tensor/dtype.js';
+import { zeros } from '../../ops/creation.js';
+
+/** Options every layer constructor accepts. */
+export interface LayerOptions {
+  /** Shape of one sample (without the batch dimension), as in the seed's `input_shape=(n_features,)`. */
+  input_shape?: readonly number[] | number;
+}
+
+export type NamedTensors = Array<[string, Tensor]>;
+
+export abstract class Layer {
+  /** Shape of one sample; null until given or inferred. */
+  input_shape: number[] | null;
+  /** false freezes the parameters (the optimizer skips them). */
+  trainable = true;
+  /** Set by the model that owns the layer (e.g. 'dense_1'); prefixes parameter names. */
+  name = '';
+  /** Trainable parameters by local name (e.g. W, w0), created by build(). */
+  protected readonly params = new Map<string, Tensor>();
+  /** Non-trainable state saved with the weights (e.g. running statistics). */
+  protected readonly buffers = new Map<string, Tensor>();
+  private builtFor: number[] | null = null;
+
+  constructor(options: LayerOptions = {}) {
+    const s = options.input_shape;
+    this.input_shape = s == null ? null : checkSampleShape(this.layer_name(), typeof s === 'number' ? [s] : [...s]);
+  }
+
+  /** The class name shown by summary() and stored by save(). */
+  layer_name(): string {
+    return this.constructor.name;
+  }
+
+  /** dtype of the input the layer takes (int32 for Embedding). */
+  input_dtype(): DType {
+    return 'float32';
+  }
+
+  /** Constructor arguments as JSON (enough to rebuild the layer with from_config). */
+  abstract get_config(): Record<string, unknown>;
+
+  /** Computes the output from x (a batch) with catalog ops. Called by _forward_pass after build(). */
+  protected abstract forward(x: Tensor, training: boolean): Tensor;
+
+  /** Creates the parameters for a sample shape; the default has none. */
+  protected _build(_input_shape: number[]): void {}
+
+  get built(): boolean {
+    return this.builtFor !== null;
+  }
+
+  /** Creates the parameters for samples of `input_shape` (once; a different shape later is an error). */
+  build(input_shape: readonly number[]): void {
+    const shape = checkSampleShape(this.layer_name(), [...input_shape]);
+    if (this.builtFor) {
+      if (!sameShape(this.builtFor, shape)) {
+        throw new ShapeError(`${this.describe()}: built for input samples of shape ${shapeStr(this.builtFor)}, got ${shapeStr(shape)}`);
+      }
+      return;
+    }
+    if (this.input_shape && !sameShape(this.input_shape, shape)) {
+      throw new ShapeError(`${this.describe()}: input_shape is ${shapeStr(this.input_shape)} but got samples of shape ${shapeStr(shape)}`);
+    }
+    this.input_shape = shape;
+    no_grad(() => this._build(shape));
+    this.builtFor = shape;
+  }
+
+  /** Runs the layer on a batch (first dimension = samples); builds it on first use. */
+  _forward_pass(x: Tensor, training = true): Tensor {
+    if (x == null || typeof (x as Tensor).shape !== 'object') throw new ArgError(`${this.describe()}: input must be a Tensor, got ${String(x)}`);
+    if (x.ndim < 1) throw new ShapeError(`${this.describe()}: input must have a batch dimension, got a 0-d tensor`);
+    this.build(x.shape.slice(1));
+    return this.forward(x, training);
+  }
+
+  /** Output sample shape for an input sample shape, found by running one zero sample (no gradient). */
+  output_shape(input_shape: readonly number[] | null = this.input_shape): number[] {
+    if (!input_shape) throw new ShapeError(`${this.describe()}: its input shape is not known yet (give input_shape to the first layer)`);
+    return tidy(() => no_grad(() => this._forward_pass(zeros([1, ...input_shape], { dtype: this.input_dtype() }), false).shape.slice(1)));
+  }
+
+  /** Trainable parameters, named `${layer}.${param}`. */
+  parameters(): NamedTensors {
+    return [...this.params].map(([k, v]) => [this.prefix(k), v]);
+  }
+
+  /** Parameters and buffers, named like parameters(): what save() writes. */
+  state_tensors(): NamedTensors {
+    return [...this.parameters(), ...[...this.buffers].map(([k, v]): [string, Tensor] => [this.prefix(k), v])];
+  }
+
+  /** Number of trainable values (summary's Parameters column). */
+  parameters_count(): number {
+    let n = 0;
+    for (const p of this.params.values()) n += p.size;
+    return n;
+  }
+
+  /** Replaces parameter or buffer values by name (from state_tensors()); shapes must match. */
+  load_state(values: ReadonlyMap<string, Tensor>): void {
+    for (const [full, target] of this.state_tensors()) {
+      const v = values.get(full);
+      if (!v) throw new ArgError(`${this.describe()}: no saved value for '${full}'`);
+      if (!sameShape(v.shape, target.shape)) throw new ShapeError(`${this.describe()}: saved '${full}' has shape ${shapeStr(v.shape)}, expected ${shapeStr(target.shape)}`);
+      (target._data as Float32Array).set(v._data as Float32Array);
+    }
+  }
+
+  /** A trainable parameter from `initial` (checked against `shape`) or from `init()`. */
+  protected addParam(name: string, shape: number[], initial: unknown, init: () => Tensor): Tensor {
+    const p = this.makeTensor(name, shape, initial, init).requires_grad_(true);
+    this.params.set(name, p);
+    return p;
+  }
+
+  /** A non-trainable buffer saved with the weights. */
+  protected addBuffer(name: string, shape: number[], initial: unknown, init: () => Tensor): Tensor {
+    const b = this.makeTensor(name, shape, initial, init);
+    this.buffers.set(name, b);
+    return b;
+  }
+
+  /** Error-message prefix: the class and, once the model named it, the layer's name. */
+  describe(): string {
+    return this.name ? `${this.layer_name()} '${this.name}'` : this.layer_name();
+  }
+
+  private prefix(k: string): string {
+    return this.name ? `${this.name}.${k}` : k;
+  }
+
+  private makeTensor(name: string, shape: number[], initial: unknown, init: () => Tensor): Tensor {
+    let v: Tensor;
+    if (initial == null) v = init();
+    else {
+      v = tensor(initial as never, { dtype: 'float32' });
+      if (!sameShape(v.shape, shape)) {
+        throw new ShapeError(`${this.describe()}: initial ${name} has shape ${shapeStr(v.shape)}, expected ${shapeStr(shape)}`);
+      }
+      v = v.detach();
+    }
+    return keep(v);
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function checkSampleShape(where: string, s: number[]): number[] {
+  if (!s.every((d) => Number.isSafeInteger(d) && d > 0)) throw new ShapeError(`${where}: input_shape must be positive integers, got ${shapeStr(s)}`);
+  return s;
+}

@@ -1,0 +1,86 @@
+// Turning fit/evaluate/predict inputs into tensors, with the checks that must fail before any
+// training step: lengths, NaN, label range, target shape against the model's output shape.
+import { ArgError, RangeIndexError, ShapeError } from '../../errors.js';
+import { Tensor, shapeStr } from '../../tensor/tensor.js';
+import { t } from '../../tensor/create.js';
+import type { DType } from '../../tensor/dtype.js';
+import { type Rows, isNumericArray, isShaped } from '../utils/rows.js';
+
+export type DataInput = Rows;
+
+/** X or y as a tensor of `dtype` (data copied when converting), checked for NaN. */
+export function asTensor(where: string, name: string, x: DataInput, dtype: DType = 'float32'): Tensor {
+  let v: Tensor;
+  if (x instanceof Tensor) v = x;
+  else if (isShaped(x)) v = t(x.data as never, { shape: x.shape });
+  else if (isNumericArray(x)) v = t(x as never);
+  else if (Array.isArray(x)) v = t(x as never);
+  else throw new ArgError(`${where}: ${name} must be a Tensor, nested arrays or { data, shape }, got ${Object.prototype.toString.call(x)}`);
+  if (v.ndim === 0) throw new ShapeError(`${where}: ${name} needs a first (samples) dimension, got a scalar`);
+  if (v.dtype !== dtype) {
+    if (dtype === 'int32') checkIntegers(where, name, v);
+    v = v.astype(dtype);
+  }
+  if (v.dtype === 'float32') {
+    const d = v._data;
+    for (let i = 0; i < d.length; i++) if (Number.isNaN(d[i])) throw new ArgError(`${where}: ${name} contains NaN (flat index ${i}, sample ${Math.floor(i / (v.size / v.shape[0]!))})`);
+  }
+  return v;
+}
+
+function checkIntegers(where: string, name: string, v: Tensor): void {
+  const d = v._data;
+  for (let i = 0; i < d.length; i++) if (!Number.isInteger(d[i])) throw new ArgError(`${where}: ${name} must hold integers (class indices), got ${d[i]} at flat index ${i}`);
+}
+
+export function checkSameLength(where: string, X: Tensor, y: Tensor): void {
+  if (X.shape[0] !== y.shape[0]) throw new ShapeError(`${where}: X has ${X.shape[0]} samples but y has ${y.shape[0]}`);
+}
+
+/**
+ * Targets for a model whose output samples have shape `out`: for a classifier, 1-D class
+ * indices (made int32, each in [0, classes)) or one-hot/probability rows of the output's
+ * shape; otherwise exactly the output's sample shape.
+ */
+export function prepareTargets(where: string, y: DataInput, out: number[] | null, classifier: boolean): Tensor {
+  let yt = asTensor(where, 'y', y);
+  if (classifier && out && out.length === 1 && yt.ndim === 1) {
+    yt = asTensor(where, 'y', yt, 'int32');
+    const classes = out[0]!;
+    const d = yt._data;
+    for (let i = 0; i < d.length; i++) {
+      if (d[i]! < 0 || d[i]! >= classes) throw new RangeIndexError(`${where}: label ${d[i]} of sample ${i} is outside [0, ${classes}) for a model with ${classes} outputs`);
+    }
+    return yt;
+  }
+  if (out && shapeStr(yt.shape.slice(1)) !== shapeStr(out)) {
+    throw new ShapeError(`${where}: y samples have shape ${shapeStr(yt.shape.slice(1))} but the model outputs ${shapeStr(out)}${classifier ? ' (give class indices (N) or one-hot rows)' : ''}`);
+  }
+  return yt;
+}
+
+/** Class index per sample: argmax of rows, or the values of 1-D integer targets. */
+export function classesOf(x: Tensor): Int32Array {
+  const n = x.shape[0]!;
+  const out = new Int32Array(n);
+  if (x.ndim === 1) {
+    for (let i = 0; i < n; i++) out[i] = x._data[i]!;
+    return out;
+  }
+  const c = x.size / n;
+  const d = x._data;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let j = 1; j < c; j++) if (d[i * c + j]! > d[i * c + best]!) best = j;
+    out[i] = best;
+  }
+  return out;
+}
+
+export function countCorrect(pred: Tensor, target: Tensor): number {
+  const p = classesOf(pred);
+  const tt = classesOf(target);
+  let k = 0;
+  for (let i = 0; i < p.length; i++) if (p[i] === tt[i]) k++;
+  return k;
+}
