@@ -35,7 +35,7 @@ export interface EarlyStoppingOptions {
   monitor?: keyof EpochLogs;
   /** Improvements smaller than this do not count. */
   min_delta?: number;
-  /** Epochs without improvement before stopping. */
+  /** Epochs without improvement after which training stops (Keras' meaning: 0 and 1 both stop at the first). */
   patience?: number;
   /** 'min' for losses, 'max' for accuracies; 'auto' picks from the name. */
   mode?: 'min' | 'max' | 'auto';
@@ -84,7 +84,7 @@ export class EarlyStopping implements Callback {
       if (this.restore_best_weights) this.bestWeights = model.get_weights();
       return;
     }
-    if (++this.wait > this.patience) {
+    if (++this.wait >= this.patience) {
       this.stopped_epoch = epoch;
       model.stop_training = true;
       if (this.bestWeights) model.set_weights(this.bestWeights);

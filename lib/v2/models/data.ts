@@ -8,8 +8,8 @@ import { type Rows, isNumericArray, isShaped } from '../utils/rows.js';
 
 export type DataInput = Rows;
 
-/** X or y as a tensor of `dtype` (data copied when converting), checked for NaN. */
-export function asTensor(where: string, name: string, x: DataInput, dtype: DType = 'float32'): Tensor {
+/** X or y as a tensor (of `dtype` when given; data copied when converting), checked for NaN. */
+export function asTensor(where: string, name: string, x: DataInput, dtype?: DType): Tensor {
   let v: Tensor;
   if (x instanceof Tensor) v = x;
   else if (isShaped(x)) v = t(x.data as never, { shape: x.shape });
@@ -17,7 +17,7 @@ export function asTensor(where: string, name: string, x: DataInput, dtype: DType
   else if (Array.isArray(x)) v = t(x as never);
   else throw new ArgError(`${where}: ${name} must be a Tensor, nested arrays or { data, shape }, got ${Object.prototype.toString.call(x)}`);
   if (v.ndim === 0) throw new ShapeError(`${where}: ${name} needs a first (samples) dimension, got a scalar`);
-  if (v.dtype !== dtype) {
+  if (dtype && v.dtype !== dtype) {
     if (dtype === 'int32') checkIntegers(where, name, v);
     v = v.astype(dtype);
   }
@@ -53,6 +53,7 @@ export function prepareTargets(where: string, y: DataInput, out: number[] | null
     }
     return yt;
   }
+  if (yt.dtype !== 'float32') yt = yt.astype('float32');
   if (out && shapeStr(yt.shape.slice(1)) !== shapeStr(out)) {
     throw new ShapeError(`${where}: y samples have shape ${shapeStr(yt.shape.slice(1))} but the model outputs ${shapeStr(out)}${classifier ? ' (give class indices (N) or one-hot rows)' : ''}`);
   }

@@ -140,7 +140,7 @@ export class NeuralNetwork implements TrainingModel {
 
   /** One training step on a batch; returns its loss. */
   train_on_batch(X: DataInput, y: DataInput): number {
-    const Xt = asTensor('train_on_batch', 'X', X);
+    const Xt = asTensor('train_on_batch', 'X', X, this.inputDtype());
     const yt = prepareTargets('train_on_batch', y, this.knownOutput(Xt), this.loss.classifier);
     checkSameLength('train_on_batch', Xt, yt);
     return this.step(Xt, yt).loss;
@@ -157,7 +157,7 @@ export class NeuralNetwork implements TrainingModel {
     const batch_size = options.batch_size ?? 32;
     if (!Number.isSafeInteger(n_epochs) || n_epochs < 0) throw new AttrError(`${where}: n_epochs must be a non-negative integer, got ${String(options.n_epochs)}`);
     checkBatchSize(where, batch_size);
-    const Xt = asTensor(where, 'X', X);
+    const Xt = asTensor(where, 'X', X, this.inputDtype());
     const out = this.knownOutput(Xt);
     const yt = prepareTargets(where, y, out, this.loss.classifier);
     checkSameLength(where, Xt, yt);
@@ -165,7 +165,7 @@ export class NeuralNetwork implements TrainingModel {
     let valData: [Tensor, Tensor] | null = null;
     if (val) {
       if (!Array.isArray(val) || val.length !== 2) throw new ArgError(`${where}: validation_data must be [X_val, y_val]`);
-      const Xv = asTensor(where, 'validation X', val[0]);
+      const Xv = asTensor(where, 'validation X', val[0], this.inputDtype());
       const yv = prepareTargets(where, val[1], out, this.loss.classifier);
       checkSameLength(`${where} (validation_data)`, Xv, yv);
       valData = [Xv, yv];
@@ -218,7 +218,7 @@ export class NeuralNetwork implements TrainingModel {
   predict(X: DataInput, options: { batch_size?: number } = {}): Tensor {
     const bs = options.batch_size ?? 256;
     checkBatchSize('NeuralNetwork.predict', bs);
-    const Xt = asTensor('NeuralNetwork.predict', 'X', X);
+    const Xt = asTensor('NeuralNetwork.predict', 'X', X, this.inputDtype());
     this.knownOutput(Xt);
     return predictBatches(this, Xt, bs);
   }
@@ -228,7 +228,7 @@ export class NeuralNetwork implements TrainingModel {
     const where = 'NeuralNetwork.evaluate';
     const bs = options.batch_size ?? 256;
     checkBatchSize(where, bs);
-    const Xt = asTensor(where, 'X', X);
+    const Xt = asTensor(where, 'X', X, this.inputDtype());
     const yt = prepareTargets(where, y, this.knownOutput(Xt), this.loss.classifier);
     checkSameLength(where, Xt, yt);
     return evaluateBatches(this, this.loss, Xt, yt, bs, this.reportsAccuracy(yt));
@@ -286,6 +286,10 @@ export class NeuralNetwork implements TrainingModel {
       }
     }
     return this.outputShape()!;
+  }
+
+  private inputDtype() {
+    return this.layers[0]?.input_dtype() ?? 'float32';
   }
 
   private syncShapes(X: Tensor): void {
