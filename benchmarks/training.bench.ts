@@ -1,0 +1,134 @@
+// Training throughput of whole models through the v2 API (NeuralNetwork.train_on_batch with Adam
+// and softmax cross-entropy), next to the same models in PyTorch eager measured in the same run by
+// benchmarks/peers/torch_training.py: an MLP 784-512-512-10 at batch 128, a small CNN on
+// 1x28x28 at batch 64 (steps/s), and the MLP's batch-1 inference latency (µs), per thread count.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as R from '../lib/index.js';
+import { NeuralNetwork } from '../lib/v2/index.js';
+import { Activation, Conv2D, Dense, Flatten, MaxPooling2D } from '../lib/v2/layers/index.js';
+import { Adam } from '../lib/v2/optimizers/index.js';
+import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
+
+const peerScript = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_training.py');
+
+type Key = 'mlp' | 'cnn' | 'mlp_infer_b1';
+/** key -> threads -> ms per call (median). */
+type PeerMs = Record<Key, Record<string, number>>;
+
+/** Runs the PyTorch peer once for all thread counts; null figures and a note when unavailable. */
+function torchPeer(threads: number[], timeMs: number): { ms: PeerMs | null; note: string } {
+  const r = spawnSync('/usr/bin/python3', [peerScript, '--threads', threads.join(','), '--time-ms', String(timeMs)], {
+    encoding: 'utf8',
+    timeout: 900_000,
+  });
+  if (r.error || r.status !== 0) return { ms: null, note: `PyTorch peer failed: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}` };
+  const doc = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
+  if (doc.error) return { ms: null, note: `PyTorch peer unavailable: ${doc.error}` };
+  return { ms: doc.ms, note: `PyTorch ${doc.torch} eager (nn.Sequential, F.cross_entropy, torch.optim.Adam), same thread count` };
+}
+
+/** Labels in [0, classes) from a fixed LCG, as int32 (class indices, as the model takes them). */
+function labels(n: number, classes: number, seed: number): R.Tensor {
+  let s = seed >>> 0;
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s % classes;
+  }
+  return R.keep(R.t(a));
+}
+
+function mlp(): NeuralNetwork {
+  const m = new NeuralNetwork(new Adam({ lr: 1e-3 }), 'CrossEntropy');
+  m.add(new Dense(512, { input_shape: [784] }));
+  m.add(new Activation('relu'));
+  m.add(new Dense(512));
+  m.add(new Activation('relu'));
+  m.add(new Dense(10));
+  return m;
+}
+
+function cnn(): NeuralNetwork {
+  const m = new NeuralNetwork(new Adam({ lr: 1e-3 }), 'CrossEntropy');
+  m.add(new Conv2D(1, 32, 3, { input_shape: [1, 28, 28] }));
+  m.add(new Activation('relu'));
+  m.add(new MaxPooling2D(2));
+  m.add(new Conv2D(32, 64, 3));
+  m.add(new Activation('relu'));
+  m.add(new MaxPooling2D(2));
+  m.add(new Flatten());
+  m.add(new Dense(128));
+  m.add(new Activation('relu'));
+  m.add(new Dense(10));
+  return m;
+}
+
+/** One optimizer step per call; tidy() frees the step's activations as fit() does. */
+function trainStep(model: NeuralNetwork, xShape: number[], seed: number): () => void {
+  R.manual_seed(seed);
+  const X = R.keep(R.randn(xShape));
+  const y = labels(xShape[0]!, 10, seed);
+  return () => {
+    R.tidy(() => model.train_on_batch(X, y));
+  };
+}
+
+function inferStep(model: NeuralNetwork): () => void {
+  R.manual_seed(3);
+  const x = R.keep(R.randn([1, 784]));
+  return () => {
+    R.tidy(() => model.predict(x));
+  };
+}
+
+export const suite: BenchSuite = {
+  name: 'training',
+  async run({ threads, quick }) {
+    const timeMs = quick ? 300 : 1500;
+    const peer = torchPeer(threads, timeMs);
+    R.manual_seed(0);
+    const mlpModel = mlp();
+    const cnnModel = cnn();
+    const work: { key: Key; label: string; step: () => void; infer?: boolean }[] = [
+      { key: 'mlp', label: 'MLP 784-512-512-10 Adam b128', step: trainStep(mlpModel, [128, 784], 1) },
+      { key: 'cnn', label: 'CNN conv32-conv64-fc128 1x28x28 Adam b64', step: trainStep(cnnModel, [64, 1, 28, 28], 2) },
+      { key: 'mlp_infer_b1', label: 'MLP 784-512-512-10 predict b1', step: inferStep(mlpModel), infer: true },
+    ];
+    const rows: BenchRow[] = []; // the peer note goes on the first row only (run.ts prints every note)
+    for (const t of threads) {
+      R.setNumThreads(t);
+      for (const w of work) {
+        // Warm-up covers the first steps' allocations (Adam state, lazy buffers) before sampling.
+        const timing = await timeIt(w.step, { timeMs, warmupMs: quick ? 100 : 300 });
+        const peerMs = peer.ms?.[w.key]?.[String(t)] ?? null;
+        rows.push(
+          w.infer
+            ? {
+                suite: 'training',
+                workload: `${w.label} µs ${t}T`,
+                unit: 'µs',
+                higherIsBetter: false,
+                ravdl: timing.medianMs * 1000,
+                peers: { PyTorch: peerMs == null ? null : peerMs * 1000 },
+                target: { peer: 'PyTorch', min: 1.0 },
+                notes: rows.length === 0 ? [peer.note] : undefined,
+              }
+            : {
+                suite: 'training',
+                workload: `${w.label} steps/s ${t}T`,
+                unit: 'steps/s',
+                higherIsBetter: true,
+                ravdl: 1000 / timing.medianMs,
+                peers: { PyTorch: peerMs == null ? null : 1000 / peerMs },
+                target: { peer: 'PyTorch', min: 1.2 },
+                notes: rows.length === 0 ? [peer.note] : undefined,
+              },
+        );
+      }
+    }
+    R.setNumThreads(0);
+    return rows;
+  },
+};
