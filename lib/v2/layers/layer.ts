@@ -1,7 +1,7 @@
 // The base of every layer: parameters created lazily once the input shape is known (from the
 // `input_shape` option, the layer before it, or the first batch), forward through catalog ops so
 // the autograd tape records it, and what a model needs to train, summarise and save it.
-import { ArgError, ShapeError } from '../../errors.js';
+import { ArgError, RavdlError, ShapeError } from '../../errors.js';
 import { no_grad } from '../../autograd/mode.js';
 import { keep, tidy } from '../../tensor/scope.js';
 import { type Tensor, shapeStr } from '../../tensor/tensor.js';
@@ -58,15 +58,14 @@ export abstract class Layer {
     return this.builtFor !== null;
   }
 
-  /** Creates the parameters for samples of `input_shape` (once; a different shape later is an error). */
+  /**
+   * Creates the parameters for samples of `input_shape` (once). Later batches may have other
+   * sample shapes where the layer allows it (a Dense over (seq, features) with another seq
+   * length); where they do not fit the parameters, the ops say so, prefixed with this layer.
+   */
   build(input_shape: readonly number[]): void {
+    if (this.builtFor) return;
     const shape = checkSampleShape(this.layer_name(), [...input_shape]);
-    if (this.builtFor) {
-      if (!sameShape(this.builtFor, shape)) {
-        throw new ShapeError(`${this.describe()}: built for input samples of shape ${shapeStr(this.builtFor)}, got ${shapeStr(shape)}`);
-      }
-      return;
-    }
     if (this.input_shape && !sameShape(this.input_shape, shape)) {
       throw new ShapeError(`${this.describe()}: input_shape is ${shapeStr(this.input_shape)} but got samples of shape ${shapeStr(shape)}`);
     }
@@ -80,7 +79,12 @@ export abstract class Layer {
     if (x == null || typeof (x as Tensor).shape !== 'object') throw new ArgError(`${this.describe()}: input must be a Tensor, got ${String(x)}`);
     if (x.ndim < 1) throw new ShapeError(`${this.describe()}: input must have a batch dimension, got a 0-d tensor`);
     this.build(x.shape.slice(1));
-    return this.forward(x, training);
+    try {
+      return this.forward(x, training);
+    } catch (e) {
+      if (e instanceof RavdlError && !e.message.startsWith(this.describe())) e.message = `${this.describe()}: ${e.message}`;
+      throw e;
+    }
   }
 
   /** Output sample shape for an input sample shape, found by running one zero sample (no gradient). */
