@@ -1,0 +1,10 @@
+// Runs an example's main() when the file is executed directly (npm run example:*), not when a
+// test imports it; prints its test accuracy.
+import { pathToFileURL } from 'node:url';
+
+export function runIfMain(meta: ImportMeta, main: () => number): void {
+  if (process.argv[1] && pathToFileURL(process.argv[1]).href === meta.url) {
+    const acc = main();
+    console.log(`test accuracy: ${acc.toFixed(4)}`);
+  }
+}

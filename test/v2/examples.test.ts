@@ -1,0 +1,28 @@
+// The examples on reduced runs: each must still reach a clear accuracy bar (the full runs'
+// targets are in the README: iris >= 0.95, digits >= 0.97, Fashion-MNIST >= 0.90).
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { main as irisSequential } from '../../examples/iris_sequential.js';
+import { main as irisFunctional } from '../../examples/iris_functional.js';
+import { main as digits } from '../../examples/digits_cnn.js';
+import { main as fashion } from '../../examples/fashion_mnist_cnn.js';
+
+const hasSklearn = existsSync('/usr/lib/python3/dist-packages/sklearn/datasets/data/iris.csv') || !!process.env.RAVDL_DATA_DIR;
+const hasFashion = existsSync('/usr/share/datasets/fashion-mnist') || !!process.env.RAVDL_DATA_DIR;
+if (!hasSklearn) console.warn('examples: iris/digits skipped (apt-get install -y python3-sklearn)');
+if (!hasFashion) console.warn('examples: Fashion-MNIST skipped (apt-get install -y dataset-fashion-mnist)');
+
+describe('examples', () => {
+  it.skipIf(!hasSklearn)('iris, Sequential (the seed ANN), 100 epochs: >= 0.95', () => {
+    expect(irisSequential({ verbose: false })).toBeGreaterThanOrEqual(0.95);
+  });
+  it.skipIf(!hasSklearn)('iris, Functional with custom layers, 100 epochs: >= 0.95', () => {
+    expect(irisFunctional()).toBeGreaterThanOrEqual(0.95);
+  });
+  it.skipIf(!hasSklearn)('digits CNN (the seed CNN), 15 epochs: >= 0.95', () => {
+    expect(digits({ n_epochs: 15, verbose: false })).toBeGreaterThanOrEqual(0.95);
+  }, 120_000);
+  it.skipIf(!hasFashion)('Fashion-MNIST CNN on 6,000 images, 1 epoch: >= 0.70', () => {
+    expect(fashion({ n_epochs: 1, train_limit: 6000, verbose: false })).toBeGreaterThanOrEqual(0.7);
+  }, 180_000);
+});
