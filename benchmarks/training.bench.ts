@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpus, loadavg } from 'node:os';
 import * as R from '../lib/index.js';
 import { NeuralNetwork } from '../lib/v2/index.js';
 import { Activation, Conv2D, Dense, Flatten, MaxPooling2D } from '../lib/v2/layers/index.js';
@@ -26,7 +27,8 @@ function torchPeer(threads: number[], timeMs: number): { ms: PeerMs | null; note
   if (r.error || r.status !== 0) return { ms: null, note: `PyTorch peer failed: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}` };
   const doc = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
   if (doc.error) return { ms: null, note: `PyTorch peer unavailable: ${doc.error}` };
-  return { ms: doc.ms, note: `PyTorch ${doc.torch} eager (nn.Sequential, F.cross_entropy, torch.optim.Adam), same thread count` };
+  const blas = doc.openblas_capped ? ' (its OpenBLAS pool capped to the same count)' : '';
+  return { ms: doc.ms, note: `PyTorch ${doc.torch} eager (nn.Sequential, F.cross_entropy, torch.optim.Adam), same thread count${blas}` };
 }
 
 /** Labels in [0, classes) from a fixed LCG, as int32 (class indices, as the model takes them). */
@@ -87,6 +89,9 @@ export const suite: BenchSuite = {
   name: 'training',
   async run({ threads, quick }) {
     const timeMs = quick ? 300 : 1500;
+    // On shared cores PyTorch's OpenMP workers spin-wait and its multi-thread figures collapse
+    // (10x and worse), so the load seen at the start goes with the figures.
+    const load = `1-min load average ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores at start`;
     const peer = torchPeer(threads, timeMs);
     R.manual_seed(0);
     const mlpModel = mlp();
@@ -96,7 +101,8 @@ export const suite: BenchSuite = {
       { key: 'cnn', label: 'CNN conv32-conv64-fc128 1x28x28 Adam b64', step: trainStep(cnnModel, [64, 1, 28, 28], 2) },
       { key: 'mlp_infer_b1', label: 'MLP 784-512-512-10 predict b1', step: inferStep(mlpModel), infer: true },
     ];
-    const rows: BenchRow[] = []; // the peer note goes on the first row only (run.ts prints every note)
+    const firstNotes = [peer.note, load];
+    const rows: BenchRow[] = []; // the notes go on the first row only (run.ts prints every note)
     for (const t of threads) {
       R.setNumThreads(t);
       for (const w of work) {
@@ -113,7 +119,7 @@ export const suite: BenchSuite = {
                 ravdl: timing.medianMs * 1000,
                 peers: { PyTorch: peerMs == null ? null : peerMs * 1000 },
                 target: { peer: 'PyTorch', min: 1.0 },
-                notes: rows.length === 0 ? [peer.note] : undefined,
+                notes: rows.length === 0 ? firstNotes : undefined,
               }
             : {
                 suite: 'training',
@@ -123,7 +129,7 @@ export const suite: BenchSuite = {
                 ravdl: 1000 / timing.medianMs,
                 peers: { PyTorch: peerMs == null ? null : 1000 / peerMs },
                 target: { peer: 'PyTorch', min: 1.2 },
-                notes: rows.length === 0 ? [peer.note] : undefined,
+                notes: rows.length === 0 ? firstNotes : undefined,
               },
         );
       }

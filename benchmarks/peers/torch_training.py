@@ -5,7 +5,8 @@
 mlp: nn.Sequential 784-512-512-10 with ReLU, batch 128; cnn: Conv2d(1,32,3) ReLU MaxPool2d(2)
 Conv2d(32,64,3) ReLU MaxPool2d(2) Flatten Linear(1600,128) ReLU Linear(128,10), batch 64 on
 1x28x28. One step = forward, F.cross_entropy on int class labels, zero_grad, backward,
-Adam(lr=1e-3).step(), the same work as ravdl's train_on_batch. mlp_infer_b1: the MLP on one
+Adam(lr=1e-3).step(), the same work as ravdl's train_on_batch. Threads: torch.set_num_threads(t)
+and, where torch uses OpenBLAS, openblas_set_num_threads(t). mlp_infer_b1: the MLP on one
 sample, model.eval() under torch.no_grad(). Each figure is the median ms per call after warm-up.
 Usage: torch_training.py --threads 1,2 [--time-ms 500]
 """
@@ -29,6 +30,19 @@ def median_ms(fn, time_ms, warmup_ms):
         fn()
         samples.append((time.perf_counter() - t0) * 1000)
     return statistics.median(samples)
+
+
+def blas_threads_setter():
+    """torch.set_num_threads does not reach the OpenBLAS pthread pool Debian's torch links (it
+    stays at the core count), so a '1 thread' torch would run its matmuls on every core. Returns
+    a function that caps that pool too, or None when OpenBLAS is not loaded."""
+    try:
+        import ctypes
+
+        lib = ctypes.CDLL("libopenblas.so.0")  # the copy torch already loaded
+        return lib.openblas_set_num_threads
+    except (OSError, AttributeError):
+        return None
 
 
 def main():
@@ -77,11 +91,14 @@ def main():
     work = {"mlp": train_step(mlp, (128, 784)), "cnn": train_step(cnn, (64, 1, 28, 28)), "mlp_infer_b1": infer}
     out = {name: {} for name in work}
     warmup_ms = min(300, args.time_ms)
+    set_blas_threads = blas_threads_setter()
     for t in [int(s) for s in args.threads.split(",") if s]:
         torch.set_num_threads(t)
+        if set_blas_threads:
+            set_blas_threads(t)
         for name, fn in work.items():
             out[name][str(t)] = median_ms(fn, args.time_ms, warmup_ms)
-    print(json.dumps({"torch": torch.__version__, "ms": out}))
+    print(json.dumps({"torch": torch.__version__, "openblas_capped": set_blas_threads is not None, "ms": out}))
 
 
 if __name__ == "__main__":
