@@ -1,5 +1,6 @@
 // GEMM dispatch: OpenBLAS (single-threaded, partitioned over ravdl's pool) when built in,
 // else the built-in packed GEMM (driver here, microkernels in kernel_*.cpp).
+#include <vector>
 #include "ravdl/gemm.h"
 
 #include <algorithm>
@@ -340,8 +341,40 @@ void sgemm_blas(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, 
 #endif
 }
 
+namespace {
+
+gemm_detail::GemvKernel gemv_for(SimdLevel l) {
+  switch (l) {
+    case SimdLevel::Avx512: return gemm_detail::gemv_avx512();
+    case SimdLevel::Avx2: return gemm_detail::gemv_avx2();
+    case SimdLevel::Portable: break;
+  }
+  return gemm_detail::gemv_portable();
+}
+
+// One row of A: a matrix-vector product, memory-bound, so no packing (which would cost more
+// than the product itself); columns of op(B) are split across the pool when there is enough work.
+void gemv(bool ta, bool tb, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+          const float* B, int64_t ldb, float beta, float* C) {
+  static const gemm_detail::GemvKernel kernel = gemv_for(used_level());
+  std::vector<float> strided;
+  const float* x = A;
+  if (ta && lda != 1) {  // A is a K x 1 column with stride lda
+    strided.resize(static_cast<size_t>(K));
+    for (int64_t k = 0; k < K; ++k) strided[k] = A[k * lda];
+    x = strided.data();
+  }
+  const int64_t grain = std::max<int64_t>(16, (int64_t{1} << 15) / std::max<int64_t>(K, 1));
+  parallel_for(N, grain, [&](int64_t n0, int64_t n1) {
+    kernel(tb, n1 - n0, K, alpha, x, tb ? B + n0 * ldb : B + n0, ldb, beta, C + n0);
+  });
+}
+
+}  // namespace
+
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M == 1 && N > 0 && K > 0) return gemv(ta, tb, N, K, alpha, A, lda, B, ldb, beta, C);
   if (current() == GemmBackend::Blas && blas_available())
     return sgemm_blas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   sgemm_builtin(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -18,6 +18,13 @@ struct KernelInfo {
   int64_t mc, kc, nc;      // cache blocks (mc a multiple of mr, nc a multiple of nr)
 };
 
+// y = alpha * op(B) x + beta * y for one row x of A (see gemv_impl.h); op(B) = B^T when trans_b.
+using GemvKernel = void (*)(bool trans_b, int64_t n, int64_t k, float alpha, const float* x,
+                            const float* B, int64_t ldb, float beta, float* y);
+GemvKernel gemv_portable();
+GemvKernel gemv_avx2();
+GemvKernel gemv_avx512();
+
 KernelInfo kernel_portable();
 KernelInfo kernel_avx2();    // call only when the CPU has AVX2 and FMA
 KernelInfo kernel_avx512();  // call only when the CPU has AVX-512 F/DQ/BW/VL
