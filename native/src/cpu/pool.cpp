@@ -1,4 +1,8 @@
 // maxpool2d forward (with argmax indices) and backward (scatter-add by index).
+#include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "ravdl/pool.h"
 
 #include <algorithm>
@@ -84,6 +88,67 @@ Shape maxpool2d_shape(const Shape& x, const MaxPool2dAttrs& a) {
   return pooled_shape(x, geometry("maxpool2d_shape", x, a));
 }
 
+namespace {
+
+// The common 2x2 / stride 2 window fully inside the plane, with the general loop's rule (first
+// strict maximum, a NaN replaces it) as selects over the four candidates in scan order. With
+// SSE2, four outputs at a time: branches on real activations mispredict half the time.
+inline void select2x2(float& best, int32_t& at, float v, int32_t pos) {
+  uint32_t bb, vb;
+  std::memcpy(&bb, &best, 4);
+  std::memcpy(&vb, &v, 4);
+  const uint32_t m = 0u - static_cast<uint32_t>((v > best) | (v != v));
+  bb = (vb & m) | (bb & ~m);
+  std::memcpy(&best, &bb, 4);
+  at = static_cast<int32_t>((static_cast<uint32_t>(pos) & m) | (static_cast<uint32_t>(at) & ~m));
+}
+
+void pool2x2(const float* xp, int64_t W, int64_t OH, int64_t OW, float* yp, int32_t* ip) {
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const float* r0 = xp + 2 * oh * W;
+    const float* r1 = r0 + W;
+    const int32_t base = static_cast<int32_t>(2 * oh * W), w = static_cast<int32_t>(W);
+    float* yr = yp + oh * OW;
+    int32_t* ir = ip + oh * OW;
+    int64_t ow = 0;
+#if defined(__SSE2__)
+    const __m128i step = _mm_set_epi32(6, 4, 2, 0);
+    for (; ow + 4 <= OW; ow += 4) {
+      const int64_t c = 2 * ow;
+      const __m128 a0 = _mm_loadu_ps(r0 + c), a1 = _mm_loadu_ps(r0 + c + 4);
+      const __m128 b0 = _mm_loadu_ps(r1 + c), b1 = _mm_loadu_ps(r1 + c + 4);
+      const __m128 cand[4] = {_mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)), _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1)),
+                              _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)), _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1))};
+      const __m128i p00 = _mm_add_epi32(_mm_set1_epi32(base + static_cast<int32_t>(c)), step);
+      const __m128i pos[4] = {p00, _mm_add_epi32(p00, _mm_set1_epi32(1)), _mm_add_epi32(p00, _mm_set1_epi32(w)),
+                              _mm_add_epi32(p00, _mm_set1_epi32(w + 1))};
+      __m128 best = cand[0];
+      __m128i at = pos[0];
+      for (int k = 1; k < 4; ++k) {
+        const __m128 take = _mm_or_ps(_mm_cmpgt_ps(cand[k], best), _mm_cmpunord_ps(cand[k], cand[k]));
+        best = _mm_or_ps(_mm_and_ps(take, cand[k]), _mm_andnot_ps(take, best));
+        const __m128i ti = _mm_castps_si128(take);
+        at = _mm_or_si128(_mm_and_si128(ti, pos[k]), _mm_andnot_si128(ti, at));
+      }
+      _mm_storeu_ps(yr + ow, best);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(ir + ow), at);
+    }
+#endif
+    for (; ow < OW; ++ow) {
+      const int32_t c = static_cast<int32_t>(2 * ow);
+      float best = r0[c];
+      int32_t at = base + c;
+      select2x2(best, at, r0[c + 1], base + c + 1);
+      select2x2(best, at, r1[c], base + w + c);
+      select2x2(best, at, r1[c + 1], base + w + c + 1);
+      yr[ow] = best;
+      ir[ow] = at;
+    }
+  }
+}
+
+}  // namespace
+
 void maxpool2d(CFView x, FSpan out, ISpan indices, const MaxPool2dAttrs& a) {
   const char* op = "maxpool2d";
   PoolGeom g = geometry(op, x.shape, a);
@@ -96,8 +161,14 @@ void maxpool2d(CFView x, FSpan out, ISpan indices, const MaxPool2dAttrs& a) {
   check_no_alias(op, "indices", idx.data, indices.size, "out", y.data, out.size);
   const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
   const int64_t per_plane = std::max<int64_t>(1, OHW * g.kh * g.kw);
+  const bool two_by_two = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
+                          g.dh == 1 && g.dw == 1 && 2 * g.OH <= g.H && 2 * g.OW <= g.W;
   parallel_for(g.planes, std::max<int64_t>(1, 32768 / per_plane), [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
+      if (two_by_two) {
+        pool2x2(x.data + p * HW, g.W, g.OH, g.OW, y.data + p * OHW, idx.data + p * OHW);
+        continue;
+      }
       const float* xp = x.data + p * HW;
       float* yp = y.data + p * OHW;
       int32_t* ip = idx.data + p * OHW;
@@ -115,10 +186,10 @@ void maxpool2d(CFView x, FSpan out, ISpan indices, const MaxPool2dAttrs& a) {
             for (int64_t iw = w0; iw < w1; iw += g.dw) {
               float v = xp[ih * g.W + iw];
               // First strict maximum wins, but any NaN replaces the running max (torch's rule).
-              if (at < 0 || v > best || std::isnan(v)) {
-                best = v;
-                at = ih * g.W + iw;
-              }
+              // Selects rather than branches: on real activations the branch is unpredictable.
+              const bool take = (at < 0) | (v > best) | (v != v);
+              best = take ? v : best;
+              at = take ? ih * g.W + iw : at;
             }
           yp[oh * g.OW + ow] = best;
           ip[oh * g.OW + ow] = static_cast<int32_t>(at);
