@@ -143,7 +143,7 @@ export class NeuralNetwork implements TrainingModel {
     const Xt = asTensor('train_on_batch', 'X', X, this.inputDtype());
     const yt = prepareTargets('train_on_batch', y, this.knownOutput(Xt), this.loss.classifier);
     checkSameLength('train_on_batch', Xt, yt);
-    return this.step(Xt, yt).loss;
+    return tidy(() => this.step(Xt, yt).loss); // intermediates go back to the buffer pool at once
   }
 
   /** Loss (and accuracy for classifiers) on a batch without training. */
