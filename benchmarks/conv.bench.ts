@@ -1,12 +1,14 @@
 // conv2d forward, and forward + all gradients (input, weight, bias), vs PyTorch measured in
 // the same run by benchmarks/peers/torch_conv.py (same shapes, same thread counts). The peer
 // is run once per (shape, threads) right before ravdl's timing of that row, so both see
-// about the same machine load.
+// about the same machine load. tfjs (cpu and wasm backends, NHWC, fused conv2d + bias; gradients
+// by tf.grads) is measured once per shape and shown in the 1-thread rows.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { native, setNumThreads } from '../lib/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
+import { type TfjsFigures, tfConv, timeTfjs } from './peers/tfjs.js';
 
 interface Shape2d { name: string; N: number; C: number; H: number; W: number; Cout: number; k: number; pad: number }
 
@@ -45,6 +47,18 @@ export const suite: BenchSuite = {
     const n = native();
     const timeMs = quick ? 200 : 1000;
     const rows: BenchRow[] = [];
+    // tfjs first, per shape and direction (single-threaded: used by the 1-thread rows).
+    const tfjs = new Map<string, TfjsFigures>();
+    for (const s of SHAPES)
+      for (const bwd of [false, true])
+        tfjs.set(`${s.name}|${bwd}`, await timeTfjs(`conv2d ${bwd ? 'fwd+bwd' : 'fwd'} ${s.name}`, tfConv(s, bwd), {
+          timeMs,
+          threads,
+          // tfjs-cpu's filter gradient is plain JS loops: ~17 s per call on the first shape and
+          // ~90 s on this one (measured once on the 2-core reference VM), too long to include.
+          skip: bwd && s.C >= 64 ? { 'tfjs-cpu': 'about 90 s per call (its plain-JS filter gradient)' }
+            : bwd && quick ? { 'tfjs-cpu': 'about 17 s per call, left out of --quick' } : undefined,
+        }));
     for (const t of threads) {
       setNumThreads(t);
       for (const [si, s] of SHAPES.entries()) {
@@ -67,15 +81,21 @@ export const suite: BenchSuite = {
         for (const [label, fn, key] of [['fwd', fwd, 'fwd_ms'], ['fwd+bwd', fwdbwd, 'fwdbwd_ms']] as const) {
           const timing = await timeIt(fn, { timeMs });
           const p = typeof peer === 'string' ? undefined : peer.find((r) => r.workload === s.name && r.threads === t);
+          const tf = tfjs.get(`${s.name}|${label === 'fwd+bwd'}`)!;
           rows.push({
             suite: 'conv',
             workload: `conv2d ${label} ${s.name} @${t}t`,
             unit: 'ms',
             higherIsBetter: false,
+            threads: t,
             ravdl: timing.medianMs,
-            peers: { PyTorch: p ? p[key] : null },
-            target: { peer: 'PyTorch', min: 1.0 },
-            notes: typeof peer === 'string' ? [peer] : p ? undefined : ['no PyTorch figure for this row'],
+            peers: {
+              PyTorch: p ? p[key] : null,
+              'tfjs-cpu': t === 1 ? tf.ms['tfjs-cpu'] : null,
+              'tfjs-wasm': t === 1 ? tf.ms['tfjs-wasm'] : null,
+            },
+            target: { peer: 'PyTorch', min: 1.2 },
+            notes: [...(typeof peer === 'string' ? [peer] : p ? [] : ['no PyTorch figure for this row']), ...tf.notes],
           });
         }
       }

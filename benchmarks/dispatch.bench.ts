@@ -1,11 +1,13 @@
 // Per-op dispatch overhead: R.add on two 16-element tensors (per call, inside tidy), and a small
 // MLP forward + backward at batch 1 (per step), next to the same ops in PyTorch measured in the
-// same run by benchmarks/peers/torch_dispatch.py. Both on one thread: this measures overhead.
+// same run by benchmarks/peers/torch_dispatch.py, and tf.add on tfjs's cpu and wasm backends
+// (in-process, inside tf.tidy). All on one thread: this measures overhead. Target: <= 1 µs per op.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as R from '../lib/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
+import { tfAddLoop, timeTfjs } from './peers/tfjs.js';
 
 const peerScript = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_dispatch.py');
 
@@ -54,9 +56,11 @@ function mlpStep(): () => void {
 
 export const suite: BenchSuite = {
   name: 'dispatch',
-  async run({ quick }) {
+  async run({ quick }): Promise<BenchRow[]> {
     const timeMs = quick ? 200 : 1000;
     const peer = torchPeer(timeMs);
+    const tf = await timeTfjs('tf.add 16 elems', tfAddLoop(CALLS), { timeMs, threads: [1] });
+    const perOp = (ms: number | null) => (ms == null ? null : (ms * 1000) / CALLS);
     R.setNumThreads(1);
     const add = await timeIt(addLoop(), { timeMs });
     const mlp = await timeIt(mlpStep(), { timeMs });
@@ -68,16 +72,18 @@ export const suite: BenchSuite = {
         workload: 'R.add 16 elems, per op 1T',
         unit: 'µs',
         higherIsBetter: false,
+        threads: 1,
         ravdl: (add.medianMs * 1000) / CALLS,
-        peers: { PyTorch: peer.us?.add16 ?? null },
-        target: { peer: 'PyTorch', min: 1 },
-        notes,
+        peers: { PyTorch: peer.us?.add16 ?? null, 'tfjs-cpu': perOp(tf.ms['tfjs-cpu']), 'tfjs-wasm': perOp(tf.ms['tfjs-wasm']) },
+        target: { max: 1 },
+        notes: [...notes, ...tf.notes],
       },
       {
         suite: 'dispatch',
         workload: 'MLP 64-32-10 fwd+bwd batch 1, per step 1T',
         unit: 'µs',
         higherIsBetter: false,
+        threads: 1,
         ravdl: mlp.medianMs * 1000,
         peers: { PyTorch: peer.us?.mlp_b1 ?? null },
         target: { peer: 'PyTorch', min: 1 },

@@ -1,8 +1,13 @@
 // Memory-bound elementwise kernels: add of two 1e7-float arrays into an existing output and a
-// full sum-reduction of 1e7 floats, in GB/s, for each thread count, next to the copy
-// bandwidth of this machine measured in the same run (Float32Array.prototype.set of 1e7 floats).
+// full sum-reduction of 1e7 floats, in GB/s, for each thread count, next to tf.add / tf.sum on
+// tfjs's cpu and wasm backends (1-thread rows) and to the machine's memory bandwidth measured
+// in the same run by the STREAM-style triad probe (limits.ts) at the same thread count. The
+// target is >= 0.8x that triad figure. Bytes counted as the triad counts them: each array read
+// or written once (add: 12 B/elem, sum: 4 B/elem), write-allocate traffic not counted.
 import { native, setNumThreads } from '../lib/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
+import { triadGBs } from './limits.js';
+import { tfAdd, tfSum, timeTfjs } from './peers/tfjs.js';
 
 const N = 1e7;
 
@@ -17,7 +22,7 @@ function filled(n: number, seed: number): Float32Array {
 }
 
 /** GB/s of moving `bytes` in `ms` milliseconds. */
-const gbps = (bytes: number, ms: number) => bytes / (ms * 1e6);
+const gbps = (bytes: number, ms: number | null) => (ms == null ? null : bytes / (ms * 1e6));
 
 export const suite: BenchSuite = {
   name: 'elementwise',
@@ -28,15 +33,13 @@ export const suite: BenchSuite = {
     const b = filled(N, 2);
     const out = new Float32Array(N);
     const sum = new Float32Array(1);
-
-    // Peer: a plain copy, 4 bytes read + 4 written per element (single-threaded, V8's memcpy).
-    const copy = await timeIt(() => out.set(a), { timeMs });
-    const memcpyGBs = gbps(8 * N, copy.medianMs);
-    const note = `memcpy-bandwidth: Float32Array.prototype.set of ${N} floats, ${copy.medianMs.toFixed(2)} ms`;
+    const tfAddMs = await timeTfjs('add 1e7', tfAdd(N), { timeMs, threads });
+    const tfSumMs = await timeTfjs('sum 1e7', tfSum(N), { timeMs, threads });
 
     const rows: BenchRow[] = [];
     try {
       for (const t of threads) {
+        const limit = triadGBs(t, quick);
         setNumThreads(t);
         const add = await timeIt(() => nat.add(a, [N], b, [N], out), { timeMs });
         rows.push({
@@ -44,9 +47,15 @@ export const suite: BenchSuite = {
           workload: `add 1e7 floats, 12 B/elem (${t} thr)`,
           unit: 'GB/s',
           higherIsBetter: true,
-          ravdl: gbps(12 * N, add.medianMs),
-          peers: { 'memcpy-bandwidth': memcpyGBs },
-          notes: [note, `add: ${add.medianMs.toFixed(2)} ms median`],
+          threads: t,
+          ravdl: gbps(12 * N, add.medianMs)!,
+          peers: {
+            'tfjs-cpu': t === 1 ? gbps(12 * N, tfAddMs.ms['tfjs-cpu']) : null,
+            'tfjs-wasm': t === 1 ? gbps(12 * N, tfAddMs.ms['tfjs-wasm']) : null,
+          },
+          limit,
+          target: { peer: 'limit', min: 0.8 },
+          notes: [`add: ${add.medianMs.toFixed(2)} ms median`, ...tfAddMs.notes],
         });
         const red = await timeIt(() => nat.sum(a, [N], sum, null), { timeMs });
         rows.push({
@@ -54,9 +63,15 @@ export const suite: BenchSuite = {
           workload: `sum 1e7 floats, 4 B/elem (${t} thr)`,
           unit: 'GB/s',
           higherIsBetter: true,
-          ravdl: gbps(4 * N, red.medianMs),
-          peers: { 'memcpy-bandwidth': memcpyGBs },
-          notes: [`sum: ${red.medianMs.toFixed(2)} ms median`],
+          threads: t,
+          ravdl: gbps(4 * N, red.medianMs)!,
+          peers: {
+            'tfjs-cpu': t === 1 ? gbps(4 * N, tfSumMs.ms['tfjs-cpu']) : null,
+            'tfjs-wasm': t === 1 ? gbps(4 * N, tfSumMs.ms['tfjs-wasm']) : null,
+          },
+          limit,
+          target: { peer: 'limit', min: 0.8 },
+          notes: [`sum: ${red.medianMs.toFixed(2)} ms median`, ...tfSumMs.notes],
         });
       }
     } finally {

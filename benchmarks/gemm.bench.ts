@@ -2,8 +2,12 @@
 // OpenBLAS, both called through the same checked entry point (native().gemm with a forced
 // backend) and measured side by side in this run, for each thread count. OpenBLAS runs
 // single-threaded per call and is partitioned over ravdl's pool, as in every ravdl op.
+// Also tf.matMul on tfjs's cpu and wasm backends (1-thread rows), and the FP32 peak of the
+// machine measured by the FMA probe as the row's limit.
 import { backendInfo, native, setNumThreads } from '../lib/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
+import { peakGflops } from './limits.js';
+import { tfGemm, timeTfjs } from './peers/tfjs.js';
 
 function rand(n: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;
@@ -31,6 +35,14 @@ export const suite: BenchSuite = {
         const t = await timeIt(() => nat.gemm(false, false, n, n, n, 1, A, n, B, n, 0, C, n, backend), { timeMs, minIterations: 3 });
         return flop / (t.medianMs * 1e6);
       };
+      // tfjs is single-threaded here; its plain-JS cpu backend needs ~3 s per call at n=1024
+      // (about 0.7 GFLOP/s), so it is not run at n=2048 (~25 s per call).
+      const tfjs = await timeTfjs(`GEMM n=${n}`, tfGemm(n), {
+        timeMs,
+        threads,
+        skip: n >= 2048 ? { 'tfjs-cpu': 'about 25 s per call at this size (0.7 GFLOP/s at n=1024)' } : undefined,
+      });
+      const tfGflops = (ms: number | null) => (ms == null ? null : flop / (ms * 1e6));
       for (const t of threads) {
         setNumThreads(t);
         rows.push({
@@ -38,10 +50,16 @@ export const suite: BenchSuite = {
           workload: `GEMM n=${n} threads=${t}`,
           unit: 'GFLOP/s',
           higherIsBetter: true,
+          threads: t,
           ravdl: await gflops('builtin'),
-          peers: { OpenBLAS: haveBlas ? await gflops('blas') : null },
-          target: { peer: 'OpenBLAS', min: 0.6 },
-          notes: haveBlas ? undefined : ['OpenBLAS not built in (install libopenblas-dev and rebuild)'],
+          peers: {
+            OpenBLAS: haveBlas ? await gflops('blas') : null,
+            'tfjs-cpu': t === 1 ? tfGflops(tfjs.ms['tfjs-cpu']) : null,
+            'tfjs-wasm': t === 1 ? tfGflops(tfjs.ms['tfjs-wasm']) : null,
+          },
+          limit: peakGflops(t, quick),
+          target: { peer: 'OpenBLAS', min: 0.95 },
+          notes: [...(haveBlas ? [] : ['OpenBLAS not built in (install libopenblas-dev and rebuild)']), ...tfjs.notes],
         });
       }
     }

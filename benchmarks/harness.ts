@@ -25,6 +25,20 @@ export async function timeIt(
   return { medianMs: result.latency.p50, madMs: result.latency.mad, samples: result.latency.samplesCount ?? 0 };
 }
 
+/**
+ * What a row is judged by (reported, never asserted):
+ * - `{ peer, min }`: speed ratio ravdl/peer >= min; peer 'limit' means the row's physical limit;
+ * - `{ max }`: ravdl's own figure <= max, in the row's unit (e.g. dispatch <= 1 µs).
+ */
+export type Target = { peer: string; min: number } | { max: number };
+
+/** A physical limit of the machine in the row's unit, measured in the same run (limits.ts). */
+export interface Limit {
+  /** e.g. 'FP32 peak (FMA loop)' or 'triad bandwidth' */
+  name: string;
+  value: number;
+}
+
 /** One line of the results table: ravdl's figure next to each peer's, in the same unit. */
 export interface BenchRow {
   suite: string;
@@ -32,11 +46,13 @@ export interface BenchRow {
   /** e.g. 'GFLOP/s', 'GB/s', 'ms', 'steps/s', 'µs' */
   unit: string;
   higherIsBetter: boolean;
+  /** Threads of this row (every peer at the same count, or no figure for that peer). */
+  threads?: number;
   ravdl: number;
-  /** Peer name -> figure; null when the peer is not installed (with `notes` saying why). */
+  /** Peer name -> figure; null when the peer is not installed or not run (with `notes` saying why). */
   peers: Record<string, number | null>;
-  /** The ratio ravdl/peer this row is judged by, e.g. { peer: 'OpenBLAS', min: 0.6 }. */
-  target?: { peer: string; min: number };
+  limit?: Limit;
+  target?: Target;
   notes?: string[];
 }
 
@@ -53,7 +69,25 @@ export interface BenchSuite {
 
 /** ravdl/peer as a speed ratio (>1 means ravdl is faster), whatever the unit's direction. */
 export function speedRatio(row: BenchRow, peer: string): number | null {
-  const p = row.peers[peer];
-  if (p == null || p === 0 || row.ravdl === 0) return null;
+  const p = peer === 'limit' ? row.limit?.value : row.peers[peer];
+  if (p == null || p === 0 || row.ravdl === 0 || !Number.isFinite(p)) return null;
   return row.higherIsBetter ? row.ravdl / p : p / row.ravdl;
+}
+
+export interface TargetStatus {
+  /** e.g. '>= 0.95x OpenBLAS' or '<= 1 µs' */
+  label: string;
+  /** The figure compared: a ratio for peer targets, ravdl's figure for absolute ones. */
+  value: number | null;
+  /** null when the figure is missing (peer not installed). */
+  met: boolean | null;
+}
+
+export function targetStatus(row: BenchRow): TargetStatus | null {
+  const t = row.target;
+  if (!t) return null;
+  if ('max' in t) return { label: `<= ${t.max} ${row.unit}`, value: row.ravdl, met: row.ravdl <= t.max };
+  const value = speedRatio(row, t.peer);
+  const name = t.peer === 'limit' ? (row.limit?.name ?? 'limit') : t.peer;
+  return { label: `>= ${t.min}x ${name}`, value, met: value == null ? null : value >= t.min };
 }

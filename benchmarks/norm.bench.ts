@@ -1,11 +1,14 @@
-// Normalization and loss kernels vs PyTorch (ATen kernels called directly, measured in the
-// same run by benchmarks/peers/torch_norm.py): batchnorm2d forward+backward and fused
-// softmax-cross-entropy forward+backward, milliseconds per step, for each thread count.
+// Normalization, pooling and loss kernels vs PyTorch (ATen kernels called directly, measured in
+// the same run by benchmarks/peers/torch_norm.py): batchnorm2d forward+backward, maxpool2d
+// forward+backward and fused softmax-cross-entropy forward+backward, milliseconds per step, for
+// each thread count; batchnorm and maxpool also vs tfjs (cpu and wasm backends, NHWC, gradients
+// by tf.grad; 1-thread rows).
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { native, setNumThreads } from '../lib/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
+import { type TfBuilder, type TfjsFigures, tfBatchnorm, tfMaxpool, timeTfjs } from './peers/tfjs.js';
 
 const peerScript = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_norm.py');
 
@@ -53,6 +56,25 @@ function batchnormStep(): () => void {
   };
 }
 
+/** maxpool2d k2 s2 on (32,64,32,32): forward with indices, then the input gradient. */
+function maxpoolStep(): () => void {
+  const shape = [32, 64, 32, 32];
+  const n = 32 * 64 * 32 * 32;
+  const x = randn(n, 5);
+  const attrs = { kernel_size: 2 };
+  const nat = native();
+  const yShape = nat.maxpool2d_shape(shape, attrs);
+  const m = yShape.reduce((a, b) => a * b, 1);
+  const y = new Float32Array(m);
+  const idx = new Int32Array(m);
+  const gy = randn(m, 6);
+  const gx = new Float32Array(n);
+  return () => {
+    nat.maxpool2d(x, shape, y, idx, attrs);
+    nat.maxpool2d_backward(gy, yShape, idx, gx, shape);
+  };
+}
+
 function crossEntropyStep(n: number, c: number): () => void {
   const z = randn(n * c, 3);
   const t = Int32Array.from({ length: n }, (_, i) => (i * 7) % c);
@@ -71,24 +93,32 @@ export const suite: BenchSuite = {
   async run({ threads, quick }) {
     const timeMs = quick ? 150 : 500;
     const peer = torchPeer(threads, timeMs);
-    const work: { key: string; label: string; step: () => void }[] = [
-      { key: 'batchnorm2d', label: 'batchnorm2d fwd+bwd (32,64,16,16)', step: batchnormStep() },
-      { key: 'ce_128x10', label: 'softmax-CE fwd+bwd (128,10)', step: crossEntropyStep(128, 10) },
-      { key: 'ce_512x1000', label: 'softmax-CE fwd+bwd (512,1000)', step: crossEntropyStep(512, 1000) },
+    const work: { key: string; suite: string; label: string; step: () => void; tf?: TfBuilder }[] = [
+      { key: 'batchnorm2d', suite: 'norm', label: 'batchnorm2d fwd+bwd (32,64,16,16)', step: batchnormStep(), tf: tfBatchnorm([32, 16, 16, 64]) },
+      { key: 'maxpool2d', suite: 'pool', label: 'maxpool2d k2 fwd+bwd (32,64,32,32)', step: maxpoolStep(), tf: tfMaxpool([32, 32, 32, 64], 2) },
+      { key: 'ce_128x10', suite: 'norm', label: 'softmax-CE fwd+bwd (128,10)', step: crossEntropyStep(128, 10) },
+      { key: 'ce_512x1000', suite: 'norm', label: 'softmax-CE fwd+bwd (512,1000)', step: crossEntropyStep(512, 1000) },
     ];
+    const tfjs = new Map<string, TfjsFigures>();
+    for (const w of work) if (w.tf) tfjs.set(w.key, await timeTfjs(w.label, w.tf, { timeMs, threads }));
     const rows: BenchRow[] = [];
     for (const t of threads) {
       setNumThreads(t);
       for (const w of work) {
         const timing = await timeIt(w.step, { timeMs });
+        const tf = tfjs.get(w.key);
         rows.push({
-          suite: 'norm',
+          suite: w.suite,
           workload: `${w.label} ${t}T`,
           unit: 'ms',
           higherIsBetter: false,
+          threads: t,
           ravdl: timing.medianMs,
-          peers: { PyTorch: peer.ms?.[w.key]?.[String(t)] ?? null },
-          notes: peer.note ? [peer.note] : undefined,
+          peers: {
+            PyTorch: peer.ms?.[w.key]?.[String(t)] ?? null,
+            ...(tf ? { 'tfjs-cpu': t === 1 ? tf.ms['tfjs-cpu'] : null, 'tfjs-wasm': t === 1 ? tf.ms['tfjs-wasm'] : null } : {}),
+          },
+          notes: [...(peer.note ? [peer.note] : []), ...(tf?.notes ?? [])],
         });
       }
     }

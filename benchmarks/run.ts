@@ -1,12 +1,17 @@
 // `npm run bench [-- --filter conv] [--threads 1,2] [--quick] [--json file]`
-// Runs every benchmarks/*.bench.ts suite and prints one table of ravdl vs each peer,
-// measured side by side in this run. Reports only; never asserts.
+// Runs every benchmarks/*.bench.ts suite and prints one table of ravdl vs each peer, measured
+// side by side in this run, with the machine's physical limits (limits.ts) where they apply and
+// whether each row's target is met. Reports only; never asserts. `npm run bench:chart` draws
+// the --json file.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { backendInfo, setNumThreads } from '../lib/index.js';
-import { type BenchRow, type BenchSuite, speedRatio } from './harness.js';
+import { type BenchRow, type BenchSuite, speedRatio, targetStatus } from './harness.js';
+import { measuredLimits } from './limits.js';
+import { loadTfjs } from './peers/tfjs.js';
 
 function parseArgs(argv: string[]) {
   const opts = { filter: '', threads: [1, 2], quick: false, json: '' };
@@ -25,21 +30,37 @@ function fmt(v: number | null | undefined): string {
   if (v == null || !Number.isFinite(v)) return '-';
   if (Math.abs(v) >= 100) return v.toFixed(0);
   if (Math.abs(v) >= 10) return v.toFixed(1);
-  return v.toFixed(v >= 1 ? 2 : 3);
+  return v.toFixed(Math.abs(v) >= 1 ? 2 : 3);
 }
 
+const PEER_ORDER = ['OpenBLAS', 'PyTorch', 'tfjs-cpu', 'tfjs-wasm'];
+
+function peerNames(rows: BenchRow[]): string[] {
+  const seen = new Set(rows.flatMap((r) => Object.keys(r.peers)));
+  return [...PEER_ORDER.filter((p) => seen.has(p)), ...[...seen].filter((p) => !PEER_ORDER.includes(p)).sort()];
+}
+
+/** Figures, then one speed-ratio column per peer (ravdl/peer, >1: ravdl faster), then the target. */
 function table(rows: BenchRow[]): string {
-  const peers = [...new Set(rows.flatMap((r) => Object.keys(r.peers)))];
-  const head = ['suite', 'workload', 'unit', 'ravdl', ...peers, 'ratio (speed vs target peer)', 'target'];
+  const peers = peerNames(rows);
+  const hasLimit = rows.some((r) => r.limit);
+  const head = ['suite', 'workload', 'unit', 'ravdl', ...peers, ...(hasLimit ? ['limit'] : []),
+    ...peers.map((p) => `x ${p}`), ...(hasLimit ? ['of limit'] : []), 'target'];
   const body = rows.map((r) => {
-    const ratioPeer = r.target?.peer ?? Object.keys(r.peers)[0];
-    const ratio = ratioPeer ? speedRatio(r, ratioPeer) : null;
-    const target = r.target ? `>= ${r.target.min}x ${r.target.peer}: ${ratio == null ? 'n/a' : ratio >= r.target.min ? 'met' : 'NOT met'}` : '';
-    return [r.suite, r.workload, r.unit, fmt(r.ravdl), ...peers.map((p) => fmt(r.peers[p])), ratio == null ? '-' : `${fmt(ratio)}x ${ratioPeer}`, target];
+    const t = targetStatus(r);
+    const target = t ? `${t.label}: ${t.met == null ? 'n/a' : t.met ? 'met' : 'NOT met'}` : '';
+    return [r.suite, r.workload, r.unit, fmt(r.ravdl), ...peers.map((p) => fmt(r.peers[p])),
+      ...(hasLimit ? [fmt(r.limit?.value)] : []), ...peers.map((p) => fmt(speedRatio(r, p))),
+      ...(hasLimit ? [fmt(speedRatio(r, 'limit'))] : []), target];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
   return [line(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)].join('\n');
+}
+
+function torchVersion(): string | null {
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 60_000 });
+  return r.status === 0 ? r.stdout.trim() : null;
 }
 
 async function main() {
@@ -47,23 +68,71 @@ async function main() {
   const here = dirname(fileURLToPath(import.meta.url));
   const files = readdirSync(here).filter((f) => f.endsWith('.bench.ts')).sort();
   const info = backendInfo();
-  console.log(`ravdl ${info.version} | BLAS ${info.blas} | SIMD ${info.simd} | ${info.hardwareThreads} hardware threads | ${cpus()[0]?.model ?? 'unknown CPU'} | Node ${process.version}`);
+  const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
+  const tfjs = await loadTfjs();
+  const machine = {
+    cpu: cpuModel,
+    cores: cpus().length,
+    simd: info.simd,
+    blas: info.blas,
+    os: `${process.platform} ${release()}`,
+    ravdl: info.version,
+    node: process.version,
+    torch: torchVersion(),
+    tfjs: tfjs.version,
+    loadAvgStart: loadavg()[0],
+  };
+  const machineLine = `ravdl ${info.version} | BLAS ${info.blas} | SIMD ${info.simd} | ${info.hardwareThreads} hardware threads | ${cpuModel} | Node ${process.version} | PyTorch ${machine.torch ?? 'not installed'} | tfjs ${tfjs.version ?? 'not installed'}`;
+  console.log(machineLine);
+  console.log(`1-min load average at start: ${machine.loadAvgStart.toFixed(2)} on ${machine.cores} cores`);
+  for (const n of tfjs.notes) console.log(`  note: ${n}`);
+
+  const started = Date.now();
   const rows: BenchRow[] = [];
+  const printed = new Set<string>(tfjs.notes);
   for (const f of files) {
     const mod = (await import(pathToFileURL(join(here, f)).href)) as { suite?: BenchSuite };
     if (!mod.suite) continue;
     if (opts.filter && !mod.suite.name.includes(opts.filter) && !f.includes(opts.filter)) continue;
+    const t0 = Date.now();
     console.log(`running ${mod.suite.name} ...`);
     const got = await mod.suite.run({ threads: opts.threads, quick: opts.quick });
-    for (const r of got) for (const n of r.notes ?? []) console.log(`  note: ${r.workload}: ${n}`);
+    // Each distinct note once (the tfjs and PyTorch notes repeat on many rows).
+    for (const r of got)
+      for (const n of r.notes ?? [])
+        if (!printed.has(n)) {
+          printed.add(n);
+          console.log(`  note: ${r.workload}: ${n}`);
+        }
+    console.log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     rows.push(...got);
     setNumThreads(0);
   }
-  console.log('\n' + table(rows));
+  const limits = measuredLimits();
+  const show = (m: Record<string, number>, unit: string) =>
+    Object.entries(m).map(([t, v]) => `${t}T ${fmt(v)} ${unit}`).join(', ') || 'not measured';
+  const limitsLine = `limits: FP32 peak (FMA loop) ${show(limits.fp32PeakGflops, 'GFLOP/s')}; triad bandwidth ${show(limits.triadGBs, 'GB/s')}`;
+  console.log('\n' + machineLine + '\n' + limitsLine);
+  console.log(table(rows));
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`ratios are speeds, ravdl/peer (>1: ravdl faster); 'of limit' = ravdl / physical limit. ${rows.length} rows in ${seconds.toFixed(0)} s, 1-min load ${loadavg()[0]!.toFixed(2)} at end`);
   if (opts.json) {
     if (dirname(opts.json) !== '.') mkdirSync(dirname(opts.json), { recursive: true });
-    writeFileSync(opts.json, JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: info }, rows }, null, 2));
-    console.log(`wrote ${opts.json}`);
+    const doc = {
+      date: new Date().toISOString(),
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      machine: { ...machine, loadAvgEnd: loadavg()[0], backend: info, line: machineLine },
+      limits,
+      seconds,
+      rows: rows.map((r) => ({
+        ...r,
+        ratios: Object.fromEntries(Object.keys(r.peers).map((p) => [p, speedRatio(r, p)])),
+        ofLimit: speedRatio(r, 'limit'),
+        targetStatus: targetStatus(r),
+      })),
+    };
+    writeFileSync(opts.json, JSON.stringify(doc, null, 2) + '\n');
+    console.log(`wrote ${opts.json} (chart: npm run bench:chart -- ${opts.json})`);
   }
 }
 

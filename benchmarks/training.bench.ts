@@ -2,6 +2,8 @@
 // and softmax cross-entropy), next to the same models in PyTorch eager measured in the same run by
 // benchmarks/peers/torch_training.py: an MLP 784-512-512-10 at batch 128, a small CNN on
 // 1x28x28 at batch 64 (steps/s), and the MLP's batch-1 inference latency (µs), per thread count.
+// Also the same models in tfjs (cpu and wasm backends; tf.train.adam, tf.losses.softmaxCrossEntropy,
+// fused matMul/conv2d as tfjs-layers would run them), in the 1-thread rows.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +13,13 @@ import { NeuralNetwork } from '../lib/v2/index.js';
 import { Activation, Conv2D, Dense, Flatten, MaxPooling2D } from '../lib/v2/layers/index.js';
 import { Adam } from '../lib/v2/optimizers/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
+import { type TfBuilder, type TfjsFigures, tfCnn, tfInferB1, tfMlp, tfTrainStep, timeTfjs } from './peers/tfjs.js';
 
 const peerScript = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_training.py');
 
 type Key = 'mlp' | 'cnn' | 'mlp_infer_b1';
+const us = (ms: number | null) => (ms == null ? null : ms * 1000);
+const perSecond = (ms: number | null) => (ms == null ? null : 1000 / ms);
 /** key -> threads -> ms per call (median). */
 type PeerMs = Record<Key, Record<string, number>>;
 
@@ -96,11 +101,20 @@ export const suite: BenchSuite = {
     R.manual_seed(0);
     const mlpModel = mlp();
     const cnnModel = cnn();
-    const work: { key: Key; label: string; step: () => void; infer?: boolean }[] = [
-      { key: 'mlp', label: 'MLP 784-512-512-10 Adam b128', step: trainStep(mlpModel, [128, 784], 1) },
-      { key: 'cnn', label: 'CNN conv32-conv64-fc128 1x28x28 Adam b64', step: trainStep(cnnModel, [64, 1, 28, 28], 2) },
-      { key: 'mlp_infer_b1', label: 'MLP 784-512-512-10 predict b1', step: inferStep(mlpModel), infer: true },
+    const work: { key: Key; label: string; step: () => void; infer?: boolean; tf: TfBuilder; tfSkip?: string }[] = [
+      { key: 'mlp', label: 'MLP 784-512-512-10 Adam b128', step: trainStep(mlpModel, [128, 784], 1), tf: tfTrainStep(tfMlp, [128, 784]) },
+      {
+        key: 'cnn', label: 'CNN conv32-conv64-fc128 1x28x28 Adam b64', step: trainStep(cnnModel, [64, 1, 28, 28], 2),
+        tf: tfTrainStep(tfCnn, [64, 28, 28, 1]),
+        // Measured once on the 2-core reference VM: 42 s per step, nearly all in tfjs-cpu's
+        // plain-JS Conv2DBackpropFilter kernel.
+        tfSkip: 'about 40 s per step (its plain-JS Conv2DBackpropFilter kernel)',
+      },
+      { key: 'mlp_infer_b1', label: 'MLP 784-512-512-10 predict b1', step: inferStep(mlpModel), infer: true, tf: tfInferB1 },
     ];
+    const tfjs = new Map<Key, TfjsFigures>();
+    for (const w of work)
+      tfjs.set(w.key, await timeTfjs(w.label, w.tf, { timeMs, threads, skip: w.tfSkip ? { 'tfjs-cpu': w.tfSkip } : undefined }));
     const firstNotes = [peer.note, load];
     const rows: BenchRow[] = []; // the notes go on the first row only (run.ts prints every note)
     for (const t of threads) {
@@ -109,6 +123,9 @@ export const suite: BenchSuite = {
         // Warm-up covers the first steps' allocations (Adam state, lazy buffers) before sampling.
         const timing = await timeIt(w.step, { timeMs, warmupMs: quick ? 100 : 300 });
         const peerMs = peer.ms?.[w.key]?.[String(t)] ?? null;
+        const tf = tfjs.get(w.key)!;
+        const tfMs = (p: 'tfjs-cpu' | 'tfjs-wasm') => (t === 1 ? tf.ms[p] : null);
+        const notes = [...(rows.length === 0 ? firstNotes : []), ...tf.notes];
         rows.push(
           w.infer
             ? {
@@ -116,20 +133,30 @@ export const suite: BenchSuite = {
                 workload: `${w.label} µs ${t}T`,
                 unit: 'µs',
                 higherIsBetter: false,
+                threads: t,
                 ravdl: timing.medianMs * 1000,
-                peers: { PyTorch: peerMs == null ? null : peerMs * 1000 },
+                peers: {
+                  PyTorch: peerMs == null ? null : peerMs * 1000,
+                  'tfjs-cpu': us(tfMs('tfjs-cpu')),
+                  'tfjs-wasm': us(tfMs('tfjs-wasm')),
+                },
                 target: { peer: 'PyTorch', min: 1.0 },
-                notes: rows.length === 0 ? firstNotes : undefined,
+                notes,
               }
             : {
                 suite: 'training',
                 workload: `${w.label} steps/s ${t}T`,
                 unit: 'steps/s',
                 higherIsBetter: true,
+                threads: t,
                 ravdl: 1000 / timing.medianMs,
-                peers: { PyTorch: peerMs == null ? null : 1000 / peerMs },
+                peers: {
+                  PyTorch: perSecond(peerMs),
+                  'tfjs-cpu': perSecond(tfMs('tfjs-cpu')),
+                  'tfjs-wasm': perSecond(tfMs('tfjs-wasm')),
+                },
                 target: { peer: 'PyTorch', min: 1.2 },
-                notes: rows.length === 0 ? firstNotes : undefined,
+                notes,
               },
         );
       }

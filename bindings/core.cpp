@@ -1,8 +1,10 @@
-// Engine-wide controls: backend report, thread count, GEMM backend selection.
+// Engine-wide controls: backend report, thread count, GEMM backend selection; the
+// physical-limit probes of the benchmark suite (FMA peak, triad bandwidth).
 #include "common.h"
 #include "ravdl/backend.h"
 #include "ravdl/gemm.h"
 #include "ravdl/parallel.h"
+#include "ravdl/probe.h"
 
 namespace ravdl::node {
 
@@ -36,6 +38,19 @@ void register_core(Napi::Env env, Napi::Object exports) {
     else if (name == "builtin") set_gemm_backend(GemmBackend::Builtin);
     else fail(ErrorCode::Attr, "setGemmBackend: backend must be 'blas' or 'builtin', got '", name, "'");
     return info.Env().Undefined();
+  }));
+  // Both probes check their ranges in the core (ERR_ARG), which also bounds their run time.
+  exports.Set("probe_fma_gflops", fn(env, "probe_fma_gflops", [](const Napi::CallbackInfo& info) {
+    double ms = arg_num(info, 0, "probe_fma_gflops", "ms");
+    int64_t threads = arg_int_or(info, 1, "probe_fma_gflops", "threads", 0);
+    if (threads < 0 || threads > 1024)
+      fail(ErrorCode::Arg, "probe_fma_gflops: threads must be in [0, 1024], got ", threads);
+    return Napi::Number::New(info.Env(), probe_fma_gflops(ms, static_cast<int>(threads)));
+  }));
+  exports.Set("probe_triad_gbps", fn(env, "probe_triad_gbps", [](const Napi::CallbackInfo& info) {
+    int64_t n = arg_int(info, 0, "probe_triad_gbps", "n");
+    int64_t reps = arg_int(info, 1, "probe_triad_gbps", "reps");
+    return Napi::Number::New(info.Env(), probe_triad_gbps(n, reps));
   }));
 }
 

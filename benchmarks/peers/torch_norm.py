@@ -3,6 +3,7 @@
 
 Calls the ATen kernels directly (no autograd graph), the same work ravdl's kernels do:
 batchnorm2d = native_batch_norm + native_batch_norm_backward (training, affine, running stats);
+maxpool2d (k2, s2, on (32,64,32,32)) = max_pool2d_with_indices + max_pool2d_with_indices_backward;
 cross-entropy = _log_softmax + nll_loss_forward + nll_loss_backward + _log_softmax_backward_data.
 Usage: torch_norm.py --threads 1,2 [--time-ms 500]
 """
@@ -47,6 +48,13 @@ def main():
         y, sm, si = aten.native_batch_norm(x, w, b, rm, rv, True, 0.1, 1e-5)
         aten.native_batch_norm_backward(gy, x, w, rm, rv, sm, si, True, 1e-5, [True, True, True])
 
+    xp = torch.randn(32, 64, 32, 32)
+    gp = torch.randn(32, 64, 16, 16)
+
+    def maxpool():
+        y, idx = aten.max_pool2d_with_indices(xp, [2, 2], [2, 2])
+        aten.max_pool2d_with_indices_backward(gp, xp, [2, 2], [2, 2], [0, 0], [1, 1], False, idx)
+
     def ce_for(n, c):
         z = torch.randn(n, c)
         t = torch.randint(0, c, (n,))
@@ -60,7 +68,7 @@ def main():
 
         return run
 
-    work = {"batchnorm2d": bn, "ce_128x10": ce_for(128, 10), "ce_512x1000": ce_for(512, 1000)}
+    work = {"batchnorm2d": bn, "maxpool2d": maxpool, "ce_128x10": ce_for(128, 10), "ce_512x1000": ce_for(512, 1000)}
     out = {name: {} for name in work}
     with torch.no_grad():
         for t in [int(s) for s in args.threads.split(",") if s]:

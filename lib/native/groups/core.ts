@@ -20,4 +20,16 @@ export interface CoreBinding {
   getNumThreads(): number;
   /** Forces a GEMM path; 'blas' throws ERR_BACKEND when the build has no BLAS. */
   setGemmBackend(backend: 'blas' | 'builtin'): void;
+  /**
+   * FP32 peak in GFLOP/s: independent FMA chains at the built-in GEMM's SIMD level, for about
+   * `ms` milliseconds ([1, 2000]) on `threads` threads of the pool ([1, pool size]; default or
+   * 0 = the pool's size). For the benchmark suite's 'limit' column.
+   */
+  probe_fma_gflops(ms: number, threads?: number): number;
+  /**
+   * Memory bandwidth in GB/s: STREAM-style triad a[i] = b[i] + s*c[i] on three arrays of `n`
+   * floats (n <= 2^27, n * reps <= 2^30) on the pool's threads, best of `reps` passes, 12 bytes
+   * per element.
+   */
+  probe_triad_gbps(n: number, reps: number): number;
 }
