@@ -31,6 +31,19 @@ def median_ms(fn, budget_s, min_reps=5):
     return statistics.median(times)
 
 
+def blas_threads_setter():
+    """Debian's torch runs conv2d as im2col + OpenBLAS sgemm, and torch.set_num_threads does not
+    reach OpenBLAS's own pthread pool (it stays at the core count): left alone, a '1 thread' torch
+    runs its GEMMs on every core and the two pools oversubscribe the cores (figures 5-10x off on a
+    loaded 2-core machine). Returns a function that caps that pool too, or None."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads  # the copy torch loaded
+    except (OSError, AttributeError):
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", default="1,2")
@@ -46,8 +59,11 @@ def main():
     budget = 0.3 if args.quick else 1.0
     torch.manual_seed(0)
     results = []
+    set_blas_threads = blas_threads_setter()
     for t in [int(v) for v in args.threads.split(",") if v]:
         torch.set_num_threads(t)
+        if set_blas_threads:
+            set_blas_threads(t)
         for name, n, cin, h, w, cout, k, p in SHAPES if args.shape < 0 else [SHAPES[args.shape]]:
             x = torch.randn(n, cin, h, w)
             wt = torch.randn(cout, cin, k, k) * 0.1
