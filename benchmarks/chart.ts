@@ -53,7 +53,7 @@ export function chart(doc: Doc): string {
   const all = groups.flatMap((g) => g.bars.map((b) => b.value));
   const lo = 10 ** Math.floor(Math.log10(Math.min(0.1, ...all)));
   const hi = 10 ** Math.ceil(Math.log10(Math.max(10, ...all)));
-  const labelW = 470, plotW = 560, right = 70, barH = 11, barGap = 2, groupGap = 12, top = 118;
+  const labelW = 490, plotW = 560, right = 70, barH = 11, barGap = 2, groupGap = 12, top = 118;
   const width = labelW + plotW + right;
   const x = (v: number) => labelW + ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotW;
   const out: string[] = [];
