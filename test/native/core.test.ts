@@ -10,6 +10,7 @@ describe('engine controls', () => {
     expect(info.threads).toBeGreaterThanOrEqual(1);
     expect(info.cuda).toBe(false);
     if (process.env.RAVDL_GEMM === 'builtin') expect(info.gemm).toBe('builtin');
+    if (process.env.RAVDL_GEMM === 'blas' && info.blas !== 'none') expect(info.gemm).toBe('blas');
   });
 
   it('sets the thread count and restores the default', () => {
