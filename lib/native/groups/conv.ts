@@ -65,7 +65,8 @@ export interface ConvBinding {
    * (same for W); see {@link conv2d_shape}.
    * Algorithm: im2col + GEMM per sample (1x1 stride-1 convs skip im2col); 3x3 stride-1
    * undilated single-group convs with >= 8 channels in and out use Winograd F(2x2, 3x3) for
-   * the forward pass and both gradients (same results up to float rounding, ~1e-6 relative).
+   * the forward pass and the weight gradient (same results up to float rounding, ~1e-6 relative);
+   * the input gradient is always GEMM + col2im (measured faster).
    * Large batches are split across threads by samples.
    */
   conv2d(

@@ -95,9 +95,8 @@ void col2im(const float* col, int64_t C, int64_t H, int64_t W, const Conv2dGeom&
 // each side do 2.25x fewer multiplies than im2col + GEMM.
 bool winograd_applies(int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
                       int64_t G, int64_t Cin, int64_t Cout);
-// U [16][Cout][Cin] = G g G^T for each 3x3 kernel. With flip_transpose, w is [Cin][Cout][3][3]
-// and the kernel used is w[ci][co] rotated by 180 degrees (the input-gradient conv).
-void winograd_weights(const float* w, int64_t Cout, int64_t Cin, bool flip_transpose, float* U);
+// U [16][Cout][Cin] = G g G^T for each 3x3 kernel g of w [Cout][Cin][3][3].
+void winograd_weights(const float* w, int64_t Cout, int64_t Cin, float* U);
 // For nb samples (x stride Cin*H*W, y stride Cout*OH*OW): y = bias + 3x3 conv of x, where
 // output (oh, ow) reads input rows oh - pt .. oh - pt + 2 (zero outside [0, H)), same for W.
 // pt/pl may be negative or exceed the kernel (the loads are bounds-checked).

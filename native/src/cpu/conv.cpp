@@ -165,7 +165,7 @@ void conv2d(CFView x, CFView w, std::optional<Span<const float>> bias, FSpan out
   const float* b = bias ? bias->data : nullptr;
   const bool wino = !l.direct && detail::winograd_applies(g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.G, g.C, g.Cout);
   std::vector<float> U(wino ? static_cast<size_t>(16 * g.Cout * g.C) : 0);
-  if (wino) detail::winograd_weights(w.data, g.Cout, g.C, false, U.data());
+  if (wino) detail::winograd_weights(w.data, g.Cout, g.C, U.data());
   const int64_t nb = wino ? detail::winograd_batch(g.OH, g.OW) : 1;  // samples per step
   auto run = [&](int64_t t0, int64_t t1) {
     std::vector<float> padbuf(l.prepad ? static_cast<size_t>(nb * g.C * l.Hs * l.Ws) : 0);

@@ -14,17 +14,11 @@ bool winograd_applies(int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t dh
          Cout >= 8;
 }
 
-void winograd_weights(const float* w, int64_t Cout, int64_t Cin, bool flip_transpose, float* U) {
+void winograd_weights(const float* w, int64_t Cout, int64_t Cin, float* U) {
   const int64_t plane = Cout * Cin;
   for (int64_t co = 0; co < Cout; ++co)
     for (int64_t ci = 0; ci < Cin; ++ci) {
-      float g[9];
-      if (flip_transpose) {
-        const float* src = w + (ci * Cout + co) * 9;
-        for (int k = 0; k < 9; ++k) g[k] = src[8 - k];  // 180-degree rotation
-      } else {
-        std::copy(w + (co * Cin + ci) * 9, w + (co * Cin + ci) * 9 + 9, g);
-      }
+      const float* g = w + (co * Cin + ci) * 9;
       // Gg (4x3) with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], then (Gg) G^T (4x4).
       float t[12];
       for (int j = 0; j < 3; ++j) {
