@@ -5,7 +5,7 @@
 // dashed red mark at the row's target. Plain SVG text, no dependency.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface Row {
   suite: string;
@@ -106,13 +106,15 @@ export function chart(doc: Doc): string {
   return out.join('\n') + '\n';
 }
 
-function main() {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const file = process.argv[2] ?? join(here, 'results', 'latest.json');
+/** Writes the chart of a --json results file next to it (same name, .svg); returns its path. */
+export function writeChart(file: string): string {
   const doc = JSON.parse(readFileSync(file, 'utf8')) as Doc;
   const svgPath = join(dirname(file), basename(file).replace(/\.json$/, '') + '.svg');
   writeFileSync(svgPath, chart(doc));
-  console.log(`wrote ${svgPath} (${doc.rows.length} rows)`);
+  return svgPath;
 }
 
-main();
+if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  const file = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json');
+  console.log(`wrote ${writeChart(file)}`);
+}

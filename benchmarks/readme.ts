@@ -17,7 +17,7 @@ const doc = JSON.parse(readFileSync(file, 'utf8')) as {
 const show = (m: Record<string, number>, unit: string) => Object.entries(m).map(([t, v]) => `${t}T ${fmt(v)} ${unit}`).join(', ');
 const svg = file.replace(/\.json$/, '.svg');
 const body = [
-  `Run on ${doc.date.slice(0, 10)} with \`${doc.command}\` (then \`npm run bench:chart -- ${file}\` and \`npm run bench:readme -- ${file}\`),`,
+  `Run on ${doc.date.slice(0, 10)} with \`${doc.command}\` (which also drew the chart), then \`npm run bench:readme -- ${file}\`,`,
   `1-minute load ${doc.machine.loadAvgStart?.toFixed(2) ?? '?'} at the start and ${doc.machine.loadAvgEnd?.toFixed(2) ?? '?'} at the end:`,
   '',
   '```',

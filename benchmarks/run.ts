@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { backendInfo, setNumThreads } from '../lib/index.js';
 import { type BenchRow, type BenchSuite, speedRatio, targetStatus } from './harness.js';
 import { fmt, table } from './table.js';
+import { writeChart } from './chart.js';
 import { measuredLimits } from './limits.js';
 import { loadTfjs } from './peers/tfjs.js';
 
@@ -120,7 +121,7 @@ async function main() {
       })),
     };
     writeFileSync(opts.json, JSON.stringify(doc, null, 2) + '\n');
-    console.log(`wrote ${opts.json} (chart: npm run bench:chart -- ${opts.json})`);
+    console.log(`wrote ${opts.json} and its chart ${writeChart(opts.json)} (README section: npm run bench:readme -- ${opts.json})`);
   }
 }
 
