@@ -31,11 +31,16 @@ export function allocData(dtype: DType, n: number, zero: boolean): Data {
   return newData(dtype, n);
 }
 
+// Per size: a step rarely needs more buffers of one size at once; more would be buffers that
+// entered the pool without being taken from it (user data), crowding out the ones in use.
+const BUCKET_LIMIT = 64;
+
 function recycle(data: Data): void {
   if (data.byteLength === 0 || pooledBytes + data.byteLength > POOL_LIMIT_BYTES) return;
   const k = key(data instanceof Int32Array ? 'int32' : 'float32', data.length);
   let bucket = pool.get(k);
   if (!bucket) pool.set(k, (bucket = []));
+  if (bucket.length >= BUCKET_LIMIT) return;
   bucket.push(data);
   pooledBytes += data.byteLength;
 }

@@ -56,7 +56,10 @@ export function checkSameLength(where: string, X: Rows, y: Rows): number {
 export function sliceRows<R extends Rows>(x: R, begin: number, end: number): R {
   if (x instanceof Tensor) {
     const rs = numel(x.shape.slice(1));
-    return t(x._data.subarray(begin * rs, end * rs), { shape: [end - begin, ...x.shape.slice(1)], dtype: x.dtype }) as R;
+    // From the buffer pool, so a training loop's batches reuse the buffers they give back.
+    const out = Tensor._alloc([end - begin, ...x.shape.slice(1)], x.dtype);
+    out._data.set(x._data.subarray(begin * rs, end * rs));
+    return out as R;
   }
   if (Array.isArray(x) || isNumericArray(x)) return x.slice(begin, end) as unknown as R;
   const s = x as ShapedArray;
@@ -64,8 +67,8 @@ export function sliceRows<R extends Rows>(x: R, begin: number, end: number): R {
   return { data: s.data.slice(begin * rs, end * rs), shape: [end - begin, ...s.shape.slice(1)] } as unknown as R;
 }
 
-function gather<A extends NumericArray>(data: A, rs: number, idx: ArrayLike<number>): A {
-  const out = new (data.constructor as new (n: number) => A)(idx.length * rs);
+function gather<A extends NumericArray>(data: A, rs: number, idx: ArrayLike<number>, into?: A): A {
+  const out = into ?? new (data.constructor as new (n: number) => A)(idx.length * rs);
   for (let i = 0; i < idx.length; i++) out.set(data.subarray(idx[i]! * rs, (idx[i]! + 1) * rs), i * rs);
   return out;
 }
@@ -74,7 +77,9 @@ function gather<A extends NumericArray>(data: A, rs: number, idx: ArrayLike<numb
 export function takeRows<R extends Rows>(x: R, idx: ArrayLike<number>): R {
   if (x instanceof Tensor) {
     const rest = x.shape.slice(1);
-    return Tensor._fromData([idx.length, ...rest], gather(x._data, numel(rest), idx)) as R;
+    const out = Tensor._alloc([idx.length, ...rest], x.dtype); // pooled, as in sliceRows
+    gather(x._data, numel(rest), idx, out._data);
+    return out as R;
   }
   if (Array.isArray(x)) return Array.from(idx, (i) => x[i]) as unknown as R;
   if (isNumericArray(x)) return gather(x, 1, idx) as R;
