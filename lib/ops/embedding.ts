@@ -3,7 +3,7 @@ import { native } from '../native/load.js';
 import { RangeIndexError, ShapeError } from '../errors.js';
 import { type Tensor, shapeStr } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
-import { type AttrSchema, int, nullable, parseAttrs, required } from './attrs.js';
+import { int, nullable, parseAttrs, required } from './attrs.js';
 import { defineOp, dispatch } from './define.js';
 import { expectShape } from './nn-common.js';
 

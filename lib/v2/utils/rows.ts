@@ -1,7 +1,6 @@
 // Row access over the dataset kinds the utils accept: Tensors, nested JS arrays, typed arrays
 // (1-D) and { data, shape } records. Results keep the kind of the input.
 import { ArgError, ShapeError } from '../../errors.js';
-import { t } from '../../tensor/create.js';
 import { Tensor, numel, shapeStr } from '../../tensor/tensor.js';
 
 export type NumericArray =
