@@ -166,7 +166,7 @@ void conv2d(CFView x, CFView w, std::optional<Span<const float>> bias, FSpan out
   const bool wino = !l.direct && detail::winograd_applies(g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.G, g.C, g.Cout);
   std::vector<float> U(wino ? static_cast<size_t>(16 * g.Cout * g.C) : 0);
   if (wino) detail::winograd_weights(w.data, g.Cout, g.C, U.data());
-  const int64_t nb = wino ? detail::winograd_batch(g.OH, g.OW) : 1;  // samples per step
+  const int64_t nb = wino ? detail::winograd_batch(g.OH, g.OW, 256) : 1;  // samples per step
   auto run = [&](int64_t t0, int64_t t1) {
     std::vector<float> padbuf(l.prepad ? static_cast<size_t>(nb * g.C * l.Hs * l.Ws) : 0);
     std::vector<float> col(l.direct || wino ? 0 : static_cast<size_t>(g.G * l.Kg * l.P));

@@ -93,7 +93,7 @@ void conv2d_backward_weight(CFView gy, CFView x, const Shape& w_shape, FSpan gw,
   const bool wino = !l.direct && detail::winograd_applies(g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.G, g.C, g.Cout);
   // What the tasks sum: gw itself, or its Winograd-domain form [16][Cout][C].
   const int64_t wsize = wino ? 16 * g.Cout * g.C : g.Cout * l.Kg;
-  const int64_t nb = wino ? detail::winograd_batch(g.OH, g.OW) : 1;  // samples per step
+  const int64_t nb = wino ? detail::winograd_batch(g.OH, g.OW, 64) : 1;  // samples per step
   std::vector<float> UW(wino ? static_cast<size_t>(wsize) : 0);
   float* sum = wino ? UW.data() : out.data;
   std::fill(sum, sum + wsize, 0.0f);

@@ -35,10 +35,9 @@ void winograd_weights(const float* w, int64_t Cout, int64_t Cin, float* U) {
     }
 }
 
-int64_t winograd_batch(int64_t OH, int64_t OW) {
+int64_t winograd_batch(int64_t OH, int64_t OW, int64_t tiles_per_call) {
   const int64_t tiles = ((OH + 1) / 2) * ((OW + 1) / 2);
-  // ~64 tiles keep V and M (16 * channels * tiles each) in L2; wider GEMMs measured slower.
-  return std::max<int64_t>(1, 64 / std::max<int64_t>(1, tiles));
+  return std::max<int64_t>(1, tiles_per_call / std::max<int64_t>(1, tiles));
 }
 
 namespace {
