@@ -31,16 +31,18 @@ export function allocData(dtype: DType, n: number, zero: boolean): Data {
   return newData(dtype, n);
 }
 
-// Per size: a step rarely needs more buffers of one size at once; more would be buffers that
-// entered the pool without being taken from it (user data), crowding out the ones in use.
+// Per size: at most 64 buffers, or more while they total under 1 MiB (a scope may make
+// thousands of tiny tensors). Beyond that they would be buffers that entered the pool without
+// being taken from it (user data), crowding out the ones a training step reuses.
 const BUCKET_LIMIT = 64;
+const SMALL_BUCKET_BYTES = 1 << 20;
 
 function recycle(data: Data): void {
   if (data.byteLength === 0 || pooledBytes + data.byteLength > POOL_LIMIT_BYTES) return;
   const k = key(data instanceof Int32Array ? 'int32' : 'float32', data.length);
   let bucket = pool.get(k);
   if (!bucket) pool.set(k, (bucket = []));
-  if (bucket.length >= BUCKET_LIMIT) return;
+  if (bucket.length >= BUCKET_LIMIT && (bucket.length + 1) * data.byteLength > SMALL_BUCKET_BYTES) return;
   bucket.push(data);
   pooledBytes += data.byteLength;
 }

@@ -50,4 +50,19 @@ describe('memory stays flat over a 10,000-step training loop', () => {
     });
     expect(R.memory().tensors).toBe(after.tensors);
   });
+
+  it('the buffer pool keeps thousands of tiny buffers a scope gives back, but caps large ones per size', () => {
+    R.clearPool();
+    R.tidy(() => {
+      for (let i = 0; i < 2000; i++) R.zeros([16]);
+    });
+    expect(R.memory().pooledBytes).toBe(2000 * 64);
+    R.clearPool();
+    R.tidy(() => {
+      for (let i = 0; i < 200; i++) R.zeros([64 * 1024]); // 256 KiB each
+    });
+    expect(R.memory().pooledBytes).toBe(64 * 256 * 1024);
+    R.clearPool();
+  });
 });
+
