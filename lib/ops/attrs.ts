@@ -41,6 +41,7 @@ export function parseAttrs<A>(op: string, schema: AttrSchema<A>, given: object |
 
 export function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
+  if (v !== null && typeof v === 'object' && 'shape' in v && 'dtype' in v && Array.isArray(v.shape)) return `a ${String(v.dtype)} Tensor of shape [${v.shape.join(', ')}]`;
   if (typeof v === 'number' || typeof v === 'boolean' || v == null) return String(v);
   if (Array.isArray(v)) return `[${v.map(describe).join(', ')}]`;
   return Object.prototype.toString.call(v);
@@ -48,11 +49,11 @@ export function describe(v: unknown): string {
 
 // ---- checks ----
 export const num =
-  (opts: { min?: number; max?: number; gt?: number } = {}): AttrCheck<number> =>
+  (opts: { min?: number; max?: number; gt?: number; lt?: number; finite?: boolean } = {}): AttrCheck<number> =>
   (v, bad) => {
-    const what = `a number${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.gt !== undefined ? ` > ${opts.gt}` : ''}${opts.max !== undefined ? ` <= ${opts.max}` : ''}`;
-    if (typeof v !== 'number' || Number.isNaN(v)) return bad(what);
-    if ((opts.min !== undefined && v < opts.min) || (opts.max !== undefined && v > opts.max) || (opts.gt !== undefined && !(v > opts.gt))) bad(what);
+    const what = `a ${opts.finite ? 'finite ' : ''}number${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.gt !== undefined ? ` > ${opts.gt}` : ''}${opts.max !== undefined ? ` <= ${opts.max}` : ''}${opts.lt !== undefined ? ` < ${opts.lt}` : ''}`;
+    if (typeof v !== 'number' || Number.isNaN(v) || (opts.finite && !Number.isFinite(v))) return bad(what);
+    if ((opts.min !== undefined && v < opts.min) || (opts.max !== undefined && v > opts.max) || (opts.gt !== undefined && !(v > opts.gt)) || (opts.lt !== undefined && !(v < opts.lt))) bad(what);
     return v;
   };
 

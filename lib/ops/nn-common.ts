@@ -1,5 +1,5 @@
 // Helpers shared by the neural-network ops (conv, norm, softmax, loss, dropout, embedding).
-import { RangeIndexError, RavdlError, ShapeError, fromNative } from '../errors.js';
+import { RavdlError, ShapeError, fromNative } from '../errors.js';
 import { type Shape, shapeStr } from '../tensor/tensor.js';
 import { sameShape } from './shape-rules.js';
 
@@ -18,12 +18,6 @@ export function nativeShape<T>(op: string, shapes: Record<string, Shape>, fn: ()
     e.message = `${op}: ${msg} (${desc})`;
     throw e;
   }
-}
-
-/** Normalizes a possibly negative axis against rank; RangeIndexError names the op. */
-export function normAxis(op: string, axis: number, rank: number): number {
-  if (axis < -rank || axis >= rank) throw new RangeIndexError(`${op}: axis ${axis} is out of range for rank ${rank}`);
-  return axis < 0 ? axis + rank : axis;
 }
 
 /** Throws a ShapeError naming the op and both shapes unless they are equal. */

@@ -6,6 +6,7 @@ import { type Shape, type Tensor, numel, shapeStr } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
 import { intList, oneOf } from './attrs.js';
 import { defineOp, dispatch } from './define.js';
+import { normAxis } from './axes.js';
 import type { DType } from '../tensor/dtype.js';
 
 const N = native();
@@ -50,11 +51,6 @@ export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
     throw new ShapeError(`reshape: shape must be ${e}, got ${JSON.stringify(shape)}`);
   });
   return dispatch(reshapeOp, [t], { shape: s })[0]!;
-}
-
-function normAxis(op: string, axis: number, rank: number): number {
-  if (!Number.isSafeInteger(axis) || axis < -rank || axis >= rank) throw new RangeIndexError(`${op}: axis ${axis} is out of range for rank ${rank}`);
-  return axis < 0 ? axis + rank : axis;
 }
 
 /** Flattens dims start_dim..end_dim into one (torch.flatten; default: everything). */

@@ -4,7 +4,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
 import { type AttrSchema, int, parseAttrs } from './attrs.js';
 import { type OpDef, defineOp, dispatch } from './define.js';
-import { expectShape, normAxis } from './nn-common.js';
+import { expectShape } from './nn-common.js';
+import { normAxis } from './axes.js';
 
 const N = native();
 type Kernel = 'softmax' | 'log_softmax' | 'softmin';
@@ -59,7 +60,7 @@ const softmaxInputs = new WeakMap<Tensor, { logits: Tensor; axis: number }>();
 export function softmax(x: TensorLike, axis = -1): Tensor {
   const input = toTensor(x, 'softmax');
   const y = dispatch(ops.softmax, [input], parseAttrs('softmax', schema, { axis }))[0]!;
-  softmaxInputs.set(y, { logits: input, axis: axis < 0 ? axis + input.ndim : axis });
+  softmaxInputs.set(y, { logits: input, axis: normAxis('softmax', axis, input.ndim) });
   return y;
 }
 

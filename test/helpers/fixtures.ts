@@ -86,3 +86,15 @@ export function expectCode(fn: () => unknown, code: string, pattern?: RegExp): v
   expect(thrown.code, `code of: ${thrown?.message}`).toBe(code);
   if (pattern) expect(thrown.message).toMatch(pattern);
 }
+
+/** Runs fn, expects an error of class E whose message contains every part. */
+export function expectError(fn: () => unknown, E: new (...args: never[]) => Error, ...parts: string[]): void {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, 'an error was thrown').toBeInstanceOf(E);
+  for (const p of parts) expect((err as Error).message).toContain(p);
+}

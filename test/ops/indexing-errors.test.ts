@@ -2,18 +2,8 @@
 // message names the op and the offending shapes or values, before or instead of computing.
 import { describe, expect, it } from 'vitest';
 import * as R from '../../lib/index.js';
+import { expectError } from '../helpers/fixtures.js';
 
-/** Runs fn, expects an error of class E whose message contains every part. */
-function expectError(fn: () => unknown, E: new (...args: never[]) => Error, ...parts: string[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'an error was thrown').toBeInstanceOf(E);
-  for (const p of parts) expect((err as Error).message).toContain(p);
-}
 
 const x23 = () => R.t([[1, 2, 3], [4, 5, 6]]);
 

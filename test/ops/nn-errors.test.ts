@@ -2,17 +2,8 @@
 // plus the purity of batch_norm (its running-stat inputs are never written).
 import { describe, expect, it } from 'vitest';
 import * as R from '../../lib/index.js';
+import { expectError } from '../helpers/fixtures.js';
 
-function expectError(fn: () => unknown, E: new (...args: never[]) => Error, ...parts: string[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'an error was thrown').toBeInstanceOf(E);
-  for (const p of parts) expect((err as Error).message).toContain(p);
-}
 const ints = (...v: number[]) => R.t(Int32Array.from(v));
 
 describe('conv2d / max_pool2d errors', () => {

@@ -5,6 +5,8 @@ import { Tensor, shapeStr } from '../../tensor/tensor.js';
 import { t } from '../../tensor/create.js';
 import type { DType } from '../../tensor/dtype.js';
 import { type Rows, isNumericArray, isShaped } from '../utils/rows.js';
+import { classIndices } from '../utils/preprocess.js';
+import { checkNoNaN } from '../utils/numeric.js';
 
 export type DataInput = Rows;
 
@@ -21,10 +23,7 @@ export function asTensor(where: string, name: string, x: DataInput, dtype?: DTyp
     if (dtype === 'int32') checkIntegers(where, name, v);
     v = v.astype(dtype);
   }
-  if (v.dtype === 'float32') {
-    const d = v._data;
-    for (let i = 0; i < d.length; i++) if (Number.isNaN(d[i])) throw new ArgError(`${where}: ${name} contains NaN (flat index ${i}, sample ${Math.floor(i / (v.size / v.shape[0]!))})`);
-  }
+  if (v.dtype === 'float32') checkNoNaN(where, name, { data: v._data, shape: v.shape });
   return v;
 }
 
@@ -60,28 +59,11 @@ export function prepareTargets(where: string, y: DataInput, out: number[] | null
   return yt;
 }
 
-/** Class index per sample: argmax of rows, or the values of 1-D integer targets. */
-export function classesOf(x: Tensor): Int32Array {
-  const n = x.shape[0]!;
-  const out = new Int32Array(n);
-  if (x.ndim === 1) {
-    for (let i = 0; i < n; i++) out[i] = x._data[i]!;
-    return out;
-  }
-  const c = x.size / n;
-  const d = x._data;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < c; j++) if (d[i * c + j]! > d[i * c + best]!) best = j;
-    out[i] = best;
-  }
-  return out;
-}
-
+/** How many samples' predicted class (argmax of pred's rows) equals the target class. */
 export function countCorrect(pred: Tensor, target: Tensor): number {
-  const p = classesOf(pred);
-  const tt = classesOf(target);
+  const p = classIndices('accuracy', 'y_pred', pred);
+  const t = classIndices('accuracy', 'y', target);
   let k = 0;
-  for (let i = 0; i < p.length; i++) if (p[i] === tt[i]) k++;
+  for (let i = 0; i < p.length; i++) if (p[i] === t[i]) k++;
   return k;
 }

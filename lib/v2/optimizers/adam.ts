@@ -1,7 +1,7 @@
 // Adam and AdamW (torch 1.13 update rules) on the native fused adam_step kernel.
-import { AttrError } from '../../errors.js';
 import { native } from '../../native/load.js';
-import { Optimizer, checkBool, checkNumber, checkOptionNames } from './optimizer.js';
+import { type AttrCheck, type AttrSchema, bool, num, parseAttrs } from '../../ops/attrs.js';
+import { Optimizer, nonNegative } from './optimizer.js';
 
 const N = native();
 
@@ -26,19 +26,22 @@ interface AdamConfig {
   amsgrad: boolean;
 }
 
-const KEYS = ['lr', 'betas', 'eps', 'weight_decay', 'amsgrad'] as const;
+const beta = num({ min: 0, lt: 1, finite: true });
+const betas: AttrCheck<[number, number]> = (v, bad) => {
+  const what = 'a pair [beta1, beta2] of numbers >= 0 < 1';
+  if (!Array.isArray(v) || v.length !== 2) return bad(what);
+  return [beta(v[0], () => bad(what)), beta(v[1], () => bad(what))];
+};
 
 function parse(opt: string, options: AdamOptions | undefined, defaultDecay: number): AdamConfig {
-  const o = checkOptionNames(opt, options, KEYS);
-  const betas = o.betas ?? [0.9, 0.999];
-  if (!Array.isArray(betas) || betas.length !== 2) throw new AttrError(`${opt}: option 'betas' must be a pair [beta1, beta2], got ${JSON.stringify(betas)}`);
-  return {
-    lr: checkNumber(opt, 'lr', o.lr ?? 1e-3, 0),
-    betas: [checkNumber(opt, 'betas[0]', betas[0], 0, 1, true), checkNumber(opt, 'betas[1]', betas[1], 0, 1, true)],
-    eps: checkNumber(opt, 'eps', o.eps ?? 1e-8, 0),
-    weight_decay: checkNumber(opt, 'weight_decay', o.weight_decay ?? defaultDecay, 0),
-    amsgrad: checkBool(opt, 'amsgrad', o.amsgrad ?? false),
+  const schema: AttrSchema<AdamConfig> = {
+    lr: { check: nonNegative, default: 1e-3 },
+    betas: { check: betas, default: [0.9, 0.999] },
+    eps: { check: nonNegative, default: 1e-8 },
+    weight_decay: { check: nonNegative, default: defaultDecay },
+    amsgrad: { check: bool, default: false },
   };
+  return parseAttrs(opt, schema, options);
 }
 
 /** Shared body of Adam and AdamW; they differ in how weight decay is applied and its default. */

@@ -1,10 +1,12 @@
 // The Optimizer base class of ravdl/v2/optimizers: validation of params and grads, per-param
 // state created lazily and keyed by the param's name, state_dict/load_state_dict. Subclasses
 // only declare their state buffers and call their native fused kernel.
-import { ArgError, AttrError, DtypeError, ShapeError, fromNative } from '../../errors.js';
+import { ArgError, DtypeError, ShapeError, fromNative } from '../../errors.js';
 import { zeros } from '../../ops/creation.js';
 import { keep } from '../../tensor/scope.js';
 import { Tensor, shapeStr } from '../../tensor/tensor.js';
+import { describe, num, parseAttrs } from '../../ops/attrs.js';
+import { sameShape } from '../../ops/shape-rules.js';
 
 /** Params with stable names, e.g. [['dense_1.W', W], ['dense_1.w0', w0]]. */
 export type NamedParams = ReadonlyArray<readonly [string, Tensor]>;
@@ -42,7 +44,7 @@ export abstract class Optimizer {
     return this._lr;
   }
   set lr(v: number) {
-    this._lr = checkNumber(this.name, 'lr', v, 0);
+    this._lr = parseAttrs(this.name, { lr: { check: nonNegative, default: 0 } }, { lr: v }).lr;
   }
 
   /** Names of the state buffers each param needs under the current hyper-parameters. */
@@ -186,48 +188,7 @@ export abstract class Optimizer {
   }
 }
 
-// ---- option validation shared by the subclasses ----
-
-/** Throws AttrError for options that are not a plain object or hold names outside `known`. */
-export function checkOptionNames(opt: string, options: unknown, known: readonly string[]): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new ArgError(`${opt}: options must be an object like { lr: 0.01 }, got ${describe(options)}`);
-  }
-  for (const [k, v] of Object.entries(options)) {
-    if (!known.includes(k)) throw new AttrError(`${opt}: unknown option '${k}' (= ${describe(v)}); options are ${known.join(', ')}`);
-  }
-  return options as Record<string, unknown>;
-}
-
-/** A finite number in [min, max] (max exclusive when `open`). */
-export function checkNumber(opt: string, key: string, v: unknown, min: number, max = Infinity, open = false): number {
-  const ok = typeof v === 'number' && Number.isFinite(v) && v >= min && (open ? v < max : v <= max);
-  if (!ok) {
-    const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}${open ? ')' : ']'}`;
-    throw new AttrError(`${opt}: option '${key}' must be a finite number ${range}, got ${describe(v)}`);
-  }
-  return v as number;
-}
-
-export function checkBool(opt: string, key: string, v: unknown): boolean {
-  if (typeof v !== 'boolean') throw new AttrError(`${opt}: option '${key}' must be true or false, got ${describe(v)}`);
-  return v;
-}
-
-function describe(v: unknown): string {
-  if (v instanceof Tensor) return `a Tensor of shape ${shapeStr(v.shape)}`;
-  if (typeof v === 'string') return `'${v}'`;
-  if (typeof v === 'number' || typeof v === 'boolean' || v == null) return String(v);
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return Object.prototype.toString.call(v);
-  }
-}
+/** A learning rate or other non-negative hyper-parameter. */
+export const nonNegative = num({ min: 0, finite: true });
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}

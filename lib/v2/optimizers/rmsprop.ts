@@ -1,6 +1,7 @@
 // RMSprop (torch 1.13 update rule) on the native fused rmsprop_step kernel.
 import { native } from '../../native/load.js';
-import { Optimizer, checkBool, checkNumber, checkOptionNames } from './optimizer.js';
+import { type AttrSchema, bool, num, parseAttrs } from '../../ops/attrs.js';
+import { Optimizer, nonNegative } from './optimizer.js';
 
 const N = native();
 
@@ -19,7 +20,15 @@ export interface RMSpropOptions {
   centered?: boolean;
 }
 
-const KEYS = ['lr', 'alpha', 'eps', 'weight_decay', 'momentum', 'centered'] as const;
+type RMSpropConfig = Required<RMSpropOptions>;
+const schema: AttrSchema<RMSpropConfig> = {
+  lr: { check: nonNegative, default: 1e-2 },
+  alpha: { check: num({ min: 0, max: 1 }), default: 0.99 },
+  eps: { check: nonNegative, default: 1e-8 },
+  weight_decay: { check: nonNegative, default: 0 },
+  momentum: { check: nonNegative, default: 0 },
+  centered: { check: bool, default: false },
+};
 
 export class RMSprop extends Optimizer {
   readonly alpha: number;
@@ -29,13 +38,9 @@ export class RMSprop extends Optimizer {
   readonly centered: boolean;
 
   constructor(options?: RMSpropOptions) {
-    const o = checkOptionNames('RMSprop', options, KEYS);
-    super('RMSprop', checkNumber('RMSprop', 'lr', o.lr ?? 1e-2, 0));
-    this.alpha = checkNumber('RMSprop', 'alpha', o.alpha ?? 0.99, 0, 1);
-    this.eps = checkNumber('RMSprop', 'eps', o.eps ?? 1e-8, 0);
-    this.weight_decay = checkNumber('RMSprop', 'weight_decay', o.weight_decay ?? 0, 0);
-    this.momentum = checkNumber('RMSprop', 'momentum', o.momentum ?? 0, 0);
-    this.centered = checkBool('RMSprop', 'centered', o.centered ?? false);
+    const o = parseAttrs('RMSprop', schema, options);
+    super('RMSprop', o.lr);
+    ({ alpha: this.alpha, eps: this.eps, weight_decay: this.weight_decay, momentum: this.momentum, centered: this.centered } = o);
   }
 
   protected stateNames(): readonly string[] {

@@ -1,7 +1,8 @@
 // SGD with momentum / dampening / Nesterov (torch 1.13 update rule) on the native sgd_step kernel.
 import { AttrError } from '../../errors.js';
 import { native } from '../../native/load.js';
-import { Optimizer, checkBool, checkNumber, checkOptionNames } from './optimizer.js';
+import { type AttrSchema, bool, num, parseAttrs } from '../../ops/attrs.js';
+import { Optimizer, nonNegative } from './optimizer.js';
 
 const N = native();
 
@@ -18,7 +19,14 @@ export interface SGDOptions {
   nesterov?: boolean;
 }
 
-const KEYS = ['lr', 'momentum', 'dampening', 'weight_decay', 'nesterov'] as const;
+type SGDConfig = Required<SGDOptions>;
+const schema: AttrSchema<SGDConfig> = {
+  lr: { check: nonNegative, default: 1e-2 },
+  momentum: { check: nonNegative, default: 0 },
+  dampening: { check: num({ min: 0, max: 1 }), default: 0 },
+  weight_decay: { check: nonNegative, default: 0 },
+  nesterov: { check: bool, default: false },
+};
 
 export class SGD extends Optimizer {
   readonly momentum: number;
@@ -27,12 +35,9 @@ export class SGD extends Optimizer {
   readonly nesterov: boolean;
 
   constructor(options?: SGDOptions) {
-    const o = checkOptionNames('SGD', options, KEYS);
-    super('SGD', checkNumber('SGD', 'lr', o.lr ?? 1e-2, 0));
-    this.momentum = checkNumber('SGD', 'momentum', o.momentum ?? 0, 0);
-    this.dampening = checkNumber('SGD', 'dampening', o.dampening ?? 0, 0, 1);
-    this.weight_decay = checkNumber('SGD', 'weight_decay', o.weight_decay ?? 0, 0);
-    this.nesterov = checkBool('SGD', 'nesterov', o.nesterov ?? false);
+    const o = parseAttrs('SGD', schema, options);
+    super('SGD', o.lr);
+    ({ momentum: this.momentum, dampening: this.dampening, weight_decay: this.weight_decay, nesterov: this.nesterov } = o);
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
       throw new AttrError(`SGD: option 'nesterov' = true needs momentum > 0 and dampening = 0, got momentum ${this.momentum}, dampening ${this.dampening}`);
     }

@@ -36,12 +36,12 @@ export function readNumbers(where: string, name: string, x: ArrayInput): Numbers
 }
 
 /** Throws if any value is NaN (names the flat index and, for matrices, the row and column). */
-export function checkNoNaN(where: string, name: string, x: Numbers): void {
+export function checkNoNaN(where: string, name: string, x: { data: ArrayLike<number>; shape: readonly number[] }): void {
   const { data, shape } = x;
   for (let i = 0; i < data.length; i++) {
     if (Number.isNaN(data[i])) {
-      const cols = shape.length === 2 ? shape[1]! : 0;
-      const at = cols > 0 ? `row ${Math.floor(i / cols)}, column ${i % cols}` : `index ${i}`;
+      const row = shape.length >= 2 ? data.length / shape[0]! : 0;
+      const at = shape.length === 2 ? `row ${Math.floor(i / row)}, column ${i % row}` : row > 0 ? `sample ${Math.floor(i / row)} (flat index ${i})` : `index ${i}`;
       throw new ArgError(`${where}: ${name} contains NaN at ${at}`);
     }
   }

@@ -2,6 +2,8 @@
 import { ArgError, AttrError, RangeIndexError, ShapeError } from '../../errors.js';
 import { Tensor, numel, shapeStr } from '../../tensor/tensor.js';
 import { type ArrayInput, type Numbers, checkNoNaN, readNumbers } from './numeric.js';
+import { t } from '../../tensor/create.js';
+import { one_hot_encoding } from '../../ops/indexing.js';
 
 function float32Tensor(shape: number[], data: Float32Array): Tensor {
   return Tensor._fromData(shape, data);
@@ -88,18 +90,15 @@ export function to_categorical(y: ArrayInput, n_col?: number): Tensor {
     cols = 0;
     for (let i = 0; i < data.length; i++) cols = Math.max(cols, data[i]! + 1);
   }
-  const n = data.length;
-  const out = new Float32Array(n * cols);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < data.length; i++) {
     const label = data[i]!;
     if (label < 0 || label >= cols) throw new RangeIndexError(`${where}: label ${label} at index ${i} is outside [0, ${cols})`);
-    out[i * cols + label] = 1;
   }
-  return float32Tensor([n, cols], out);
+  return one_hot_encoding(t(Int32Array.from(data)), cols);
 }
 
 /** Class indices from [n] / [n, 1] labels, or argmax of each row of [n, k] one-hot or probability rows. */
-function classIndices(where: string, name: string, y: ArrayInput): ArrayLike<number> {
+export function classIndices(where: string, name: string, y: ArrayInput): ArrayLike<number> {
   const v = readNumbers(where, name, y);
   checkNoNaN(where, name, v);
   if (v.shape.length === 1 || (v.shape.length === 2 && v.shape[1] === 1)) return v.data;
