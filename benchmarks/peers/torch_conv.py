@@ -6,42 +6,15 @@ Usage: /usr/bin/python3 benchmarks/peers/torch_conv.py --threads 1,2 [--shape IN
 """
 import argparse
 import json
-import statistics
 import sys
-import time
+
+from timing import blas_threads_setter, median_ms
 
 # (name, N, Cin, H, W, Cout, k, padding): kept in sync with SHAPES in benchmarks/conv.bench.ts.
 SHAPES = [
     ("N=32 3x32x32->64 k3 p1", 32, 3, 32, 32, 64, 3, 1),
     ("N=32 64x16x16->128 k3 p1", 32, 64, 16, 16, 128, 3, 1),
 ]
-
-
-def median_ms(fn, budget_s, min_reps=5):
-    for _ in range(3):  # warm-up
-        fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < min_reps or time.perf_counter() - start < budget_s:
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-        if len(times) >= 1000:
-            break
-    return statistics.median(times)
-
-
-def blas_threads_setter():
-    """Debian's torch runs conv2d as im2col + OpenBLAS sgemm, and torch.set_num_threads does not
-    reach OpenBLAS's own pthread pool (it stays at the core count): left alone, a '1 thread' torch
-    runs its GEMMs on every core and the two pools oversubscribe the cores (figures 5-10x off on a
-    loaded 2-core machine). Returns a function that caps that pool too, or None."""
-    try:
-        import ctypes
-
-        return ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads  # the copy torch loaded
-    except (OSError, AttributeError):
-        return None
 
 
 def main():
@@ -81,8 +54,8 @@ def main():
                 xg.grad = wg.grad = bg.grad = None
                 F.conv2d(xg, wg, bg, padding=p).backward(gy)
 
-            results.append({"workload": name, "threads": t, "fwd_ms": median_ms(fwd, budget),
-                            "fwdbwd_ms": median_ms(fwdbwd, budget)})
+            results.append({"workload": name, "threads": t, "fwd_ms": median_ms(fwd, budget * 1000, max_samples=1000),
+                            "fwdbwd_ms": median_ms(fwdbwd, budget * 1000, max_samples=1000)})
     print(json.dumps({"torch": torch.__version__, "results": results}))
     return 0
 

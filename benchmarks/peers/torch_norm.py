@@ -9,21 +9,9 @@ Usage: torch_norm.py --threads 1,2 [--time-ms 500]
 """
 import argparse
 import json
-import statistics
 import sys
-import time
 
-
-def median_ms(fn, time_ms):
-    for _ in range(3):
-        fn()
-    samples = []
-    deadline = time.perf_counter() + time_ms / 1000
-    while time.perf_counter() < deadline or len(samples) < 5:
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(samples)
+from timing import median_ms
 
 
 def main():

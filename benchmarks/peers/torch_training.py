@@ -12,37 +12,8 @@ Usage: torch_training.py --threads 1,2 [--time-ms 500]
 """
 import argparse
 import json
-import statistics
-import time
 
-
-def median_ms(fn, time_ms, warmup_ms):
-    # Warm-up: at least 3 calls (Adam state, allocator caches), then samples for time_ms.
-    deadline = time.perf_counter() + warmup_ms / 1000
-    n = 0
-    while n < 3 or time.perf_counter() < deadline:
-        fn()
-        n += 1
-    samples = []
-    deadline = time.perf_counter() + time_ms / 1000
-    while time.perf_counter() < deadline or len(samples) < 5:
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(samples)
-
-
-def blas_threads_setter():
-    """torch.set_num_threads does not reach the OpenBLAS pthread pool Debian's torch links (it
-    stays at the core count), so a '1 thread' torch would run its matmuls on every core. Returns
-    a function that caps that pool too, or None when OpenBLAS is not loaded."""
-    try:
-        import ctypes
-
-        lib = ctypes.CDLL("libopenblas.so.0")  # the copy torch already loaded
-        return lib.openblas_set_num_threads
-    except (OSError, AttributeError):
-        return None
+from timing import blas_threads_setter, median_ms
 
 
 def main():
