@@ -8,6 +8,7 @@ import { type Tensor, shapeStr } from '../../tensor/tensor.js';
 import { t as tensor } from '../../tensor/create.js';
 import type { DType } from '../../tensor/dtype.js';
 import { zeros } from '../../ops/creation.js';
+import { sameShape } from '../../ops/shape-rules.js';
 
 /** Options every layer constructor accepts. */
 export interface LayerOptions {
@@ -151,14 +152,9 @@ export abstract class Layer {
       if (!sameShape(v.shape, shape)) {
         throw new ShapeError(`${this.describe()}: initial ${name} has shape ${shapeStr(v.shape)}, expected ${shapeStr(shape)}`);
       }
-      v = v.detach();
     }
     return keep(v);
   }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 function checkSampleShape(where: string, s: number[]): number[] {

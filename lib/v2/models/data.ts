@@ -1,6 +1,7 @@
 // Turning fit/evaluate/predict inputs into tensors, with the checks that must fail before any
 // training step: lengths, NaN, label range, target shape against the model's output shape.
 import { ArgError, RangeIndexError, ShapeError } from '../../errors.js';
+import { sameShape } from '../../ops/shape-rules.js';
 import { Tensor, shapeStr } from '../../tensor/tensor.js';
 import { t } from '../../tensor/create.js';
 import type { DType } from '../../tensor/dtype.js';
@@ -53,7 +54,7 @@ export function prepareTargets(where: string, y: DataInput, out: number[] | null
     return yt;
   }
   if (yt.dtype !== 'float32') yt = yt.astype('float32');
-  if (out && shapeStr(yt.shape.slice(1)) !== shapeStr(out)) {
+  if (out && !sameShape(yt.shape.slice(1), out)) {
     throw new ShapeError(`${where}: y samples have shape ${shapeStr(yt.shape.slice(1))} but the model outputs ${shapeStr(out)}${classifier ? ' (give class indices (N) or one-hot rows)' : ''}`);
   }
   return yt;

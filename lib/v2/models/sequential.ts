@@ -1,6 +1,7 @@
 // NeuralNetwork: the seed's Sequential model. add() layers, summary(), fit() with a progress
 // bar, history, callbacks and validation, predict(), evaluate(), save()/load().
 import { ArgError, AttrError, ShapeError } from '../../errors.js';
+import { sameShape } from '../../ops/shape-rules.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { shapeStr } from '../../tensor/tensor.js';
@@ -273,7 +274,7 @@ export class NeuralNetwork implements TrainingModel {
     if (this.layers.length === 0) throw new ArgError('NeuralNetwork: the model has no layers (add some with model.add)');
     const first = this.layers[0]!;
     const sample = X.shape.slice(1);
-    if (first.input_shape && shapeStr(first.input_shape) !== shapeStr(sample)) {
+    if (first.input_shape && !sameShape(first.input_shape, sample)) {
       throw new ShapeError(`NeuralNetwork: X samples have shape ${shapeStr(sample)} but the first layer (${first.describe()}) expects ${shapeStr(first.input_shape)}`);
     }
     if (!this.outputShape()) {
