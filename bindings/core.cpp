@@ -39,6 +39,33 @@ void register_core(Napi::Env env, Napi::Object exports) {
     else fail(ErrorCode::Attr, "setGemmBackend: backend must be 'blas' or 'builtin', got '", name, "'");
     return info.Env().Undefined();
   }));
+  // Frees a typed array's memory now instead of at the next garbage collection: detaches its
+  // ArrayBuffer (every view of it then has length 0, so nothing can touch the freed memory).
+  // Only whole, non-shared, detachable buffers; returns whether it released one.
+  exports.Set("releaseBuffer", fn(env, "releaseBuffer", [](const Napi::CallbackInfo& info) {
+    Napi::Env e = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray())
+      fail(ErrorCode::Arg, "releaseBuffer: expected a typed array");
+    Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+    napi_value buf_value;
+    bool is_ab = false;
+    if (napi_get_typedarray_info(e, ta, nullptr, nullptr, nullptr, &buf_value, nullptr) != napi_ok ||
+        napi_is_arraybuffer(e, buf_value, &is_ab) != napi_ok || !is_ab)
+      return Napi::Boolean::New(e, false);  // e.g. backed by a SharedArrayBuffer
+    Napi::ArrayBuffer ab(e, buf_value);
+    if (ta.ByteOffset() != 0 || ta.ByteLength() != ab.ByteLength() || ab.IsDetached())
+      return Napi::Boolean::New(e, false);
+    if (napi_detach_arraybuffer(e, ab) != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(e, &pending);
+      if (pending) {
+        napi_value ignored;
+        napi_get_and_clear_last_exception(e, &ignored);
+      }
+      return Napi::Boolean::New(e, false);  // not detachable (e.g. a WebAssembly memory)
+    }
+    return Napi::Boolean::New(e, true);
+  }));
   // Both probes check their ranges in the core (ERR_ARG), which also bounds their run time.
   exports.Set("probe_fma_gflops", fn(env, "probe_fma_gflops", [](const Napi::CallbackInfo& info) {
     double ms = arg_num(info, 0, "probe_fma_gflops", "ms");

@@ -1,10 +1,10 @@
 // Reverse-mode autograd over the tape. Gradients are computed by each op's `grad`, which is
 // written in catalog ops, so everything backward dispatches is a catalog op too.
 import { GradError } from '../errors.js';
-import { keep } from '../tensor/scope.js';
-import { type Tensor, shapeStr } from '../tensor/tensor.js';
+import { keep, tidy } from '../tensor/scope.js';
+import { type Tensor, shapeStr, withTapeAccess } from '../tensor/tensor.js';
 import { no_grad } from './mode.js';
-import type { TapeNode } from './node.js';
+import { type TapeNode, freeNode } from './node.js';
 import { callOp } from '../ops/define.js';
 
 export interface BackwardOptions {
@@ -45,8 +45,10 @@ function accumulate(prev: Tensor | undefined | null, g: Tensor): Tensor {
  * to leaf.grad. root must hold one element unless `gradient` (of root's shape) is given.
  */
 export function backward(root: Tensor, gradient?: Tensor | null, options: BackwardOptions = {}): void {
+  void root._data; // DisposedError for a disposed root
   if (!root.requires_grad) throw new GradError('backward(): the tensor does not require grad (no input of the ops that made it requires grad, or it was computed under no_grad)');
-  no_grad(() => {
+  // A scope of its own: every gradient but the leaves' (kept) goes back to the pool at the end.
+  tidy(() => no_grad(() => withTapeAccess(() => {
     let seed: Tensor;
     if (gradient) {
       if (gradient.shape.length !== root.shape.length || gradient.shape.some((d, i) => d !== root.shape[i])) {
@@ -57,16 +59,23 @@ export function backward(root: Tensor, gradient?: Tensor | null, options: Backwa
       if (root.size !== 1) throw new GradError(`backward(): the tensor has shape ${shapeStr(root.shape)}; a gradient can be created implicitly only for one-element outputs (pass one)`);
       seed = callOp('full', [], { shape: root.shape, value: 1 })[0]!;
     }
+    const leafGrads = new Map<Tensor, Tensor>();
     if (!root.grad_fn) {
-      root.grad = keep(accumulate(root.grad, seed));
+      leafGrads.set(root, seed);
+      storeLeafGrads(leafGrads, gradient);
       return;
     }
     const grads = new Map<Tensor, Tensor>([[root, seed]]);
-    for (const node of topoOrder(root.grad_fn)) {
-      if (node.freed) throw new GradError(`backward(): the tape through '${node.op.name}' was already freed by an earlier backward(); pass { retain_graph: true } to the first call to go through it twice`);
+    const order = topoOrder(root.grad_fn);
+    const freed = order.find((n) => n.freed);
+    if (freed) throw new GradError(`backward(): the tape through '${freed.op.name}' was already freed by an earlier backward(); pass { retain_graph: true } to the first call to go through it twice`);
+    for (const node of order) {
       const gOuts = node.outputs.map((o) => grads.get(o) ?? null);
       for (const o of node.outputs) grads.delete(o);
-      if (gOuts.every((g) => g === null)) continue;
+      if (gOuts.every((g) => g === null)) {
+        if (!options.retain_graph) freeNode(node);
+        continue;
+      }
       const gIns = node.op.grad!({ inputs: node.inputs, outputs: node.outputs, grads: gOuts, attrs: node.attrs });
       for (let i = 0; i < node.inputs.length; i++) {
         const x = node.inputs[i];
@@ -76,13 +85,33 @@ export function backward(root: Tensor, gradient?: Tensor | null, options: Backwa
           throw new GradError(`backward(): the gradient of '${node.op.name}' for input ${i} has shape ${shapeStr(g.shape)}, expected ${shapeStr(x.shape)} (a bug in the op's grad)`);
         }
         if (x.grad_fn) grads.set(x, accumulate(grads.get(x), g));
-        else x.grad = keep(accumulate(x.grad, g));
+        else leafGrads.set(x, accumulate(leafGrads.get(x), g));
       }
-      if (!options.retain_graph) {
-        node.freed = true;
-        node.inputs = [];
-        node.outputs = [];
-      }
+      if (!options.retain_graph) freeNode(node); // releases what only this node still held
     }
-  });
+    storeLeafGrads(leafGrads, gradient);
+  })));
+}
+
+/** A copy made by a catalog op (astype to its own dtype copies). */
+const copyOf = (t: Tensor): Tensor => callOp('astype', [t], { dtype: t.dtype })[0]!;
+
+/**
+ * Adds each leaf's gradient into leaf.grad, in place when it already holds one (as PyTorch
+ * does: nothing is left for the garbage collector, and a reference to .grad sees the sum).
+ * A new .grad never aliases another leaf's gradient or the caller's `gradient`.
+ */
+function storeLeafGrads(leafGrads: Map<Tensor, Tensor>, callerGradient: Tensor | null | undefined): void {
+  const stored = new Set<Tensor>();
+  for (const [x, g] of leafGrads) {
+    const prev = x.grad;
+    if (prev && !prev.isDisposed && prev.size === g.size && prev.dtype === g.dtype) {
+      const sum = accumulate(prev, g);
+      prev._data.set(sum._data);
+    } else {
+      const own = stored.has(g) || g === callerGradient ? copyOf(g) : g;
+      stored.add(own);
+      x.grad = keep(own);
+    }
+  }
 }

@@ -2,17 +2,20 @@
 // ones. Random ops carry their (seed, offset) as attributes, so a recorded graph replays them.
 import { native } from '../native/load.js';
 import { ArgError, AttrError, DtypeError } from '../errors.js';
-import { type DType } from '../tensor/dtype.js';
+import { type DType, checkInt32 } from '../tensor/dtype.js';
 import { nextStream } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkShape } from '../tensor/create.js';
-import { type AttrSchema, int, intList, num, oneOf, parseAttrs, required } from './attrs.js';
+import { type AttrCheck, type AttrSchema, int, intList, num, oneOf, parseAttrs, required } from './attrs.js';
 import { defineOp, dispatch } from './define.js';
 
 const N = native();
 
 type ShapeArg = number | readonly number[];
 const toShape = (s: ShapeArg): number[] => checkShape(typeof s === 'number' ? [s] : s);
+
+// A fill value may be NaN or infinite (as in torch.full) for float32; int32 checks it in infer.
+const anyNumber: AttrCheck<number> = (v, bad) => (typeof v === 'number' ? v : bad('a number'));
 
 interface FullAttrs {
   shape: number[];
@@ -25,10 +28,13 @@ const fullOp = defineOp<FullAttrs>({
   inputs: [],
   attrs: {
     shape: { check: intList({ min: 0 }), default: required },
-    value: { check: num(), default: 0 },
+    value: { check: anyNumber, default: 0 },
     dtype: { check: oneOf('float32', 'int32'), default: 'float32' },
   },
-  infer: (_, a) => [{ shape: a.shape, dtype: a.dtype }],
+  infer: (_, a) => {
+    if (a.dtype === 'int32') checkInt32('full', a.value, ' as the fill value');
+    return [{ shape: a.shape, dtype: a.dtype }];
+  },
   kernel: (_, [y], a) => y!._data.fill(a.value),
 });
 
@@ -76,7 +82,13 @@ const arangeOp = defineOp<ArangeAttrs>({
   infer: (_, a) => {
     if (a.step === 0 || !Number.isFinite(a.step)) throw new AttrError(`arange: step must be a finite non-zero number, got ${a.step}`);
     if (!Number.isFinite(a.start) || !Number.isFinite(a.stop)) throw new AttrError(`arange: start and stop must be finite, got ${a.start} and ${a.stop}`);
-    return [{ shape: [arangeLength(a)], dtype: a.dtype }];
+    const n = arangeLength(a);
+    if (a.dtype === 'int32' && n > 0) {
+      checkInt32('arange', a.start, ' as start');
+      checkInt32('arange', a.step, ' as step');
+      checkInt32('arange', a.start + (n - 1) * a.step, ' as the last value');
+    }
+    return [{ shape: [n], dtype: a.dtype }];
   },
   kernel: (_, [y], a) => {
     const d = y!._data;

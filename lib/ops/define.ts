@@ -1,7 +1,8 @@
 // The op catalog: every op is declared once with defineOp() — name, inputs, attributes,
 // shape/dtype inference, kernel and gradient (written in other catalog ops) — and every call
 // goes through dispatch(), which validates, infers shapes, runs the kernel and records the tape.
-import type { TapeNode } from '../autograd/node.js';
+import { type TapeNode, holdTensors } from '../autograd/node.js';
+import { adoptNode } from '../tensor/scope.js';
 import { isGradEnabled } from '../autograd/mode.js';
 import { ArgError, DtypeError, RavdlError, fromNative } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
@@ -137,13 +138,18 @@ export function dispatch<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A):
     let needs = false;
     for (let i = 0; i < inputs.length; i++) if (inputs[i]?.requires_grad) needs = true;
     if (needs) {
-      const node: TapeNode = { op: def, inputs, outputs, attrs, freed: false };
+      let node: TapeNode | null = null;
       for (let i = 0; i < outputs.length; i++) {
         const o = outputs[i]!;
         if (metas[i]!.differentiable !== false && o.dtype === 'float32') {
+          node ??= { op: def, inputs, outputs, attrs, freed: false };
           o.requires_grad = true;
           o.grad_fn = node;
         }
+      }
+      if (node) {
+        holdTensors(node);
+        adoptNode(node);
       }
     }
   }

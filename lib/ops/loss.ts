@@ -2,14 +2,14 @@
 // and the seed's names square_loss and cross_entropy_loss.
 import { native } from '../native/load.js';
 import { RavdlError, ShapeError } from '../errors.js';
-import { type Tensor, shapeStr } from '../tensor/tensor.js';
+import { type Tensor, shapeStr, withTapeAccess } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
 import { type AttrSchema, int, num, oneOf, parseAttrs } from './attrs.js';
 import { defineOp, dispatch } from './define.js';
 import { mul } from './binary.js';
-import { neg } from './unary.js';
+import { clip, natlog, neg } from './unary.js';
 import { reshape } from './shape.js';
-import { log_softmax, softmaxSource } from './softmax.js';
+import { log_softmax, softmaxAxis, softmaxSource } from './softmax.js';
 import { expectShape, nativeShape } from './nn-common.js';
 
 const N = native();
@@ -170,21 +170,29 @@ export interface CrossEntropyLossOptions {
 /**
  * The seed's cross-entropy on logits y_pred (note y_true comes first); mean over the batch. When
  * y_pred is the output of R.softmax over the class axis (as after Activation('softmax')), the loss
- * is computed from the logits it came from, so softmax is not applied twice.
+ * is that of the probabilities, never of softmax applied twice: computed from the logits they
+ * came from while those still hold exactly that (the stable path), else from log(y_pred).
  */
 export function cross_entropy_loss(y_true: TensorLike, y_pred: TensorLike, options: CrossEntropyLossOptions = {}): Tensor {
   let pred = toTensor(y_pred, 'cross_entropy_loss');
   let label = toTensor(y_true, 'cross_entropy_loss');
-  // A softmax output over the class axis: use its logits, so softmax is not applied twice.
-  const src = softmaxSource(pred);
   const classAxis = options.reshape_target ? pred.ndim - 1 : Math.min(1, pred.ndim - 1);
-  if (src && src.axis === classAxis) pred = src.logits;
+  const fromSoftmax = softmaxAxis(pred) === classAxis;
+  const src = fromSoftmax ? softmaxSource(pred) : undefined;
   try {
-    if (options.reshape_target) pred = reshape(pred, options.reshape_target);
-    if (options.reshape_label) label = reshape(label, options.reshape_label);
-    return cross_entropy(pred, label, { ignore_index: options.ignore_index ?? -100 });
+    // The logits may be held only by the tape (their owner disposed them): read them as the tape does.
+    return withTapeAccess(() => {
+      if (src) pred = src.logits;
+      else if (fromSoftmax) pred = natlog(clip(pred, SMALLEST_NORMAL)); // log-probabilities: log_softmax leaves them as they are
+      if (options.reshape_target) pred = reshape(pred, options.reshape_target);
+      if (options.reshape_label) label = reshape(label, options.reshape_label);
+      return cross_entropy(pred, label, { ignore_index: options.ignore_index ?? -100 });
+    });
   } catch (err) {
     if (err instanceof RavdlError) err.message = `cross_entropy_loss: ${err.message} (y_true ${shapeStr(label.shape)}, y_pred ${shapeStr(pred.shape)})`;
     throw err;
   }
 }
+
+// Probabilities below float32's smallest normal are taken as that (log(0) would give -inf and NaN gradients).
+const SMALLEST_NORMAL = 1.1754943508222875e-38;

@@ -7,7 +7,7 @@ import { type TensorLike, toTensor } from '../tensor/create.js';
 import { intList, oneOf } from './attrs.js';
 import { defineOp, dispatch } from './define.js';
 import { normAxis } from './axes.js';
-import type { DType } from '../tensor/dtype.js';
+import { type DType, checkInt32, isInt32 } from '../tensor/dtype.js';
 
 const N = native();
 
@@ -123,11 +123,17 @@ export function swapaxes(x: TensorLike, dim0: number, dim1: number): Tensor {
 // ---- astype ----
 const astypeOp = defineOp<{ dtype: DType }>({
   name: 'astype',
-  doc: 'converts to another dtype (float32 -> int32 truncates toward zero)',
+  doc: 'converts to another dtype (float32 -> int32 truncates toward zero; NaN, infinities and values outside int32 are an error)',
   inputs: [{ name: 'x', dtype: 'any' }],
   attrs: { dtype: { check: oneOf('float32', 'int32'), default: 'float32' } },
   infer: ([x], { dtype }) => [{ shape: x!.shape, dtype, differentiable: dtype === 'float32' && x!.dtype === 'float32' }],
-  kernel: ([x], [y]) => y!._data.set(x!._data),
+  kernel: ([x], [y]) => {
+    const src = x!._data;
+    if (y!.dtype === 'int32' && x!.dtype === 'float32') {
+      for (let i = 0; i < src.length; i++) if (!isInt32(Math.trunc(src[i]!))) checkInt32('astype', src[i]!, ` at flat index ${i}`);
+    }
+    y!._data.set(src);
+  },
   grad: ({ grads: [g] }) => [g],
 });
 

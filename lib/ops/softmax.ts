@@ -1,6 +1,7 @@
 // softmax, log_softmax and softmin along one axis, each with a backward op taking the forward output y.
 import { native } from '../native/load.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { type Tensor, withTapeAccess } from '../tensor/tensor.js';
+import { no_grad } from '../autograd/mode.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
 import { type AttrSchema, int, parseAttrs } from './attrs.js';
 import { type OpDef, defineOp, dispatch } from './define.js';
@@ -64,10 +65,31 @@ export function softmax(x: TensorLike, axis = -1): Tensor {
   return y;
 }
 
-/** The logits and (non-negative) axis a tensor was computed from by softmax(), if it was. */
+/**
+ * The logits and (non-negative) axis that y was computed from by softmax(), if they still hold
+ * exactly what y came from: their data was not released (a tape may hold logits their owner
+ * disposed) and softmax of them, recomputed, is bitwise y (so they were not updated in place).
+ * Read the logits under withTapeAccess.
+ */
 export function softmaxSource(y: Tensor): { logits: Tensor; axis: number } | undefined {
   const src = softmaxInputs.get(y);
-  return src && !src.logits.isDisposed ? src : undefined;
+  if (!src || src.logits._storage === null || y.isDisposed) return undefined;
+  const same = withTapeAccess(() =>
+    no_grad(() => {
+      const again = dispatch(ops.softmax, [src.logits], { axis: src.axis })[0]!;
+      const a = again._data;
+      const b = y._data;
+      let equal = a.length === b.length;
+      for (let i = 0; equal && i < a.length; i++) equal = Object.is(a[i], b[i]);
+      again.dispose();
+      return equal;
+    }),
+  );
+  return same ? src : undefined;
+}
+/** The axis y was computed along by softmax(), or undefined if y is not a softmax output. */
+export function softmaxAxis(y: Tensor): number | undefined {
+  return softmaxInputs.get(y)?.axis;
 }
 export const log_softmax = call('log_softmax');
 export const softmin = call('softmin');

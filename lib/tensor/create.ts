@@ -1,6 +1,6 @@
 // R.t(): tensors from numbers, nested arrays and typed arrays.
 import { ArgError, DtypeError, ShapeError } from '../errors.js';
-import { type DType, type Data, checkDtype } from './dtype.js';
+import { type DType, type Data, checkDtype, checkInt32, toInt32 } from './dtype.js';
 import { type Shape, Tensor, numel, shapeStr } from './tensor.js';
 
 export interface TensorOptions {
@@ -71,17 +71,17 @@ export function t(value: TensorInput, options: TensorOptions = {}): Tensor {
   return out;
 }
 
-function checkIntegral(_v: NestedNumbers): void {
-  // Int32Array truncates silently; nested input is small, so re-check it for fractions.
+function checkIntegral(v: NestedNumbers): void {
+  // Int32Array truncates and wraps silently; nested input is small, so re-check the source values.
   const walk = (x: NestedNumbers): void => {
     if (Array.isArray(x)) x.forEach(walk);
-    else if (typeof x === 'number' && !Number.isInteger(x)) throw new DtypeError(`t(): dtype int32 needs integers, got ${x}`);
+    else if (typeof x === 'number') checkInt32('t()', x);
   };
-  walk(_v);
+  walk(v);
 }
 
 function convert(src: ArrayLike<number>, dtype: DType): Data {
-  return dtype === 'int32' ? Int32Array.from(src) : Float32Array.from(src);
+  return dtype === 'int32' ? toInt32('t()', src) : Float32Array.from(src);
 }
 
 export function checkShape(shape: unknown): number[] {

@@ -1,7 +1,7 @@
 // The Tensor: a shape, a dtype and a C-contiguous typed array (shared with views), plus the
 // autograd fields. Math methods (a.add(b), ...) are installed by lib/ops/methods.ts and
 // delegate to the op catalog.
-import { DisposedError, GradError, ShapeError } from '../errors.js';
+import { ArgError, DisposedError, GradError, ShapeError } from '../errors.js';
 import type { TapeNode } from '../autograd/node.js';
 import { type DType, type Data, dtypeOf } from './dtype.js';
 import { enterScope } from './scope.js';
@@ -34,6 +34,13 @@ export class Tensor {
   private readonly _bytes: number;
   /** @internal set when the FinalizationRegistry watches this tensor (it is outside every tidy scope). */
   private _gcCell: GcCell | null = null;
+  /** @internal live tape nodes that hold this tensor (as input or output) for a later backward(). */
+  _tapeRefs = 0;
+  /**
+   * @internal disposed by its owner while the tape still holds it: unusable except by backward(),
+   * and released when the last tape node holding it is freed.
+   */
+  _pending = false;
 
   /** @internal use R.t() or a factory. */
   constructor(shape: Shape, storage: Storage, ownsStorage: boolean) {
@@ -69,7 +76,9 @@ export class Tensor {
   /** @internal the live typed array (no copy): kernels read and write it. */
   get _data(): Data {
     const s = this._storage;
-    if (s === null) throw new DisposedError(`Tensor ${shapeStr(this.shape)} ${this.dtype} was disposed (explicitly or by the tidy() scope that created it)`);
+    if (s === null || (this._pending && !tapeReading)) {
+      throw new DisposedError(`Tensor ${shapeStr(this.shape)} ${this.dtype} was disposed (explicitly or by the tidy() scope that created it)`);
+    }
     return s.data;
   }
 
@@ -86,7 +95,7 @@ export class Tensor {
   }
 
   get isDisposed(): boolean {
-    return this._storage === null;
+    return this._storage === null || this._pending;
   }
 
   /** A copy of the data as a typed array. */
@@ -105,6 +114,15 @@ export class Tensor {
     const data = this._data;
     const shape = this.shape;
     if (shape.length === 0) return data[0]!;
+    // Nested arrays beyond one per value: only an empty axis after large ones makes many (e.g. [2^27, 0]).
+    let arrays = 0;
+    for (let d = 0, rows = 1; d < shape.length; d++) {
+      arrays += rows;
+      rows *= shape[d]!;
+    }
+    if (arrays > this.size + MAX_EMPTY_ARRAYS) {
+      throw new ArgError(`toArray(): shape ${shapeStr(shape)} would build ${arrays} nested arrays around ${this.size} values (at most ${MAX_EMPTY_ARRAYS} more arrays than values)`);
+    }
     let pos = 0;
     const build = (d: number): NestedArray[] | number[] => {
       const n = shape[d]!;
@@ -120,13 +138,35 @@ export class Tensor {
     return build(0);
   }
 
-  /** Releases the data now (a view keeps it alive until it is disposed too). Idempotent. */
+  /**
+   * Releases the data now (a view keeps it alive until it is disposed too). Idempotent. A tensor
+   * that a recorded op still needs for backward() is released when backward() (or the tidy()
+   * scope that sees the graph can no longer be reached) frees that op, so disposing never cuts
+   * a gradient.
+   */
   dispose(): void {
+    if (this._storage === null || this._pending) return;
+    if (this._tapeRefs > 0) {
+      this._pending = true;
+      this._leaveScopes(); // if the graph is dropped without backward(), the collector un-counts it
+      return;
+    }
+    this._release();
+  }
+
+  /** @internal frees the data (the tape no longer needs it). */
+  _release(): void {
     const s = this._storage;
     if (s === null) return;
     this._storage = null;
+    this._pending = false;
     this.grad_fn = null;
     untrack(this._bytes, s, this._gcCell);
+  }
+
+  /** @internal a live tape node stopped holding this tensor. */
+  _untape(): void {
+    if (--this._tapeRefs === 0 && this._pending) this._release();
   }
 
   /** Sets requires_grad in place (only on leaves and float32 tensors) and returns this. */
@@ -145,7 +185,8 @@ export class Tensor {
   toString(): string {
     if (this._storage === null) return `Tensor(disposed, shape=${shapeStr(this.shape)}, dtype=${this.dtype})`;
     const fmt = (v: number) => (this.dtype === 'int32' ? String(v) : formatFloat(v));
-    const summarize = this.size > 1000;
+    // Count the slots printed, not the values: a [2^27, 0] tensor has no values but 2^27 rows.
+    const summarize = numel(this.shape.map((d) => Math.max(d, 1))) > 1000;
     const render = (d: number, offset: number, indent: string): string => {
       if (this.shape.length === 0) return fmt(this._data[0]!);
       const n = this.shape[d]!;
@@ -168,6 +209,22 @@ export class Tensor {
 }
 
 export type NestedArray = number | NestedArray[];
+
+const MAX_EMPTY_ARRAYS = 1 << 20;
+
+// True while backward() runs: it may read tensors disposed by their owner but still held by the tape.
+let tapeReading = false;
+
+/** @internal runs fn with read access to tensors held only by the tape (for backward()). */
+export function withTapeAccess<T>(fn: () => T): T {
+  const prev = tapeReading;
+  tapeReading = true;
+  try {
+    return fn();
+  } finally {
+    tapeReading = prev;
+  }
+}
 
 function formatFloat(v: number): string {
   if (Number.isInteger(v) && Math.abs(v) < 1e7) return v.toFixed(1);

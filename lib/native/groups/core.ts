@@ -18,6 +18,12 @@ export interface CoreBinding {
   /** Threads for every kernel and BLAS; 0 restores the default (cores or RAVDL_NUM_THREADS). */
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /**
+   * Frees a typed array's memory now rather than at the next garbage collection, by detaching
+   * its ArrayBuffer (the array and every other view of that buffer then have length 0). Only an
+   * array that spans its whole, non-shared buffer is released; returns whether it was.
+   */
+  releaseBuffer(data: ArrayBufferView): boolean;
   /** Forces a GEMM path; 'blas' throws ERR_BACKEND when the build has no BLAS. */
   setGemmBackend(backend: 'blas' | 'builtin'): void;
   /**

@@ -3,6 +3,7 @@
 // from layer to layer); the argmax indices of the last forward are kept in `last_indices`.
 import { AttrError, ShapeError } from '../../errors.js';
 import { type Tensor, shapeStr } from '../../tensor/tensor.js';
+import { keep } from '../../tensor/scope.js';
 import { max_pool2d } from '../../ops/conv.js';
 import { any, bool, intPair, nullable, parseAttrs } from '../../ops/attrs.js';
 import { Layer, type LayerOptions } from './layer.js';
@@ -38,8 +39,8 @@ export class MaxPooling2D extends Layer {
   readonly ceil_mode: boolean;
   /**
    * With return_indices: the int32 argmax indices of the last forward, shaped like its output,
-   * each a flat index into its input's H*W plane (torch's convention); null otherwise. It lives
-   * as long as that output (same tidy() scope).
+   * each a flat index into its input's H*W plane (torch's convention); null otherwise. The next
+   * forward disposes it and stores its own.
    */
   last_indices: Tensor | null = null;
 
@@ -73,7 +74,10 @@ export class MaxPooling2D extends Layer {
   protected forward(x: Tensor): Tensor {
     const { kernel_size, stride, padding, dilation, ceil_mode } = this;
     const [y, idx] = max_pool2d(x, { kernel_size, stride, padding, dilation, ceil_mode, return_indices: true });
-    if (this.return_indices) this.last_indices = idx;
+    if (this.return_indices) {
+      this.last_indices?.dispose();
+      this.last_indices = keep(idx!);
+    }
     return y;
   }
 }

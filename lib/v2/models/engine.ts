@@ -38,14 +38,14 @@ export function checkBatchSize(where: string, batch_size: number): void {
 /** Inference over X in batches (training = false, no tape), joined into one tensor. */
 export function predictBatches(model: Trainable, X: Tensor, batch_size: number): Tensor {
   const n = X.shape[0]!;
-  if (n <= batch_size) return no_grad(() => model._forward_pass(X, false));
-  return tidy(() =>
-    no_grad(() => {
-      const parts: Tensor[] = [];
-      for (let b = 0; b < n; b += batch_size) parts.push(model._forward_pass(sliceRows(X, b, Math.min(n, b + batch_size)), false));
-      return concat(parts, 0);
-    }),
-  );
+  // One scope per batch: a batch's intermediates go back to the pool before the next batch runs.
+  const run = (x: Tensor) => tidy(() => no_grad(() => model._forward_pass(x, false)));
+  if (n <= batch_size) return run(X);
+  return tidy(() => {
+    const parts: Tensor[] = [];
+    for (let b = 0; b < n; b += batch_size) parts.push(run(sliceRows(X, b, Math.min(n, b + batch_size))));
+    return concat(parts, 0);
+  });
 }
 
 export interface Evaluation {

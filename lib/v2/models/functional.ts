@@ -23,6 +23,15 @@ export abstract class Functional extends CustomLayer implements TrainingModel {
     this.optimizer = optimizer;
   }
 
+  /**
+   * The forward pass (_forward_pass_call). Tensors it creates other than its result are released
+   * when backward() has used them (or at once without a tape), not when the garbage collector
+   * runs: keep() one to hold it longer.
+   */
+  override _forward_pass(x: Tensor, training = true): Tensor {
+    return tidy(() => super._forward_pass(x, training));
+  }
+
   /** Backpropagates loss; with step (default) updates the parameters and clears their gradients. */
   _backward_pass(loss: Tensor, step = true): void {
     backwardPass(this, `${this.layer_name()}._backward_pass`, loss, step);

@@ -110,11 +110,17 @@ export class NeuralNetwork implements TrainingModel {
     setWeights(this, w);
   }
 
-  /** The forward pass through every layer. */
+  /**
+   * The forward pass through every layer. Its intermediates are released when backward() has
+   * used them (or at once without a tape), not when the garbage collector runs.
+   */
   _forward_pass(X: Tensor, training = true): Tensor {
     if (this.layers.length === 0) throw new ArgError('NeuralNetwork: the model has no layers (add some with model.add)');
-    let out = X;
-    for (const l of this.layers) out = l._forward_pass(out, training);
+    const out = tidy(() => {
+      let h = X;
+      for (const l of this.layers) h = l._forward_pass(h, training);
+      return h;
+    });
     this.syncShapes(X);
     return out;
   }
