@@ -8,15 +8,8 @@ import { Adam } from '../lib/v2/optimizers/index.js';
 import { accuracy_score, load_fashion_mnist } from '../lib/v2/utils/index.js';
 import { runIfMain } from './run.js';
 
-export function main({
-  n_epochs = Number(process.env.RAVDL_EPOCHS ?? 8),
-  train_limit = process.env.RAVDL_TRAIN_LIMIT ? Number(process.env.RAVDL_TRAIN_LIMIT) : undefined,
-  verbose = true,
-} = {}): number {
-  R.manual_seed(42);
-  const train = load_fashion_mnist({ split: 'train', limit: train_limit }); // X: (N, 1, 28, 28) in [0, 1]
-  const test = load_fashion_mnist({ split: 'test' });
-
+/** The example's model (also built by the memory benchmark, benchmarks/fashion-rss.ts). */
+export function fashionCnn(): NeuralNetwork {
   const model = new NeuralNetwork(new Adam({ lr: 1e-3 }), 'CrossEntropy');
   model.add(new Conv2D(1, 32, 3, { input_shape: [1, 28, 28] }));
   model.add(new Activation('relu'));
@@ -30,7 +23,19 @@ export function main({
   model.add(new Dropout(0.3));
   model.add(new Dense(10));
   model.add(new Activation('softmax'));
+  return model;
+}
 
+export function main({
+  n_epochs = Number(process.env.RAVDL_EPOCHS ?? 8),
+  train_limit = process.env.RAVDL_TRAIN_LIMIT ? Number(process.env.RAVDL_TRAIN_LIMIT) : undefined,
+  verbose = true,
+} = {}): number {
+  R.manual_seed(42);
+  const train = load_fashion_mnist({ split: 'train', limit: train_limit }); // X: (N, 1, 28, 28) in [0, 1]
+  const test = load_fashion_mnist({ split: 'test' });
+
+  const model = fashionCnn();
   if (verbose) model.summary();
   const started = performance.now();
   model.fit(train.X, train.y, { n_epochs, batch_size: 64, verbose });

@@ -62,8 +62,8 @@ export function t(value: TensorInput, options: TensorOptions = {}): Tensor {
     const data = dtype === 'int32' ? new Int32Array(numel(shape)) : new Float32Array(numel(shape));
     flattenInto(nested, shape, 0, data, { i: 0 }, '');
     if (dtype === 'int32') checkIntegral(nested);
-    out = Tensor._fromData(shape, data);
-    if (options.shape) out = Tensor._fromData(reshapeChecked(shape, checkShape(options.shape)), out._data);
+    // One tensor owns the data (two owners would both hand it back to the pool).
+    out = Tensor._fromData(options.shape ? reshapeChecked(shape, checkShape(options.shape)) : shape, data);
   } else {
     throw new ArgError(`t(): cannot make a tensor from ${value === null ? 'null' : typeof value}`);
   }

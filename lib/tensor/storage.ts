@@ -2,8 +2,10 @@
 // recycled through a size-bucketed pool when disposed, and counted for R.memory().
 //
 // Ownership rule: a buffer goes back to the pool only when every tensor using it was disposed
-// (explicitly or by a tidy() scope). Tensors the user simply drops are reclaimed by the garbage
-// collector, so a loop that never calls dispose() still runs in flat memory.
+// (explicitly or by a tidy() scope). A buffer the pool does not take is freed at once (its
+// ArrayBuffer detached), not left for the garbage collector. Tensors the user simply drops are
+// reclaimed by the garbage collector, so a loop that never calls dispose() still runs in flat memory.
+import { native } from '../native/load.js';
 import { type DType, type Data, newData } from './dtype.js';
 
 export class Storage {
@@ -38,13 +40,22 @@ const BUCKET_LIMIT = 64;
 const SMALL_BUCKET_BYTES = 1 << 20;
 
 function recycle(data: Data): void {
-  if (data.byteLength === 0 || pooledBytes + data.byteLength > POOL_LIMIT_BYTES) return;
+  if (data.byteLength === 0) return;
+  if (pooledBytes + data.byteLength > POOL_LIMIT_BYTES) return release(data);
   const k = key(data instanceof Int32Array ? 'int32' : 'float32', data.length);
   let bucket = pool.get(k);
   if (!bucket) pool.set(k, (bucket = []));
-  if (bucket.length >= BUCKET_LIMIT && (bucket.length + 1) * data.byteLength > SMALL_BUCKET_BYTES) return;
+  if (bucket.length >= BUCKET_LIMIT && (bucket.length + 1) * data.byteLength > SMALL_BUCKET_BYTES) return release(data);
   bucket.push(data);
   pooledBytes += data.byteLength;
+}
+
+// Below this size the garbage collector's cost is negligible and a native call is not worth it.
+const RELEASE_MIN_BYTES = 64 * 1024;
+
+/** Frees a buffer nobody uses any more now (detaching it), instead of at the next collection. */
+function release(data: Data): void {
+  if (data.byteLength >= RELEASE_MIN_BYTES) native().releaseBuffer(data);
 }
 
 // ---- live-tensor accounting ----
@@ -125,8 +136,9 @@ export function memory(): MemoryInfo {
   return { tensors: liveTensors, bytes: liveBytes, pooledBytes, untracked: untrackedTensors };
 }
 
-/** Drops every pooled buffer (they become garbage). */
+/** Frees every pooled buffer now. */
 export function clearPool(): void {
+  for (const bucket of pool.values()) for (const data of bucket) release(data);
   pool.clear();
   pooledBytes = 0;
 }

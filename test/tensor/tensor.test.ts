@@ -143,3 +143,12 @@ describe('factory options', () => {
   });
 });
 
+
+describe('one owner per buffer', () => {
+  it('t(nested, { shape }) returned from tidy keeps its values when the pool hands buffers out again', () => {
+    const kept = R.tidy(() => R.t([1, 2, 3, 4], { shape: [2, 2] }));
+    R.tidy(() => R.full([4], 9)); // would reuse a buffer the scope wrongly gave back
+    R.tidy(() => R.full([4], 9));
+    expect(kept.toArray()).toEqual([[1, 2], [3, 4]]);
+  });
+});

@@ -39,11 +39,11 @@ export function checkBatchSize(where: string, batch_size: number): void {
 export function predictBatches(model: Trainable, X: Tensor, batch_size: number): Tensor {
   const n = X.shape[0]!;
   // One scope per batch: a batch's intermediates go back to the pool before the next batch runs.
-  const run = (x: Tensor) => tidy(() => no_grad(() => model._forward_pass(x, false)));
-  if (n <= batch_size) return run(X);
+  const run = (batch: () => Tensor) => tidy(() => no_grad(() => model._forward_pass(batch(), false)));
+  if (n <= batch_size) return run(() => X);
   return tidy(() => {
     const parts: Tensor[] = [];
-    for (let b = 0; b < n; b += batch_size) parts.push(run(sliceRows(X, b, Math.min(n, b + batch_size))));
+    for (let b = 0; b < n; b += batch_size) parts.push(run(() => sliceRows(X, b, Math.min(n, b + batch_size))));
     return concat(parts, 0);
   });
 }
