@@ -12,7 +12,7 @@ import { zeros } from '../../ops/creation.js';
 import { no_grad } from '../../autograd/mode.js';
 import { tidy } from '../../tensor/scope.js';
 import { withStateSource } from '../layers/layer.js';
-import { FORMAT, type LoadOptions, VERSION, openModel, paramsOf, saveModel } from './persist.js';
+import { FORMAT, type LoadOptions, VERSION, openModel, ownedState, paramsOf, saveModel } from './persist.js';
 
 export abstract class Functional extends CustomLayer implements TrainingModel {
   optimizer: Optimizer | null = null;
@@ -77,7 +77,7 @@ export abstract class Functional extends CustomLayer implements TrainingModel {
       if (!shape) throw new ArgError(`${where}: ${dir}: the saved model has no input shape, so its layers cannot be built`);
       withStateSource(saved.weights, () => tidy(() => no_grad(() => void this._forward_pass(zeros([1, ...shape], { dtype: this.input_dtype() }), false))));
     } else {
-      copy = this.state_tensors().map(([name, target]) => [target, saved.weights.take(this.describe(), name, target.shape)] as const);
+      copy = ownedState(this).map(([owner, name, target]) => [target, saved.weights.take(owner, name, target.shape)] as const);
     }
     saved.weights.checkAllUsed();
     const opt = options.optimizer ?? saved.readOptimizer(paramsOf(this.state_tensors()));

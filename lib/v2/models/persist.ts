@@ -20,6 +20,7 @@ import { sameShape } from '../../ops/shape-rules.js';
 import { zeros } from '../../ops/creation.js';
 import { tidy } from '../../tensor/scope.js';
 import { type Tensor, numel, shapeStr } from '../../tensor/tensor.js';
+import { CustomLayer } from '../layers/custom.js';
 import type { Layer, NamedTensors, StateSource } from '../layers/layer.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { optimizer_from_config } from '../optimizers/index.js';
@@ -234,6 +235,14 @@ export function sampleOutput(layer: Layer, input: readonly number[]): number[] {
   const out = tidy(() => no_grad(() => layer._forward_pass(zeros([0, ...input], { dtype: layer.input_dtype() }), false).shape));
   // A layer that moves the batch axis needs a real sample to show its sample shape.
   return out[0] === 0 ? out.slice(1) : layer.output_shape(input);
+}
+
+/** [the layer holding it, name, tensor] for every parameter and buffer under layer. */
+export function ownedState(layer: Layer): Array<[string, string, Tensor]> {
+  layer.state_tensors(); // names the sublayers of a CustomLayer
+  const walk = (l: Layer): Array<[string, string, Tensor]> =>
+    l instanceof CustomLayer ? l.sublayers().flatMap(([, s]) => walk(s)) : l.state_tensors().map(([n, t]): [string, string, Tensor] => [l.describe(), n, t]);
+  return walk(layer);
 }
 
 /** The trainable parameters among named state tensors (what optimizer state may refer to). */
