@@ -98,7 +98,7 @@ export function writeTemp(where: string, dir: string, bytes: Uint8Array): string
   const tmp = join(dir, `.ravdl-${process.pid}-${randomBytes(12).toString('hex')}.tmp`);
   let fd: number;
   try {
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o644);
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o666);
   } catch (e) {
     throw new ArgError(`${where}: cannot write a new file in ${dir} (${errCode(e)})`, { cause: e });
   }
@@ -149,7 +149,11 @@ export function removeStaleTemps(dir: string): void {
   for (const name of readdirSync(dir)) {
     const m = TEMP.exec(name);
     if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
-    rmSync(join(dir, name), { force: true });
+    try {
+      rmSync(join(dir, name), { force: true });
+    } catch {
+      // Not a file we wrote (a directory of that name): leave it.
+    }
   }
 }
 
