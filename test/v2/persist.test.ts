@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as R from '../../lib/index.js';
 import { Functional, NeuralNetwork } from '../../lib/v2/index.js';
-import { Dense, Embedding, Flatten } from '../../lib/v2/layers/index.js';
+import { Activation, BatchNormalization1D, BatchNormalization2D, Conv2D, Dense, Dropout, Embedding, Flatten, LayerNormalization, MaxPooling2D, Reshape, Transpose } from '../../lib/v2/layers/index.js';
 import { Adam, SGD } from '../../lib/v2/optimizers/index.js';
 import { FileLimitError, encode_safetensors, save_safetensors } from '../../lib/v2/utils/index.js';
 import { expectError } from '../helpers/fixtures.js';
@@ -39,6 +39,29 @@ describe('save: one model.json naming its data files', () => {
     }
     expect(dataFiles(dir)).toEqual([j.files.optimizer.name, j.files.weights.name].sort()); // no temporaries left
     expect(fingerprint(NeuralNetwork.load(dir))).toBe(fingerprint(a));
+  });
+
+  it('every built-in layer kind loads with the same output shapes and predictions (shapes inferred from an empty batch)', () => {
+    R.manual_seed(4);
+    const cnn = new NeuralNetwork(new Adam(), 'CrossEntropy');
+    for (const l of [
+      new Conv2D(1, 4, 3, { input_shape: [1, 8, 8], padding: 1 }), new BatchNormalization2D(4), new MaxPooling2D(2), new Reshape([-1, 8]),
+      new LayerNormalization(), new Transpose(1, 2), new Flatten(), new Dense(6), new BatchNormalization1D(), new Dropout(0.2), new Activation('softmax'),
+    ]) cnn.add(l);
+    const X = R.randn([5, 1, 8, 8]);
+    cnn.fit(X, R.t(Int32Array.from([0, 1, 2, 3, 4])), { n_epochs: 1, verbose: false });
+    const emb = new NeuralNetwork(new SGD({ momentum: 0.9 }), 'SquareLoss');
+    for (const l of [new Embedding(10, 3, { input_shape: [4] }), new Flatten(), new Dense(2)]) emb.add(l);
+    const ids = R.t(Int32Array.from({ length: 8 }, (_, i) => i), { dtype: 'int32' }).reshape([2, 4]);
+    emb.fit(ids, R.randn([2, 2]), { n_epochs: 1, verbose: false });
+    for (const [m, x] of [[cnn, X], [emb, ids]] as const) {
+      const dir = tmp();
+      m.save(dir);
+      const back = NeuralNetwork.load(dir);
+      expect(back.summary('s', false)).toBe(m.summary('s', false));
+      expect(Array.from(back.predict(x).data())).toEqual(Array.from(m.predict(x).data()));
+      expect(fingerprint(back)).toBe(fingerprint(m));
+    }
   });
 
   it('a second save switches to new files and removes the old ones', () => {

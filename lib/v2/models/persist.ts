@@ -110,7 +110,10 @@ function writeDataFile(where: string, dir: string, kind: 'weights' | 'optimizer'
 
 /** Removes the data files the new model.json does not name (best effort: the model is already switched). */
 function removeOldFiles(dir: string, files: { weights: DataFile; optimizer: DataFile | null }): void {
-  const keep = new Set([files.weights.name, files.optimizer?.name]);
+  const keep = new Set<unknown>([files.weights.name, files.optimizer?.name]);
+  // Two processes saving into one directory are not supported (the last switch wins), but the
+  // files another saver switched to since ours are kept: only a race within this loop is lost.
+  for (const name of namedByCurrent(dir)) keep.add(name);
   for (const name of readdirSync(dir)) {
     if ((DATA_FILE.test(name) || LEGACY_FILES.includes(name)) && !keep.has(name)) {
       try {
@@ -119,6 +122,15 @@ function removeOldFiles(dir: string, files: { weights: DataFile; optimizer: Data
         // A directory of that name, or no permission: it is not part of the model.
       }
     }
+  }
+}
+
+function namedByCurrent(dir: string): unknown[] {
+  try {
+    const j = JSON.parse(readRegularFile('save', join(dir, 'model.json'), MAX_MODEL_JSON_BYTES).toString('utf8'));
+    return [j?.files?.weights?.name, j?.files?.optimizer?.name];
+  } catch {
+    return [];
   }
 }
 
@@ -232,9 +244,15 @@ function loadOptimizerState(where: string, opt: Optimizer, file: SafetensorsFile
 
 /** The output sample shape of a built layer, found without allocating: a batch of 0 samples. */
 export function sampleOutput(layer: Layer, input: readonly number[]): number[] {
-  const out = tidy(() => no_grad(() => layer._forward_pass(zeros([0, ...input], { dtype: layer.input_dtype() }), false).shape));
-  // A layer that moves the batch axis needs a real sample to show its sample shape.
-  return out[0] === 0 ? out.slice(1) : layer.output_shape(input);
+  let out: readonly number[] | null = null;
+  try {
+    out = tidy(() => no_grad(() => layer._forward_pass(zeros([0, ...input], { dtype: layer.input_dtype() }), false).shape));
+  } catch (e) {
+    if (!(e instanceof RavdlError)) throw e;
+  }
+  // One real sample (of a size checked against the limit) for a layer that cannot infer from an
+  // empty batch (a Reshape with -1) or that moves the batch axis.
+  return out?.[0] === 0 ? out.slice(1) : layer.output_shape(input);
 }
 
 /** [the layer holding it, name, tensor] for every parameter and buffer under layer. */
