@@ -341,6 +341,8 @@ describe('model.json is checked before it is used', () => {
     expectError(() => NeuralNetwork.load(dir), R.ShapeError, 'samples of shape [100000000]', 'over the limit of 67108864', 'max_sample_elements');
     edit((k) => (k.layers[0].config.input_shape = [-4]));
     expectError(() => NeuralNetwork.load(dir), R.ShapeError, 'input_shape must be positive integers');
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(j) + ' '.repeat(16 * MiB));
+    expectError(() => NeuralNetwork.load(dir), FileLimitError, `over the limit of ${16 * MiB} (a fixed limit)`);
     write(j);
     expectError(() => NeuralNetwork.load(dir, { max_bytes: 100 }), FileLimitError, 'over the limit of 100', 'max_bytes');
     expect(NeuralNetwork.load(dir, { max_sample_elements: 16 }).layers).toHaveLength(3); // the widest layer has 16 outputs

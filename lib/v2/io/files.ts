@@ -57,7 +57,7 @@ function errCode(e: unknown): string {
  * The bytes of a regular file, at most maxBytes (else a FileLimitError naming the option that
  * raises it). With `expectBytes`, the file must have exactly that size.
  */
-export function readRegularFile(where: string, path: unknown, maxBytes: number, options: { expectBytes?: number; option?: string } = {}): Buffer {
+export function readRegularFile(where: string, path: unknown, maxBytes: number, options: { expectBytes?: number; option?: string | null } = {}): Buffer {
   const p = checkPath(where, path);
   let fd: number;
   try {
@@ -72,7 +72,10 @@ export function readRegularFile(where: string, path: unknown, maxBytes: number, 
     if (options.expectBytes !== undefined && st.size !== options.expectBytes) {
       throw new ArgError(`${where}: ${p} has ${st.size} bytes, model.json says ${options.expectBytes} (the file was changed or belongs to another save)`);
     }
-    if (st.size > maxBytes) throw new FileLimitError(`${where}: ${p} is ${st.size} bytes, over the limit of ${maxBytes} (raise it with the ${options.option ?? 'max_bytes'} option)`, maxBytes);
+    if (st.size > maxBytes) {
+      const raise = options.option === null ? 'a fixed limit' : `raise it with the ${options.option ?? 'max_bytes'} option`;
+      throw new FileLimitError(`${where}: ${p} is ${st.size} bytes, over the limit of ${maxBytes} (${raise})`, maxBytes);
+    }
     const buf = Buffer.allocUnsafe(st.size);
     let got = 0;
     while (got < st.size) {
@@ -146,7 +149,7 @@ export function syncDir(dir: string): void {
 
 /** Removes temporary files in dir left by writers that are no longer running. */
 export function removeStaleTemps(dir: string): void {
-  for (const name of readdirSync(dir)) {
+  for (const name of listDir(dir)) {
     const m = TEMP.exec(name);
     if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
     try {
@@ -154,6 +157,15 @@ export function removeStaleTemps(dir: string): void {
     } catch {
       // Not a file we wrote (a directory of that name): leave it.
     }
+  }
+}
+
+/** The names in dir, or none when it cannot be listed (cleaning up is best effort). */
+export function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 

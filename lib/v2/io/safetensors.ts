@@ -219,12 +219,6 @@ export interface LoadSafetensorsOptions {
   max_bytes?: number;
 }
 
-/** Reads and parses a safetensors file (a regular file of at most max_bytes). */
-export function read_safetensors_file(where: string, path: string, options: LoadSafetensorsOptions & { expectBytes?: number } = {}): SafetensorsFile {
-  const limit = checkLimit(where, options.max_bytes, MAX_MODEL_FILE_BYTES);
-  return new SafetensorsFile(readRegularFile(where, path, limit, { expectBytes: options.expectBytes }), path);
-}
-
 /** Loads every tensor of a safetensors file, and its string metadata. */
 export function load_safetensors(path: string, options: LoadSafetensorsOptions = {}): SafetensorsContent {
   const buf = readRegularFile('load_safetensors', path, checkLimit('load_safetensors', options.max_bytes, MAX_MODEL_FILE_BYTES));

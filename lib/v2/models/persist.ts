@@ -12,7 +12,7 @@
 // few edited numbers in model.json cannot make it allocate more than the file holds.
 // Version 1 directories (weights.safetensors, optimizer.safetensors, no `files`) still load.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArgError, DtypeError, RavdlError, ShapeError } from '../../errors.js';
 import { no_grad } from '../../autograd/mode.js';
@@ -25,7 +25,7 @@ import type { Layer, NamedTensors, StateSource } from '../layers/layer.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { optimizer_from_config } from '../optimizers/index.js';
 import { SafetensorsFile, encode_safetensors } from '../io/safetensors.js';
-import { MAX_MODEL_FILE_BYTES, MAX_MODEL_JSON_BYTES, checkLimit, checkPath, commitTemp, readRegularFile, removeStaleTemps, syncDir, writeFileAtomic, writeTemp } from '../io/files.js';
+import { MAX_MODEL_FILE_BYTES, MAX_MODEL_JSON_BYTES, checkLimit, checkPath, commitTemp, listDir, readRegularFile, removeStaleTemps, syncDir, writeFileAtomic, writeTemp } from '../io/files.js';
 
 export const FORMAT = 'ravdl-model';
 export const VERSION = 2;
@@ -114,7 +114,7 @@ function removeOldFiles(dir: string, files: { weights: DataFile; optimizer: Data
   // Two processes saving into one directory are not supported (the last switch wins), but the
   // files another saver switched to since ours are kept: only a race within this loop is lost.
   for (const name of namedByCurrent(dir)) keep.add(name);
-  for (const name of readdirSync(dir)) {
+  for (const name of listDir(dir)) {
     if ((DATA_FILE.test(name) || LEGACY_FILES.includes(name)) && !keep.has(name)) {
       try {
         rmSync(join(dir, name), { force: true });
@@ -127,7 +127,7 @@ function removeOldFiles(dir: string, files: { weights: DataFile; optimizer: Data
 
 function namedByCurrent(dir: string): unknown[] {
   try {
-    const j = JSON.parse(readRegularFile('save', join(dir, 'model.json'), MAX_MODEL_JSON_BYTES).toString('utf8'));
+    const j = JSON.parse(readRegularFile('save', join(dir, 'model.json'), MAX_MODEL_JSON_BYTES, { option: null }).toString('utf8'));
     return [j?.files?.weights?.name, j?.files?.optimizer?.name];
   } catch {
     return [];
@@ -157,7 +157,7 @@ export function openModel(where: string, dir: string, options: LoadOptions = {})
   if (!existsSync(path)) throw new ArgError(`${where}: ${path} does not exist (a directory written by model.save(dir) holds model.json and its weights)`);
   let raw: unknown;
   try {
-    raw = JSON.parse(readRegularFile(where, path, MAX_MODEL_JSON_BYTES).toString('utf8'));
+    raw = JSON.parse(readRegularFile(where, path, MAX_MODEL_JSON_BYTES, { option: null }).toString('utf8'));
   } catch (e) {
     if (e instanceof RavdlError) throw e;
     throw new ArgError(`${where}: ${path} is not valid JSON: ${(e as Error).message}`);
