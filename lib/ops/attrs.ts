@@ -19,14 +19,15 @@ export function parseAttrs<A>(op: string, schema: AttrSchema<A>, given: object |
   const out = {} as A;
   if (given != null && typeof given !== 'object') throw new AttrError(`${op}: options must be an object, got ${describe(given)}`);
   const g = (given ?? {}) as Record<string, unknown>;
+  // Own properties only: an option named 'constructor' or '__proto__' is unknown, not Object's.
   for (const k of Object.keys(g)) {
-    if (!(k in schema) && g[k] !== undefined) {
+    if (!Object.hasOwn(schema, k) && g[k] !== undefined) {
       throw new AttrError(`${op}: unknown option '${k}' (valid options: ${Object.keys(schema).join(', ') || 'none'})`);
     }
   }
-  for (const k in schema) {
+  for (const k of Object.keys(schema) as (keyof A & string)[]) {
     const spec = schema[k];
-    const v = g[k];
+    const v = Object.hasOwn(g, k) ? g[k] : undefined;
     if (v === undefined) {
       if (spec.default === required) throw new AttrError(`${op}: option '${k}' is required`);
       (out as Record<string, unknown>)[k] = spec.default;

@@ -35,6 +35,8 @@ export interface Dataset {
 export interface DatasetOptions {
   /** Folder holding the files instead of the Debian package's (default: $RAVDL_DATA_DIR). */
   data_dir?: string;
+  /** Most bytes read from a file, after gunzip (default 64 MiB; see read_csv). */
+  max_bytes?: number;
 }
 
 function findFile(where: string, names: string[], systemDir: string, sub: string, pkg: string, options: DatasetOptions): string {
@@ -68,7 +70,7 @@ export function load_iris(options: DatasetOptions = {}): Dataset {
   const where = 'load_iris';
   const path = findFile(where, ['iris.csv'], SKLEARN_DIR, '', 'python3-sklearn', options);
   // The header line is "n_samples,n_features,target names...".
-  const { columns = [], data, shape } = read_csv(path, { header: true });
+  const { columns = [], data, shape } = read_csv(path, { header: true, max_bytes: options.max_bytes });
   const n = Number(columns[0]);
   const f = Number(columns[1]);
   if (!(n === shape[0] && shape[1] === f + 1)) throw new ShapeError(`${where}: ${path} header says ${columns[0]} samples × ${columns[1]} features, the file holds ${shape[0]} rows × ${shape[1]} columns`);
@@ -92,7 +94,7 @@ export function load_digits(options: DigitsOptions = {}): Dataset {
   const where = 'load_digits';
   const { flatten = true } = options;
   const path = findFile(where, ['digits.csv'], SKLEARN_DIR, '', 'python3-sklearn', options);
-  const { data, shape } = read_csv(path);
+  const { data, shape } = read_csv(path, { max_bytes: options.max_bytes });
   const [n, cols] = shape;
   if (cols !== 65) throw new ShapeError(`${where}: ${path} has ${cols} columns, expected 64 pixels + 1 label`);
   const X = new Float32Array(n * 64);
@@ -129,8 +131,8 @@ export function load_fashion_mnist(options: FashionMnistOptions = {}): Dataset {
   const prefix = split === 'train' ? 'train' : 't10k';
   const imgPath = findFile(where, [`${prefix}-images-idx3-ubyte`], FASHION_DIR, 'fashion-mnist', 'dataset-fashion-mnist', options);
   const lblPath = findFile(where, [`${prefix}-labels-idx1-ubyte`], FASHION_DIR, 'fashion-mnist', 'dataset-fashion-mnist', options);
-  const img = read_idx(imgPath);
-  const lbl = read_idx(lblPath);
+  const img = read_idx(imgPath, { max_bytes: options.max_bytes });
+  const lbl = read_idx(lblPath, { max_bytes: options.max_bytes });
   if (img.shape.length !== 3 || img.shape[1] !== 28 || img.shape[2] !== 28 || !(img.data instanceof Uint8Array)) {
     throw new ShapeError(`${where}: ${imgPath} should hold ubyte images [N, 28, 28], got shape [${img.shape.join(', ')}]`);
   }

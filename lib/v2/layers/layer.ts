@@ -1,7 +1,7 @@
 // The base of every layer: parameters created lazily once the input shape is known (from the
 // `input_shape` option, the layer before it, or the first batch), forward through catalog ops so
 // the autograd tape records it, and what a model needs to train, summarise and save it.
-import { ArgError, RavdlError, ShapeError } from '../../errors.js';
+import { ArgError, DtypeError, RavdlError, ShapeError } from '../../errors.js';
 import { no_grad } from '../../autograd/mode.js';
 import { keep, tidy } from '../../tensor/scope.js';
 import { type Tensor, shapeStr } from '../../tensor/tensor.js';
@@ -17,6 +17,42 @@ export interface LayerOptions {
 }
 
 export type NamedTensors = Array<[string, Tensor]>;
+
+/**
+ * Where saved parameters and buffers come from. take() checks that a tensor `name` of `shape`
+ * (float32) is there before it decodes anything, and throws a typed error naming `owner` if not.
+ */
+export interface StateSource {
+  take(owner: string, name: string, shape: readonly number[]): Tensor;
+}
+
+// While set (by withStateSource), build() takes every parameter and buffer from the source
+// instead of initialising it, so a layer never allocates more than the file holds.
+let stateSource: StateSource | null = null;
+
+/** Runs fn (which builds layers) with their parameters and buffers taken from source. */
+export function withStateSource<T>(source: StateSource, fn: () => T): T {
+  const outer = stateSource;
+  stateSource = source;
+  try {
+    return fn();
+  } finally {
+    stateSource = outer;
+  }
+}
+
+/** A StateSource over tensors by name (checks dtype and shape). */
+export function mapStateSource(values: ReadonlyMap<string, Tensor>): StateSource {
+  return {
+    take(owner, name, shape) {
+      const v = values.get(name);
+      if (!v) throw new ArgError(`${owner}: no saved value for '${name}'`);
+      if (v.dtype !== 'float32') throw new DtypeError(`${owner}: saved '${name}' is ${v.dtype}, expected float32`);
+      if (!sameShape(v.shape, shape)) throw new ShapeError(`${owner}: saved '${name}' has shape ${shapeStr(v.shape)}, expected ${shapeStr(shape)}`);
+      return v;
+    },
+  };
+}
 
 export abstract class Layer {
   /** Shape of one sample; null until given or inferred. */
@@ -111,14 +147,15 @@ export abstract class Layer {
     return n;
   }
 
-  /** Replaces parameter or buffer values by name (from state_tensors()); shapes must match. */
-  load_state(values: ReadonlyMap<string, Tensor>): void {
-    for (const [full, target] of this.state_tensors()) {
-      const v = values.get(full);
-      if (!v) throw new ArgError(`${this.describe()}: no saved value for '${full}'`);
-      if (!sameShape(v.shape, target.shape)) throw new ShapeError(`${this.describe()}: saved '${full}' has shape ${shapeStr(v.shape)}, expected ${shapeStr(target.shape)}`);
-      (target._data as Float32Array).set(v._data as Float32Array);
-    }
+  /**
+   * Replaces parameter or buffer values by name (from state_tensors()); dtypes and shapes must
+   * match. Every value is checked before any is copied.
+   */
+  load_state(values: ReadonlyMap<string, Tensor> | StateSource): void {
+    const src = values instanceof Map ? mapStateSource(values) : (values as StateSource);
+    if (typeof src?.take !== 'function') throw new ArgError(`${this.describe()}.load_state: expected a Map of name -> Tensor, got ${String(values)}`);
+    const pairs = this.state_tensors().map(([full, target]) => [target, src.take(this.describe(), full, target.shape)] as const);
+    for (const [target, v] of pairs) (target._data as Float32Array).set(v._data as Float32Array);
   }
 
   /** A trainable parameter from `initial` (checked against `shape`) or from `init()`. */
@@ -146,7 +183,8 @@ export abstract class Layer {
 
   private makeTensor(name: string, shape: number[], initial: unknown, init: () => Tensor): Tensor {
     let v: Tensor;
-    if (initial == null) v = init();
+    if (stateSource) v = stateSource.take(this.describe(), this.prefix(name), shape);
+    else if (initial == null) v = init();
     else {
       v = tensor(initial as never, { dtype: 'float32' });
       if (!sameShape(v.shape, shape)) {

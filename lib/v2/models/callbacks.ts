@@ -74,8 +74,9 @@ export class EarlyStopping implements Callback {
   }
 
   on_epoch_end(epoch: number, logs: EpochLogs, model: TrainingModel): void {
-    const key = logs[this.monitor] === undefined && this.monitor === 'val_loss' ? 'loss' : this.monitor;
-    const v = logs[key];
+    const get = (k: string) => (Object.hasOwn(logs, k) ? logs[k as keyof EpochLogs] : undefined); // not Object's 'constructor'
+    const key = get(this.monitor) === undefined && this.monitor === 'val_loss' ? 'loss' : this.monitor;
+    const v = get(key);
     if (v === undefined) throw new AttrError(`EarlyStopping: monitored value '${String(this.monitor)}' is not in the epoch logs (${Object.keys(logs).join(', ')})`);
     const better = Number.isNaN(this.best) || (this.mode === 'min' ? v < this.best - this.min_delta : v > this.best + this.min_delta);
     if (better) {

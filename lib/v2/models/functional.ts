@@ -11,7 +11,8 @@ import { backwardPass, checkBatchSize, getWeights, predictBatches, setWeights } 
 import { zeros } from '../../ops/creation.js';
 import { no_grad } from '../../autograd/mode.js';
 import { tidy } from '../../tensor/scope.js';
-import { FORMAT, VERSION, readModelJson, readOptimizer, readWeights, saveModel } from './persist.js';
+import { withStateSource } from '../layers/layer.js';
+import { FORMAT, type LoadOptions, VERSION, openModel, ownedState, paramsOf, saveModel } from './persist.js';
 
 export abstract class Functional extends CustomLayer implements TrainingModel {
   optimizer: Optimizer | null = null;
@@ -53,10 +54,15 @@ export abstract class Functional extends CustomLayer implements TrainingModel {
     setWeights(this, w);
   }
 
-  /** Writes weights, optimizer state and the input shape into dir (the class itself is code: load into a new instance). */
+  /**
+   * Writes weights, optimizer state and the input shape into dir, all-or-nothing (the class itself
+   * is code: load into a new instance).
+   */
   save(dir: string): void {
-    if (!this.built || !this.input_shape) throw new ArgError(`${this.layer_name()}.save: run the model on a batch first, so its layers exist`);
+    const where = `${this.layer_name()}.save`;
+    if (!this.built || !this.input_shape) throw new ArgError(`${where}: run the model on a batch first, so its layers exist`);
     saveModel(
+      where,
       dir,
       { format: FORMAT, version: VERSION, model: this.layer_name(), loss: null, optimizer: this.optimizer?.get_config() ?? null, input_shape: this.input_shape, input_dtype: this.input_dtype() },
       this.state_tensors(),
@@ -64,16 +70,27 @@ export abstract class Functional extends CustomLayer implements TrainingModel {
     );
   }
 
-  /** Loads what save(dir) wrote into this instance (same class), building its layers first. */
-  load(dir: string): this {
-    const json = readModelJson(dir);
-    if (json.model !== this.layer_name()) throw new ArgError(`${this.layer_name()}.load: ${dir} holds a '${json.model}' model`);
-    if (!this.built && json.input_shape) {
+  /**
+   * Loads what save(dir) wrote into this instance (same class). An unbuilt model builds its
+   * layers with their parameters taken from the file; a built one has every value checked
+   * before any is replaced.
+   */
+  load(dir: string, options: LoadOptions & { optimizer?: Optimizer } = {}): this {
+    const where = `${this.layer_name()}.load`;
+    const saved = openModel(where, dir, options);
+    const { json } = saved;
+    if (json.model !== this.layer_name()) throw new ArgError(`${where}: ${dir} holds a '${json.model}' model`);
+    let copy: Array<readonly [Tensor, Tensor]> = [];
+    if (!this.built) {
       const shape = json.input_shape;
-      tidy(() => no_grad(() => this._forward_pass(zeros([1, ...shape], { dtype: this.input_dtype() }), false)));
+      if (!shape) throw new ArgError(`${where}: ${dir}: the saved model has no input shape, so its layers cannot be built`);
+      withStateSource(saved.weights, () => tidy(() => no_grad(() => void this._forward_pass(zeros([1, ...shape], { dtype: this.input_dtype() }), false))));
+    } else {
+      copy = ownedState(this).map(([owner, name, target]) => [target, saved.weights.take(owner, name, target.shape)] as const);
     }
-    this.load_state(readWeights(dir));
-    const opt = readOptimizer(dir, json);
+    saved.weights.checkAllUsed();
+    const opt = options.optimizer ?? saved.readOptimizer(paramsOf(this.state_tensors()));
+    for (const [target, v] of copy) (target._data as Float32Array).set(v._data as Float32Array);
     if (opt) this.optimizer = opt;
     return this;
   }

@@ -15,14 +15,18 @@ export interface Loss {
   classifier: boolean;
 }
 
-const LOSSES: Record<LossName, Loss> = {
-  SquareLoss: { name: 'SquareLoss', fn: (t, p) => square_loss(t, p), classifier: false },
-  CrossEntropy: { name: 'CrossEntropy', fn: (t, p) => cross_entropy_loss(t, p), classifier: true },
-};
+// A Map: a name from a file or a user ('constructor', 'toString') must never hit Object's properties.
+const LOSSES = new Map<string, Loss>([
+  ['SquareLoss', { name: 'SquareLoss', fn: (t, p) => square_loss(t, p), classifier: false }],
+  ['CrossEntropy', { name: 'CrossEntropy', fn: (t, p) => cross_entropy_loss(t, p), classifier: true }],
+]);
 
-export function resolveLoss(loss: LossName | LossFn): Loss {
+/** Every loss name NeuralNetwork accepts. */
+export const LOSS_NAMES: readonly string[] = [...LOSSES.keys()];
+
+export function resolveLoss(loss: LossName | LossFn, where = 'NeuralNetwork'): Loss {
   if (typeof loss === 'function') return { name: null, fn: loss, classifier: false };
-  const l = LOSSES[loss as LossName];
-  if (!l) throw new AttrError(`NeuralNetwork: unknown loss '${String(loss)}' (valid: ${Object.keys(LOSSES).join(', ')}, or a function (y_true, y_pred) => Tensor)`);
+  const l = typeof loss === 'string' ? LOSSES.get(loss) : undefined;
+  if (!l) throw new AttrError(`${where}: unknown loss ${typeof loss === 'string' ? `'${loss}'` : String(loss)} (valid: ${LOSS_NAMES.join(', ')}, or a function (y_true, y_pred) => Tensor)`);
   return l;
 }

@@ -7,6 +7,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { shapeStr } from '../../tensor/tensor.js';
 import { Layer, type NamedTensors } from '../layers/layer.js';
 import { layerFromConfig } from '../layers/registry.js';
+import { withStateSource } from '../layers/layer.js';
 import '../layers/index.js'; // registers the built-in layers load() rebuilds
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { takeRows } from '../utils/rows.js';
@@ -15,7 +16,7 @@ import { type Callback, type EpochLogs, type TrainingModel } from './callbacks.j
 import { type DataInput, asTensor, checkSameLength, countCorrect, prepareTargets } from './data.js';
 import { type Evaluation, backwardPass, checkBatchSize, evaluateBatches, getWeights, predictBatches, setWeights } from './engine.js';
 import { type Loss, type LossFn, type LossName, resolveLoss } from './losses.js';
-import { FORMAT, type ModelJson, VERSION, readModelJson, readOptimizer, readWeights, saveModel } from './persist.js';
+import { CUSTOM_LOSS, FORMAT, type LoadOptions, type ModelJson, VERSION, openModel, paramsOf, sampleOutput, saveModel } from './persist.js';
 import { Progress, type ProgressStream } from './progress.js';
 
 export interface NeuralNetworkOptions {
@@ -241,37 +242,61 @@ export class NeuralNetwork implements TrainingModel {
     return evaluateBatches(this, this.loss, Xt, yt, bs, this.reportsAccuracy(yt));
   }
 
-  /** Writes model.json, weights.safetensors and optimizer.safetensors into dir. */
+  /**
+   * Writes the model into dir: model.json and its data files (weights, optimizer state). The
+   * save is all-or-nothing: a crash leaves the old model or the new one. A custom loss function is
+   * recorded as 'custom' and must be passed again to load (it is code).
+   */
   save(dir: string): void {
-    if (this.loss.name === null) throw new ArgError('NeuralNetwork.save: the loss is a custom function, which cannot be saved; pass it again to NeuralNetwork.load(dir, { loss })');
     const json: ModelJson = {
       format: FORMAT,
       version: VERSION,
       model: 'NeuralNetwork',
-      loss: this.loss.name,
+      loss: this.loss.name ?? CUSTOM_LOSS,
       optimizer: this.optimizer ? this.optimizer.get_config() : null,
       layers: this.layers.map((l) => ({ class: l.layer_name(), name: l.name, config: { ...l.get_config(), input_shape: l.input_shape } })),
     };
-    saveModel(dir, json, this.state_tensors(), this.optimizer);
+    saveModel('NeuralNetwork.save', dir, json, this.state_tensors(), this.optimizer);
   }
 
-  /** A model written by save(dir): same layers, weights and optimizer state. */
-  static load(dir: string, options: { loss?: LossName | LossFn; optimizer?: Optimizer } = {}): NeuralNetwork {
-    const json = readModelJson(dir);
-    if (json.model !== 'NeuralNetwork' || !json.layers) throw new ArgError(`NeuralNetwork.load: ${dir} holds a '${json.model}' model, not a NeuralNetwork`);
-    const optimizer = options.optimizer ?? readOptimizer(dir, json);
-    if (!optimizer) throw new ArgError(`NeuralNetwork.load: ${dir} has no optimizer; pass one with { optimizer }`);
-    const loss = options.loss ?? (json.loss as LossName | null);
-    if (!loss) throw new ArgError('NeuralNetwork.load: the saved model used a custom loss function; pass it with { loss }');
-    const model = new NeuralNetwork(optimizer, loss);
-    json.layers.forEach((spec, i) => {
+  /**
+   * A model written by save(dir): same layers, weights and optimizer state. model.json and the
+   * weights file's header are checked before any layer is built, and every layer takes its
+   * parameters from the file, so nothing is allocated beyond what the file holds.
+   */
+  static load(dir: string, options: LoadOptions & { loss?: LossName | LossFn; optimizer?: Optimizer } = {}): NeuralNetwork {
+    const where = 'NeuralNetwork.load';
+    const saved = openModel(where, dir, options);
+    const { json } = saved;
+    if (json.model !== 'NeuralNetwork' || !json.layers) throw new ArgError(`${where}: ${dir} holds a '${json.model}' model, not a NeuralNetwork`);
+    const custom = json.loss === CUSTOM_LOSS || json.loss == null;
+    if (custom && options.loss === undefined) throw new ArgError(`${where}: ${dir} was saved with a custom loss function, which is code: pass it again with NeuralNetwork.load(dir, { loss })`);
+    const loss = options.loss ?? (json.loss as LossName);
+    resolveLoss(loss, where); // a name from the file: checked before anything is built
+    const layers = json.layers.map((spec, i) => {
       const layer = layerFromConfig(spec.class, i === 0 ? spec.config : { ...spec.config, input_shape: undefined });
       layer.name = spec.name;
-      model.add(layer);
+      return layer;
     });
-    if (!model.outputShape()) throw new ArgError(`NeuralNetwork.load: ${dir}: the saved model was never built (no input shape), so it has no weights to load`);
-    const weights = readWeights(dir);
-    for (const l of model.layers) l.load_state(weights);
+    const input = layers[0]?.input_shape;
+    if (!input) throw new ArgError(`${where}: ${dir}: the saved model was never built (no input shape), so it has no weights to load`);
+    saved.checkSample('input', input);
+    const shapes: number[][] = [];
+    withStateSource(saved.weights, () => {
+      let s = input;
+      for (const l of layers) {
+        l.build(s);
+        s = sampleOutput(l, s);
+        saved.checkSample(`${l.describe()} output`, s);
+        shapes.push(s);
+      }
+    });
+    saved.weights.checkAllUsed();
+    const optimizer = options.optimizer ?? saved.readOptimizer(paramsOf(layers.flatMap((l) => l.state_tensors())));
+    if (!optimizer) throw new ArgError(`${where}: ${dir} has no optimizer; pass one with { optimizer }`);
+    const model = new NeuralNetwork(optimizer, loss);
+    model.layers.push(...layers);
+    model.shapes.push(...shapes);
     return model;
   }
 

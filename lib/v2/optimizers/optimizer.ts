@@ -120,19 +120,22 @@ export abstract class Optimizer {
 
   /**
    * Replaces the whole state with copies of s (s stays the caller's). Every param in s.meta must
-   * have exactly the buffers this optimizer's hyper-parameters need, all of one shape.
+   * have exactly the buffers this optimizer's hyper-parameters need, all of one shape. With
+   * `params` (a model's parameters), every param of the state must be one of them, of its shape.
+   * Nothing changes unless all of s is valid.
    */
-  load_state_dict(s: OptimizerStateDict): void {
+  load_state_dict(s: OptimizerStateDict, params?: NamedParams): void {
     const where = `${this.name}.load_state_dict`;
     if (s === null || typeof s !== 'object' || !isRecord(s.tensors) || !isRecord(s.meta)) {
       throw new ArgError(`${where}: expected { tensors, meta } objects, got ${describe(s)}`);
     }
     const names = this.stateNames();
-    const loaded = new Map<string, { step: number; src: Record<string, Tensor> }>();
+    // Maps throughout: keys come from a file and may be named like Object properties.
+    const loaded = new Map<string, { step: number; src: Map<string, Tensor> }>();
     for (const [key, v] of Object.entries(s.meta)) {
       if (!key.startsWith(STEP_PREFIX)) throw new ArgError(`${where}: unknown meta key '${key}' (expected 'step/<param name>')`);
       if (!Number.isSafeInteger(v) || v < 0) throw new ArgError(`${where}: meta '${key}' must be a non-negative integer, got ${describe(v)}`);
-      loaded.set(key.slice(STEP_PREFIX.length), { step: v, src: {} });
+      loaded.set(key.slice(STEP_PREFIX.length), { step: v, src: new Map() });
     }
     for (const [key, t] of Object.entries(s.tensors)) {
       const cut = key.indexOf('/');
@@ -142,20 +145,26 @@ export abstract class Optimizer {
       if (!entry) throw new ArgError(`${where}: state '${key}' has no step count 'step/${key.slice(cut + 1)}' in meta`);
       if (!(t instanceof Tensor)) throw new ArgError(`${where}: state '${key}' must be a Tensor, got ${describe(t)}`);
       if (t.dtype !== 'float32') throw new DtypeError(`${where}: state '${key}' is ${t.dtype}, expected float32`);
-      entry.src[k] = t;
+      entry.src.set(k, t);
     }
+    const shapes = params ? new Map(this.checkParams('load_state_dict', params).map(([n, p]) => [n, p.shape])) : null;
     for (const [param, { src }] of loaded) {
-      const missing = names.filter((k) => !(k in src));
+      const missing = names.filter((k) => !src.has(k));
       if (missing.length) throw new ArgError(`${where}: param '${param}' lacks state ${missing.map((k) => `'${k}/${param}'`).join(', ')}`);
-      const first = src[names[0]!];
+      const first = src.get(names[0]!);
       for (const k of names) {
-        if (!sameShape(src[k]!.shape, first!.shape)) throw new ShapeError(`${where}: state '${k}/${param}' has shape ${shapeStr(src[k]!.shape)} but '${names[0]}/${param}' has ${shapeStr(first!.shape)}`);
+        if (!sameShape(src.get(k)!.shape, first!.shape)) throw new ShapeError(`${where}: state '${k}/${param}' has shape ${shapeStr(src.get(k)!.shape)} but '${names[0]}/${param}' has ${shapeStr(first!.shape)}`);
+      }
+      if (shapes) {
+        const want = shapes.get(param);
+        if (!want) throw new ArgError(`${where}: the state is for param '${param}', which the model does not have (its params: ${[...shapes.keys()].slice(0, 20).join(', ')}${shapes.size > 20 ? ', ...' : ''})`);
+        if (first && !sameShape(first.shape, want)) throw new ShapeError(`${where}: state '${names[0]}/${param}' has shape ${shapeStr(first.shape)} but the param has shape ${shapeStr(want)}`);
       }
     }
     const next = new Map<string, ParamState>();
     for (const [param, { step, src }] of loaded) {
       const bufs: Record<string, Tensor> = {};
-      for (const k of names) bufs[k] = keep(Tensor._fromData(src[k]!.shape, src[k]!._data.slice()));
+      for (const k of names) bufs[k] = keep(Tensor._fromData(src.get(k)!.shape, src.get(k)!._data.slice()));
       next.set(param, { step, bufs });
     }
     this.clearState();
