@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'ERR_BACKEND'
   | 'ERR_DISPOSED'
   | 'ERR_GRAD'
+  | 'ERR_GRAPH'
   | 'ERR_INTERNAL';
 
 export class RavdlError extends Error {
@@ -61,6 +62,16 @@ export class DisposedError extends RavdlError {
 export class GradError extends RavdlError {
   constructor(message: string) {
     super('ERR_GRAD', message);
+  }
+}
+
+/**
+ * Graph mode: a value read while it is only a node of a graph being defined, a malformed or
+ * over-limit graph (naming the node), a persisted name not computed yet or never persisted.
+ */
+export class GraphError extends RavdlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_GRAPH', message, options);
   }
 }
 

@@ -3,8 +3,8 @@
 // goes through dispatch(), which validates, infers shapes, runs the kernel and records the tape.
 import { type TapeNode, holdTensors } from '../autograd/node.js';
 import { adoptNode } from '../tensor/scope.js';
-import { isGradEnabled } from '../autograd/mode.js';
-import { ArgError, DtypeError, RavdlError, fromNative } from '../errors.js';
+import { isGradEnabled, no_grad } from '../autograd/mode.js';
+import { ArgError, DtypeError, GraphError, RavdlError, ShapeError, fromNative } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
 import { type Shape, Tensor } from '../tensor/tensor.js';
 import { type AttrSchema, parseAttrs } from './attrs.js';
@@ -96,7 +96,8 @@ function checkInputs(def: OpDef<any>, inputs: (Tensor | null)[]): void {
       throw new ArgError(`${def.name}: input '${spec.name}' is required, got ${x}`);
     }
     if (!(x instanceof Tensor)) throw new ArgError(`${def.name}: input '${spec.name}' must be a Tensor, got ${Object.prototype.toString.call(x)}`);
-    void x._data; // throws DisposedError for a disposed tensor
+    x._checkUsable(); // DisposedError for a disposed tensor
+    if (x.isSymbolic && recorder === null) throw new GraphError(`${def.name}: input '${spec.name}' is ${x.toString()}; no op can be added to that graph now (it was activated or dropped)`);
     const want = spec.dtype ?? 'float32';
     if (want !== 'any' && x.dtype !== want) {
       throw new DtypeError(`${def.name}: input '${spec.name}' must be ${want}, got ${x.dtype}${want === 'float32' ? " (convert with .astype('float32'))" : ''}`);
@@ -122,7 +123,11 @@ export function dispatch<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A):
     throw wrap(def, err);
   }
   let outputs: Tensor[];
-  if (def.view) {
+  if (recorder !== null) {
+    // Graph mode: a node instead of a computation; concrete inputs become constants.
+    outputs = metas.map((m) => Tensor._symbolic(m.shape, m.dtype));
+    recorder.record(def, inputs, outputs, attrs);
+  } else if (def.view) {
     outputs = def.view(inputs, metas, attrs);
   } else {
     outputs = new Array(metas.length);
@@ -155,6 +160,77 @@ export function dispatch<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A):
   }
   if (listeners.length) for (const l of listeners.slice()) l(def, inputs, outputs, attrs);
   return outputs;
+}
+
+/**
+ * Runs op `def` writing its outputs into `targets` (an in-place update, e.g. an optimizer step:
+ * the kernel must allow an output to alias an input); a null target discards that output. Not
+ * recorded on the autograd tape. While a graph is being defined the op is recorded like any
+ * other and each target then stands for its new value.
+ */
+export function dispatchInPlace<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A, targets: (Tensor | null)[]): void {
+  if (recorder !== null) {
+    const outs = no_grad(() => dispatch(def, inputs, attrs));
+    targets.forEach((t, i) => t?._assign(outs[i]!));
+    return;
+  }
+  checkInputs(def, inputs);
+  let metas: OutMeta[];
+  try {
+    metas = def.infer(inputs, attrs);
+  } catch (err) {
+    throw wrap(def, err);
+  }
+  if (!def.kernel || targets.length !== metas.length) throw new ArgError(`${def.name}: an in-place call needs a kernel and one target per output (${metas.length})`);
+  const scratch: Tensor[] = [];
+  const outputs = metas.map((m, i) => {
+    const t = targets[i];
+    if (t == null) {
+      const tmp = Tensor._alloc(m.shape, m.dtype);
+      scratch.push(tmp);
+      return tmp;
+    }
+    t._checkUsable();
+    if (t.dtype !== m.dtype || t.shape.length !== m.shape.length || t.shape.some((d, k) => d !== m.shape[k])) {
+      throw new ShapeError(`${def.name}: in-place output ${i} is ${t.dtype} ${JSON.stringify(t.shape)}, the op makes ${m.dtype} ${JSON.stringify(m.shape)}`);
+    }
+    return t;
+  });
+  try {
+    def.kernel(inputs, outputs, attrs);
+  } catch (err) {
+    throw wrap(def, err);
+  } finally {
+    for (const t of scratch) t.dispose();
+  }
+  if (listeners.length) for (const l of listeners.slice()) l(def, inputs, outputs, attrs);
+}
+
+/** Records ops as graph nodes instead of running them (lib/graph), while a graph is being defined. */
+export interface GraphRecorder {
+  record(def: OpDef<any>, inputs: (Tensor | null)[], outputs: Tensor[], attrs: unknown): void;
+}
+let recorder: GraphRecorder | null = null;
+
+/** @internal the graph module sets the recorder while a graph is being defined (null otherwise). */
+export function setGraphRecorder(r: GraphRecorder | null): void {
+  recorder = r;
+}
+
+/** Whether ops are being recorded into a graph now (rather than computed). */
+export function isRecording(): boolean {
+  return recorder !== null;
+}
+
+/** Runs fn computing ops for real even while a graph is being defined (the local executor). */
+export function withoutRecording<T>(fn: () => T): T {
+  const prev = recorder;
+  recorder = null;
+  try {
+    return fn();
+  } finally {
+    recorder = prev;
+  }
 }
 
 /** Runs the op named `name` with raw options (validated against its schema). */

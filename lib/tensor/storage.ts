@@ -10,8 +10,15 @@ import { type DType, type Data, newData } from './dtype.js';
 
 export class Storage {
   refs = 1;
+  /** Set when a graph holds the data as a constant: never recycled or released, only collected. */
+  pinned = false;
   constructor(readonly data: Data) {}
 }
+
+/** The storage of symbolic tensors (values of a graph being defined): no data, never released. */
+export const SYMBOLIC = new Storage(new Float32Array(0));
+SYMBOLIC.refs = Infinity;
+SYMBOLIC.pinned = true;
 
 const POOL_LIMIT_BYTES = 512 * 1024 * 1024;
 const pool = new Map<number, Data[]>(); // key: length * 2 + (int32 ? 1 : 0)
@@ -115,7 +122,7 @@ export function untrack(bytes: number, storage: Storage, cell: GcCell | null): v
     liveTensors--;
     liveBytes -= bytes;
   }
-  if (--storage.refs === 0) recycle(storage.data);
+  if (--storage.refs === 0 && !storage.pinned) recycle(storage.data);
 }
 
 export interface MemoryInfo {

@@ -1,11 +1,18 @@
 // The Tensor: a shape, a dtype and a C-contiguous typed array (shared with views), plus the
 // autograd fields. Math methods (a.add(b), ...) are installed by lib/ops/methods.ts and
 // delegate to the op catalog.
-import { ArgError, DisposedError, GradError, ShapeError } from '../errors.js';
+import { ArgError, DisposedError, GradError, GraphError, ShapeError } from '../errors.js';
 import type { TapeNode } from '../autograd/node.js';
 import { type DType, type Data, dtypeOf } from './dtype.js';
 import { enterScope } from './scope.js';
-import { type GcCell, Storage, allocData, track, untrack, watchGc } from './storage.js';
+import { type GcCell, SYMBOLIC, Storage, allocData, track, untrack, watchGc } from './storage.js';
+
+/** Where a tensor's value lives in a graph (lib/graph): output `output` of node `node` of `graph`. */
+export interface GraphValue {
+  readonly graph: object;
+  readonly node: number;
+  readonly output: number;
+}
 
 export type Shape = readonly number[];
 
@@ -42,15 +49,21 @@ export class Tensor {
    */
   _pending = false;
 
+  /**
+   * @internal the graph value this tensor stands for while a graph is being defined: a symbolic
+   * tensor's own, or the constant a concrete tensor became when an op recorded it.
+   */
+  _gv: GraphValue | null = null;
+
   /** @internal use R.t() or a factory. */
-  constructor(shape: Shape, storage: Storage, ownsStorage: boolean) {
+  constructor(shape: Shape, storage: Storage, ownsStorage: boolean, dtype?: DType) {
     const n = numel(shape);
-    if (n !== storage.data.length) {
+    if (storage !== SYMBOLIC && n !== storage.data.length) {
       throw new ShapeError(`Tensor: shape ${shapeStr(shape)} holds ${n} elements but the data has ${storage.data.length}`);
     }
     this.shape = shape;
     this.size = n;
-    this.dtype = dtypeOf(storage.data);
+    this.dtype = dtype ?? dtypeOf(storage.data);
     this._storage = storage;
     this._bytes = ownsStorage ? storage.data.byteLength : 0;
     track(this._bytes);
@@ -68,6 +81,11 @@ export class Tensor {
     return new Tensor(shape, new Storage(allocData(dtype, numel(shape), zero)), true);
   }
 
+  /** @internal a value of a graph being defined: a shape and dtype, no data. */
+  static _symbolic(shape: Shape, dtype: DType): Tensor {
+    return new Tensor(shape, SYMBOLIC, false, dtype);
+  }
+
   /** @internal a tensor owning the given array (no copy). */
   static _fromData(shape: Shape, data: Data): Tensor {
     return new Tensor(shape, new Storage(data), true);
@@ -76,18 +94,64 @@ export class Tensor {
   /** @internal the live typed array (no copy): kernels read and write it. */
   get _data(): Data {
     const s = this._storage;
-    if (s === null || (this._pending && !tapeReading)) {
-      throw new DisposedError(`Tensor ${shapeStr(this.shape)} ${this.dtype} was disposed (explicitly or by the tidy() scope that created it)`);
-    }
-    return s.data;
+    if (s === SYMBOLIC) throw new GraphError(symbolicMessage(this));
+    if (s === null || (this._pending && !tapeReading)) this._checkUsable();
+    return s!.data;
   }
 
-  /** @internal a tensor of another shape over the same data (no copy). */
+  /** @internal throws DisposedError unless the tensor may be an op's input (symbolic ones may). */
+  _checkUsable(): void {
+    if (this._storage === null || (this._pending && !tapeReading)) {
+      throw new DisposedError(`Tensor ${shapeStr(this.shape)} ${this.dtype} was disposed (explicitly or by the tidy() scope that created it)`);
+    }
+  }
+
+  /** Whether this tensor is a value of a graph being defined (it has a shape and dtype but no data yet). */
+  get isSymbolic(): boolean {
+    return this._storage === SYMBOLIC;
+  }
+
+  /** @internal a tensor of another shape over the same data (no copy); a symbolic tensor only aliases itself. */
   _view(shape: Shape): Tensor {
     const s = this._storage;
     if (s === null) return void this._data as never;
+    if (s === SYMBOLIC) {
+      if (numel(shape) !== this.size || shape.length !== this.shape.length || shape.some((d, i) => d !== this.shape[i])) {
+        throw new GraphError(`internal: a view of shape ${shapeStr(shape)} of a symbolic ${shapeStr(this.shape)} tensor must be recorded as an op`);
+      }
+      const v = Tensor._symbolic(shape, this.dtype);
+      v._gv = this._gv;
+      return v;
+    }
     s.refs++;
     return new Tensor(shape, s, false);
+  }
+
+  /**
+   * @internal an in-place update of this tensor's value by src (same shape and dtype): a copy, or
+   * while a graph is being defined, this tensor now stands for src's value (see setAssignHook).
+   */
+  _assign(src: Tensor): void {
+    if (src.dtype !== this.dtype || src.size !== this.size) {
+      throw new ShapeError(`assign: ${shapeStr(src.shape)} ${src.dtype} into ${shapeStr(this.shape)} ${this.dtype}`);
+    }
+    if (assignHook?.(this, src)) return;
+    this._data.set(src._data);
+  }
+
+  /** @internal becomes symbolic, standing for value gv (a variable rebound in a graph); returns the storage it had. */
+  _rebind(gv: GraphValue): Storage | null {
+    const prev = this._storage;
+    if (prev !== null && prev !== SYMBOLIC) prev.pinned = true; // the graph may hold it as a constant
+    this._storage = SYMBOLIC;
+    this._gv = gv;
+    return prev === SYMBOLIC ? null : prev;
+  }
+
+  /** @internal takes data again (a variable after its graph ran, or when the graph is dropped). */
+  _restore(storage: Storage): void {
+    this._storage = storage;
+    this._gv = null;
   }
 
   get ndim(): number {
@@ -184,6 +248,7 @@ export class Tensor {
 
   toString(): string {
     if (this._storage === null) return `Tensor(disposed, shape=${shapeStr(this.shape)}, dtype=${this.dtype})`;
+    if (this._storage === SYMBOLIC) return `Tensor(${describeHook?.(this) ?? 'symbolic'}, shape=${shapeStr(this.shape)}, dtype=${this.dtype})`;
     const fmt = (v: number) => (this.dtype === 'int32' ? String(v) : formatFloat(v));
     // Count the slots printed, not the values: a [2^27, 0] tensor has no values but 2^27 rows.
     const summarize = numel(this.shape.map((d) => Math.max(d, 1))) > 1000;
@@ -211,6 +276,21 @@ export class Tensor {
 export type NestedArray = number | NestedArray[];
 
 const MAX_EMPTY_ARRAYS = 1 << 20;
+
+// Set by lib/graph: how a symbolic tensor describes itself, and in-place updates while recording.
+let describeHook: ((t: Tensor) => string) | null = null;
+let assignHook: ((target: Tensor, src: Tensor) => boolean) | null = null;
+
+/** @internal installed by the graph recorder. */
+export function setGraphHooks(describe: (t: Tensor) => string, assign: (target: Tensor, src: Tensor) => boolean): void {
+  describeHook = describe;
+  assignHook = assign;
+}
+
+function symbolicMessage(t: Tensor): string {
+  return `Tensor ${shapeStr(t.shape)} ${t.dtype} is ${describeHook?.(t) ?? 'a value of a graph'}: it has no data until the graph runs; ` +
+    'persist it with t.persist_op({ name }) and read it with R.fetch_persisting_op({ op_name: name }) after R.execute()';
+}
 
 // True while backward() runs: it may read tensors disposed by their owner but still held by the tape.
 let tapeReading = false;
