@@ -38,3 +38,7 @@ export function getNumThreads(): number {
 export function setGemmBackend(backend: 'blas' | 'builtin'): void {
   native().setGemmBackend(backend);
 }
+
+// Graph mode and the seed's requester API (R.Graph, R.activate, R.execute, ...).
+export { Graph, initialize, flush, activate, execute, track_progress, fetch_persisting_op } from './requester.js';
+export type { GraphOptions, GraphProgress, GraphStatus, InitializeOptions, TrackProgressOptions } from './requester.js';

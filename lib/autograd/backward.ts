@@ -45,7 +45,7 @@ function accumulate(prev: Tensor | undefined | null, g: Tensor): Tensor {
  * to leaf.grad. root must hold one element unless `gradient` (of root's shape) is given.
  */
 export function backward(root: Tensor, gradient?: Tensor | null, options: BackwardOptions = {}): void {
-  void root._data; // DisposedError for a disposed root
+  root._checkUsable(); // DisposedError for a disposed root
   if (!root.requires_grad) throw new GradError('backward(): the tensor does not require grad (no input of the ops that made it requires grad, or it was computed under no_grad)');
   // A scope of its own: every gradient but the leaves' (kept) goes back to the pool at the end.
   tidy(() => no_grad(() => withTapeAccess(() => {
@@ -106,8 +106,7 @@ function storeLeafGrads(leafGrads: Map<Tensor, Tensor>, callerGradient: Tensor |
   for (const [x, g] of leafGrads) {
     const prev = x.grad;
     if (prev && !prev.isDisposed && prev.size === g.size && prev.dtype === g.dtype) {
-      const sum = accumulate(prev, g);
-      prev._data.set(sum._data);
+      prev._assign(accumulate(prev, g)); // while a graph is defined: prev stands for the sum
     } else {
       const own = stored.has(g) || g === callerGradient ? copyOf(g) : g;
       stored.add(own);

@@ -14,6 +14,7 @@ export { softmax, log_softmax, softmin } from './softmax.js';
 export * from './loss.js';
 export * from './dropout.js';
 export * from './embedding.js';
+import './optim.js'; // the optimizer updates (used by lib/v2/optimizers)
 export { ops, getOp, callOp, onDispatch, dispatch, defineOp } from './define.js';
 export type { OpDef, OutMeta, GradContext, InputSpec, DispatchListener } from './define.js';
 import './methods.js';

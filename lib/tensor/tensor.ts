@@ -86,6 +86,13 @@ export class Tensor {
     return new Tensor(shape, SYMBOLIC, false, dtype);
   }
 
+  /** @internal a tensor over data someone else keeps (a graph constant): never recycled or released. */
+  static _fromPinned(shape: Shape, data: Data): Tensor {
+    const s = new Storage(data);
+    s.pinned = true;
+    return new Tensor(shape, s, true);
+  }
+
   /** @internal a tensor owning the given array (no copy). */
   static _fromData(shape: Shape, data: Data): Tensor {
     return new Tensor(shape, new Storage(data), true);

@@ -72,8 +72,8 @@ abstract class BatchNormalizationBase extends Layer {
     });
     if (training) {
       // The op is pure (returns new stats); the layer's state is the buffers, updated in place.
-      (rm._data as Float32Array).set(out.running_mean!._data as Float32Array);
-      (rv._data as Float32Array).set(out.running_var!._data as Float32Array);
+      rm._assign(out.running_mean!);
+      rv._assign(out.running_var!);
     }
     return out.y;
   }

@@ -4,6 +4,7 @@
 import { ArgError, DtypeError, RavdlError, ShapeError } from '../../errors.js';
 import { no_grad } from '../../autograd/mode.js';
 import { keep, tidy } from '../../tensor/scope.js';
+import { withoutRecording } from '../../ops/define.js';
 import { type Tensor, shapeStr } from '../../tensor/tensor.js';
 import { t as tensor } from '../../tensor/create.js';
 import type { DType } from '../../tensor/dtype.js';
@@ -184,7 +185,7 @@ export abstract class Layer {
   private makeTensor(name: string, shape: number[], initial: unknown, init: () => Tensor): Tensor {
     let v: Tensor;
     if (stateSource) v = stateSource.take(this.describe(), this.prefix(name), shape);
-    else if (initial == null) v = init();
+    else if (initial == null) v = withoutRecording(init); // initial values are data (graph constants), not graph nodes
     else {
       v = tensor(initial as never, { dtype: 'float32' });
       if (!sameShape(v.shape, shape)) {

@@ -1,6 +1,9 @@
 // What Sequential and Functional models share: the backward pass with an optimizer step,
 // batched prediction and evaluation, and weight snapshots.
-import { ArgError, AttrError } from '../../errors.js';
+import { ArgError, AttrError, GraphError } from '../../errors.js';
+import { isRecording } from '../../ops/define.js';
+import { add, mul } from '../../ops/binary.js';
+import { full } from '../../ops/creation.js';
 import { no_grad } from '../../autograd/mode.js';
 import { tidy } from '../../tensor/scope.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -71,6 +74,25 @@ export function evaluateBatches(model: Trainable, loss: Loss, X: Tensor, y: Tens
     );
   }
   return withAccuracy ? { loss: total / n, accuracy: correct / n } : { loss: total / n };
+}
+
+/** Graph mode: the mean loss over (X, y) in batches, as a recorded value (weighted by batch sizes). */
+export function lossOverBatches(model: Trainable, loss: Loss, X: Tensor, y: Tensor, batch_size: number): Tensor {
+  const n = X.shape[0]!;
+  return no_grad(() => {
+    let total: Tensor | null = null;
+    for (let b = 0; b < n; b += batch_size) {
+      const e = Math.min(n, b + batch_size);
+      const part = mul(loss.fn(sliceRows(y, b, e), model._forward_pass(sliceRows(X, b, e), false)), (e - b) / n);
+      total = total ? add(total, part) : part;
+    }
+    return total ?? full([], NaN);
+  });
+}
+
+/** Throws GraphError while a graph is being defined: the caller needs values, which exist only after it runs. */
+export function needsValues(where: string, instead: string): void {
+  if (isRecording()) throw new GraphError(`${where}: needs computed values, which a graph being defined does not have yet; ${instead}`);
 }
 
 /** Copies of every parameter and buffer, by name. */

@@ -1,6 +1,6 @@
 // NeuralNetwork: the seed's Sequential model. add() layers, summary(), fit() with a progress
 // bar, history, callbacks and validation, predict(), evaluate(), save()/load().
-import { ArgError, AttrError, ShapeError } from '../../errors.js';
+import { ArgError, AttrError, GraphError, ShapeError } from '../../errors.js';
 import { sameShape } from '../../ops/shape-rules.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -14,7 +14,9 @@ import { takeRows } from '../utils/rows.js';
 import { permutation, resolveSeed } from '../utils/rng.js';
 import { type Callback, type EpochLogs, type TrainingModel } from './callbacks.js';
 import { type DataInput, asTensor, checkSameLength, countCorrect, prepareTargets } from './data.js';
-import { type Evaluation, backwardPass, checkBatchSize, evaluateBatches, getWeights, predictBatches, setWeights } from './engine.js';
+import { type Evaluation, backwardPass, checkBatchSize, evaluateBatches, getWeights, lossOverBatches, needsValues, predictBatches, setWeights } from './engine.js';
+import { isRecording } from '../../ops/define.js';
+import { Graph } from '../../graph/graph.js';
 import { type Loss, type LossFn, type LossName, resolveLoss } from './losses.js';
 import { CUSTOM_LOSS, FORMAT, type LoadOptions, type ModelJson, VERSION, openModel, paramsOf, sampleOutput, saveModel } from './persist.js';
 import { Progress, type ProgressStream } from './progress.js';
@@ -148,6 +150,7 @@ export class NeuralNetwork implements TrainingModel {
 
   /** One training step on a batch; returns its loss. */
   train_on_batch(X: DataInput, y: DataInput): number {
+    needsValues('NeuralNetwork.train_on_batch', 'use fit(), which persists each batch loss');
     const Xt = asTensor('train_on_batch', 'X', X, this.inputDtype());
     const yt = prepareTargets('train_on_batch', y, this.knownOutput(Xt), this.loss.classifier);
     checkSameLength('train_on_batch', Xt, yt);
@@ -187,6 +190,12 @@ export class NeuralNetwork implements TrainingModel {
     const seed = shuffle ? resolveSeed(where, options.seed) : 0;
     const history = { epochs: [] as EpochRecord[] } as History;
 
+    // Graph mode: the steps are recorded, each batch loss persisted under its seed name.
+    const graph = isRecording() ? Graph.current() : null;
+    if (graph && callbacks.length) {
+      throw new GraphError(`${where}: callbacks need loss values, which a graph has only after R.execute(); fetch the persisted training_loss_epoch_{e}_batch_{b} instead`);
+    }
+
     this.stop_training = false;
     for (const c of callbacks) c.on_train_begin?.(this);
     for (let epoch = 1; epoch <= n_epochs && !this.stop_training; epoch++) {
@@ -199,6 +208,11 @@ export class NeuralNetwork implements TrainingModel {
         const lo = b * batch_size;
         const hi = Math.min(n, lo + batch_size);
         const idx = order ? order.subarray(lo, hi) : Uint32Array.from({ length: hi - lo }, (_, i) => lo + i);
+        if (graph) {
+          tidy(() => this.recordStep(graph, takeRows(Xt, idx), takeRows(yt, idx), `training_loss_epoch_${epoch}_batch_${b + 1}`));
+          progress?.batch(epoch, b + 1, {});
+          continue;
+        }
         const r = tidy(() => this.step(takeRows(Xt, idx), takeRows(yt, idx), withAccuracy));
         lossSum += r.loss * (hi - lo);
         correct += r.correct;
@@ -206,6 +220,11 @@ export class NeuralNetwork implements TrainingModel {
         const logs = withAccuracy ? { loss: r.loss, accuracy: r.correct / (hi - lo) } : { loss: r.loss };
         for (const c of callbacks) c.on_batch_end?.(b + 1, logs, this, epoch);
         progress?.batch(epoch, b + 1, { loss: lossSum / hi, accuracy: withAccuracy ? correct / hi : undefined });
+      }
+      if (graph) {
+        if (valData) tidy(() => graph.persist(lossOverBatches(this, this.loss, valData[0], valData[1], Math.max(batch_size, 256)), `validation_loss_epoch_${epoch}`));
+        progress?.epochEnd(epoch, {});
+        continue;
       }
       const logs: EpochRecord = { epoch, loss: lossSum / n };
       if (withAccuracy) logs.accuracy = correct / n;
@@ -234,6 +253,7 @@ export class NeuralNetwork implements TrainingModel {
   /** Mean loss on (X, y) and, for classifiers, accuracy. */
   evaluate(X: DataInput, y: DataInput, options: { batch_size?: number } = {}): Evaluation {
     const where = 'NeuralNetwork.evaluate';
+    needsValues(where, 'persist predict(X) (or a loss you compute from it) and fetch it after R.execute()');
     const bs = options.batch_size ?? 256;
     checkBatchSize(where, bs);
     const Xt = asTensor(where, 'X', X, this.inputDtype());
@@ -332,6 +352,13 @@ export class NeuralNetwork implements TrainingModel {
     const out = this.outputShape();
     if (!out || out.length !== 1 || out[0]! < 2) return false;
     return this.loss.classifier || (y.ndim === 2 && y.shape[1] === out[0]);
+  }
+
+  /** Graph mode: records one training step; its loss is persisted under `name`. */
+  private recordStep(graph: Graph, X: Tensor, y: Tensor, name: string): void {
+    const loss = this.loss.fn(y, this._forward_pass(X, true));
+    graph.persist(loss, name);
+    backwardPass(this, 'NeuralNetwork', loss, true);
   }
 
   private step(X: Tensor, y: Tensor, withAccuracy = false): { loss: number; correct: number } {

@@ -1,9 +1,8 @@
 // Adam and AdamW (torch 1.13 update rules) on the native fused adam_step kernel.
-import { native } from '../../native/load.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { adamUpdateOp } from '../../ops/optim.js';
 import { type AttrCheck, type AttrSchema, bool, num, parseAttrs } from '../../ops/attrs.js';
-import { Optimizer, nonNegative } from './optimizer.js';
-
-const N = native();
+import { Optimizer, type UpdateCall, nonNegative } from './optimizer.js';
 
 export interface AdamOptions {
   /** Learning rate (default 1e-3). */
@@ -65,8 +64,8 @@ abstract class AdamBase extends Optimizer {
     return this.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
   }
 
-  protected update(param: Float32Array, grad: Float32Array, b: Record<string, Float32Array>, step: number): void {
-    N.adam_step(param, grad, b.exp_avg!, b.exp_avg_sq!, b.max_exp_avg_sq ?? null, step, {
+  protected update(param: Tensor, grad: Tensor, b: Record<string, Tensor>, step: number): UpdateCall {
+    const attrs = {
       lr: this.lr,
       beta1: this.betas[0],
       beta2: this.betas[1],
@@ -74,7 +73,9 @@ abstract class AdamBase extends Optimizer {
       weight_decay: this.weight_decay,
       amsgrad: this.amsgrad,
       decoupled_weight_decay: this.decoupled,
-    });
+      step,
+    };
+    return { op: adamUpdateOp, inputs: [param, grad, b.exp_avg!, b.exp_avg_sq!, b.max_exp_avg_sq ?? null], attrs };
   }
 
   get_config(): { name: string; config: Record<string, unknown> } {

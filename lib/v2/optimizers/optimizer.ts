@@ -7,6 +7,7 @@ import { keep } from '../../tensor/scope.js';
 import { Tensor, shapeStr } from '../../tensor/tensor.js';
 import { describe, num, parseAttrs } from '../../ops/attrs.js';
 import { sameShape } from '../../ops/shape-rules.js';
+import { type OpDef, dispatchInPlace, withoutRecording } from '../../ops/define.js';
 
 /** Params with stable names, e.g. [['dense_1.W', W], ['dense_1.w0', w0]]. */
 export type NamedParams = ReadonlyArray<readonly [string, Tensor]>;
@@ -23,6 +24,13 @@ interface ParamState {
   step: number;
   /** One float32 buffer of the param's shape per state name of the optimizer. */
   bufs: Record<string, Tensor>;
+}
+
+/** One optimizer update as a catalog op call. */
+export interface UpdateCall {
+  op: OpDef<any>;
+  inputs: (Tensor | null)[];
+  attrs: unknown;
 }
 
 const STEP_PREFIX = 'step/';
@@ -50,8 +58,11 @@ export abstract class Optimizer {
   /** Names of the state buffers each param needs under the current hyper-parameters. */
   protected abstract stateNames(): readonly string[];
 
-  /** One in-place update of param through the native kernel; step is 1-based. */
-  protected abstract update(param: Float32Array, grad: Float32Array, bufs: Record<string, Float32Array>, step: number): void;
+  /**
+   * The catalog op of one update (lib/ops/optim.ts) with its inputs, in the op's order, and its
+   * attributes; step is 1-based. Its outputs replace the param and the state buffers, in order.
+   */
+  protected abstract update(param: Tensor, grad: Tensor, bufs: Record<string, Tensor>, step: number): UpdateCall;
 
   /** Class name + hyper-parameters (JSON-serialisable), enough to rebuild the optimizer. */
   abstract get_config(): { name: string; config: Record<string, unknown> };
@@ -72,7 +83,9 @@ export abstract class Optimizer {
       if (g.dtype !== 'float32') throw new DtypeError(`${where}: its grad is ${g.dtype}, expected float32`);
       if (!sameShape(g.shape, p.shape)) throw new ShapeError(`${where}: its grad has shape ${shapeStr(g.shape)} but the param has shape ${shapeStr(p.shape)}`);
       // The kernel needs distinct buffers (reading _data also rejects disposed tensors).
-      if (g._data === p._data) throw new ArgError(`${where}: its grad shares the param's data`);
+      p._checkUsable();
+      g._checkUsable();
+      if (!p.isSymbolic && !g.isSymbolic && g._data === p._data) throw new ArgError(`${where}: its grad shares the param's data`);
       const st = this.state.get(name);
       if (st) {
         for (const [k, b] of Object.entries(st.bufs)) {
@@ -85,13 +98,16 @@ export abstract class Optimizer {
       let st = this.state.get(name);
       if (!st) {
         st = { step: 0, bufs: {} };
-        for (const k of this.stateNames()) st.bufs[k] = keep(zeros(p.shape));
+        // Zeros as data, not graph nodes: the state is a constant the recorded updates rebind.
+        for (const k of this.stateNames()) st.bufs[k] = keep(withoutRecording(() => zeros(p.shape)));
         this.state.set(name, st);
       }
-      const bufs: Record<string, Float32Array> = {};
-      for (const [k, b] of Object.entries(st.bufs)) bufs[k] = b._data as Float32Array;
+      const { op, inputs, attrs } = this.update(p, g, st.bufs, st.step + 1);
+      // In place (the op's outputs are written over the param and its state); while a graph is
+      // being defined, a recorded node whose outputs the param and state now stand for.
+      const targets = [p, ...inputs.slice(2).filter((t): t is Tensor => t !== null)];
       try {
-        this.update(p._data as Float32Array, g._data as Float32Array, bufs, st.step + 1);
+        dispatchInPlace(op, inputs, attrs, targets);
       } catch (err) {
         throw fromNative(err);
       }

@@ -1,9 +1,8 @@
 // RMSprop (torch 1.13 update rule) on the native fused rmsprop_step kernel.
-import { native } from '../../native/load.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { rmspropUpdateOp } from '../../ops/optim.js';
 import { type AttrSchema, bool, num, parseAttrs } from '../../ops/attrs.js';
-import { Optimizer, nonNegative } from './optimizer.js';
-
-const N = native();
+import { Optimizer, type UpdateCall, nonNegative } from './optimizer.js';
 
 export interface RMSpropOptions {
   /** Learning rate (default 1e-2). */
@@ -50,15 +49,10 @@ export class RMSprop extends Optimizer {
     return names;
   }
 
-  protected update(param: Float32Array, grad: Float32Array, b: Record<string, Float32Array>): void {
-    N.rmsprop_step(param, grad, b.square_avg!, b.momentum_buffer ?? null, b.grad_avg ?? null, {
-      lr: this.lr,
-      alpha: this.alpha,
-      eps: this.eps,
-      weight_decay: this.weight_decay,
-      momentum: this.momentum,
-      centered: this.centered,
-    });
+  protected update(param: Tensor, grad: Tensor, b: Record<string, Tensor>): UpdateCall {
+    const { lr, alpha, eps, weight_decay, momentum, centered } = this;
+    const inputs = [param, grad, b.square_avg!, b.momentum_buffer ?? null, b.grad_avg ?? null];
+    return { op: rmspropUpdateOp, inputs, attrs: { lr, alpha, eps, weight_decay, momentum, centered } };
   }
 
   get_config(): { name: string; config: Record<string, unknown> } {

@@ -1,10 +1,9 @@
 // SGD with momentum / dampening / Nesterov (torch 1.13 update rule) on the native sgd_step kernel.
 import { AttrError } from '../../errors.js';
-import { native } from '../../native/load.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { sgdUpdateOp } from '../../ops/optim.js';
 import { type AttrSchema, bool, num, parseAttrs } from '../../ops/attrs.js';
-import { Optimizer, nonNegative } from './optimizer.js';
-
-const N = native();
+import { Optimizer, type UpdateCall, nonNegative } from './optimizer.js';
 
 export interface SGDOptions {
   /** Learning rate (default 1e-2). */
@@ -47,14 +46,9 @@ export class SGD extends Optimizer {
     return this.momentum > 0 ? ['momentum_buffer'] : [];
   }
 
-  protected update(param: Float32Array, grad: Float32Array, b: Record<string, Float32Array>, step: number): void {
-    N.sgd_step(param, grad, b.momentum_buffer ?? null, step, {
-      lr: this.lr,
-      momentum: this.momentum,
-      dampening: this.dampening,
-      weight_decay: this.weight_decay,
-      nesterov: this.nesterov,
-    });
+  protected update(param: Tensor, grad: Tensor, b: Record<string, Tensor>, step: number): UpdateCall {
+    const { lr, momentum, dampening, weight_decay, nesterov } = this;
+    return { op: sgdUpdateOp, inputs: [param, grad, b.momentum_buffer ?? null], attrs: { lr, momentum, dampening, weight_decay, nesterov, step } };
   }
 
   get_config(): { name: string; config: Record<string, unknown> } {

@@ -7,5 +7,6 @@ import { cases as shape } from './shape.js';
 import { cases as creation } from './creation.js';
 import { cases as indexing } from './indexing.js';
 import { cases as nn } from './nn.js';
+import { cases as optim } from './optim.js';
 
-export const groups: Record<string, OpCase[]> = { unary, binary, reduce, shape, creation, indexing, nn };
+export const groups: Record<string, OpCase[]> = { unary, binary, reduce, shape, creation, indexing, nn, optim };

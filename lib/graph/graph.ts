@@ -1,0 +1,238 @@
+// R.Graph: a whole computation recorded as data. While a graph is being defined every catalog op
+// records a node instead of computing (shapes and dtypes are inferred); activate() freezes it;
+// execute() runs it (in-process by default, or through an executor a remote client installs);
+// fetch() reads a persisted value by name, also while the run is still going.
+import { GraphError } from '../errors.js';
+import { setGraphRecorder } from '../ops/define.js';
+import { Storage } from '../tensor/storage.js';
+import { type Tensor, setGraphHooks } from '../tensor/tensor.js';
+import { GraphBuilder } from './builder.js';
+import { executeGraph } from './execute.js';
+import { APPROACHES, type Approach, type ConstNode, type GraphData, type GraphInfo, type ValueRef, prune } from './graph-data.js';
+import type { Data } from '../tensor/dtype.js';
+
+export interface GraphOptions {
+  /** Any string (default 'graph'). */
+  name?: string;
+  /** Any string describing the algorithm (default ''). */
+  algorithm?: string;
+  /** 'distributed' (default) or 'federated'. */
+  approach?: Approach;
+}
+
+export type GraphStatus = 'defining' | 'activated' | 'running' | 'done' | 'failed' | 'dropped';
+
+export interface GraphProgress {
+  status: GraphStatus;
+  nodesDone: number;
+  nodesTotal: number;
+  persistedDone: number;
+  persistedTotal: number;
+}
+
+/** Runs an activated graph somewhere (in-process by default); resolves with its persisted values. */
+export type GraphExecutor = (graph: Graph, report: (p: Omit<GraphProgress, 'status'>) => void, onPersisted: (name: string, v: Tensor) => void) => Promise<void>;
+
+let current: Graph | null = null;
+
+export class Graph {
+  readonly name: string;
+  readonly algorithm: string;
+  readonly approach: Approach;
+  private builder: GraphBuilder | null;
+  private frozen: GraphData | null = null;
+  /** Each variable's final value in the frozen graph. */
+  private variableRefs = new Map<Tensor, ValueRef>();
+  private _status: GraphStatus = 'defining';
+  private results = new Map<string, Tensor>();
+  private progress = { nodesDone: 0, nodesTotal: 0, persistedDone: 0, persistedTotal: 0 };
+  private listeners = new Set<(p: GraphProgress) => void>();
+  private run: Promise<void> | null = null;
+  private failure: unknown = null;
+
+  /** Starts defining a graph: from now on ops record into it (as in the seed, it becomes the current graph). */
+  constructor(options: GraphOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new GraphError(`Graph: options must be an object, got ${String(options)}`);
+    const { name = 'graph', algorithm = '', approach = 'distributed' } = options;
+    if (typeof name !== 'string' || typeof algorithm !== 'string') throw new GraphError(`Graph: name and algorithm must be strings`);
+    if (!(APPROACHES as readonly unknown[]).includes(approach)) {
+      throw new GraphError(`Graph: approach must be 'distributed' or 'federated', got ${JSON.stringify(approach)}`);
+    }
+    if (current?._status === 'defining') {
+      throw new GraphError(`Graph: graph '${current.name}' is still being defined; call R.activate() or R.flush() before starting another`);
+    }
+    this.name = name;
+    this.algorithm = algorithm;
+    this.approach = approach;
+    const info: GraphInfo = { name, algorithm, approach };
+    this.builder = new GraphBuilder(info);
+    current = this;
+    setGraphRecorder(this.builder);
+  }
+
+  /** The graph being defined or last defined in this process (R.activate() etc. act on it). */
+  static current(): Graph | null {
+    return current;
+  }
+
+  get status(): GraphStatus {
+    return this._status;
+  }
+
+  /** Nodes recorded so far (while defining) or in the frozen graph. */
+  get nodeCount(): number {
+    return (this.frozen ?? this.builder?.data)?.nodes.length ?? 0;
+  }
+
+  /** The frozen graph (after activate()). */
+  get data(): GraphData {
+    if (!this.frozen) throw new GraphError(`graph '${this.name}' is ${this._status}; activate it first`);
+    return this.frozen;
+  }
+
+  /** Marks t's value to be kept and fetched by name after (or while) the graph runs. */
+  persist(t: Tensor, name: string): void {
+    if (this._status !== 'defining' || !this.builder) throw new GraphError(`persist_op('${name}'): graph '${this.name}' is ${this._status}; ops can be persisted only while it is being defined`);
+    this.builder.persist(t, name);
+  }
+
+  /** Freezes the graph: no op can be added any more; keeps only what persisted values and variables need. */
+  activate(): this {
+    if (this._status !== 'defining' || !this.builder) throw new GraphError(`activate: graph '${this.name}' is ${this._status}, not being defined`);
+    const b = this.builder;
+    const vars = [...b.variables.keys()];
+    const roots: ValueRef[] = [...b.data.persist.values(), ...vars.map((t) => [t._gv!.node, t._gv!.output] as const)];
+    const { graph, renumber } = prune(b.data, roots);
+    this.frozen = graph;
+    for (const t of vars) this.variableRefs.set(t, [renumber.get(t._gv!.node)!, t._gv!.output]);
+    b.state = 'activated';
+    this._status = 'activated';
+    if (current === this) setGraphRecorder(null);
+    this.progress = { nodesDone: 0, nodesTotal: graph.nodes.length, persistedDone: 0, persistedTotal: graph.persist.size };
+    return this;
+  }
+
+  /**
+   * Runs the activated graph (in this process unless an executor is given); resolves when it
+   * ends. Persisted values can be fetched as soon as each is computed. Variables of the model
+   * (its parameters, optimizer state, batch-norm statistics) take their final values.
+   */
+  execute(executor: GraphExecutor = localExecutor): Promise<void> {
+    if (this._status === 'defining') throw new GraphError(`execute: graph '${this.name}' is still being defined; call R.activate() first`);
+    if (this._status !== 'activated') throw new GraphError(`execute: graph '${this.name}' is ${this._status}; a graph runs once (define a new one, or load it again)`);
+    this._status = 'running';
+    this.emit();
+    this.run = executor(
+      this,
+      (p) => {
+        this.progress = p;
+        this.emit();
+      },
+      (name, v) => void this.results.set(name, v),
+    ).then(
+      () => {
+        this._status = 'done';
+        this.emit();
+      },
+      (err) => {
+        this._status = 'failed';
+        this.failure = err;
+        this.emit();
+        throw err;
+      },
+    );
+    return this.run;
+  }
+
+  /** Resolves when the run ends (rejects if it failed); calls onProgress on every progress report. */
+  async wait(onProgress?: (p: GraphProgress) => void): Promise<void> {
+    if (!this.run) throw new GraphError(`track_progress: graph '${this.name}' is ${this._status}, not running; call R.execute() first`);
+    if (onProgress) this.listeners.add(onProgress);
+    try {
+      onProgress?.(this.snapshot());
+      await this.run;
+    } finally {
+      if (onProgress) this.listeners.delete(onProgress);
+    }
+  }
+
+  snapshot(): GraphProgress {
+    return { status: this._status, ...this.progress };
+  }
+
+  /** The value persisted under name; a GraphError says whether it was never persisted or is not computed yet. */
+  fetch(name: string): Tensor {
+    if (typeof name !== 'string') throw new GraphError(`fetch_persisting_op: op_name must be a string, got ${String(name)}`);
+    const got = this.results.get(name);
+    if (got) return got;
+    const names = this.frozen ? this.frozen.persist : this.builder?.data.persist;
+    if (!names?.has(name)) {
+      const known = [...(names?.keys() ?? [])];
+      throw new GraphError(`fetch_persisting_op: graph '${this.name}' persists no op named '${name}'${known.length ? ` (it persists ${known.length}: ${known.slice(0, 5).map((k) => `'${k}'`).join(', ')}${known.length > 5 ? ', ...' : ''})` : ''}`);
+    }
+    if (this._status === 'failed') throw new GraphError(`fetch_persisting_op: '${name}' was not computed: the run of graph '${this.name}' failed (${(this.failure as Error)?.message ?? this.failure})`);
+    throw new GraphError(`fetch_persisting_op: '${name}' is not computed yet (graph '${this.name}' is ${this._status}${this._status === 'running' ? `, ${this.progress.nodesDone}/${this.progress.nodesTotal} nodes done` : ''})`);
+  }
+
+  /** Forgets the graph: recording stops, results are dropped, variables take back the values they had before it. */
+  drop(): void {
+    const b = this.builder;
+    if (b && this._status !== 'done') {
+      for (const [t, before] of b.variables) if (before && t._gv?.graph === b) t._restore(before);
+    }
+    if (b) b.state = 'dropped';
+    this._status = 'dropped';
+    this.results.clear();
+    if (current === this) {
+      setGraphRecorder(null);
+      current = null;
+    }
+  }
+
+  /** @internal the constants' data while the graph is in memory. */
+  constData(node: ConstNode): Data {
+    if (!node.data) throw new GraphError(`graph '${this.name}': constant ${node.blob ?? ''} has no data in memory`);
+    return node.data;
+  }
+
+  /** @internal after a local run: the variables take their final values. */
+  settleVariables(values: Map<Tensor, Tensor>): void {
+    for (const [t, v] of values) if (t._gv?.graph === this.builder) t._restore(new Storage(v._data.slice()));
+  }
+
+  /** @internal */
+  variableValues(): Map<Tensor, ValueRef> {
+    return this.variableRefs;
+  }
+
+  private emit(): void {
+    const p = this.snapshot();
+    for (const l of this.listeners) l(p);
+  }
+}
+
+/** Runs the graph in this process on the native engine. */
+export const localExecutor: GraphExecutor = async (graph, report, onPersisted) => {
+  const vars = [...graph.variableValues()];
+  const result = await executeGraph(graph.data, {
+    constData: (n) => graph.constData(n),
+    keep: vars.map(([, r]) => r),
+    onPersisted,
+    onProgress: (p) => report({ nodesDone: p.done, nodesTotal: p.total, persistedDone: p.persisted, persistedTotal: p.persistedTotal }),
+  });
+  graph.settleVariables(new Map(vars.map(([t], i) => [t, result.kept[i]!])));
+};
+
+// Symbolic tensors describe themselves through their graph; in-place updates rebind while recording.
+setGraphHooks(
+  (t) => (t._gv?.graph instanceof GraphBuilder ? t._gv.graph.describe(t) : 'a value of a graph'),
+  (target, src) => {
+    const b = current?.status === 'defining' ? current['builder'] : null;
+    if (b) {
+      b.assign(target, src);
+      return true;
+    }
+    if (target.isSymbolic) throw new GraphError(`assign: ${target.toString()} cannot be updated now (its graph is not being defined)`);
+    return false;
+  },
+);
