@@ -8,6 +8,7 @@ import { Storage } from '../tensor/storage.js';
 import { type Tensor, setGraphHooks } from '../tensor/tensor.js';
 import { GraphBuilder } from './builder.js';
 import { executeGraph } from './execute.js';
+import { type LoadGraphOptions, loadGraph, saveGraph } from './format.js';
 import { APPROACHES, type Approach, type ConstNode, type GraphData, type GraphInfo, type ValueRef, prune } from './graph-data.js';
 import type { Data } from '../tensor/dtype.js';
 
@@ -51,7 +52,7 @@ export class Graph {
   private failure: unknown = null;
 
   /** Starts defining a graph: from now on ops record into it (as in the seed, it becomes the current graph). */
-  constructor(options: GraphOptions = {}) {
+  constructor(options: GraphOptions = {}, loaded?: GraphData) {
     if (options === null || typeof options !== 'object') throw new GraphError(`Graph: options must be an object, got ${String(options)}`);
     const { name = 'graph', algorithm = '', approach = 'distributed' } = options;
     if (typeof name !== 'string' || typeof algorithm !== 'string') throw new GraphError(`Graph: name and algorithm must be strings`);
@@ -64,10 +65,33 @@ export class Graph {
     this.name = name;
     this.algorithm = algorithm;
     this.approach = approach;
+    current = this;
+    if (loaded) {
+      // A graph read from a file: activated already, nothing to record.
+      this.builder = null;
+      this.frozen = loaded;
+      this._status = 'activated';
+      this.progress = { nodesDone: 0, nodesTotal: loaded.nodes.length, persistedDone: 0, persistedTotal: loaded.persist.size };
+      setGraphRecorder(null);
+      return;
+    }
     const info: GraphInfo = { name, algorithm, approach };
     this.builder = new GraphBuilder(info);
-    current = this;
     setGraphRecorder(this.builder);
+  }
+
+  /**
+   * Reads a graph written by save(dir), validating every node against the op catalog and every
+   * constant against its SHA-256 before anything runs. It becomes the current graph, activated.
+   */
+  static load(dir: string, options: LoadGraphOptions = {}): Graph {
+    const data = loadGraph(dir, options);
+    return new Graph(data.info, data);
+  }
+
+  /** Writes the activated graph into dir: graph.json and one content-addressed blob per distinct constant. */
+  save(dir: string): void {
+    saveGraph(dir, this.data, (n) => this.constData(n));
   }
 
   /** The graph being defined or last defined in this process (R.activate() etc. act on it). */

@@ -84,7 +84,7 @@ export function onDispatch(listener: DispatchListener): () => void {
   };
 }
 
-function checkInputs(def: OpDef<any>, inputs: (Tensor | null)[]): void {
+function checkInputs(def: OpDef<any>, inputs: (Tensor | null)[], validating = false): void {
   if (!def.variadic && inputs.length !== def.inputs.length) {
     throw new ArgError(`${def.name}: expected ${def.inputs.length} inputs (${def.inputs.map((s) => s.name).join(', ')}), got ${inputs.length}`);
   }
@@ -97,7 +97,7 @@ function checkInputs(def: OpDef<any>, inputs: (Tensor | null)[]): void {
     }
     if (!(x instanceof Tensor)) throw new ArgError(`${def.name}: input '${spec.name}' must be a Tensor, got ${Object.prototype.toString.call(x)}`);
     x._checkUsable(); // DisposedError for a disposed tensor
-    if (x.isSymbolic && recorder === null) throw new GraphError(`${def.name}: input '${spec.name}' is ${x.toString()}; no op can be added to that graph now (it was activated or dropped)`);
+    if (x.isSymbolic && recorder === null && !validating) throw new GraphError(`${def.name}: input '${spec.name}' is ${x.toString()}; no op can be added to that graph now (it was activated or dropped)`);
     const want = spec.dtype ?? 'float32';
     if (want !== 'any' && x.dtype !== want) {
       throw new DtypeError(`${def.name}: input '${spec.name}' must be ${want}, got ${x.dtype}${want === 'float32' ? " (convert with .astype('float32'))" : ''}`);
@@ -111,6 +111,19 @@ function wrap(def: OpDef<any>, err: unknown): unknown {
     e.message = `${def.name}: ${e.message}`;
   }
   return e;
+}
+
+/**
+ * The outputs op `def` would make from these (possibly symbolic) inputs and parsed attrs: the
+ * checks and shape inference of a call, without running or recording it (graph validation).
+ */
+export function inferCall<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A): OutMeta[] {
+  checkInputs(def, inputs, true);
+  try {
+    return def.infer(inputs, attrs);
+  } catch (err) {
+    throw wrap(def, err);
+  }
 }
 
 /** Runs op `def` on tensors with already-parsed attrs; returns all its outputs. */

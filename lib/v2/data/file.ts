@@ -3,7 +3,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import { ArgError } from '../../errors.js';
-import { FileLimitError, MAX_DATA_BYTES, checkLimit, readRegularFile } from '../io/files.js';
+import { FileLimitError, MAX_DATA_BYTES, checkLimit, readRegularFile } from '../../io/files.js';
 
 export interface ReadLimitOptions {
   /** Most bytes read from the file and, for a gzip file, inflated from it (default 64 MiB). */

@@ -24,8 +24,8 @@ import { CustomLayer } from '../layers/custom.js';
 import type { Layer, NamedTensors, StateSource } from '../layers/layer.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { optimizer_from_config } from '../optimizers/index.js';
-import { SafetensorsFile, encode_safetensors } from '../io/safetensors.js';
-import { MAX_MODEL_FILE_BYTES, MAX_MODEL_JSON_BYTES, checkLimit, checkPath, commitTemp, listDir, readRegularFile, removeStaleTemps, syncDir, writeFileAtomic, writeTemp } from '../io/files.js';
+import { SafetensorsFile, encode_safetensors } from '../../io/safetensors.js';
+import { MAX_MODEL_FILE_BYTES, MAX_MODEL_JSON_BYTES, checkLimit, checkPath, commitTemp, listDir, readRegularFile, removeStaleTemps, syncDir, writeFileAtomic, writeTemp } from '../../io/files.js';
 
 export const FORMAT = 'ravdl-model';
 export const VERSION = 2;

@@ -10,7 +10,10 @@ import { layerFromConfig } from '../layers/registry.js';
 import { withStateSource } from '../layers/layer.js';
 import '../layers/index.js'; // registers the built-in layers load() rebuilds
 import type { Optimizer } from '../optimizers/optimizer.js';
-import { takeRows } from '../utils/rows.js';
+import { sliceRows, takeRows } from '../utils/rows.js';
+import { t } from '../../tensor/create.js';
+import { gather } from '../../ops/indexing.js';
+import { slice } from '../../ops/join.js';
 import { permutation, resolveSeed } from '../utils/rng.js';
 import { type Callback, type EpochLogs, type TrainingModel } from './callbacks.js';
 import { type DataInput, asTensor, checkSameLength, countCorrect, prepareTargets } from './data.js';
@@ -202,6 +205,8 @@ export class NeuralNetwork implements TrainingModel {
       for (const c of callbacks) c.on_epoch_begin?.(epoch, this);
       progress?.epochStart();
       const order = shuffle ? permutation(n, (seed + Math.imul(epoch, 0x9e3779b9)) >>> 0) : null;
+      // Graph mode: the epoch's order is one constant, each batch a slice of it gathering rows of the data.
+      const orderT = graph && order ? t(Int32Array.from(order)) : null;
       let lossSum = 0;
       let correct = 0;
       for (let b = 0; b < nBatches; b++) {
@@ -209,7 +214,10 @@ export class NeuralNetwork implements TrainingModel {
         const hi = Math.min(n, lo + batch_size);
         const idx = order ? order.subarray(lo, hi) : Uint32Array.from({ length: hi - lo }, (_, i) => lo + i);
         if (graph) {
-          tidy(() => this.recordStep(graph, takeRows(Xt, idx), takeRows(yt, idx), `training_loss_epoch_${epoch}_batch_${b + 1}`));
+          tidy(() => {
+            const rows = (data: Tensor) => (orderT ? gather(data, slice(orderT, [lo], [hi]), 0) : sliceRows(data, lo, hi));
+            this.recordStep(graph, rows(Xt), rows(yt), `training_loss_epoch_${epoch}_batch_${b + 1}`);
+          });
           progress?.batch(epoch, b + 1, {});
           continue;
         }

@@ -14,9 +14,9 @@ export { read_idx, parse_idx } from '../data/idx.js';
 export type { IdxArray } from '../data/idx.js';
 export { load_iris, load_digits, load_fashion_mnist, DatasetNotFoundError } from '../data/datasets.js';
 export type { Dataset, DatasetOptions, DigitsOptions, FashionMnistOptions } from '../data/datasets.js';
-export { save_safetensors, load_safetensors, encode_safetensors, decode_safetensors } from '../io/safetensors.js';
-export type { SafetensorsContent, LoadSafetensorsOptions } from '../io/safetensors.js';
-export { FileLimitError, MAX_DATA_BYTES, MAX_MODEL_FILE_BYTES } from '../io/files.js';
+export { save_safetensors, load_safetensors, encode_safetensors, decode_safetensors } from '../../io/safetensors.js';
+export type { SafetensorsContent, LoadSafetensorsOptions } from '../../io/safetensors.js';
+export { FileLimitError, MAX_DATA_BYTES, MAX_MODEL_FILE_BYTES } from '../../io/files.js';
 export type { ReadLimitOptions } from '../data/file.js';
 
 function checkBatchSize(where: string, batch_size: number): void {

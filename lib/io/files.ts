@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, readdirSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { ArgError } from '../../errors.js';
+import { ArgError } from '../errors.js';
 
 /** Default size limit of a model file (weights, optimizer state) and of load_safetensors: 2 GiB. */
 export const MAX_MODEL_FILE_BYTES = 2 ** 31;

@@ -7,9 +7,9 @@
 // Saving writes F32 and I32; loading also converts F64/F16/BF16 to float32 and I64/U32/I16/U16/I8/U8/BOOL to int32.
 import { endianness } from 'node:os';
 import { basename, dirname } from 'node:path';
-import { ArgError, DtypeError, ShapeError } from '../../errors.js';
-import { type DType } from '../../tensor/dtype.js';
-import { Tensor, numel } from '../../tensor/tensor.js';
+import { ArgError, DtypeError, ShapeError } from '../errors.js';
+import { type DType } from '../tensor/dtype.js';
+import { Tensor, numel } from '../tensor/tensor.js';
 import { MAX_MODEL_FILE_BYTES, checkLimit, checkPath, readRegularFile, writeFileAtomic } from './files.js';
 
 export interface SafetensorsContent {
