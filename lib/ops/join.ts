@@ -229,7 +229,7 @@ const padBackwardOp = defineOp<Omit<PadAttrs, 'value'> & { shape: number[] }>({
   name: 'pad_backward',
   doc: 'gradient of pad: every element of dy summed into the x position it was copied from',
   inputs: [{ name: 'dy' }],
-  attrs: { pads: { check: intList({ min: 0 }), default: required }, mode: { check: padModes, default: 'constant' }, shape: { check: intList({ min: 0 }), default: required } },
+  attrs: { pads: { check: intList(), default: required }, mode: { check: padModes, default: 'constant' }, shape: { check: intList({ min: 0 }), default: required } },
   gradientOf: 'pad',
   infer: ([dy], { pads, mode, shape }) => {
     const want = padShape('pad_backward', shape, pads, mode);
@@ -241,16 +241,16 @@ const padBackwardOp = defineOp<Omit<PadAttrs, 'value'> & { shape: number[] }>({
 
 const padOp = defineOp<PadAttrs>({
   name: 'pad',
-  doc: "pads the trailing dims of x: 'constant' (value), 'reflect', 'replicate' or 'circular'",
+  doc: "pads the trailing dims of x: 'constant' (value), 'reflect', 'replicate' or 'circular'; negative pads crop",
   inputs: [{ name: 'x' }],
-  attrs: { pads: { check: intList({ min: 0 }), default: required }, mode: { check: padModes, default: 'constant' }, value: { check: num(), default: 0 } },
+  attrs: { pads: { check: intList(), default: required }, mode: { check: padModes, default: 'constant' }, value: { check: num(), default: 0 } },
   infer: ([x], { pads, mode }) => [{ shape: padShape('pad', x!.shape, pads, mode), dtype: 'float32' }],
   kernel: ([x], [y], { pads, mode, value }) => N.pad(x!._data as Float32Array, x!.shape as number[], pads, mode, value, y!._data as Float32Array),
   grad: ({ inputs: [x], grads: [g], attrs: { pads, mode } }) => [dispatch(padBackwardOp, [g!], { pads, mode, shape: x!.shape.slice() })[0]!],
 });
 
 export interface PadOptions {
-  /** 'constant' (default) fills `value`; 'reflect' mirrors without the edge (pad < dim); 'replicate' repeats the edge; 'circular' wraps (pad <= dim). */
+  /** 'constant' (default) fills `value`; 'reflect' mirrors without the edge (pad < dim); 'replicate' repeats the edge; 'circular' wraps (pad <= dim after cropping). */
   mode?: PadMode;
   /** Fill value of 'constant' mode (default 0). */
   value?: number;
@@ -258,7 +258,9 @@ export interface PadOptions {
 
 /**
  * Pads the trailing dims of x. `pads` is a list of [before, after] pairs IN DIM ORDER for the
- * last pads.length dims (like numpy.pad's pad_width, which lists every dim):
+ * last pads.length dims (like numpy.pad's pad_width, which lists every dim). A negative pad
+ * crops, as in torch's F.pad: the negative pads of a dim may remove at most all of it;
+ * 'reflect' and 'replicate' index the uncropped dim, 'circular' wraps around the cropped one:
  * pad(x, [[1, 2]]) pads the last dim by 1 before and 2 after; pad(img, [[t, b], [l, r]]) pads H
  * and W of an NCHW image. (torch's F.pad lists the LAST dim first as a flat list: F.pad(img,
  * (l, r, t, b)); a flat list is rejected here to avoid mixing the two up.)
@@ -269,8 +271,8 @@ export function pad(x: TensorLike, pads: readonly (readonly [number, number])[],
   if (!pairs) {
     throw new AttrError(`pad: pads must be a list of [before, after] pairs in dim order for the trailing dims, e.g. [[1, 1], [2, 2]] pads dim -2 by 1 and dim -1 by 2 (torch's F.pad order (2, 2, 1, 1) reversed into pairs); got ${JSON.stringify(pads)}`);
   }
-  const flat = intList({ min: 0 })(pads.flat(), (e) => {
-    throw new AttrError(`pad: pads must be [before, after] pairs of integers >= 0, got ${JSON.stringify(pads)} (${e})`);
+  const flat = intList()(pads.flat(), (e) => {
+    throw new AttrError(`pad: pads must be [before, after] pairs of integers, got ${JSON.stringify(pads)} (${e})`);
   });
   return dispatch(padOp, [tx], parseAttrs('pad', padOp.attrs, { pads: flat, mode: options.mode, value: options.value }))[0]!;
 }

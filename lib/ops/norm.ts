@@ -66,7 +66,9 @@ const bnOp = defineOp<BatchNormAttrs>({
     }
     if (!rm !== !rv) throw new ArgError('batch_norm: running_mean and running_var must be given together (or both null)');
     if (!a.training && !rm) throw new ArgError('batch_norm: training=false needs running_mean and running_var');
-    if (a.training && x!.size / c[0]! <= 1) throw new ShapeError(`batch_norm: training needs more than 1 value per channel, x is ${shapeStr(x!.shape)}`);
+    // One value per channel has no variance; none at all (an empty batch) is a no-op, as in torch.
+    const perChannel = x!.shape.reduce((p, d, i) => (i === 1 ? p : p * d), 1);
+    if (a.training && perChannel === 1) throw new ShapeError(`batch_norm: training needs more than 1 value per channel, x is ${shapeStr(x!.shape)}`);
     const stat = (t: Tensor | null) => ({ shape: t ? c : [0], dtype: 'float32' as const, differentiable: false });
     return [{ shape: x!.shape, dtype: 'float32' }, stat(x!), stat(x!), stat(rm), stat(rv)];
   },

@@ -45,8 +45,10 @@ export interface ConvBinding {
    * out = x padded on its last k = pads.length/2 dims.
    * `pads` = [before, after] pairs IN DIM ORDER, outermost padded dim first: for NCHW padded
    * on H and W, [top, bottom, left, right]. (torch's F.pad lists the LAST dim first.)
-   * Pads must be >= 0. mode 'constant' fills `value`; 'reflect' needs each pad < the dim
-   * size; 'circular' each pad <= the dim size; 'replicate' a non-empty dim.
+   * A negative pad crops (torch's F.pad): the negative pads of a dim remove at most all of it.
+   * mode 'constant' fills `value`; 'reflect' needs each positive pad < the dim size and
+   * 'replicate' a non-empty dim (both index the uncropped dim); 'circular' crops first, then
+   * wraps around the cropped part, each positive pad <= its size.
    * out shape: x's with dim d grown by before_d + after_d (see {@link pad_shape}).
    */
   pad(x: Float32Array, xShape: number[], pads: number[], mode: PadMode, value: number, out: Float32Array): void;
