@@ -65,11 +65,13 @@ export interface ConvBinding {
    * x: [N, C, H, W], w: [Cout, C/groups, KH, KW], bias: [Cout] or null,
    * out: [N, Cout, OH, OW] with OH = floor((H + padTop + padBottom - dilation*(KH-1) - 1) / stride) + 1
    * (same for W); see {@link conv2d_shape}.
-   * Algorithm: im2col + GEMM per sample (1x1 stride-1 convs skip im2col); 3x3 stride-1
-   * undilated single-group convs with >= 8 channels in and out use Winograd F(2x2, 3x3) for
-   * the forward pass and the weight gradient (same results up to float rounding, ~1e-6 relative);
-   * the input gradient is always GEMM + col2im (measured faster).
-   * Large batches are split across threads by samples.
+   * Algorithm: im2col + GEMM per sample (1x1 stride-1 unpadded convs skip im2col); 3x3
+   * stride-1 undilated single-group convs with >= 8 channels in and out and zeros padding use
+   * Winograd F(2x2, 3x3) for the forward pass and the weight gradient (same results up to float
+   * rounding, ~1e-6 relative); the input gradient is always GEMM + col2im (measured faster).
+   * Large batches are split across threads by samples. Scratch memory (im2col columns, Winograd
+   * tiles) stays under 64 MiB per call: bigger problems run in blocks of output positions.
+   * An empty output allocates nothing.
    */
   conv2d(
     x: Float32Array, xShape: number[], w: Float32Array, wShape: number[], bias: Float32Array | null,

@@ -38,6 +38,9 @@ Shape pad_backward_shape(const char* op, const Shape& gy, const std::vector<int6
                          PadMode mode);
 
 namespace detail {
+// Source index along one dim of size n of padded position o (pads before / after, validated),
+// or -1 where constant padding fills: the rule above, for kernels that read through padding.
+int64_t pad_source(int64_t o, int64_t before, int64_t after, int64_t n, PadMode m);
 // Unchecked kernels on raw buffers (callers validated the shapes). `parallel` lets them
 // use the pool; pad_backward_raw zeroes gx first.
 void pad_raw(const float* x, const Shape& xs, const std::vector<int64_t>& pads, PadMode mode,

@@ -7,13 +7,12 @@
 #include "ravdl/parallel.h"
 
 namespace ravdl {
-namespace {
 
 // Source index of output position o along one dim of size n, or -1 for constant padding.
 // Negative pads crop. constant/reflect/replicate follow torch's index rule i = o - before on
 // the uncropped dim; circular (torch's _pad_circular) crops first, then wraps around the
 // cropped part. The validity rules of checked_padded_shape make one fold enough.
-int64_t src_index(int64_t o, int64_t before, int64_t after, int64_t n, PadMode m) {
+int64_t detail::pad_source(int64_t o, int64_t before, int64_t after, int64_t n, PadMode m) {
   if (m == PadMode::Circular) {
     const int64_t start = std::max<int64_t>(-before, 0);
     const int64_t kept = n - start - std::max<int64_t>(-after, 0);
@@ -32,6 +31,8 @@ int64_t src_index(int64_t o, int64_t before, int64_t after, int64_t n, PadMode m
   }
   return -1;
 }
+
+namespace {
 
 // Checks pads against the unpadded shape xs; returns the padded shape.
 Shape checked_padded_shape(const char* op, const Shape& xs, const std::vector<int64_t>& pads,
@@ -100,7 +101,7 @@ struct Plan {
       ys[d] = xs[d] + pads[2 * j] + pads[2 * j + 1];
       maps[j].resize(static_cast<size_t>(ys[d]));
       for (int64_t o = 0; o < ys[d]; ++o)
-        maps[j][o] = src_index(o, pads[2 * j], pads[2 * j + 1], xs[d], mode);
+        maps[j][o] = detail::pad_source(o, pads[2 * j], pads[2 * j + 1], xs[d], mode);
     }
     xstr = contiguous_strides(xs);
   }
