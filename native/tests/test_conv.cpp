@@ -331,6 +331,8 @@ TEST_CASE("conv2d keeps its scratch under the workspace cap, in blocks, with the
       {2, 6, 5, 7, 4, 1, 1, attrs(1, 0, 1, 2, ConvPaddingMode::Zeros), true},        // 1x1 direct (no scratch)
       {3, 8, 10, 13, 9, 3, 3, attrs(1, 1, 1, 1, ConvPaddingMode::Zeros), true},      // Winograd: bands of tile rows
       {12, 8, 3, 4, 8, 3, 3, attrs(1, 1, 1, 1, ConvPaddingMode::Zeros), true},       // Winograd: batched samples
+      {3, 8, 10, 13, 9, 3, 3, attrs(1, 1, 1, 1, ConvPaddingMode::Reflect), true},    // Winograd, padded rows per band
+      {12, 8, 3, 4, 8, 3, 3, attrs(1, 2, 1, 1, ConvPaddingMode::Circular), true},    // ... and per batch
   };
   for (int threads : {1, 2}) {
     set_num_threads(threads);
@@ -342,8 +344,9 @@ TEST_CASE("conv2d keeps its scratch under the workspace cap, in blocks, with the
       CHECK(one.pb == one.P);
       // Winograd: one row of tiles per call; im2col: 7 output positions per block.
       const int64_t f = static_cast<int64_t>(sizeof(float));
-      const int64_t cap = one.wino && one.nb == 1 ? 16 * (c.C + c.Cout) * ((g.OW + 1) / 2) * f
-                          : one.wino            ? 16 * (c.C + c.Cout) * ((g.OH + 1) / 2) * ((g.OW + 1) / 2) * f
+      const int64_t per_tile = 16 * (c.C + c.Cout) + (one.prepad ? 16 * c.C : 0);
+      const int64_t cap = one.wino && one.nb == 1 ? per_tile * ((g.OW + 1) / 2) * f
+                          : one.wino            ? per_tile * ((g.OH + 1) / 2) * ((g.OW + 1) / 2) * f
                                                 : 7 * c.C * c.KH * c.KW * f;
       detail::set_conv_workspace_cap(cap);
       const detail::ConvPlan small = detail::conv_plan(g, threads, 256);

@@ -66,7 +66,7 @@ export interface ConvBinding {
    * out: [N, Cout, OH, OW] with OH = floor((H + padTop + padBottom - dilation*(KH-1) - 1) / stride) + 1
    * (same for W); see {@link conv2d_shape}.
    * Algorithm: im2col + GEMM per sample (1x1 stride-1 unpadded convs skip im2col); 3x3
-   * stride-1 undilated single-group convs with >= 8 channels in and out and zeros padding use
+   * stride-1 undilated single-group convs with >= 8 channels in and out use
    * Winograd F(2x2, 3x3) for the forward pass and the weight gradient (same results up to float
    * rounding, ~1e-6 relative); the input gradient is always GEMM + col2im (measured faster).
    * Large batches are split across threads by samples. Scratch memory (im2col columns, Winograd

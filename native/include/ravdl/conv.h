@@ -84,7 +84,8 @@ void set_conv_workspace_cap(int64_t bytes);
 // its own scratch, so each gets cap / tasks).
 struct ConvPlan {
   bool direct = false;  // 1x1, stride 1, no padding: a sample is its own im2col matrix
-  bool wino = false;    // Winograd F(2x2, 3x3) (zeros padding only)
+  bool wino = false;    // Winograd F(2x2, 3x3)
+  bool prepad = false;  // Winograd with a non-zero padding mode: pad_rows() each band first
   int64_t Kg = 0, P = 0;  // GEMM sizes: Cg*KH*KW and OH*OW
   int64_t pb = 1;       // im2col: output positions per block
   int64_t nb = 1;       // Winograd: samples per call (whole samples)
@@ -101,6 +102,9 @@ int64_t conv_sample_tasks(int64_t N, double flops_per_sample);
 void im2col(const float* x, const Conv2dGeom& g, int64_t p0, int64_t p1, float* col);
 // The adjoint: adds col [C*KH*KW, p1 - p0] into gx (C x H x W), which the caller zeroed.
 void col2im(const float* col, const Conv2dGeom& g, int64_t p0, int64_t p1, float* gx);
+// Rows [r0, r1) of the padded input (Hp x Wp, padded by g's mode) of cnt samples into
+// out [cnt][C][r1 - r0][Wp]: what the Winograd path reads when the padding is not zeros.
+void pad_rows(const float* x, int64_t cnt, const Conv2dGeom& g, int64_t r0, int64_t r1, float* out);
 
 // Winograd F(2x2, 3x3): 3x3, stride-1, undilated, single-group convs with >= 8 channels on
 // each side do 2.25x fewer multiplies than im2col + GEMM. Scratch: 16 * (Cin + Cout) floats

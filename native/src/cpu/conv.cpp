@@ -135,11 +135,14 @@ ConvPlan conv_plan(const Conv2dGeom& g, int64_t tasks, int64_t wino_tiles) {
   const int64_t budget = std::max<int64_t>(1, conv_workspace_cap() / std::max<int64_t>(1, tasks)) /
                          static_cast<int64_t>(sizeof(float));
   p.pb = std::clamp<int64_t>(budget / std::max<int64_t>(1, g.C * g.KH * g.KW), 1, std::max<int64_t>(1, p.P));
-  p.wino = !p.direct && (!padded || g.mode == ConvPaddingMode::Zeros) &&
-           winograd_applies(g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.G, g.C, g.Cout);
+  p.wino = !p.direct && winograd_applies(g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.G, g.C, g.Cout);
+  p.prepad = p.wino && padded && g.mode != ConvPaddingMode::Zeros;
   if (p.wino) {
     const int64_t TH = (g.OH + 1) / 2, TW = (g.OW + 1) / 2;
-    const int64_t tiles = budget / (16 * (g.C + g.Cout));  // tiles per call within the budget
+    // Per 2x2 tile: 16 transformed values per channel in and out, and for prepad the padded
+    // rows (a band of b tile rows reads (2b + 2) x (2 TW + 2) values: at most 16 per tile).
+    const int64_t per_tile = 16 * (g.C + g.Cout) + (p.prepad ? 16 * g.C : 0);
+    const int64_t tiles = budget / per_tile;  // tiles per call within the budget
     if (TH * TW <= tiles) {
       p.nb = std::clamp<int64_t>(winograd_batch(g.OH, g.OW, wino_tiles), 1, tiles / std::max<int64_t>(1, TH * TW));
       p.band = TH;
@@ -185,7 +188,7 @@ void conv2d(CFView x, CFView w, std::optional<Span<const float>> bias, FSpan out
   std::vector<float> U(pl.wino ? static_cast<size_t>(16 * g.Cout * g.C) : 0);
   if (pl.wino) detail::winograd_weights(w.data, g.Cout, g.C, U.data());
   auto run = [&](int64_t t0, int64_t t1) {
-    std::vector<float> col, V, M;  // scratch, sized on first use
+    std::vector<float> col, V, M, rows;  // scratch, sized on first use
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t s1 = (t + 1) * g.N / tasks;
       for (int64_t s = t * g.N / tasks; s < s1; s += pl.wino ? pl.nb : 1) {
@@ -193,9 +196,20 @@ void conv2d(CFView x, CFView w, std::optional<Span<const float>> bias, FSpan out
         float* ys = y.data + s * g.Cout * P;
         if (pl.wino) {
           const int64_t cnt = std::min(pl.nb, s1 - s);
-          for (int64_t th0 = 0; th0 < TH; th0 += pl.band)
-            detail::winograd_conv(src, cnt, g.C, g.H, g.W, g.pt, g.pl, U.data(), g.Cout, g.OH, g.OW, th0,
-                                  std::min(TH, th0 + pl.band), b, ys, V, M);
+          for (int64_t th0 = 0; th0 < TH; th0 += pl.band) {
+            const int64_t th1 = std::min(TH, th0 + pl.band);
+            if (!pl.prepad) {
+              detail::winograd_conv(src, cnt, g.C, g.H, g.W, g.pt, g.pl, U.data(), g.Cout, g.OH, g.OW, th0, th1,
+                                    b, ys, V, M);
+              continue;
+            }
+            // The band's padded rows 2*th0 .. 2*th1 + 1, read as an unpadded image.
+            const int64_t r0 = 2 * th0, r1 = std::min(g.Hp(), 2 * th1 + 2);
+            rows.resize(static_cast<size_t>(cnt * g.C * (r1 - r0) * g.Wp()));
+            detail::pad_rows(src, cnt, g, r0, r1, rows.data());
+            detail::winograd_conv(rows.data(), cnt, g.C, r1 - r0, g.Wp(), r0, 0, U.data(), g.Cout, g.OH, g.OW,
+                                  th0, th1, b, ys, V, M);
+          }
           continue;
         }
         for (int64_t c = 0; c < g.Cout; ++c) std::fill(ys + c * P, ys + (c + 1) * P, b ? b[c] : 0.0f);

@@ -102,7 +102,7 @@ void conv2d_backward_weight(CFView gy, CFView x, const Shape& w_shape, FSpan gw,
   // Task 0 sums into `sum`; the others into their own partial, added in task order below.
   std::vector<std::vector<float>> parts(static_cast<size_t>(tasks - 1));
   auto run = [&](int64_t t0, int64_t t1) {
-    std::vector<float> col, V, Z;  // scratch, sized on first use
+    std::vector<float> col, V, Z, rows;  // scratch, sized on first use
     for (int64_t t = t0; t < t1; ++t) {
       float* acc = sum;
       if (t > 0) {
@@ -115,9 +115,19 @@ void conv2d_backward_weight(CFView gy, CFView x, const Shape& w_shape, FSpan gw,
         const float* gys = gy.data + s * g.Cout * P;
         if (pl.wino) {
           const int64_t cnt = std::min(pl.nb, s1 - s);
-          for (int64_t th0 = 0; th0 < TH; th0 += pl.band)
-            detail::winograd_weight_grad(src, gys, cnt, g.C, g.H, g.W, g.pt, g.pl, g.Cout, g.OH, g.OW, th0,
-                                         std::min(TH, th0 + pl.band), acc, V, Z);
+          for (int64_t th0 = 0; th0 < TH; th0 += pl.band) {
+            const int64_t th1 = std::min(TH, th0 + pl.band);
+            if (!pl.prepad) {
+              detail::winograd_weight_grad(src, gys, cnt, g.C, g.H, g.W, g.pt, g.pl, g.Cout, g.OH, g.OW, th0, th1,
+                                           acc, V, Z);
+              continue;
+            }
+            const int64_t r0 = 2 * th0, r1 = std::min(g.Hp(), 2 * th1 + 2);  // as in conv2d
+            rows.resize(static_cast<size_t>(cnt * g.C * (r1 - r0) * g.Wp()));
+            detail::pad_rows(src, cnt, g, r0, r1, rows.data());
+            detail::winograd_weight_grad(rows.data(), gys, cnt, g.C, r1 - r0, g.Wp(), r0, 0, g.Cout, g.OH, g.OW,
+                                         th0, th1, acc, V, Z);
+          }
           continue;
         }
         if (pl.direct) {

@@ -59,19 +59,20 @@ void im2col(const float* x, const Conv2dGeom& g, int64_t p0, int64_t p1, float* 
         for_rows(g, p0, p1, [&](int64_t oh, int64_t a, int64_t b, int64_t first) {
           float* r = row + first;  // r[ow - a] for ow in [a, b)
           const int64_t ihp = oh * g.sh + kh * g.dh;  // row in the padded input
-          if (gather) {
-            const float* xr = xc + pad_source(ihp, g.pt, g.pb, H, pm) * W;
-            for (int64_t ow = a; ow < b; ++ow) r[ow - a] = xr[pad_source(ow * g.sw + kw * g.dw, g.pl, g.pr, W, pm)];
-            return;
-          }
-          const int64_t ih = ihp - g.pt;
-          if (ih < 0 || ih >= H) {
+          const int64_t va = std::clamp(ow0, a, b), vb = std::clamp(ow1, va, b);
+          int64_t ih = ihp - g.pt;
+          if (gather) {  // the padding columns through pad()'s rule, the rest copied below
+            ih = pad_source(ihp, g.pt, g.pb, H, pm);
+            const float* xr = xc + ih * W;
+            for (int64_t ow = a; ow < va; ++ow) r[ow - a] = xr[pad_source(ow * g.sw + kw * g.dw, g.pl, g.pr, W, pm)];
+            for (int64_t ow = vb; ow < b; ++ow) r[ow - a] = xr[pad_source(ow * g.sw + kw * g.dw, g.pl, g.pr, W, pm)];
+          } else if (ih < 0 || ih >= H) {
             std::fill(r, r + (b - a), 0.0f);
             return;
+          } else {
+            std::fill(r, r + (va - a), 0.0f);
+            std::fill(r + (vb - a), r + (b - a), 0.0f);
           }
-          const int64_t va = std::clamp(ow0, a, b), vb = std::clamp(ow1, va, b);
-          std::fill(r, r + (va - a), 0.0f);
-          std::fill(r + (vb - a), r + (b - a), 0.0f);
           const int64_t base = ih * W + off;  // input index of column 0 (may be < 0)
           if (g.sw == 1) {
             if (vb > va) std::memcpy(r + (va - a), xc + (base + va), static_cast<size_t>(vb - va) * sizeof(float));
@@ -99,14 +100,16 @@ void col2im(const float* col, const Conv2dGeom& g, int64_t p0, int64_t p1, float
         for_rows(g, p0, p1, [&](int64_t oh, int64_t a, int64_t b, int64_t first) {
           const float* r = row + first;  // r[ow - a]
           const int64_t ihp = oh * g.sh + kh * g.dh;
+          const int64_t va = std::clamp(ow0, a, b), vb = std::clamp(ow1, va, b);
+          int64_t ih = ihp - g.pt;
           if (gather) {
-            float* gr = gc + pad_source(ihp, g.pt, g.pb, H, pm) * W;
-            for (int64_t ow = a; ow < b; ++ow) gr[pad_source(ow * g.sw + kw * g.dw, g.pl, g.pr, W, pm)] += r[ow - a];
+            ih = pad_source(ihp, g.pt, g.pb, H, pm);
+            float* gr = gc + ih * W;
+            for (int64_t ow = a; ow < va; ++ow) gr[pad_source(ow * g.sw + kw * g.dw, g.pl, g.pr, W, pm)] += r[ow - a];
+            for (int64_t ow = vb; ow < b; ++ow) gr[pad_source(ow * g.sw + kw * g.dw, g.pl, g.pr, W, pm)] += r[ow - a];
+          } else if (ih < 0 || ih >= H) {
             return;
           }
-          const int64_t ih = ihp - g.pt;
-          if (ih < 0 || ih >= H) return;
-          const int64_t va = std::clamp(ow0, a, b), vb = std::clamp(ow1, va, b);
           const int64_t base = ih * W + off;
           if (g.sw == 1) {
             for (int64_t ow = va; ow < vb; ++ow) gc[base + ow] += r[ow - a];
@@ -114,6 +117,32 @@ void col2im(const float* col, const Conv2dGeom& g, int64_t p0, int64_t p1, float
             for (int64_t ow = va; ow < vb; ++ow) gc[base + ow * g.sw] += r[ow - a];
           }
         });
+      }
+    }
+  }
+}
+
+void pad_rows(const float* x, int64_t cnt, const Conv2dGeom& g, int64_t r0, int64_t r1, float* out) {
+  const int64_t H = g.H, W = g.W, Wp = g.Wp(), rows = r1 - r0;
+  const PadMode pm = pad_mode_of(g.mode);
+  for (int64_t sc = 0; sc < cnt * g.C; ++sc) {  // (sample, channel) planes
+    const float* xc = x + sc * H * W;
+    for (int64_t r = r0; r < r1; ++r) {
+      float* o = out + (sc * rows + (r - r0)) * Wp;
+      const int64_t ih = pad_source(r, g.pt, g.pb, H, pm);
+      if (ih < 0) {  // zeros padding
+        std::fill(o, o + Wp, 0.0f);
+        continue;
+      }
+      const float* xr = xc + ih * W;
+      for (int64_t j = 0; j < g.pl; ++j) {
+        const int64_t iw = pad_source(j, g.pl, g.pr, W, pm);
+        o[j] = iw < 0 ? 0.0f : xr[iw];
+      }
+      std::copy(xr, xr + W, o + g.pl);
+      for (int64_t j = g.pl + W; j < Wp; ++j) {
+        const int64_t iw = pad_source(j, g.pl, g.pr, W, pm);
+        o[j] = iw < 0 ? 0.0f : xr[iw];
       }
     }
   }
