@@ -3,7 +3,7 @@
 // stack, tile and repeat are composites, so their gradients come from the pieces.
 import { native } from '../native/load.js';
 import { AttrError, DtypeError, RavdlError, ShapeError, fromNative } from '../errors.js';
-import { type Shape, type Tensor, shapeStr } from '../tensor/tensor.js';
+import { type Shape, type Tensor, numel, shapeStr } from '../tensor/tensor.js';
 import { type TensorLike, t, toTensor } from '../tensor/create.js';
 import { int, intList, num, oneOf, parseAttrs, required } from './attrs.js';
 import { defineOp, dispatch } from './define.js';
@@ -279,13 +279,16 @@ export function pad(x: TensorLike, pads: readonly (readonly [number, number])[],
 
 // ---- tile / repeat (composites) ----
 
-/** broadcast_to for float32; int32 (no native broadcast) repeats size-1 dims with concat. */
+/**
+ * broadcast_to for float32; int32 (no native broadcast) gathers index 0 of each size-1 dim d
+ * times. An empty result is made directly: no index list sized by one dim while another is 0.
+ */
 function expandTo(x: Tensor, shape: number[]): Tensor {
   if (x.dtype === 'float32') return broadcast_to(x, shape);
+  if (numel(shape) === 0) return zeros(shape, { dtype: 'int32' });
   let y = x;
   shape.forEach((d, i) => {
-    if (y.shape[i] === d) return;
-    y = d === 0 ? slice(y, [0], [0], { axes: [i] }) : concat(new Array<Tensor>(d).fill(y), i);
+    if (y.shape[i] !== d) y = gather(y, t(new Int32Array(d)), i);
   });
   return y;
 }
@@ -334,8 +337,11 @@ export function repeat(x: TensorLike, repeats: number | readonly number[], axis:
     return reshape(big, withDim(tx.shape, a, dim * r));
   }
   if (counts.length !== dim) throw new ShapeError(`repeat: repeats has ${counts.length} counts, but axis ${axis} of x ${shapeStr(tx.shape)} has ${dim} elements`);
+  const total = counts.reduce((p, c) => p + c, 0);
+  // An empty x (another dim is 0): an empty result of the right shape, without `total` indices.
+  if (tx.size === 0) return expandTo(slice(tx, [0], [Math.min(1, dim)], { axes: [a] }), withDim(tx.shape, a, total));
   // Per-element counts: gather with index i listed counts[i] times (its gradient accumulates).
-  const idx = new Int32Array(counts.reduce((p, c) => p + c, 0));
+  const idx = new Int32Array(total);
   let pos = 0;
   counts.forEach((c, i) => idx.fill(i, pos, (pos += c)));
   return gather(tx, t(idx), a);

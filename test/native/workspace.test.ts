@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 describe('bounded memory from small inputs', () => {
-  it('empty pads, empty conv batches, a big-kernel conv and an empty batch norm peak far below 1 GB', () => {
+  it('empty pads, empty conv batches, a big-kernel conv, an empty batch norm, empty tiles and repeats peak far below 1 GB', () => {
     const child = join(import.meta.dirname, 'workspace-child.ts');
     const r = spawnSync(process.execPath, ['--import', 'tsx', child], { encoding: 'utf8', timeout: 180_000 });
     expect(r.error).toBeUndefined();

@@ -80,6 +80,9 @@ export const cases: OpCase[] = [
   { op: 'repeat', id: 'flat', inputs: f([2, 3]), torch: 'torch.repeat_interleave(a, 2)', call: (R, [a]) => R.repeat(a!, 2) },
   { op: 'repeat', id: 'axis', inputs: f([2, 3, 2]), torch: 'torch.repeat_interleave(a, 3, dim=1)', call: (R, [a]) => R.repeat(a!, 3, 1) },
   { op: 'repeat', id: 'counts', inputs: f([3, 2]), torch: 'torch.repeat_interleave(a, torch.tensor([1, 0, 2]), dim=0)', call: (R, [a]) => R.repeat(a!, [1, 0, 2], 0) },
+  // Empty tensors with huge repeats: empty results, no index lists sized by the repeats.
+  { op: 'repeat', id: 'counts-empty-x', inputs: f([2, 0]), torch: 'torch.repeat_interleave(a, torch.tensor([3, 2 ** 26]), dim=0)', call: (R, [a]) => R.repeat(a!, [3, 2 ** 26], 0) },
+  { op: 'tile', id: 'int32-empty-huge-reps', inputs: [i32([0, 2], 0, 9)], torch: 'torch.tile(a, (1, 2 ** 26))', call: (R, [a]) => R.tile(a!, [1, 2 ** 26]) },
   { op: 'repeat', id: 'counts-negative-axis', inputs: f([2, 3]), torch: 'torch.repeat_interleave(a, torch.tensor([2, 1, 3]), dim=-1)', call: (R, [a]) => R.repeat(a!, [2, 1, 3], -1) },
   { op: 'repeat', id: 'int32', inputs: [i32([2, 2], -9, 9)], torch: 'torch.repeat_interleave(a, 2, dim=0)', call: (R, [a]) => R.repeat(a!, 2, 0) },
   { op: 'repeat', id: 'int32-counts', inputs: [i32([2, 3], -9, 9)], torch: 'torch.repeat_interleave(a, torch.tensor([0, 2, 1]), dim=1)', call: (R, [a]) => R.repeat(a!, [0, 2, 1], 1) },
