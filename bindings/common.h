@@ -16,8 +16,11 @@ namespace ravdl::node {
 // Throws a JS Error with `.code` (ERR_SHAPE, ...) from a core error.
 [[noreturn]] void throw_js(Napi::Env env, const ravdl::Error& e);
 
-// Wraps a binding body so that core errors become typed JS errors and no C++ exception
+// Wraps a binding body so that core errors become typed JS errors and no other C++ exception
 // escapes. Usage: exports.Set("add", fn(env, "add", [](const Napi::CallbackInfo& info) {...}))
+// A Napi::Error (also what throw_js itself raises when the environment is terminating: a worker
+// being stopped, process.exit) goes to node-addon-api's callback wrapper, which the build's
+// NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS makes drop quietly instead of aborting the process.
 template <class F>
 Napi::Function fn(Napi::Env env, const char* name, F body) {
   return Napi::Function::New(
@@ -33,6 +36,8 @@ Napi::Function fn(Napi::Env env, const char* name, F body) {
           throw_js(info.Env(), ravdl::Error(ErrorCode::Arg, "out of memory"));
         } catch (const std::exception& e) {
           throw_js(info.Env(), ravdl::Error(ErrorCode::Internal, e.what()));
+        } catch (...) {
+          throw_js(info.Env(), ravdl::Error(ErrorCode::Internal, "unknown native exception"));
         }
       },
       name);

@@ -25,7 +25,10 @@ export function backendInfo(): BackendInfo {
   return native().backendInfo();
 }
 
-/** Sets the threads used by every kernel and by BLAS (0 = default: one per core). */
+/**
+ * Sets the threads used by every kernel and by BLAS (0 = default: one per core). Process-wide:
+ * one pool serves the main thread and all worker threads, so a worker's call changes it for all.
+ */
 export function setNumThreads(n: number): void {
   native().setNumThreads(n);
 }

@@ -3,10 +3,15 @@ import { ArgError, RangeIndexError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type TensorLike, t, toTensor } from '../tensor/create.js';
 
-/** axis in [-rank, rank) -> [0, rank); RangeIndexError naming the op otherwise. */
-export function normAxis(op: string, axis: number, rank: number): number {
-  if (!Number.isSafeInteger(axis) || axis < -rank || axis >= rank) throw new RangeIndexError(`${op}: axis ${axis} is out of range for rank ${rank}`);
-  return axis < 0 ? axis + rank : axis;
+/**
+ * axis in [-rank, rank) -> [0, rank); RangeIndexError naming the op otherwise. With
+ * `scalar: true` a 0-d tensor counts as one element along axis 0 or -1 (PyTorch's dim rule for
+ * reductions, softmax, squeeze, transpose, gather): both give 0.
+ */
+export function normAxis(op: string, axis: number, rank: number, { scalar = false }: { scalar?: boolean } = {}): number {
+  const r = scalar && rank === 0 ? 1 : rank;
+  if (!Number.isSafeInteger(axis) || axis < -r || axis >= r) throw new RangeIndexError(`${op}: axis ${axis} is out of range for rank ${rank}`);
+  return axis < 0 ? axis + r : axis;
 }
 
 /** A non-empty list of tensors (numbers and nested arrays become constants). */

@@ -17,10 +17,12 @@ const N = native();
 /** The embedding kernel copies 32-bit rows without arithmetic, so int32 data goes through it as float32 bits. */
 const asF32 = (d: Data): Float32Array => (d instanceof Float32Array ? d : new Float32Array(d.buffer, d.byteOffset, d.length));
 
-/** x.shape as [P, A, Q] around axis a. */
+/** x.shape as [P, A, Q] around axis a (a 0-d x is one element: [1, 1, 1]). */
 function around(shape: Shape, a: number): [number, number, number] {
-  return [numel(shape.slice(0, a)), shape[a]!, numel(shape.slice(a + 1))];
+  return [numel(shape.slice(0, a)), shape[a] ?? 1, numel(shape.slice(a + 1))];
 }
+/** The gathered axis, where a 0-d x counts as one element along axis 0 or -1 (like torch.gather). */
+const gatherAxis = (op: string, axis: number, rank: number): number => normAxis(op, axis, rank, { scalar: true });
 
 /** Runs fn with a scratch buffer of n float32 values (pooled), released afterwards. */
 function scratch<T>(n: number, fn: (buf: Float32Array) => T): T {
@@ -45,12 +47,12 @@ const gatherBackwardOp = defineOp<GatherAttrs & { shape: number[] }>({
   attrs: { axis: { check: int(), default: 0 }, shape: { check: intList({ min: 0 }), default: required } },
   gradientOf: 'gather',
   infer: ([dy, idx], { axis, shape }) => {
-    const want = gatherShape(shape, idx!.shape, normAxis('gather_backward', axis, shape.length));
+    const want = gatherShape(shape, idx!.shape, gatherAxis('gather_backward', axis, shape.length));
     if (!sameShape(dy!.shape, want)) throw new ShapeError(`gather_backward: dy has shape ${shapeStr(dy!.shape)}, but gathering x ${shapeStr(shape)} with indices ${shapeStr(idx!.shape)} on axis ${axis} gives ${shapeStr(want)}`);
     return [{ shape, dtype: 'float32' }];
   },
   kernel: ([dy, idx], [gx], { axis, shape }) => {
-    const [P, A, Q] = around(shape, normAxis('gather_backward', axis, shape.length));
+    const [P, A, Q] = around(shape, gatherAxis('gather_backward', axis, shape.length));
     const I = idx!.size;
     const ids = idx!._data as Int32Array;
     const g = dy!._data as Float32Array;
@@ -72,9 +74,9 @@ const gatherOp = defineOp<GatherAttrs>({
   doc: 'x indexed along axis by int32 indices: shape x.shape[:axis] + indices.shape + x.shape[axis+1:]',
   inputs: [{ name: 'x', dtype: 'any' }, { name: 'indices', dtype: 'int32' }],
   attrs: { axis: { check: int(), default: 0 } },
-  infer: ([x, idx], { axis }) => [{ shape: gatherShape(x!.shape, idx!.shape, normAxis('gather', axis, x!.ndim)), dtype: x!.dtype }],
+  infer: ([x, idx], { axis }) => [{ shape: gatherShape(x!.shape, idx!.shape, gatherAxis('gather', axis, x!.ndim)), dtype: x!.dtype }],
   kernel: ([x, idx], [y], { axis }) => {
-    const a = normAxis('gather', axis, x!.ndim);
+    const a = gatherAxis('gather', axis, x!.ndim);
     const [P, A, Q] = around(x!.shape, a);
     const I = idx!.size;
     const ids = idx!._data as Int32Array;

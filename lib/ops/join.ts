@@ -3,7 +3,7 @@
 // stack, tile and repeat are composites, so their gradients come from the pieces.
 import { native } from '../native/load.js';
 import { AttrError, DtypeError, RavdlError, ShapeError, fromNative } from '../errors.js';
-import { type Shape, type Tensor, shapeStr } from '../tensor/tensor.js';
+import { type Shape, type Tensor, numel, shapeStr } from '../tensor/tensor.js';
 import { type TensorLike, t, toTensor } from '../tensor/create.js';
 import { int, intList, num, oneOf, parseAttrs, required } from './attrs.js';
 import { defineOp, dispatch } from './define.js';
@@ -229,7 +229,7 @@ const padBackwardOp = defineOp<Omit<PadAttrs, 'value'> & { shape: number[] }>({
   name: 'pad_backward',
   doc: 'gradient of pad: every element of dy summed into the x position it was copied from',
   inputs: [{ name: 'dy' }],
-  attrs: { pads: { check: intList({ min: 0 }), default: required }, mode: { check: padModes, default: 'constant' }, shape: { check: intList({ min: 0 }), default: required } },
+  attrs: { pads: { check: intList(), default: required }, mode: { check: padModes, default: 'constant' }, shape: { check: intList({ min: 0 }), default: required } },
   gradientOf: 'pad',
   infer: ([dy], { pads, mode, shape }) => {
     const want = padShape('pad_backward', shape, pads, mode);
@@ -241,16 +241,16 @@ const padBackwardOp = defineOp<Omit<PadAttrs, 'value'> & { shape: number[] }>({
 
 const padOp = defineOp<PadAttrs>({
   name: 'pad',
-  doc: "pads the trailing dims of x: 'constant' (value), 'reflect', 'replicate' or 'circular'",
+  doc: "pads the trailing dims of x: 'constant' (value), 'reflect', 'replicate' or 'circular'; negative pads crop",
   inputs: [{ name: 'x' }],
-  attrs: { pads: { check: intList({ min: 0 }), default: required }, mode: { check: padModes, default: 'constant' }, value: { check: num(), default: 0 } },
+  attrs: { pads: { check: intList(), default: required }, mode: { check: padModes, default: 'constant' }, value: { check: num(), default: 0 } },
   infer: ([x], { pads, mode }) => [{ shape: padShape('pad', x!.shape, pads, mode), dtype: 'float32' }],
   kernel: ([x], [y], { pads, mode, value }) => N.pad(x!._data as Float32Array, x!.shape as number[], pads, mode, value, y!._data as Float32Array),
   grad: ({ inputs: [x], grads: [g], attrs: { pads, mode } }) => [dispatch(padBackwardOp, [g!], { pads, mode, shape: x!.shape.slice() })[0]!],
 });
 
 export interface PadOptions {
-  /** 'constant' (default) fills `value`; 'reflect' mirrors without the edge (pad < dim); 'replicate' repeats the edge; 'circular' wraps (pad <= dim). */
+  /** 'constant' (default) fills `value`; 'reflect' mirrors without the edge (pad < dim); 'replicate' repeats the edge; 'circular' wraps (pad <= dim after cropping). */
   mode?: PadMode;
   /** Fill value of 'constant' mode (default 0). */
   value?: number;
@@ -258,7 +258,9 @@ export interface PadOptions {
 
 /**
  * Pads the trailing dims of x. `pads` is a list of [before, after] pairs IN DIM ORDER for the
- * last pads.length dims (like numpy.pad's pad_width, which lists every dim):
+ * last pads.length dims (like numpy.pad's pad_width, which lists every dim). A negative pad
+ * crops, as in torch's F.pad: the negative pads of a dim may remove at most all of it;
+ * 'reflect' and 'replicate' index the uncropped dim, 'circular' wraps around the cropped one:
  * pad(x, [[1, 2]]) pads the last dim by 1 before and 2 after; pad(img, [[t, b], [l, r]]) pads H
  * and W of an NCHW image. (torch's F.pad lists the LAST dim first as a flat list: F.pad(img,
  * (l, r, t, b)); a flat list is rejected here to avoid mixing the two up.)
@@ -269,21 +271,24 @@ export function pad(x: TensorLike, pads: readonly (readonly [number, number])[],
   if (!pairs) {
     throw new AttrError(`pad: pads must be a list of [before, after] pairs in dim order for the trailing dims, e.g. [[1, 1], [2, 2]] pads dim -2 by 1 and dim -1 by 2 (torch's F.pad order (2, 2, 1, 1) reversed into pairs); got ${JSON.stringify(pads)}`);
   }
-  const flat = intList({ min: 0 })(pads.flat(), (e) => {
-    throw new AttrError(`pad: pads must be [before, after] pairs of integers >= 0, got ${JSON.stringify(pads)} (${e})`);
+  const flat = intList()(pads.flat(), (e) => {
+    throw new AttrError(`pad: pads must be [before, after] pairs of integers, got ${JSON.stringify(pads)} (${e})`);
   });
   return dispatch(padOp, [tx], parseAttrs('pad', padOp.attrs, { pads: flat, mode: options.mode, value: options.value }))[0]!;
 }
 
 // ---- tile / repeat (composites) ----
 
-/** broadcast_to for float32; int32 (no native broadcast) repeats size-1 dims with concat. */
+/**
+ * broadcast_to for float32; int32 (no native broadcast) gathers index 0 of each size-1 dim d
+ * times. An empty result is made directly: no index list sized by one dim while another is 0.
+ */
 function expandTo(x: Tensor, shape: number[]): Tensor {
   if (x.dtype === 'float32') return broadcast_to(x, shape);
+  if (numel(shape) === 0) return zeros(shape, { dtype: 'int32' });
   let y = x;
   shape.forEach((d, i) => {
-    if (y.shape[i] === d) return;
-    y = d === 0 ? slice(y, [0], [0], { axes: [i] }) : concat(new Array<Tensor>(d).fill(y), i);
+    if (y.shape[i] !== d) y = gather(y, t(new Int32Array(d)), i);
   });
   return y;
 }
@@ -332,8 +337,11 @@ export function repeat(x: TensorLike, repeats: number | readonly number[], axis:
     return reshape(big, withDim(tx.shape, a, dim * r));
   }
   if (counts.length !== dim) throw new ShapeError(`repeat: repeats has ${counts.length} counts, but axis ${axis} of x ${shapeStr(tx.shape)} has ${dim} elements`);
+  const total = counts.reduce((p, c) => p + c, 0);
+  // An empty x (another dim is 0): an empty result of the right shape, without `total` indices.
+  if (tx.size === 0) return expandTo(slice(tx, [0], [Math.min(1, dim)], { axes: [a] }), withDim(tx.shape, a, total));
   // Per-element counts: gather with index i listed counts[i] times (its gradient accumulates).
-  const idx = new Int32Array(counts.reduce((p, c) => p + c, 0));
+  const idx = new Int32Array(total);
   let pos = 0;
   counts.forEach((c, i) => idx.fill(i, pos, (pos += c)));
   return gather(tx, t(idx), a);

@@ -7,6 +7,7 @@ import { type Tensor, shapeStr } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
 import { type AttrSchema, bool, intList, num, parseAttrs, required } from './attrs.js';
 import { defineOp, dispatch } from './define.js';
+import { zeros_like } from './creation.js';
 import { expectShape } from './nn-common.js';
 
 const N = native();
@@ -33,15 +34,24 @@ const bnBackward = defineOp<{ training: boolean }>({
   infer: ([gy, x, w, sm, si]) => {
     expectShape('batch_norm_backward', 'gy', gy!.shape, x!.shape, 'x');
     const c = [x!.shape[1] ?? 0];
-    for (const [name, t] of [['weight', w], ['save_mean', sm], ['save_invstd', si]] as const) if (t) expectShape('batch_norm_backward', name, t.shape, c, `x ${shapeStr(x!.shape)}`);
+    const saved = x!.size === 0 ? [0] : c; // an empty batch saves no statistics
+    if (w) expectShape('batch_norm_backward', 'weight', w.shape, c, `x ${shapeStr(x!.shape)}`);
+    for (const [name, t] of [['save_mean', sm], ['save_invstd', si]] as const) expectShape('batch_norm_backward', name, t!.shape, saved, `x ${shapeStr(x!.shape)}`);
     return [
       { shape: x!.shape, dtype: 'float32' },
       { shape: c, dtype: 'float32' },
       { shape: c, dtype: 'float32' },
     ];
   },
-  kernel: ([gy, x, w, sm, si], [gx, gw, gb], a) =>
-    N.batch_norm_backward(F(gy)!, F(x)!, x!.shape as number[], F(w), F(sm)!, F(si)!, F(gx), F(gw), F(gb), { training: a.training }),
+  kernel: ([gy, x, w, sm, si], [gx, gw, gb], a) => {
+    if (x!.size === 0) {
+      // An empty batch: gx is empty, the weight and bias gradients are sums of nothing.
+      gw!._data.fill(0);
+      gb!._data.fill(0);
+      return;
+    }
+    N.batch_norm_backward(F(gy)!, F(x)!, x!.shape as number[], F(w), F(sm)!, F(si)!, F(gx), F(gw), F(gb), { training: a.training });
+  },
 });
 
 const bnOp = defineOp<BatchNormAttrs>({
@@ -66,17 +76,27 @@ const bnOp = defineOp<BatchNormAttrs>({
     }
     if (!rm !== !rv) throw new ArgError('batch_norm: running_mean and running_var must be given together (or both null)');
     if (!a.training && !rm) throw new ArgError('batch_norm: training=false needs running_mean and running_var');
-    if (a.training && x!.size / c[0]! <= 1) throw new ShapeError(`batch_norm: training needs more than 1 value per channel, x is ${shapeStr(x!.shape)}`);
+    // One value per channel has no variance; none at all (an empty batch) is a no-op, as in torch.
+    const perChannel = x!.shape.reduce((p, d, i) => (i === 1 ? p : p * d), 1);
+    if (a.training && perChannel === 1) throw new ShapeError(`batch_norm: training needs more than 1 value per channel, x is ${shapeStr(x!.shape)}`);
     const stat = (t: Tensor | null) => ({ shape: t ? c : [0], dtype: 'float32' as const, differentiable: false });
-    return [{ shape: x!.shape, dtype: 'float32' }, stat(x!), stat(x!), stat(rm), stat(rv)];
+    // An empty batch has no statistics to save: [0], not C values sized by a dim of nothing.
+    const saved = x!.size === 0 ? null : x!;
+    return [{ shape: x!.shape, dtype: 'float32' }, stat(saved), stat(saved), stat(rm), stat(rv)];
   },
   kernel: ([x, w, b, rm, rv], [y, sm, si, nrm, nrv], a) => {
     if (rm) nrm!._data.set(rm._data);
     if (rv) nrv!._data.set(rv._data);
+    if (x!.size === 0) return; // an empty batch: nothing to normalize, running stats unchanged
     N.batch_norm(F(x)!, x!.shape as number[], F(w), F(b), rm ? F(nrm) : null, rv ? F(nrv) : null, F(y)!, F(sm), F(si), a);
   },
   grad: ({ inputs: [x, w, b], outputs: [, sm, si], grads: [gy], attrs }) => {
     if (!gy) return [null, null, null, null, null];
+    if (x!.size === 0) {
+      // An empty batch: zero gradients of the given tensors' sizes, none sized by C alone.
+      const z = (t: Tensor | null) => (t?.requires_grad ? zeros_like(t) : null);
+      return [z(x!), z(w), z(b), null, null];
+    }
     const [gx, gw, gb] = dispatch(bnBackward, [gy, x!, w, sm!, si!], { training: attrs.training });
     return [x!.requires_grad ? gx! : null, w?.requires_grad ? gw! : null, b?.requires_grad ? gb! : null, null, null];
   },

@@ -75,7 +75,8 @@ export function expand_dims(x: TensorLike, axis: number): Tensor {
 export function squeeze(x: TensorLike, axis: number | number[] | null = null): Tensor {
   const t = toTensor(x, 'squeeze');
   if (axis === null) return reshape(t, t.shape.filter((d) => d !== 1));
-  const list = (Array.isArray(axis) ? axis : [axis]).map((a) => normAxis('squeeze', a, t.ndim));
+  const list = (Array.isArray(axis) ? axis : [axis]).map((a) => normAxis('squeeze', a, t.ndim, { scalar: true }));
+  if (t.ndim === 0) return reshape(t, []); // a 0-d tensor's one element: nothing to remove
   for (const a of list) if (t.shape[a] !== 1) throw new ShapeError(`squeeze: axis ${a} has size ${t.shape[a]}, not 1 (shape ${shapeStr(t.shape)})`);
   return reshape(t, t.shape.filter((_, i) => !list.includes(i)));
 }
@@ -112,8 +113,9 @@ export function transpose(x: TensorLike, axes: readonly number[] | null = null):
 /** Swaps two dims (torch.transpose(x, dim0, dim1)). */
 export function swapaxes(x: TensorLike, dim0: number, dim1: number): Tensor {
   const t = toTensor(x, 'swapaxes');
-  const a = normAxis('swapaxes', dim0, t.ndim);
-  const b = normAxis('swapaxes', dim1, t.ndim);
+  const a = normAxis('swapaxes', dim0, t.ndim, { scalar: true });
+  const b = normAxis('swapaxes', dim1, t.ndim, { scalar: true });
+  if (t.ndim === 0) return permute(t, []);
   const perm = t.shape.map((_, i) => i);
   perm[a] = b;
   perm[b] = a;

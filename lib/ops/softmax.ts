@@ -25,7 +25,7 @@ function softmaxOp(name: Kernel, doc: string): OpDef<AxisAttrs> {
     attrs: schema,
     gradientOf: name,
     infer: ([y, gy], a) => {
-      normAxis(`${name}_backward`, a.axis, y!.ndim);
+      normAxis(`${name}_backward`, a.axis, y!.ndim, { scalar: true });
       expectShape(`${name}_backward`, 'gy', gy!.shape, y!.shape, 'y');
       return [{ shape: y!.shape, dtype: 'float32' }];
     },
@@ -37,7 +37,7 @@ function softmaxOp(name: Kernel, doc: string): OpDef<AxisAttrs> {
     inputs: [{ name: 'x' }],
     attrs: schema,
     infer: ([x], a) => {
-      normAxis(name, a.axis, x!.ndim);
+      normAxis(name, a.axis, x!.ndim, { scalar: true });
       return [{ shape: x!.shape, dtype: 'float32' }];
     },
     kernel: ([x], [y], a) => fwd(x!._data as Float32Array, x!.shape as number[], a.axis, y!._data as Float32Array),
@@ -61,7 +61,7 @@ const softmaxInputs = new WeakMap<Tensor, { logits: Tensor; axis: number }>();
 export function softmax(x: TensorLike, axis = -1): Tensor {
   const input = toTensor(x, 'softmax');
   const y = dispatch(ops.softmax, [input], parseAttrs('softmax', schema, { axis }))[0]!;
-  softmaxInputs.set(y, { logits: input, axis: normAxis('softmax', axis, input.ndim) });
+  softmaxInputs.set(y, { logits: input, axis: normAxis('softmax', axis, input.ndim, { scalar: true }) });
   return y;
 }
 

@@ -35,7 +35,8 @@ class Pool {
   explicit Pool(int threads) { start(threads); }
   ~Pool() { stop(); }
 
-  int threads() const { return threads_; }
+  // Read without the lock by parallel_for while another JS thread may resize: atomic.
+  int threads() const { return threads_.load(std::memory_order_relaxed); }
 
   void resize(int threads) {
     std::lock_guard<std::mutex> use(use_mutex_);
@@ -63,7 +64,7 @@ class Pool {
     work();
     while (done_chunks_.load(std::memory_order_acquire) < chunks_) RAVDL_PAUSE();
     // Every worker must have seen this job before its fields are reused by the next one.
-    const int workers = threads_ - 1;
+    const int workers = threads() - 1;
     while (acks_.load(std::memory_order_acquire) < workers) RAVDL_PAUSE();
     fn_ = nullptr;
     if (error_) std::rethrow_exception(error_);
@@ -72,12 +73,12 @@ class Pool {
 
  private:
   void start(int threads) {
-    threads_ = std::max(1, threads);
+    threads_.store(std::max(1, threads), std::memory_order_relaxed);
     quit_ = false;
     // Workers start from the current generation, so a job published before a new thread
     // gets scheduled is still seen by it.
     uint64_t g0 = generation_.load(std::memory_order_acquire);
-    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, g0] { loop(g0); });
+    for (int i = 1; i < threads_.load(); ++i) workers_.emplace_back([this, g0] { loop(g0); });
   }
 
   void stop() {
@@ -126,7 +127,7 @@ class Pool {
     }
   }
 
-  int threads_ = 1;
+  std::atomic<int> threads_{1};
   std::vector<std::thread> workers_;
   std::mutex use_mutex_, wake_mutex_, error_mutex_;
   std::condition_variable wake_cv_;

@@ -59,9 +59,10 @@ Shape broadcast_strides(const Shape& s, const Shape& target) {
 }
 
 int64_t normalize_axis(const char* op, int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= rank || (rank == 0 && axis != 0 && axis != -1))
+  const int64_t r = rank == 0 ? 1 : rank;  // a 0-d tensor is one element along axis 0 / -1
+  if (axis < -r || axis >= r)
     fail(ErrorCode::Index, op, ": axis ", axis, " is out of range for a tensor of rank ", rank);
-  return axis < 0 ? axis + rank : axis;
+  return axis < 0 ? axis + r : axis;
 }
 
 std::vector<int64_t> normalize_axes(const char* op, const std::vector<int64_t>& axes, int64_t rank) {
@@ -76,6 +77,7 @@ std::vector<int64_t> normalize_axes(const char* op, const std::vector<int64_t>& 
       fail(ErrorCode::Index, op, ": axis ", a, " is repeated");
     out.push_back(n);
   }
+  if (rank == 0) return {};  // axis 0 / -1 of a 0-d tensor: its one element, no dim to index
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -151,7 +151,7 @@ TEST_CASE("conv2d covers 'same'/'valid', depthwise, 1x1, asymmetric attributes a
   run_case({2, 4, 6, 5, 8, 3, 3, attrs(1, 1, 1, 4, ConvPaddingMode::Zeros), true});  // depthwise x2
   run_case({2, 4, 6, 5, 4, 3, 3, attrs(2, 1, 1, 4, ConvPaddingMode::Circular), false});
   run_case({3, 6, 5, 4, 4, 1, 1, attrs(1, 0, 1, 2, ConvPaddingMode::Zeros), true});  // 1x1 direct
-  run_case({2, 3, 4, 4, 2, 1, 1, attrs(1, 1, 1, 1, ConvPaddingMode::Replicate), true});  // 1x1 prepadded
+  run_case({2, 3, 4, 4, 2, 1, 1, attrs(1, 1, 1, 1, ConvPaddingMode::Replicate), true});  // 1x1 through padding
   Conv2dAttrs asym;
   asym.stride = {1, 2};
   asym.padding = {2, 0};
@@ -288,4 +288,101 @@ TEST_CASE("conv2d rejects bad attributes and shapes with typed errors") {
   CHECK_THROWS_CODE(conv2d_backward_weight(CFView{gy.data(), {1, 2, 3, 4}}, xv, ws, FSpan{gw.data(), 72}, {}),
                     ErrorCode::Shape);
   CHECK_THROWS_CODE(conv2d_backward_bias(CFView{gy.data(), {2, 9}}, FSpan{b.data(), 2}), ErrorCode::Shape);
+}
+
+namespace {
+
+struct Results {
+  std::vector<float> y, gx, gw;
+};
+
+Results run_all(const Cfg& c) {
+  Shape xs{c.N, c.C, c.H, c.W}, ws{c.Cout, c.C / c.a.groups, c.KH, c.KW};
+  Conv2dGeom g = conv2d_geometry("test", xs, ws, c.a);
+  auto x = rnd(static_cast<size_t>(numel(xs)), 1);
+  auto w = rnd(static_cast<size_t>(numel(ws)), 2);
+  auto b = rnd(static_cast<size_t>(c.Cout), 3);
+  auto gy = rnd(static_cast<size_t>(numel(g.out_shape())), 4);
+  Results r{std::vector<float>(gy.size()), std::vector<float>(x.size()), std::vector<float>(w.size())};
+  conv2d(CFView{x.data(), xs}, CFView{w.data(), ws}, Span<const float>{b.data(), b.size()},
+         FSpan{r.y.data(), r.y.size()}, c.a);
+  conv2d_backward_input(CFView{gy.data(), g.out_shape()}, CFView{w.data(), ws}, xs, FSpan{r.gx.data(), r.gx.size()}, c.a);
+  conv2d_backward_weight(CFView{gy.data(), g.out_shape()}, CFView{x.data(), xs}, ws, FSpan{r.gw.data(), r.gw.size()}, c.a);
+  return r;
+}
+
+double max_rel(const std::vector<float>& a, const std::vector<float>& b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::fmax(m, std::fabs(a[i] - b[i]) / (1.0 + std::fabs(b[i])));
+  return a.size() == b.size() ? m : 1e9;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d keeps its scratch under the workspace cap, in blocks, with the same results") {
+  // Each case is run with the default cap (one block) and with a cap small enough to force
+  // blocks of output positions (im2col) or of tile rows (Winograd), on 1 and 2 threads.
+  const std::vector<Cfg> cases = {
+      {2, 4, 9, 11, 6, 3, 2, attrs(1, 1, 1, 1, ConvPaddingMode::Zeros), true},       // im2col
+      {2, 4, 9, 11, 6, 3, 3, attrs(2, 2, 2, 2, ConvPaddingMode::Zeros), true},       // strided, dilated, grouped
+      {2, 3, 8, 7, 4, 3, 3, attrs(1, 2, 1, 1, ConvPaddingMode::Reflect), true},      // padding modes (gathered)
+      {2, 4, 8, 7, 4, 2, 3, attrs(2, 1, 1, 2, ConvPaddingMode::Circular), true},
+      {2, 3, 6, 6, 4, 1, 1, attrs(1, 1, 1, 1, ConvPaddingMode::Replicate), true},    // 1x1 through padding
+      {2, 6, 5, 7, 4, 1, 1, attrs(1, 0, 1, 2, ConvPaddingMode::Zeros), true},        // 1x1 direct (no scratch)
+      {3, 8, 10, 13, 9, 3, 3, attrs(1, 1, 1, 1, ConvPaddingMode::Zeros), true},      // Winograd: bands of tile rows
+      {12, 8, 3, 4, 8, 3, 3, attrs(1, 1, 1, 1, ConvPaddingMode::Zeros), true},       // Winograd: batched samples
+      {3, 8, 10, 13, 9, 3, 3, attrs(1, 1, 1, 1, ConvPaddingMode::Reflect), true},    // Winograd, padded rows per band
+      {12, 8, 3, 4, 8, 3, 3, attrs(1, 2, 1, 1, ConvPaddingMode::Circular), true},    // ... and per batch
+  };
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (const Cfg& c : cases) {
+      detail::set_conv_workspace_cap(0);
+      Results whole = run_all(c);
+      Conv2dGeom g = conv2d_geometry("t", {c.N, c.C, c.H, c.W}, {c.Cout, c.C / c.a.groups, c.KH, c.KW}, c.a);
+      const detail::ConvPlan one = detail::conv_plan(g, 1, 256);
+      CHECK(one.pb == one.P);
+      // Winograd: one row of tiles per call; im2col: 7 output positions per block.
+      const int64_t f = static_cast<int64_t>(sizeof(float));
+      const int64_t per_tile = 16 * (c.C + c.Cout) + (one.prepad ? 16 * c.C : 0);
+      const int64_t cap = one.wino && one.nb == 1 ? per_tile * ((g.OW + 1) / 2) * f
+                          : one.wino            ? per_tile * ((g.OH + 1) / 2) * ((g.OW + 1) / 2) * f
+                                                : 7 * c.C * c.KH * c.KW * f;
+      detail::set_conv_workspace_cap(cap);
+      const detail::ConvPlan small = detail::conv_plan(g, threads, 256);
+      if (one.wino) CHECK((small.wino && (small.band < (g.OH + 1) / 2 || small.nb < one.nb)));
+      else if (!one.direct) CHECK(small.pb < one.P);
+      Results tiled = run_all(c);
+      run_case(c);  // the blocked paths also match the direct reference
+      // Blocks change only the order in which the same products are summed (float rounding).
+      CHECK(max_rel(tiled.y, whole.y) < 1e-6);
+      CHECK(max_rel(tiled.gx, whole.gx) < 1e-6);
+      CHECK(max_rel(tiled.gw, whole.gw) < 1e-5);
+      detail::set_conv_workspace_cap(1);  // smaller than one position: blocks of one position
+      CHECK((detail::conv_plan(g, threads, 256).pb == 1));
+      Results single = run_all(c);
+      CHECK(max_rel(single.y, whole.y) < 1e-5);  // Winograd cases fall back to im2col here
+      CHECK(max_rel(single.gx, whole.gx) < 1e-5);
+      CHECK(max_rel(single.gw, whole.gw) < 1e-5);
+    }
+  }
+  detail::set_conv_workspace_cap(0);
+  set_num_threads(0);
+}
+
+TEST_CASE("conv2d with no output, or an output no position reads, allocates no scratch") {
+  // [0, 1, 16000, 16000] with a 3x3 kernel: im2col of one sample would be 9 GB.
+  Shape xs{0, 1, 16000, 16000}, ws{1, 1, 3, 3};
+  std::vector<float> w(9, 1.0f), none(1);
+  conv2d(CFView{none.data(), xs}, CFView{w.data(), ws}, std::nullopt, FSpan{none.data(), 0}, {});
+  conv2d_backward_input(CFView{none.data(), {0, 1, 15998, 15998}}, CFView{w.data(), ws}, xs, FSpan{none.data(), 0}, {});
+  std::vector<float> gw(9, 5.0f);
+  conv2d_backward_weight(CFView{none.data(), {0, 1, 15998, 15998}}, CFView{none.data(), xs}, ws,
+                         FSpan{gw.data(), gw.size()}, {});
+  CHECK((gw == std::vector<float>(9, 0.0f)));
+  // Cout = 0: no output, the input gradient is zeros.
+  std::vector<float> x(2 * 4 * 4, 1.0f), gx(x.size(), 7.0f);
+  conv2d_backward_input(CFView{none.data(), {2, 0, 2, 2}}, CFView{none.data(), {0, 1, 3, 3}}, {2, 1, 4, 4},
+                        FSpan{gx.data(), gx.size()}, {});
+  CHECK((gx == std::vector<float>(gx.size(), 0.0f)));
 }

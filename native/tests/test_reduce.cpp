@@ -257,3 +257,40 @@ TEST_CASE("reduce on random shapes and axis subsets") {
   std::vector<double> ref = ref_reduce(ReduceOp::Mean, x, s, {0, 2}, 1.0);
   for (int i = 0; i < 3; ++i) CHECK_NEAR(out[i], ref[i], 1e-6);
 }
+
+TEST_CASE("a 0-d tensor is one element along axis 0 or -1 (PyTorch's rule)") {
+  CHECK(normalize_axis("t", 0, 0) == 0);
+  CHECK(normalize_axis("t", -1, 0) == 0);
+  CHECK_THROWS_CODE(normalize_axis("t", 1, 0), ErrorCode::Index);
+  CHECK_THROWS_CODE(normalize_axis("t", -2, 0), ErrorCode::Index);
+  CHECK(normalize_axes("t", {0}, 0).empty());
+  CHECK_THROWS_CODE(normalize_axes("t", {0, -1}, 0), ErrorCode::Index);  // the same axis twice
+  float x = 2.5f, out = 0.0f;
+  for (bool keep : {false, true}) {
+    CHECK((reduce_shape("sum", {}, {-1}, keep) == Shape{}));
+    reduce(ReduceOp::Sum, CFView{&x, {}}, {0}, keep, FSpan{&out, 1}, 1.0);
+    CHECK(out == 2.5f);
+    reduce(ReduceOp::Max, CFView{&x, {}}, {-1}, keep, FSpan{&out, 1}, 1.0);
+    CHECK(out == 2.5f);
+  }
+  reduce(ReduceOp::Var, CFView{&x, {}}, {0}, false, FSpan{&out, 1}, 1.0);
+  CHECK(std::isnan(out));  // n - 1 = 0: like torch
+  reduce(ReduceOp::Var, CFView{&x, {}}, {0}, false, FSpan{&out, 1}, 0.0);
+  CHECK(out == 0.0f);
+  int32_t idx = 7;
+  argmax(CFView{&x, {}}, int64_t{0}, true, ISpan{&idx, 1});
+  CHECK(idx == 0);
+  CHECK((argreduce_shape("argmin", {}, int64_t{-1}, true) == Shape{}));
+}
+
+TEST_CASE("an empty reduction writes its value without reading") {
+  std::vector<float> none(1), out(5, 9.0f);
+  reduce(ReduceOp::Sum, CFView{none.data(), {0, 5}}, {0}, false, FSpan{out.data(), 5}, 1.0);
+  CHECK((out == std::vector<float>(5, 0.0f)));
+  reduce(ReduceOp::Prod, CFView{none.data(), {0, 5}}, {0}, false, FSpan{out.data(), 5}, 1.0);
+  CHECK((out == std::vector<float>(5, 1.0f)));
+  reduce(ReduceOp::Mean, CFView{none.data(), {0, 5}}, {0}, false, FSpan{out.data(), 5}, 1.0);
+  CHECK(std::isnan(out[4]));
+  CHECK_THROWS_CODE(reduce(ReduceOp::Max, CFView{none.data(), {0, 5}}, {0}, false, FSpan{out.data(), 5}, 1.0),
+                    ErrorCode::Shape);
+}

@@ -32,7 +32,12 @@ describe('pad errors', () => {
   it('follows torch validity rules with ERR_ATTR', () => {
     expectCode(() => n.pad_shape([1, 3, 4], [0, 4], 'reflect'), 'ERR_ATTR', /reflect.*pad 4.*size 4/);
     expectCode(() => n.pad_shape([1, 3, 4], [5, 0], 'circular'), 'ERR_ATTR', /circular.*pad 5/);
-    expectCode(() => n.pad_shape([1, 3, 4], [-1, 0], 'constant'), 'ERR_ATTR', /-1/);
+    // Negative pads crop, at most the whole dim; circular wraps around what cropping leaves.
+    expect(n.pad_shape([1, 3, 4], [-1, 2], 'reflect')).toEqual([1, 3, 5]);
+    expect(n.pad_shape([1, 3, 4], [-3, -1], 'constant')).toEqual([1, 3, 0]);
+    expectCode(() => n.pad_shape([1, 3, 4], [-3, -2], 'constant'), 'ERR_ATTR', /crop more than dim 2 of size 4/);
+    expectCode(() => n.pad_shape([1, 3, 4], [3, -2], 'circular'), 'ERR_ATTR', /circular.*after cropping.*pad 3.*size 2/);
+    expectCode(() => n.pad_shape([1, 3, 4], [-(2 ** 32), 0], 'constant'), 'ERR_ATTR', /too large/);
     expectCode(() => n.pad_shape([1, 3, 4], [1, 0, 2], 'constant'), 'ERR_ATTR', /pairs/);
     expectCode(() => n.pad_shape([2, 0], [1, 0], 'replicate'), 'ERR_ATTR', /replicate/);
     expectCode(() => n.pad(x, [3, 4], [1, 1], 'edge' as any, 0, new Float32Array(18)), 'ERR_ATTR', /'edge'/);

@@ -22,10 +22,13 @@ interface Fixture {
 }
 
 const fixtureDir = join(import.meta.dirname, '..', 'fixtures', 'ops');
+/** gen_ops.py writes NaN and infinities (not JSON numbers) as 'nan', 'inf', '-inf'. */
+const NON_FINITE: Record<string, number> = { nan: NaN, inf: Infinity, '-inf': -Infinity };
 function loadGroup(group: string): Record<string, Fixture> {
   const path = join(fixtureDir, `${group}.json`);
   if (!existsSync(path)) return {};
-  return (JSON.parse(readFileSync(path, 'utf8')) as { cases: Record<string, Fixture> }).cases;
+  const text = readFileSync(path, 'utf8');
+  return (JSON.parse(text, (_k, v) => (typeof v === 'string' && v in NON_FINITE ? NON_FINITE[v] : v)) as { cases: Record<string, Fixture> }).cases;
 }
 
 /** Public functions of lib/ops that are plumbing, not ops. */

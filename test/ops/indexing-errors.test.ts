@@ -43,10 +43,14 @@ describe('slice / pad', () => {
   it('a flat (torch-style) pad list is rejected with the convention explained', () => {
     expectError(() => R.pad(x23(), [1, 2] as never), R.AttrError, 'pad', '[before, after] pairs', '[1,2]');
   });
-  it('reflect padding not smaller than the dim, more pairs than dims, negative pads', () => {
+  it('reflect padding not smaller than the dim, more pairs than dims, crops beyond the dim', () => {
     expectError(() => R.pad(x23(), [[3, 0]], { mode: 'reflect' }), R.AttrError, 'pad', 'reflect', '[2, 3]', 'pads [3, 0]');
     expectError(() => R.pad(x23(), [[1, 1], [1, 1], [1, 1]]), R.ShapeError, 'pad', '[2, 3]');
-    expectError(() => R.pad(x23(), [[-1, 1]]), R.AttrError, 'pad', '[[-1,1]]');
+    expectError(() => R.pad(x23(), [[-2, -2]]), R.AttrError, 'pad', 'crop more than dim 1', 'size 3');
+    expectError(() => R.pad(x23(), [[-4, 1]], { mode: 'reflect' }), R.AttrError, 'pad', 'crop more than dim 1');
+    // circular wraps at most once around what cropping leaves
+    expectError(() => R.pad(x23(), [[3, -1]], { mode: 'circular' }), R.AttrError, 'pad', 'circular', 'after cropping', 'size 2');
+    expectError(() => R.pad(x23(), [[0.5, 1]]), R.AttrError, 'pad', '[[0.5,1]]');
   });
 });
 

@@ -45,8 +45,10 @@ export interface ConvBinding {
    * out = x padded on its last k = pads.length/2 dims.
    * `pads` = [before, after] pairs IN DIM ORDER, outermost padded dim first: for NCHW padded
    * on H and W, [top, bottom, left, right]. (torch's F.pad lists the LAST dim first.)
-   * Pads must be >= 0. mode 'constant' fills `value`; 'reflect' needs each pad < the dim
-   * size; 'circular' each pad <= the dim size; 'replicate' a non-empty dim.
+   * A negative pad crops (torch's F.pad): the negative pads of a dim remove at most all of it.
+   * mode 'constant' fills `value`; 'reflect' needs each positive pad < the dim size and
+   * 'replicate' a non-empty dim (both index the uncropped dim); 'circular' crops first, then
+   * wraps around the cropped part, each positive pad <= its size.
    * out shape: x's with dim d grown by before_d + after_d (see {@link pad_shape}).
    */
   pad(x: Float32Array, xShape: number[], pads: number[], mode: PadMode, value: number, out: Float32Array): void;
@@ -63,11 +65,13 @@ export interface ConvBinding {
    * x: [N, C, H, W], w: [Cout, C/groups, KH, KW], bias: [Cout] or null,
    * out: [N, Cout, OH, OW] with OH = floor((H + padTop + padBottom - dilation*(KH-1) - 1) / stride) + 1
    * (same for W); see {@link conv2d_shape}.
-   * Algorithm: im2col + GEMM per sample (1x1 stride-1 convs skip im2col); 3x3 stride-1
-   * undilated single-group convs with >= 8 channels in and out use Winograd F(2x2, 3x3) for
-   * the forward pass and the weight gradient (same results up to float rounding, ~1e-6 relative);
-   * the input gradient is always GEMM + col2im (measured faster).
-   * Large batches are split across threads by samples.
+   * Algorithm: im2col + GEMM per sample (1x1 stride-1 unpadded convs skip im2col); 3x3
+   * stride-1 undilated single-group convs with >= 8 channels in and out use
+   * Winograd F(2x2, 3x3) for the forward pass and the weight gradient (same results up to float
+   * rounding, ~1e-6 relative); the input gradient is always GEMM + col2im (measured faster).
+   * Large batches are split across threads by samples. Scratch memory (im2col columns, Winograd
+   * tiles) stays under 64 MiB per call: bigger problems run in blocks of output positions.
+   * An empty output allocates nothing.
    */
   conv2d(
     x: Float32Array, xShape: number[], w: Float32Array, wShape: number[], bias: Float32Array | null,

@@ -15,7 +15,11 @@ export interface BackendInfo {
 
 export interface CoreBinding {
   backendInfo(): BackendInfo;
-  /** Threads for every kernel and BLAS; 0 restores the default (cores or RAVDL_NUM_THREADS). */
+  /**
+   * Threads for every kernel and BLAS; 0 restores the default (cores or RAVDL_NUM_THREADS).
+   * Process-wide: the engine has one pool shared by the main thread and every worker thread,
+   * so a call from any thread changes it for all of them.
+   */
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /**

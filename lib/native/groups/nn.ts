@@ -30,7 +30,9 @@ export interface NnBinding {
    * Batch normalization over channel dim 1 of x (N, C), (N, C, L) or (N, C, H, W); out has x's
    * shape (may be x itself). gamma, beta, runningMean, runningVar, saveMean, saveInvstd hold C
    * floats. Training: normalizes with the biased batch variance; updates runningMean/runningVar in
-   * place when given (runningVar with the unbiased variance); needs more than one value per channel.
+   * place when given (runningVar with the unbiased variance); needs more than one value per channel,
+   * or none: an empty batch leaves the running stats unchanged and writes zeros to saveMean/saveInvstd
+   * (as PyTorch 1.13; the backward then gives zero gradGamma/gradBeta).
    * Inference: requires the running stats. saveMean/saveInvstd (when given) receive the mean and
    * 1/sqrt(var + eps) used, which is what batch_norm_backward takes.
    */

@@ -1,12 +1,13 @@
 // 2-D convolution over NCHW with every option of torch.nn.Conv2d, by im2col + sgemm
-// (Winograd F(2x2, 3x3) for 3x3 stride-1 convs with >= 8 channels; see detail below).
+// (Winograd F(2x2, 3x3) for 3x3 stride-1 convs with >= 8 channels; see detail below), in
+// blocks that keep the scratch memory under detail::kConvWorkspaceBytes.
 //
 // x: [N, C, H, W], w: [Cout, C/groups, KH, KW], bias: [Cout] or none, y: [N, Cout, OH, OW] with
 //   OH = (H + pad_top + pad_bottom - dilation_h*(KH-1) - 1) / stride_h + 1   (floor), same for W.
 // Padding: explicit [ph, pw] (both sides), 'valid' (0) or 'same' (stride must be 1; total
 // dilation*(K-1), the odd extra element going to the bottom/right like torch).
-// padding_mode 'zeros' pads with zeros; 'reflect'/'replicate'/'circular' pad the input with
-// pad() first and then convolve unpadded, like torch.
+// padding_mode 'zeros' pads with zeros; 'reflect'/'replicate'/'circular' read the element
+// pad() would put there (torch pads the input first, then convolves unpadded: the same values).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -70,45 +71,63 @@ void conv2d_backward_weight(CFView gy, CFView x, const Shape& w_shape, FSpan gw,
 void conv2d_backward_bias(CFView gy, FSpan gb);
 
 namespace detail {
-// How one sample reaches im2col: with a non-zero padding mode it is padded into a scratch
-// buffer first (then im2col pads nothing); 1x1 stride-1 unpadded convs skip im2col.
-struct ConvLayout {
-  bool prepad = false;          // pad() the sample into scratch (C x Hs x Ws) first
-  std::vector<int64_t> pads;    // [top, bottom, left, right] for pad()
-  PadMode pad_mode = PadMode::Constant;
-  int64_t Hs, Ws, pt, pl;       // what im2col sees: input size and its zero padding
-  bool direct = false;          // col == the (pre-padded) sample itself
-  int64_t Kg, P;                // GEMM sizes: Cg*KH*KW and OH*OW
+// Scratch memory (im2col columns, Winograd tiles) of one conv2d call, all threads together,
+// stays under this cap: larger problems run in blocks of output positions (im2col) or of tile
+// rows (Winograd), with the same results. The smallest block, one output position (C*KH*KW
+// floats, never more than w holds), is the only thing that may exceed it.
+constexpr int64_t kConvWorkspaceBytes = int64_t{64} << 20;
+// The cap in use; tests lower it to exercise the blocked paths (bytes <= 0 restores the default).
+int64_t conv_workspace_cap();
+void set_conv_workspace_cap(int64_t bytes);
+
+// How a call is computed, from its geometry and its number of sample tasks (each task has
+// its own scratch, so each gets cap / tasks).
+struct ConvPlan {
+  bool direct = false;  // 1x1, stride 1, no padding: a sample is its own im2col matrix
+  bool wino = false;    // Winograd F(2x2, 3x3)
+  bool prepad = false;  // Winograd with a non-zero padding mode: pad_rows() each band first
+  int64_t Kg = 0, P = 0;  // GEMM sizes: Cg*KH*KW and OH*OW
+  int64_t pb = 1;       // im2col: output positions per block
+  int64_t nb = 1;       // Winograd: samples per call (whole samples)
+  int64_t band = 1;     // Winograd: tile rows per call (all of them when nb > 1)
 };
-ConvLayout conv_layout(const Conv2dGeom& g);
+// wino_tiles: the Winograd call size aimed for (see winograd_batch).
+ConvPlan conv_plan(const Conv2dGeom& g, int64_t tasks, int64_t wino_tiles);
 // Splits N samples into tasks so that each is >= ~0.5 ms of work: 1 when the work is small
 // or single-threaded (then the GEMMs use the pool themselves).
 int64_t conv_sample_tasks(int64_t N, double flops_per_sample);
-// Unpacks one sample (C channels of H x W) into col [C*KH*KW, OH*OW] with zero padding.
-void im2col(const float* x, int64_t C, int64_t H, int64_t W, const Conv2dGeom& g, int64_t pt,
-            int64_t pl, float* col);
-// Sums col [C*KH*KW, OH*OW] back into gx (C x H x W), which the caller zeroed.
-void col2im(const float* col, int64_t C, int64_t H, int64_t W, const Conv2dGeom& g, int64_t pt,
-            int64_t pl, float* gx);
+// Unpacks output positions [p0, p1) of one sample x (C x H x W) into col [C*KH*KW, p1 - p0]:
+// row (c, kh, kw) holds what that kernel tap reads, through g's padding (zeros, or the
+// padding mode's source element).
+void im2col(const float* x, const Conv2dGeom& g, int64_t p0, int64_t p1, float* col);
+// The adjoint: adds col [C*KH*KW, p1 - p0] into gx (C x H x W), which the caller zeroed.
+void col2im(const float* col, const Conv2dGeom& g, int64_t p0, int64_t p1, float* gx);
+// Rows [r0, r1) of the padded input (Hp x Wp, padded by g's mode) of cnt samples into
+// out [cnt][C][r1 - r0][Wp]: what the Winograd path reads when the padding is not zeros.
+void pad_rows(const float* x, int64_t cnt, const Conv2dGeom& g, int64_t r0, int64_t r1, float* out);
 
 // Winograd F(2x2, 3x3): 3x3, stride-1, undilated, single-group convs with >= 8 channels on
-// each side do 2.25x fewer multiplies than im2col + GEMM.
+// each side do 2.25x fewer multiplies than im2col + GEMM. Scratch: 16 * (Cin + Cout) floats
+// per 2x2 tile.
 bool winograd_applies(int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
                       int64_t G, int64_t Cin, int64_t Cout);
 // U [16][Cout][Cin] = G g G^T for each 3x3 kernel g of w [Cout][Cin][3][3].
 void winograd_weights(const float* w, int64_t Cout, int64_t Cin, float* U);
 // For nb samples (x stride Cin*H*W, y stride Cout*OH*OW): y = bias + 3x3 conv of x, where
 // output (oh, ow) reads input rows oh - pt .. oh - pt + 2 (zero outside [0, H)), same for W.
-// pt/pl may be negative or exceed the kernel (the loads are bounds-checked).
+// pt/pl may be negative or exceed the kernel (the loads are bounds-checked). Only the tile
+// rows [th0, th1) (output rows 2*th0 .. 2*th1 - 1) are computed.
 void winograd_conv(const float* x, int64_t nb, int64_t Cin, int64_t H, int64_t W, int64_t pt,
-                   int64_t pl, const float* U, int64_t Cout, int64_t OH, int64_t OW,
-                   const float* bias, float* y, std::vector<float>& V, std::vector<float>& M);
+                   int64_t pl, const float* U, int64_t Cout, int64_t OH, int64_t OW, int64_t th0,
+                   int64_t th1, const float* bias, float* y, std::vector<float>& V,
+                   std::vector<float>& M);
 // Adds to UW [16][Cout][Cin] the Winograd-domain weight gradient of nb samples (x, pt, pl
-// as in winograd_conv; gy [nb][Cout][OH][OW]); winograd_weights_back turns the sum into
-// gw [Cout][Cin][3][3].
+// as in winograd_conv; gy [nb][Cout][OH][OW]) over tile rows [th0, th1);
+// winograd_weights_back turns the sum into gw [Cout][Cin][3][3].
 void winograd_weight_grad(const float* x, const float* gy, int64_t nb, int64_t Cin, int64_t H,
                           int64_t W, int64_t pt, int64_t pl, int64_t Cout, int64_t OH, int64_t OW,
-                          float* UW, std::vector<float>& V, std::vector<float>& Z);
+                          int64_t th0, int64_t th1, float* UW, std::vector<float>& V,
+                          std::vector<float>& Z);
 void winograd_weights_back(const float* UW, int64_t Cout, int64_t Cin, float* gw);
 // Samples per Winograd call for about tiles_per_call 2x2 output tiles: wider GEMMs amortise
 // packing, narrower ones keep the transformed tiles (16 * channels * tiles floats) in cache.

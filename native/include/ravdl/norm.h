@@ -34,7 +34,9 @@ struct BatchNormAttrs {
 // x: (N, C), (N, C, L) or (N, C, H, W); gamma, beta, running_mean, running_var: C floats each.
 // Training: normalizes with the biased batch variance, updates running stats in place (when
 // given; running_var gets the unbiased variance n/(n-1)), writes save_mean / save_invstd =
-// 1/sqrt(var + eps) (when given). Needs more than one value per channel.
+// 1/sqrt(var + eps) (when given). Needs more than one value per channel, or none: an empty
+// batch (N*H*W = 0) leaves the running stats unchanged and writes zeros to save_mean/invstd
+// (torch 1.13's behaviour; its backward gives zero grad_gamma / grad_beta).
 // Inference: needs running stats; save_mean / save_invstd (when given) receive running_mean and
 // 1/sqrt(running_var + eps), which batch_norm_backward with training=false expects.
 // out has x's shape; it may be x itself (in place) but must not partially overlap it.

@@ -2,9 +2,12 @@
 //
 // `pads` lists [before, after] pairs for the LAST pads.size()/2 dims IN DIM ORDER, the
 // outermost padded dim first: for NCHW padded on H and W, pads = [top, bottom, left, right].
-// (torch.nn.functional.pad lists the last dim first; ravdl does not.) Pads must be >= 0.
-// Validity (per padded dim of size n, pad p = before or after):
-//   reflect: p < n; circular: p <= n; replicate: n >= 1 when p > 0; constant: any p.
+// (torch.nn.functional.pad lists the last dim first; ravdl does not.) A negative pad crops,
+// as in torch; the crops of one dim remove at most all of it, leaving `kept` elements.
+// Validity (per padded dim of size n, positive pad p = before or after):
+//   reflect: p < n; circular: p <= kept; replicate: n >= 1; constant: any p.
+// reflect/replicate map output o to i = o - before on the uncropped dim (torch's kernels);
+// circular crops first and wraps around the kept part (torch's _pad_circular).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -35,6 +38,9 @@ Shape pad_backward_shape(const char* op, const Shape& gy, const std::vector<int6
                          PadMode mode);
 
 namespace detail {
+// Source index along one dim of size n of padded position o (pads before / after, validated),
+// or -1 where constant padding fills: the rule above, for kernels that read through padding.
+int64_t pad_source(int64_t o, int64_t before, int64_t after, int64_t n, PadMode m);
 // Unchecked kernels on raw buffers (callers validated the shapes). `parallel` lets them
 // use the pool; pad_backward_raw zeroes gx first.
 void pad_raw(const float* x, const Shape& xs, const std::vector<int64_t>& pads, PadMode mode,

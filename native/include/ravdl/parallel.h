@@ -10,7 +10,9 @@
 namespace ravdl {
 
 // Sets the number of threads (calling thread included) used by parallel_for and BLAS.
-// n <= 0 restores the default (hardware cores, or RAVDL_NUM_THREADS).
+// n <= 0 restores the default (hardware cores, or RAVDL_NUM_THREADS). Process-wide: the pool
+// is shared by every thread that calls the engine (Node's main thread and its workers), so a
+// change made from any of them applies to all; it waits for a running parallel_for to end.
 void set_num_threads(int n);
 int get_num_threads();
 // Hardware concurrency as seen at start-up.

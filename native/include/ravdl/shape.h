@@ -22,8 +22,11 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 // Strides of `s` seen as broadcast to `target` (0 where a dim is broadcast).
 Shape broadcast_strides(const Shape& s, const Shape& target);
 // Normalizes a possibly negative axis into [0, rank); throws ERR_INDEX naming op and axis.
+// A 0-d tensor counts as one element along axis 0 or -1 (PyTorch's rule): both return 0, so
+// callers must not index the shape with it when rank is 0.
 int64_t normalize_axis(const char* op, int64_t axis, int64_t rank);
-// Normalizes a list of axes (empty list = all axes), sorted and de-duplicated; errors on repeats.
+// Normalizes a list of axes (empty list = all axes), sorted; errors on repeats. For a 0-d
+// tensor, axes 0 / -1 are accepted and the result is empty (there is no dim to index).
 std::vector<int64_t> normalize_axes(const char* op, const std::vector<int64_t>& axes, int64_t rank);
 
 inline std::ostream& operator<<(std::ostream& os, const Shape& s) { return os << shape_str(s); }

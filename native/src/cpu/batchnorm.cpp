@@ -89,7 +89,7 @@ void batch_norm_forward(CFView x, OptCF gamma, OptCF beta, OptF running_mean, Op
   if (!a.training && !running_mean)
     fail(ErrorCode::Arg, op, ": inference mode (training=false) needs running_mean and running_var");
   int64_t count = l.n * l.s;
-  if (a.training && count <= 1)
+  if (a.training && count == 1)
     fail(ErrorCode::Shape, op, ": training needs more than 1 value per channel, x is ",
          shape_str(x.shape));
   size_t total = out.size;
@@ -101,6 +101,13 @@ void batch_norm_forward(CFView x, OptCF gamma, OptCF beta, OptF running_mean, Op
     check_no_alias(op, "a statistics buffer", p, size_t(l.c), "out", y.data, total);
   }
   if (l.c == 0) return;
+  if (count == 0) {
+    // An empty batch (like torch 1.13): nothing to normalize, running statistics unchanged,
+    // and no statistics to save (zeros, which make the backward's sums 0).
+    for (auto* p : {sm.data, si.data})
+      if (p) std::fill(p, p + l.c, 0.0f);
+    return;
+  }
 
   // Per-channel scale/shift: y = x * scale[c] + shift[c].
   std::vector<float> scale(l.c), shift(l.c);
@@ -182,6 +189,11 @@ void batch_norm_backward(CFView grad_out, CFView x, OptCF gamma, Span<const floa
   if (l.c == 0) return;
   int64_t count = l.n * l.s;
   const int64_t cs = l.c * l.s;
+  if (count == 0) {  // an empty batch: grad_x is empty, grad_gamma and grad_beta are sums of nothing
+    for (auto* p : {gg.data, gb.data})
+      if (p) std::fill(p, p + l.c, 0.0f);
+    return;
+  }
 
   // Per channel: sum(dy) and sum(dy * xhat).
   std::vector<float> k_dy(l.c), k_dyx(l.c);

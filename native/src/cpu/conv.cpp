@@ -1,5 +1,6 @@
 // conv2d: attribute parsing, geometry/validation, shape function and the forward kernel.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -115,23 +116,42 @@ Shape conv2d_shape(const Shape& x, const Shape& w, const Conv2dAttrs& a) {
 }
 
 namespace detail {
+namespace {
+std::atomic<int64_t> g_workspace_cap{kConvWorkspaceBytes};
+}  // namespace
 
-ConvLayout conv_layout(const Conv2dGeom& g) {
-  ConvLayout l;
-  bool padded = g.pt || g.pb || g.pl || g.pr;
-  l.prepad = padded && g.mode != ConvPaddingMode::Zeros;
-  static const PadMode as_pad[] = {PadMode::Constant, PadMode::Reflect, PadMode::Replicate,
-                                   PadMode::Circular};
-  l.pad_mode = as_pad[static_cast<int>(g.mode)];
-  l.pads = {g.pt, g.pb, g.pl, g.pr};
-  l.Hs = l.prepad ? g.Hp() : g.H;
-  l.Ws = l.prepad ? g.Wp() : g.W;
-  l.pt = l.prepad ? 0 : g.pt;
-  l.pl = l.prepad ? 0 : g.pl;
-  l.direct = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && (l.prepad || !padded);
-  l.Kg = g.Cg() * g.KH * g.KW;
-  l.P = g.OH * g.OW;
-  return l;
+int64_t conv_workspace_cap() { return g_workspace_cap.load(std::memory_order_relaxed); }
+void set_conv_workspace_cap(int64_t bytes) {
+  g_workspace_cap.store(bytes > 0 ? bytes : kConvWorkspaceBytes, std::memory_order_relaxed);
+}
+
+ConvPlan conv_plan(const Conv2dGeom& g, int64_t tasks, int64_t wino_tiles) {
+  ConvPlan p;
+  const bool padded = g.pt || g.pb || g.pl || g.pr;
+  p.Kg = g.Cg() * g.KH * g.KW;
+  p.P = g.OH * g.OW;
+  p.direct = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && !padded;
+  // Floats of scratch each task may hold.
+  const int64_t budget = std::max<int64_t>(1, conv_workspace_cap() / std::max<int64_t>(1, tasks)) /
+                         static_cast<int64_t>(sizeof(float));
+  p.pb = std::clamp<int64_t>(budget / std::max<int64_t>(1, g.C * g.KH * g.KW), 1, std::max<int64_t>(1, p.P));
+  p.wino = !p.direct && winograd_applies(g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.G, g.C, g.Cout);
+  p.prepad = p.wino && padded && g.mode != ConvPaddingMode::Zeros;
+  if (p.wino) {
+    const int64_t TH = (g.OH + 1) / 2, TW = (g.OW + 1) / 2;
+    // Per 2x2 tile: 16 transformed values per channel in and out, and for prepad the padded
+    // rows (a band of b tile rows reads (2b + 2) x (2 TW + 2) values: at most 16 per tile).
+    const int64_t per_tile = 16 * (g.C + g.Cout) + (p.prepad ? 16 * g.C : 0);
+    const int64_t tiles = budget / per_tile;  // tiles per call within the budget
+    if (TH * TW <= tiles) {
+      p.nb = std::clamp<int64_t>(winograd_batch(g.OH, g.OW, wino_tiles), 1, tiles / std::max<int64_t>(1, TH * TW));
+      p.band = TH;
+    } else {
+      p.band = tiles / std::max<int64_t>(1, TW);
+      p.wino = p.band > 0;  // not even one row of tiles fits: im2col blocks can be smaller
+    }
+  }
+  return p;
 }
 
 int64_t conv_sample_tasks(int64_t N, double flops_per_sample) {
@@ -158,46 +178,56 @@ void conv2d(CFView x, CFView w, std::optional<Span<const float>> bias, FSpan out
   }
   check_no_alias(op, "out", y.data, out.size, "x", x.data, static_cast<size_t>(x.numel()));
   check_no_alias(op, "out", y.data, out.size, "w", w.data, static_cast<size_t>(w.numel()));
+  if (y.numel() == 0) return;  // no output, no work: allocate nothing
 
-  const detail::ConvLayout l = detail::conv_layout(g);
-  const int64_t CHW = g.C * g.H * g.W, Coutg = g.Coutg();
-  const int64_t tasks = detail::conv_sample_tasks(g.N, 2.0 * g.Cout * l.Kg * l.P);
+  const int64_t CHW = g.C * g.H * g.W, Coutg = g.Coutg(), P = g.OH * g.OW;
+  const int64_t tasks = detail::conv_sample_tasks(g.N, 2.0 * g.Cout * g.Cg() * g.KH * g.KW * P);
+  const detail::ConvPlan pl = detail::conv_plan(g, tasks, 256);
+  const int64_t Kg = pl.Kg, TH = (g.OH + 1) / 2;
   const float* b = bias ? bias->data : nullptr;
-  const bool wino = !l.direct && detail::winograd_applies(g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.G, g.C, g.Cout);
-  std::vector<float> U(wino ? static_cast<size_t>(16 * g.Cout * g.C) : 0);
-  if (wino) detail::winograd_weights(w.data, g.Cout, g.C, U.data());
-  const int64_t nb = wino ? detail::winograd_batch(g.OH, g.OW, 256) : 1;  // samples per step
+  std::vector<float> U(pl.wino ? static_cast<size_t>(16 * g.Cout * g.C) : 0);
+  if (pl.wino) detail::winograd_weights(w.data, g.Cout, g.C, U.data());
   auto run = [&](int64_t t0, int64_t t1) {
-    std::vector<float> padbuf(l.prepad ? static_cast<size_t>(nb * g.C * l.Hs * l.Ws) : 0);
-    std::vector<float> col(l.direct || wino ? 0 : static_cast<size_t>(g.G * l.Kg * l.P));
-    std::vector<float> V, M;
+    std::vector<float> col, V, M, rows;  // scratch, sized on first use
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t s1 = (t + 1) * g.N / tasks;
-      for (int64_t s = t * g.N / tasks; s < s1; s += nb) {
-        const int64_t cnt = std::min(nb, s1 - s);
+      for (int64_t s = t * g.N / tasks; s < s1; s += pl.wino ? pl.nb : 1) {
         const float* src = x.data + s * CHW;
-        if (l.prepad) {
-          for (int64_t i = 0; i < cnt; ++i)
-            detail::pad_raw(src + i * CHW, {g.C, g.H, g.W}, l.pads, l.pad_mode, 0.0f,
-                            padbuf.data() + i * g.C * l.Hs * l.Ws, false);
-          src = padbuf.data();
-        }
-        float* ys = y.data + s * g.Cout * l.P;
-        if (wino) {
-          detail::winograd_conv(src, cnt, g.C, l.Hs, l.Ws, l.pt, l.pl, U.data(), g.Cout, g.OH, g.OW,
-                                b, ys, V, M);
+        float* ys = y.data + s * g.Cout * P;
+        if (pl.wino) {
+          const int64_t cnt = std::min(pl.nb, s1 - s);
+          for (int64_t th0 = 0; th0 < TH; th0 += pl.band) {
+            const int64_t th1 = std::min(TH, th0 + pl.band);
+            if (!pl.prepad) {
+              detail::winograd_conv(src, cnt, g.C, g.H, g.W, g.pt, g.pl, U.data(), g.Cout, g.OH, g.OW, th0, th1,
+                                    b, ys, V, M);
+              continue;
+            }
+            // The band's padded rows 2*th0 .. 2*th1 + 1, read as an unpadded image.
+            const int64_t r0 = 2 * th0, r1 = std::min(g.Hp(), 2 * th1 + 2);
+            rows.resize(static_cast<size_t>(cnt * g.C * (r1 - r0) * g.Wp()));
+            detail::pad_rows(src, cnt, g, r0, r1, rows.data());
+            detail::winograd_conv(rows.data(), cnt, g.C, r1 - r0, g.Wp(), r0, 0, U.data(), g.Cout, g.OH, g.OW,
+                                  th0, th1, b, ys, V, M);
+          }
           continue;
         }
-        const float* cm = src;
-        if (!l.direct) {
-          detail::im2col(src, g.C, l.Hs, l.Ws, g, l.pt, l.pl, col.data());
-          cm = col.data();
+        for (int64_t c = 0; c < g.Cout; ++c) std::fill(ys + c * P, ys + (c + 1) * P, b ? b[c] : 0.0f);
+        if (Kg == 0) continue;
+        if (pl.direct) {
+          for (int64_t grp = 0; grp < g.G; ++grp)
+            sgemm(false, false, Coutg, P, Kg, 1.0f, w.data + grp * Coutg * Kg, Kg, src + grp * Kg * P, P,
+                  1.0f, ys + grp * Coutg * P, P);
+          continue;
         }
-        for (int64_t c = 0; c < g.Cout; ++c) std::fill(ys + c * l.P, ys + (c + 1) * l.P, b ? b[c] : 0.0f);
-        if (l.Kg == 0 || l.P == 0 || Coutg == 0) continue;
-        for (int64_t grp = 0; grp < g.G; ++grp)
-          sgemm(false, false, Coutg, l.P, l.Kg, 1.0f, w.data + grp * Coutg * l.Kg, l.Kg,
-                cm + grp * l.Kg * l.P, l.P, 1.0f, ys + grp * Coutg * l.P, l.P);
+        col.resize(static_cast<size_t>(g.G * Kg * pl.pb));
+        for (int64_t p0 = 0; p0 < P; p0 += pl.pb) {
+          const int64_t p1 = std::min(P, p0 + pl.pb), n = p1 - p0;
+          detail::im2col(src, g, p0, p1, col.data());
+          for (int64_t grp = 0; grp < g.G; ++grp)
+            sgemm(false, false, Coutg, n, Kg, 1.0f, w.data + grp * Coutg * Kg, Kg, col.data() + grp * Kg * n, n,
+                  1.0f, ys + grp * Coutg * P + p0, P);
+        }
       }
     }
   };

@@ -1,6 +1,6 @@
-// conv2d gradients: input (GEMM + col2im, then pad_backward for non-zero padding modes),
+// conv2d gradients: input (GEMM + col2im, which also folds non-zero padding modes back),
 // weight (per-task partial sums reduced in a fixed order, so results are deterministic)
-// and bias.
+// and bias. Scratch stays under detail::kConvWorkspaceBytes (see conv_plan).
 #include <algorithm>
 #include <vector>
 
@@ -40,37 +40,39 @@ void conv2d_backward_input(CFView gy, CFView w, const Shape& x_shape, FSpan gx,
   FView out = out_view(op, "gx", gx, x_shape);
   check_no_alias(op, "gx", out.data, gx.size, "gy", gy.data, static_cast<size_t>(gy.numel()));
   check_no_alias(op, "gx", out.data, gx.size, "w", w.data, static_cast<size_t>(w.numel()));
-
-  const detail::ConvLayout l = detail::conv_layout(g);
-  const int64_t CHW = g.C * g.H * g.W, Coutg = g.Coutg();
-  const int64_t tasks = detail::conv_sample_tasks(g.N, 2.0 * g.Cout * l.Kg * l.P);
-  const bool gemm = l.Kg > 0 && l.P > 0 && Coutg > 0;
+  const int64_t CHW = g.C * g.H * g.W, Coutg = g.Coutg(), P = g.OH * g.OW;
+  if (out.numel() == 0) return;
+  if (gy.numel() == 0) {  // no output position reads x: its gradient is 0, no scratch needed
+    std::fill(out.data, out.data + out.numel(), 0.0f);
+    return;
+  }
+  const int64_t tasks = detail::conv_sample_tasks(g.N, 2.0 * g.Cout * g.Cg() * g.KH * g.KW * P);
+  const detail::ConvPlan pl = detail::conv_plan(g, tasks, 0);
+  const int64_t Kg = pl.Kg;
   // GEMM + col2im for every shape: the Winograd form of this gradient (a 3x3 conv of gy with the
   // rotated kernel) measured 1.1-1.7x slower than col2im here, unlike the forward pass.
-  const int64_t target_size = g.C * l.Hs * l.Ws;  // what im2col read, per sample
   auto run = [&](int64_t t0, int64_t t1) {
-    std::vector<float> padbuf(l.prepad ? static_cast<size_t>(target_size) : 0);
-    std::vector<float> gcol(l.direct ? 0 : static_cast<size_t>(g.G * l.Kg * l.P));
+    std::vector<float> gcol;  // scratch, sized on first use
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t s1 = (t + 1) * g.N / tasks;
       for (int64_t s = t * g.N / tasks; s < s1; ++s) {
         float* gxs = out.data + s * CHW;
-        float* target = l.prepad ? padbuf.data() : gxs;  // gradient wrt what im2col read
-        const float* gys = gy.data + s * g.Cout * l.P;
-        float* gc = l.direct ? target : gcol.data();  // direct: gcol is the target itself
-        if (gemm) {
+        const float* gys = gy.data + s * g.Cout * P;
+        if (pl.direct) {  // the im2col matrix is the sample itself: the GEMM writes gx
           for (int64_t grp = 0; grp < g.G; ++grp)
-            sgemm(true, false, l.Kg, l.P, Coutg, 1.0f, w.data + grp * Coutg * l.Kg, l.Kg,
-                  gys + grp * Coutg * l.P, l.P, 0.0f, gc + grp * l.Kg * l.P, l.P);
-        } else {
-          std::fill(gc, gc + g.G * l.Kg * l.P, 0.0f);
+            sgemm(true, false, Kg, P, Coutg, 1.0f, w.data + grp * Coutg * Kg, Kg, gys + grp * Coutg * P, P,
+                  0.0f, gxs + grp * Kg * P, P);
+          continue;
         }
-        if (!l.direct) {
-          std::fill(target, target + target_size, 0.0f);
-          detail::col2im(gcol.data(), g.C, l.Hs, l.Ws, g, l.pt, l.pl, target);
+        std::fill(gxs, gxs + CHW, 0.0f);
+        gcol.resize(static_cast<size_t>(g.G * Kg * pl.pb));
+        for (int64_t p0 = 0; p0 < P; p0 += pl.pb) {
+          const int64_t p1 = std::min(P, p0 + pl.pb), n = p1 - p0;
+          for (int64_t grp = 0; grp < g.G; ++grp)
+            sgemm(true, false, Kg, n, Coutg, 1.0f, w.data + grp * Coutg * Kg, Kg, gys + grp * Coutg * P + p0, P,
+                  0.0f, gcol.data() + grp * Kg * n, n);
+          detail::col2im(gcol.data(), g, p0, p1, gxs);
         }
-        if (l.prepad)
-          detail::pad_backward_raw(padbuf.data(), {g.C, g.H, g.W}, l.pads, l.pad_mode, gxs, false);
       }
     }
   };
@@ -86,54 +88,62 @@ void conv2d_backward_weight(CFView gy, CFView x, const Shape& w_shape, FSpan gw,
   FView out = out_view(op, "gw", gw, w_shape);
   check_no_alias(op, "gw", out.data, gw.size, "gy", gy.data, static_cast<size_t>(gy.numel()));
   check_no_alias(op, "gw", out.data, gw.size, "x", x.data, static_cast<size_t>(x.numel()));
+  const int64_t CHW = g.C * g.H * g.W, Coutg = g.Coutg(), P = g.OH * g.OW;
+  std::fill(out.data, out.data + out.numel(), 0.0f);
+  if (out.numel() == 0 || gy.numel() == 0) return;  // no output position: gw = 0, no scratch
 
-  const detail::ConvLayout l = detail::conv_layout(g);
-  const int64_t CHW = g.C * g.H * g.W, Coutg = g.Coutg();
-  const int64_t tasks = detail::conv_sample_tasks(g.N, 2.0 * g.Cout * l.Kg * l.P);
-  const bool wino = !l.direct && detail::winograd_applies(g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.G, g.C, g.Cout);
+  const int64_t tasks = detail::conv_sample_tasks(g.N, 2.0 * g.Cout * g.Cg() * g.KH * g.KW * P);
+  const detail::ConvPlan pl = detail::conv_plan(g, tasks, 64);
+  const int64_t Kg = pl.Kg, TH = (g.OH + 1) / 2;
   // What the tasks sum: gw itself, or its Winograd-domain form [16][Cout][C].
-  const int64_t wsize = wino ? 16 * g.Cout * g.C : g.Cout * l.Kg;
-  const int64_t nb = wino ? detail::winograd_batch(g.OH, g.OW, 64) : 1;  // samples per step
-  std::vector<float> UW(wino ? static_cast<size_t>(wsize) : 0);
-  float* sum = wino ? UW.data() : out.data;
-  std::fill(sum, sum + wsize, 0.0f);
+  const int64_t wsize = pl.wino ? 16 * g.Cout * g.C : g.Cout * Kg;
+  std::vector<float> UW(pl.wino ? static_cast<size_t>(wsize) : 0);
+  float* sum = pl.wino ? UW.data() : out.data;
   // Task 0 sums into `sum`; the others into their own partial, added in task order below.
   std::vector<std::vector<float>> parts(static_cast<size_t>(tasks - 1));
   auto run = [&](int64_t t0, int64_t t1) {
-    std::vector<float> padbuf(l.prepad ? static_cast<size_t>(nb * g.C * l.Hs * l.Ws) : 0);
-    std::vector<float> col(l.direct || wino ? 0 : static_cast<size_t>(g.G * l.Kg * l.P));
-    std::vector<float> V, Z;
+    std::vector<float> col, V, Z, rows;  // scratch, sized on first use
     for (int64_t t = t0; t < t1; ++t) {
       float* acc = sum;
       if (t > 0) {
         parts[t - 1].assign(static_cast<size_t>(wsize), 0.0f);
         acc = parts[t - 1].data();
       }
-      if (l.Kg == 0 || l.P == 0 || Coutg == 0) continue;
       const int64_t s1 = (t + 1) * g.N / tasks;
-      for (int64_t s = t * g.N / tasks; s < s1; s += nb) {
-        const int64_t cnt = std::min(nb, s1 - s);
+      for (int64_t s = t * g.N / tasks; s < s1; s += pl.wino ? pl.nb : 1) {
         const float* src = x.data + s * CHW;
-        if (l.prepad) {
-          for (int64_t i = 0; i < cnt; ++i)
-            detail::pad_raw(src + i * CHW, {g.C, g.H, g.W}, l.pads, l.pad_mode, 0.0f,
-                            padbuf.data() + i * g.C * l.Hs * l.Ws, false);
-          src = padbuf.data();
-        }
-        const float* gys = gy.data + s * g.Cout * l.P;
-        if (wino) {
-          detail::winograd_weight_grad(src, gys, cnt, g.C, l.Hs, l.Ws, l.pt, l.pl, g.Cout, g.OH, g.OW,
-                                       acc, V, Z);
+        const float* gys = gy.data + s * g.Cout * P;
+        if (pl.wino) {
+          const int64_t cnt = std::min(pl.nb, s1 - s);
+          for (int64_t th0 = 0; th0 < TH; th0 += pl.band) {
+            const int64_t th1 = std::min(TH, th0 + pl.band);
+            if (!pl.prepad) {
+              detail::winograd_weight_grad(src, gys, cnt, g.C, g.H, g.W, g.pt, g.pl, g.Cout, g.OH, g.OW, th0, th1,
+                                           acc, V, Z);
+              continue;
+            }
+            const int64_t r0 = 2 * th0, r1 = std::min(g.Hp(), 2 * th1 + 2);  // as in conv2d
+            rows.resize(static_cast<size_t>(cnt * g.C * (r1 - r0) * g.Wp()));
+            detail::pad_rows(src, cnt, g, r0, r1, rows.data());
+            detail::winograd_weight_grad(rows.data(), gys, cnt, g.C, r1 - r0, g.Wp(), r0, 0, g.Cout, g.OH, g.OW,
+                                         th0, th1, acc, V, Z);
+          }
           continue;
         }
-        const float* cm = src;
-        if (!l.direct) {
-          detail::im2col(src, g.C, l.Hs, l.Ws, g, l.pt, l.pl, col.data());
-          cm = col.data();
+        if (pl.direct) {
+          for (int64_t grp = 0; grp < g.G; ++grp)
+            sgemm(false, true, Coutg, Kg, P, 1.0f, gys + grp * Coutg * P, P, src + grp * Kg * P, P, 1.0f,
+                  acc + grp * Coutg * Kg, Kg);
+          continue;
         }
-        for (int64_t grp = 0; grp < g.G; ++grp)
-          sgemm(false, true, Coutg, l.Kg, l.P, 1.0f, gys + grp * Coutg * l.P, l.P,
-                cm + grp * l.Kg * l.P, l.P, 1.0f, acc + grp * Coutg * l.Kg, l.Kg);
+        col.resize(static_cast<size_t>(g.G * Kg * pl.pb));
+        for (int64_t p0 = 0; p0 < P; p0 += pl.pb) {
+          const int64_t p1 = std::min(P, p0 + pl.pb), n = p1 - p0;
+          detail::im2col(src, g, p0, p1, col.data());
+          for (int64_t grp = 0; grp < g.G; ++grp)
+            sgemm(false, true, Coutg, Kg, n, 1.0f, gys + grp * Coutg * P + p0, P, col.data() + grp * Kg * n, n,
+                  1.0f, acc + grp * Coutg * Kg, Kg);
+        }
       }
     }
   };
@@ -141,7 +151,7 @@ void conv2d_backward_weight(CFView gy, CFView x, const Shape& w_shape, FSpan gw,
   else run(0, 1);
   for (const auto& p : parts)
     for (int64_t i = 0; i < wsize; ++i) sum[i] += p[i];
-  if (wino) detail::winograd_weights_back(UW.data(), g.Cout, g.C, out.data);
+  if (pl.wino) detail::winograd_weights_back(UW.data(), g.Cout, g.C, out.data);
 }
 
 void conv2d_backward_bias(CFView gy, FSpan gb) {

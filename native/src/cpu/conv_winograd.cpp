@@ -42,12 +42,13 @@ int64_t winograd_batch(int64_t OH, int64_t OW, int64_t tiles_per_call) {
 
 namespace {
 
-// V [c][e][t] = B^T d B for every 4x4 input tile d of nb samples (tile t = (s, th, tw) reads
-// input rows 2*th - pt .. +3 and cols 2*tw - pl .. +3, zero outside the input).
-// Rows of V are strided 16*T so each channel's 16 planes form one contiguous block.
+// V [c][e][t] = B^T d B for every 4x4 input tile d of nb samples in tile rows [th0, th1)
+// (tile t = (s, th - th0, tw) reads input rows 2*th - pt .. +3 and cols 2*tw - pl .. +3, zero
+// outside the input). Rows of V are strided 16*T so each channel's 16 planes form one
+// contiguous block.
 void input_tiles(const float* x, int64_t nb, int64_t Cin, int64_t H, int64_t W, int64_t pt,
-                 int64_t pl, int64_t TH, int64_t TW, float* V) {
-  const int64_t Ts = TH * TW, T = nb * Ts;
+                 int64_t pl, int64_t th0, int64_t th1, int64_t TW, float* V) {
+  const int64_t Ts = (th1 - th0) * TW, T = nb * Ts;
   const int64_t L = 2 * TW + 2;  // input columns one row of tiles reads
   std::vector<float> rows(static_cast<size_t>(4 * L)), q(static_cast<size_t>(4 * L));
   // Input transform, a row of tiles at a time so that the loops run along contiguous tiles:
@@ -56,7 +57,7 @@ void input_tiles(const float* x, int64_t nb, int64_t Cin, int64_t H, int64_t W, 
   for (int64_t s = 0; s < nb; ++s)
     for (int64_t c = 0; c < Cin; ++c) {
       const float* xc = x + (s * Cin + c) * H * W;
-      for (int64_t th = 0; th < TH; ++th) {
+      for (int64_t th = th0; th < th1; ++th) {
         const int64_t h0 = 2 * th - pt;
         for (int i = 0; i < 4; ++i) {
           float* r = rows.data() + i * L;
@@ -77,7 +78,7 @@ void input_tiles(const float* x, int64_t nb, int64_t Cin, int64_t H, int64_t W, 
           q2[p] = r2[p] - r1[p];
           q3[p] = r1[p] - r3[p];
         }
-        float* vb = V + c * 16 * T + s * Ts + th * TW;
+        float* vb = V + c * 16 * T + s * Ts + (th - th0) * TW;
         const int64_t es = T;  // stride between the 16 transformed planes
         for (int k = 0; k < 4; ++k) {
           const float* qk = q.data() + k * L;
@@ -97,13 +98,14 @@ void input_tiles(const float* x, int64_t nb, int64_t Cin, int64_t H, int64_t W, 
 }  // namespace
 
 void winograd_conv(const float* x, int64_t nb, int64_t Cin, int64_t H, int64_t W, int64_t pt,
-                   int64_t pl, const float* U, int64_t Cout, int64_t OH, int64_t OW,
-                   const float* bias, float* y, std::vector<float>& V, std::vector<float>& M) {
-  const int64_t TH = (OH + 1) / 2, TW = (OW + 1) / 2, Ts = TH * TW, T = nb * Ts;
+                   int64_t pl, const float* U, int64_t Cout, int64_t OH, int64_t OW, int64_t th0,
+                   int64_t th1, const float* bias, float* y, std::vector<float>& V,
+                   std::vector<float>& M) {
+  const int64_t TW = (OW + 1) / 2, Ts = (th1 - th0) * TW, T = nb * Ts;
   V.resize(static_cast<size_t>(16 * Cin * T));
   M.resize(static_cast<size_t>(16 * Cout * T));
   std::vector<float> out(static_cast<size_t>(4 * TW));
-  input_tiles(x, nb, Cin, H, W, pt, pl, TH, TW, V.data());
+  input_tiles(x, nb, Cin, H, W, pt, pl, th0, th1, TW, V.data());
   // 16 GEMMs: M[e] (Cout x T) = U[e] (Cout x Cin) x V[e] (Cin x T). These are small and
   // skinny: the built-in kernel measured ~15% faster on them than OpenBLAS 0.3.21.
   for (int e = 0; e < 16; ++e)
@@ -115,8 +117,8 @@ void winograd_conv(const float* x, int64_t nb, int64_t Cin, int64_t H, int64_t W
     for (int64_t co = 0; co < Cout; ++co) {
       float* yc = y + (s * Cout + co) * OH * OW;
       const float b = bias ? bias[co] : 0.0f;
-      for (int64_t th = 0; th < TH; ++th) {
-        const float* m = M.data() + co * 16 * T + s * Ts + th * TW;
+      for (int64_t th = th0; th < th1; ++th) {
+        const float* m = M.data() + co * 16 * T + s * Ts + (th - th0) * TW;
         float *o0 = out.data(), *o1 = o0 + 2 * TW;
         for (int64_t tw = 0; tw < TW; ++tw) {
           float r0[4], r1[4];
@@ -142,19 +144,20 @@ void winograd_conv(const float* x, int64_t nb, int64_t Cin, int64_t H, int64_t W
 // i.e. 16 GEMMs over the tile dim, and dL/dg = G^T dL/dU G.
 void winograd_weight_grad(const float* x, const float* gy, int64_t nb, int64_t Cin, int64_t H,
                           int64_t W, int64_t pt, int64_t pl, int64_t Cout, int64_t OH, int64_t OW,
-                          float* UW, std::vector<float>& V, std::vector<float>& Z) {
-  const int64_t TH = (OH + 1) / 2, TW = (OW + 1) / 2, Ts = TH * TW, T = nb * Ts;
+                          int64_t th0, int64_t th1, float* UW, std::vector<float>& V,
+                          std::vector<float>& Z) {
+  const int64_t TW = (OW + 1) / 2, Ts = (th1 - th0) * TW, T = nb * Ts;
   V.resize(static_cast<size_t>(16 * Cin * T));
   Z.resize(static_cast<size_t>(16 * Cout * T));
-  input_tiles(x, nb, Cin, H, W, pt, pl, TH, TW, V.data());
+  input_tiles(x, nb, Cin, H, W, pt, pl, th0, th1, TW, V.data());
   // Z [co][e][t] = A g A^T for each 2x2 gy tile g (zero past OH/OW); A = [1 0; 1 1; 1 -1; 0 -1].
   for (int64_t s = 0; s < nb; ++s)
     for (int64_t co = 0; co < Cout; ++co) {
       const float* gc = gy + (s * Cout + co) * OH * OW;
-      for (int64_t th = 0; th < TH; ++th) {
+      for (int64_t th = th0; th < th1; ++th) {
         const float* g0 = gc + 2 * th * OW;
         const float* g1 = 2 * th + 1 < OH ? g0 + OW : nullptr;
-        float* z = Z.data() + co * 16 * T + s * Ts + th * TW;
+        float* z = Z.data() + co * 16 * T + s * Ts + (th - th0) * TW;
         for (int64_t tw = 0; tw < TW; ++tw) {
           const bool right = 2 * tw + 1 < OW;
           const float a = g0[2 * tw], b = right ? g0[2 * tw + 1] : 0.0f;

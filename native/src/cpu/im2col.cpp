@@ -1,5 +1,6 @@
-// im2col / col2im for one sample: row (c, kh, kw) of col holds, for every output position,
-// the input value its kernel tap reads (zero where the tap falls in the padding).
+// im2col / col2im over a range of output positions of one sample: row (c, kh, kw) of col holds,
+// for every output position, the input value its kernel tap reads (zero where the tap falls in
+// zero padding; for the other padding modes, the element pad() would have put there).
 #include <algorithm>
 #include <cstring>
 
@@ -16,64 +17,132 @@ void valid_cols(int64_t off, int64_t sw, int64_t W, int64_t OW, int64_t& ow0, in
   ow1 = std::max(ow1, ow0);
 }
 
+PadMode pad_mode_of(ConvPaddingMode m) {
+  switch (m) {
+    case ConvPaddingMode::Reflect: return PadMode::Reflect;
+    case ConvPaddingMode::Replicate: return PadMode::Replicate;
+    case ConvPaddingMode::Circular: return PadMode::Circular;
+    case ConvPaddingMode::Zeros: break;
+  }
+  return PadMode::Constant;
+}
+
+// Whether taps read through a non-zero padding mode (gathered element by element).
+bool gathers(const Conv2dGeom& g) {
+  return g.mode != ConvPaddingMode::Zeros && (g.pt || g.pb || g.pl || g.pr);
+}
+
+// Calls row_fn(oh, a, b, first) for each output row oh meeting [p0, p1): columns [a, b) of it,
+// `first` being the offset of (oh, a) in the block.
+template <class F>
+void for_rows(const Conv2dGeom& g, int64_t p0, int64_t p1, F row_fn) {
+  for (int64_t oh = p0 / g.OW; oh * g.OW < p1; ++oh) {
+    const int64_t a = std::max<int64_t>(p0 - oh * g.OW, 0), b = std::min<int64_t>(p1 - oh * g.OW, g.OW);
+    row_fn(oh, a, b, oh * g.OW + a - p0);
+  }
+}
+
 }  // namespace
 
-void im2col(const float* x, int64_t C, int64_t H, int64_t W, const Conv2dGeom& g, int64_t pt,
-            int64_t pl, float* col) {
-  const int64_t OH = g.OH, OW = g.OW, P = OH * OW;
-  for (int64_t c = 0; c < C; ++c) {
+void im2col(const float* x, const Conv2dGeom& g, int64_t p0, int64_t p1, float* col) {
+  const int64_t H = g.H, W = g.W, n = p1 - p0;
+  const bool gather = gathers(g);
+  const PadMode pm = pad_mode_of(g.mode);
+  for (int64_t c = 0; c < g.C; ++c) {
     const float* xc = x + c * H * W;
     for (int64_t kh = 0; kh < g.KH; ++kh) {
       for (int64_t kw = 0; kw < g.KW; ++kw) {
-        float* row = col + ((c * g.KH + kh) * g.KW + kw) * P;
-        const int64_t off = kw * g.dw - pl;
+        float* row = col + ((c * g.KH + kh) * g.KW + kw) * n;
+        const int64_t off = kw * g.dw - g.pl;
         int64_t ow0, ow1;
-        valid_cols(off, g.sw, W, OW, ow0, ow1);
-        for (int64_t oh = 0; oh < OH; ++oh) {
-          float* r = row + oh * OW;
-          const int64_t ih = oh * g.sh - pt + kh * g.dh;
-          if (ih < 0 || ih >= H) {
-            std::fill(r, r + OW, 0.0f);
-            continue;
+        valid_cols(off, g.sw, W, g.OW, ow0, ow1);
+        for_rows(g, p0, p1, [&](int64_t oh, int64_t a, int64_t b, int64_t first) {
+          float* r = row + first;  // r[ow - a] for ow in [a, b)
+          const int64_t ihp = oh * g.sh + kh * g.dh;  // row in the padded input
+          const int64_t va = std::clamp(ow0, a, b), vb = std::clamp(ow1, va, b);
+          int64_t ih = ihp - g.pt;
+          if (gather) {  // the padding columns through pad()'s rule, the rest copied below
+            ih = pad_source(ihp, g.pt, g.pb, H, pm);
+            const float* xr = xc + ih * W;
+            for (int64_t ow = a; ow < va; ++ow) r[ow - a] = xr[pad_source(ow * g.sw + kw * g.dw, g.pl, g.pr, W, pm)];
+            for (int64_t ow = vb; ow < b; ++ow) r[ow - a] = xr[pad_source(ow * g.sw + kw * g.dw, g.pl, g.pr, W, pm)];
+          } else if (ih < 0 || ih >= H) {
+            std::fill(r, r + (b - a), 0.0f);
+            return;
+          } else {
+            std::fill(r, r + (va - a), 0.0f);
+            std::fill(r + (vb - a), r + (b - a), 0.0f);
           }
-          std::fill(r, r + ow0, 0.0f);
-          std::fill(r + ow1, r + OW, 0.0f);
           const int64_t base = ih * W + off;  // input index of column 0 (may be < 0)
           if (g.sw == 1) {
-            if (ow1 > ow0)
-              std::memcpy(r + ow0, xc + (base + ow0), static_cast<size_t>(ow1 - ow0) * sizeof(float));
+            if (vb > va) std::memcpy(r + (va - a), xc + (base + va), static_cast<size_t>(vb - va) * sizeof(float));
           } else {
-            for (int64_t ow = ow0; ow < ow1; ++ow) r[ow] = xc[base + ow * g.sw];
+            for (int64_t ow = va; ow < vb; ++ow) r[ow - a] = xc[base + ow * g.sw];
           }
-        }
+        });
       }
     }
   }
 }
 
-void col2im(const float* col, int64_t C, int64_t H, int64_t W, const Conv2dGeom& g, int64_t pt,
-            int64_t pl, float* gx) {
-  const int64_t OH = g.OH, OW = g.OW, P = OH * OW;
-  for (int64_t c = 0; c < C; ++c) {
+void col2im(const float* col, const Conv2dGeom& g, int64_t p0, int64_t p1, float* gx) {
+  const int64_t H = g.H, W = g.W, n = p1 - p0;
+  const bool gather = gathers(g);
+  const PadMode pm = pad_mode_of(g.mode);
+  for (int64_t c = 0; c < g.C; ++c) {
     float* gc = gx + c * H * W;
     for (int64_t kh = 0; kh < g.KH; ++kh) {
       for (int64_t kw = 0; kw < g.KW; ++kw) {
-        const float* row = col + ((c * g.KH + kh) * g.KW + kw) * P;
-        const int64_t off = kw * g.dw - pl;
+        const float* row = col + ((c * g.KH + kh) * g.KW + kw) * n;
+        const int64_t off = kw * g.dw - g.pl;
         int64_t ow0, ow1;
-        valid_cols(off, g.sw, W, OW, ow0, ow1);
-        for (int64_t oh = 0; oh < OH; ++oh) {
-          const int64_t ih = oh * g.sh - pt + kh * g.dh;
-          if (ih < 0 || ih >= H) continue;
-          const float* r = row + oh * OW;
+        valid_cols(off, g.sw, W, g.OW, ow0, ow1);
+        for_rows(g, p0, p1, [&](int64_t oh, int64_t a, int64_t b, int64_t first) {
+          const float* r = row + first;  // r[ow - a]
+          const int64_t ihp = oh * g.sh + kh * g.dh;
+          const int64_t va = std::clamp(ow0, a, b), vb = std::clamp(ow1, va, b);
+          int64_t ih = ihp - g.pt;
+          if (gather) {
+            ih = pad_source(ihp, g.pt, g.pb, H, pm);
+            float* gr = gc + ih * W;
+            for (int64_t ow = a; ow < va; ++ow) gr[pad_source(ow * g.sw + kw * g.dw, g.pl, g.pr, W, pm)] += r[ow - a];
+            for (int64_t ow = vb; ow < b; ++ow) gr[pad_source(ow * g.sw + kw * g.dw, g.pl, g.pr, W, pm)] += r[ow - a];
+          } else if (ih < 0 || ih >= H) {
+            return;
+          }
           const int64_t base = ih * W + off;
           if (g.sw == 1) {
-            float* gr = gc + (base + ow0);
-            for (int64_t ow = ow0; ow < ow1; ++ow) gr[ow - ow0] += r[ow];
+            for (int64_t ow = va; ow < vb; ++ow) gc[base + ow] += r[ow - a];
           } else {
-            for (int64_t ow = ow0; ow < ow1; ++ow) gc[base + ow * g.sw] += r[ow];
+            for (int64_t ow = va; ow < vb; ++ow) gc[base + ow * g.sw] += r[ow - a];
           }
-        }
+        });
+      }
+    }
+  }
+}
+
+void pad_rows(const float* x, int64_t cnt, const Conv2dGeom& g, int64_t r0, int64_t r1, float* out) {
+  const int64_t H = g.H, W = g.W, Wp = g.Wp(), rows = r1 - r0;
+  const PadMode pm = pad_mode_of(g.mode);
+  for (int64_t sc = 0; sc < cnt * g.C; ++sc) {  // (sample, channel) planes
+    const float* xc = x + sc * H * W;
+    for (int64_t r = r0; r < r1; ++r) {
+      float* o = out + (sc * rows + (r - r0)) * Wp;
+      const int64_t ih = pad_source(r, g.pt, g.pb, H, pm);
+      if (ih < 0) {  // zeros padding
+        std::fill(o, o + Wp, 0.0f);
+        continue;
+      }
+      const float* xr = xc + ih * W;
+      for (int64_t j = 0; j < g.pl; ++j) {
+        const int64_t iw = pad_source(j, g.pl, g.pr, W, pm);
+        o[j] = iw < 0 ? 0.0f : xr[iw];
+      }
+      std::copy(xr, xr + W, o + g.pl);
+      for (int64_t j = g.pl + W; j < Wp; ++j) {
+        const int64_t iw = pad_source(j, g.pl, g.pr, W, pm);
+        o[j] = iw < 0 ? 0.0f : xr[iw];
       }
     }
   }

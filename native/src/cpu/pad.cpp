@@ -7,21 +7,32 @@
 #include "ravdl/parallel.h"
 
 namespace ravdl {
-namespace {
 
-// Source index of output position o along one dim, or -1 for constant padding.
-// The validity rules (pad < n for reflect, pad <= n for circular) make one fold enough.
-int64_t src_index(int64_t o, int64_t before, int64_t n, PadMode m) {
+// Source index of output position o along one dim of size n, or -1 for constant padding.
+// Negative pads crop. constant/reflect/replicate follow torch's index rule i = o - before on
+// the uncropped dim; circular (torch's _pad_circular) crops first, then wraps around the
+// cropped part. The validity rules of checked_padded_shape make one fold enough.
+int64_t detail::pad_source(int64_t o, int64_t before, int64_t after, int64_t n, PadMode m) {
+  if (m == PadMode::Circular) {
+    const int64_t start = std::max<int64_t>(-before, 0);
+    const int64_t kept = n - start - std::max<int64_t>(-after, 0);
+    int64_t k = o - std::max<int64_t>(before, 0);
+    if (k < 0) k += kept;
+    else if (k >= kept) k -= kept;
+    return start + k;
+  }
   int64_t i = o - before;
   if (i >= 0 && i < n) return i;
   switch (m) {
     case PadMode::Constant: return -1;
     case PadMode::Reflect: return i < 0 ? -i : 2 * (n - 1) - i;
     case PadMode::Replicate: return i < 0 ? 0 : n - 1;
-    case PadMode::Circular: return i < 0 ? i + n : i - n;
+    case PadMode::Circular: break;
   }
   return -1;
 }
+
+namespace {
 
 // Checks pads against the unpadded shape xs; returns the padded shape.
 Shape checked_padded_shape(const char* op, const Shape& xs, const std::vector<int64_t>& pads,
@@ -36,16 +47,22 @@ Shape checked_padded_shape(const char* op, const Shape& xs, const std::vector<in
   for (size_t j = 0; j < k; ++j) {
     size_t d = xs.size() - k + j;
     int64_t n = xs[d], b = pads[2 * j], a = pads[2 * j + 1];
+    for (int64_t p : {b, a})
+      if (p > (int64_t{1} << 31) || p < -(int64_t{1} << 31))
+        fail(ErrorCode::Attr, op, ": pad ", p, " for dim ", d, " is too large");
+    // Negative pads crop; together they may remove at most the whole dim.
+    const int64_t kept = n - std::max<int64_t>(-b, 0) - std::max<int64_t>(-a, 0);
+    if (kept < 0)
+      fail(ErrorCode::Attr, op, ": negative pads [", b, ", ", a, "] crop more than dim ", d,
+           " of size ", n, " holds");
     for (int64_t p : {b, a}) {
-      if (p < 0) fail(ErrorCode::Attr, op, ": pads must be >= 0 (cropping is not supported), got ", p, " for dim ", d);
-      if (p > (int64_t{1} << 31)) fail(ErrorCode::Attr, op, ": pad ", p, " for dim ", d, " is too large");
-      if (p == 0) continue;
+      if (p <= 0) continue;
       if (mode == PadMode::Reflect && p >= n)
         fail(ErrorCode::Attr, op, ": reflect padding must be < the dim size, got pad ", p,
              " for dim ", d, " of size ", n);
-      if (mode == PadMode::Circular && p > n)
-        fail(ErrorCode::Attr, op, ": circular padding must be <= the dim size, got pad ", p,
-             " for dim ", d, " of size ", n);
+      if (mode == PadMode::Circular && p > kept)
+        fail(ErrorCode::Attr, op, ": circular padding must be <= the dim size", kept < n ? " after cropping" : "",
+             ", got pad ", p, " for dim ", d, " of size ", kept);
       if (mode == PadMode::Replicate && n == 0)
         fail(ErrorCode::Attr, op, ": replicate padding needs a non-empty dim, got pad ", p,
              " for dim ", d, " of size 0");
@@ -53,6 +70,14 @@ Shape checked_padded_shape(const char* op, const Shape& xs, const std::vector<in
     ys[d] = n + b + a;
   }
   numel(ys);  // rejects overflow
+  return ys;
+}
+
+// x's shape grown by the pads (already validated).
+Shape padded_shape(const Shape& xs, const std::vector<int64_t>& pads) {
+  Shape ys = xs;
+  const size_t k = pads.size() / 2;
+  for (size_t j = 0; j < k; ++j) ys[xs.size() - k + j] += pads[2 * j] + pads[2 * j + 1];
   return ys;
 }
 
@@ -75,7 +100,8 @@ struct Plan {
       size_t d = r - k + j;
       ys[d] = xs[d] + pads[2 * j] + pads[2 * j + 1];
       maps[j].resize(static_cast<size_t>(ys[d]));
-      for (int64_t o = 0; o < ys[d]; ++o) maps[j][o] = src_index(o, pads[2 * j], xs[d], mode);
+      for (int64_t o = 0; o < ys[d]; ++o)
+        maps[j][o] = detail::pad_source(o, pads[2 * j], pads[2 * j + 1], xs[d], mode);
     }
     xstr = contiguous_strides(xs);
   }
@@ -137,8 +163,10 @@ Shape pad_backward_shape(const char* op, const Shape& gy, const std::vector<int6
   size_t k = pads.size() / 2;
   for (size_t j = 0; j < k; ++j) {
     size_t d = gy.size() - k + j;
-    if (pads[2 * j] < 0 || pads[2 * j + 1] < 0) return checked_padded_shape(op, gy, pads, mode);
-    xs[d] = gy[d] - pads[2 * j] - pads[2 * j + 1];
+    const int64_t b = pads[2 * j], a = pads[2 * j + 1];
+    constexpr int64_t kMax = int64_t{1} << 31;
+    if (b > kMax || b < -kMax || a > kMax || a < -kMax) return checked_padded_shape(op, gy, pads, mode);
+    xs[d] = gy[d] - b - a;
     if (xs[d] < 0)
       fail(ErrorCode::Shape, op, ": gy ", shape_str(gy), " is smaller than the pads along dim ", d);
   }
@@ -171,6 +199,8 @@ void pad_raw(const float* x, const Shape& xs, const std::vector<int64_t>& pads, 
     if (total) std::memcpy(y, x, static_cast<size_t>(total) * sizeof(float));
     return;
   }
+  // No output: return before the index tables, whose size follows the (maybe huge) padded dims.
+  if (numel(padded_shape(xs, pads)) == 0) return;
   Plan p(xs, pads, mode);
   const int64_t L = p.out_last(), rows = p.rows_per_outer();
   if (L == 0 || rows == 0 || p.outer == 0) return;
@@ -199,6 +229,11 @@ void pad_backward_raw(const float* gy, const Shape& xs, const std::vector<int64_
     if (total) std::memcpy(gx, gy, static_cast<size_t>(total) * sizeof(float));
     return;
   }
+  if (total == 0) return;
+  if (numel(padded_shape(xs, pads)) == 0) {  // everything cropped or empty: no gradient reaches x
+    std::fill(gx, gx + total, 0.0f);
+    return;
+  }
   Plan p(xs, pads, mode);
   const int64_t L = p.out_last(), rows = p.rows_per_outer();
   const int64_t xblock = p.xblock;
@@ -217,7 +252,6 @@ void pad_backward_raw(const float* gy, const Shape& xs, const std::vector<int64_
       }
     }
   };
-  if (total == 0 || p.outer == 0) return;
   int64_t per = std::max<int64_t>(1, rows * L);
   if (parallel) parallel_for(p.outer, std::max<int64_t>(1, 16384 / per), body);
   else body(0, p.outer);

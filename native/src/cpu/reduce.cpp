@@ -395,6 +395,11 @@ void reduce(ReduceOp op, CFView x, const std::vector<int64_t>& axes, bool keepdi
   Plan p = make_plan(x.shape, normalize_axes(name, axes, x.rank()));
   if ((op == ReduceOp::Max || op == ReduceOp::Min) && p.n_red == 0 && p.n_out > 0)
     fail(ErrorCode::Shape, name, ": cannot reduce over a zero-size dimension of shape ", shape_str(x.shape));
+  if (p.n_red == 0) {  // nothing to read: the empty reduction's value, without a double buffer
+    const float v = op == ReduceOp::Sum ? 0.0f : op == ReduceOp::Prod ? 1.0f : std::nanf("");
+    std::fill(out.data, out.data + p.n_out, v);  // mean, var, std of nothing: NaN, like torch
+    return;
+  }
   std::vector<double> res(static_cast<size_t>(p.n_out));
   const auto n = static_cast<double>(p.n_red);
   switch (op) {

@@ -5,11 +5,11 @@ const f = (...shapes: number[][]): InputSpec[] => shapes.map((shape) => ({ shape
 const i32 = (shape: number[], low: number, high: number): InputSpec => ({ shape, dtype: 'int32', low, high });
 
 /** One pad case per (mode, number of trailing dims): ravdl's dim-order pairs vs torch's last-dim-first flat list. */
-function padCase(mode: 'constant' | 'reflect' | 'replicate' | 'circular', shape: number[], pairs: [number, number][]): OpCase {
+function padCase(mode: 'constant' | 'reflect' | 'replicate' | 'circular', shape: number[], pairs: [number, number][], tag = ''): OpCase {
   const torchPads = pairs.slice().reverse().flat().join(', ');
   return {
     op: 'pad',
-    id: `${mode}-${pairs.length}d`,
+    id: `${mode}-${pairs.length}d${tag}`,
     inputs: f(shape),
     torch: `F.pad(a, (${torchPads}), mode='${mode}')`,
     call: (R, [a]) => R.pad(a!, pairs, { mode }),
@@ -57,6 +57,16 @@ export const cases: OpCase[] = [
   padCase('circular', [2, 3, 5], [[2, 4]]),
   padCase('circular', [1, 2, 4, 5], [[1, 3], [2, 0]]),
   padCase('circular', [1, 1, 3, 4, 5], [[1, 2], [0, 3], [2, 1]]),
+  // Negative pads crop (torch's F.pad): alone, mixed with padding on the other side or dim,
+  // and cropping a dim away entirely (constant, circular).
+  ...(['constant', 'reflect', 'replicate', 'circular'] as const).flatMap((mode) => [
+    padCase(mode, [2, 3, 5], [[-1, 2]], '-crop-before'),
+    padCase(mode, [2, 3, 5], [[2, -3]], '-crop-after'),
+    padCase(mode, [1, 2, 4, 5], [[1, -1], [-2, -1]], '-crop-mixed'),
+    padCase(mode, [1, 2, 4, 5], [[-3, 1], [0, -4]], '-crop-deep'),
+  ]),
+  padCase('constant', [2, 3, 4], [[-3, -1]], '-crop-all'),
+  padCase('circular', [1, 2, 4, 3], [[-2, -2], [1, 0]], '-crop-all'),
   { op: 'pad', id: 'constant-value', inputs: f([2, 3]), torch: 'F.pad(a, (1, 2, 0, 1), value=1.5)', call: (R, [a]) => R.pad(a!, [[0, 1], [1, 2]], { value: 1.5 }) },
   { op: 'pad', id: 'method-default', inputs: f([4]), torch: 'F.pad(a, (2, 1))', call: (_R, [a]) => a!.pad([[2, 1]]) },
 
@@ -70,6 +80,9 @@ export const cases: OpCase[] = [
   { op: 'repeat', id: 'flat', inputs: f([2, 3]), torch: 'torch.repeat_interleave(a, 2)', call: (R, [a]) => R.repeat(a!, 2) },
   { op: 'repeat', id: 'axis', inputs: f([2, 3, 2]), torch: 'torch.repeat_interleave(a, 3, dim=1)', call: (R, [a]) => R.repeat(a!, 3, 1) },
   { op: 'repeat', id: 'counts', inputs: f([3, 2]), torch: 'torch.repeat_interleave(a, torch.tensor([1, 0, 2]), dim=0)', call: (R, [a]) => R.repeat(a!, [1, 0, 2], 0) },
+  // Empty tensors with huge repeats: empty results, no index lists sized by the repeats.
+  { op: 'repeat', id: 'counts-empty-x', inputs: f([2, 0]), torch: 'torch.repeat_interleave(a, torch.tensor([3, 2 ** 26]), dim=0)', call: (R, [a]) => R.repeat(a!, [3, 2 ** 26], 0) },
+  { op: 'tile', id: 'int32-empty-huge-reps', inputs: [i32([0, 2], 0, 9)], torch: 'torch.tile(a, (1, 2 ** 26))', call: (R, [a]) => R.tile(a!, [1, 2 ** 26]) },
   { op: 'repeat', id: 'counts-negative-axis', inputs: f([2, 3]), torch: 'torch.repeat_interleave(a, torch.tensor([2, 1, 3]), dim=-1)', call: (R, [a]) => R.repeat(a!, [2, 1, 3], -1) },
   { op: 'repeat', id: 'int32', inputs: [i32([2, 2], -9, 9)], torch: 'torch.repeat_interleave(a, 2, dim=0)', call: (R, [a]) => R.repeat(a!, 2, 0) },
   { op: 'repeat', id: 'int32-counts', inputs: [i32([2, 3], -9, 9)], torch: 'torch.repeat_interleave(a, torch.tensor([0, 2, 1]), dim=1)', call: (R, [a]) => R.repeat(a!, [0, 2, 1], 1) },
@@ -83,6 +96,9 @@ export const cases: OpCase[] = [
   { op: 'gather', id: 'nd-indices', inputs: [{ shape: [3, 4, 2] }, i32([2, 3], 0, 4)], torch: 'a[:, b]', call: (R, [a, b]) => R.gather(a!, b!, 1) },
   { op: 'gather', id: 'int32-middle', inputs: [i32([3, 4, 2], -5, 5), i32([5], 0, 4)], torch: 'torch.index_select(a, 1, b)', call: (R, [a, b]) => R.gather(a!, b!, 1) },
   // int32 values whose bits are signaling NaNs as float32 must come through unchanged.
+  // A 0-d x is one element along axis 0 / -1 (torch.gather on a 0-d tensor).
+  { op: 'gather', id: '0d-x-1d-indices', inputs: [{ shape: [] }, i32([3], 0, 1)], torch: 'torch.gather(a, 0, b)', call: (R, [a, b]) => R.gather(a!, b!, 0) },
+  { op: 'gather', id: '0d-x-0d-index', inputs: [{ shape: [] }, i32([], 0, 1)], torch: 'torch.gather(a, -1, b)', call: (R, [a, b]) => R.gather(a!, b!, -1) },
   { op: 'gather', id: 'int32-nan-bits', inputs: [i32([4, 3], 2139095041, 2139095100), i32([6], 0, 4)], torch: 'torch.index_select(a, 0, b)', call: (R, [a, b]) => R.gather(a!, b!) },
 
   // ---- one_hot_encoding ----

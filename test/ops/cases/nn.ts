@@ -102,6 +102,11 @@ const norm: OpCase[] = [
   statsCase('train-3d', [4, 3, 5], false),
   statsCase('train-4d-affine-momentum-eps', [3, 2, 4, 4], true, { momentum: 0.3, eps: 1e-3 }),
   statsCase('train-4d', [2, 3, 3, 2], false),
+  // An empty batch (torch 1.13): empty y, running stats unchanged, zero weight/bias gradients.
+  statsCase('train-empty-batch-affine', [0, 3], true),
+  statsCase('train-empty-batch-4d', [0, 2, 3, 3], false),
+  statsCase('train-empty-spatial-affine', [2, 3, 0], true),
+  bnEval('eval-empty-batch-affine', [0, 3, 2, 2], true),
   bnEval('eval-2d-affine', [5, 4], true),
   bnEval('eval-3d', [3, 2, 4], false),
   bnEval('eval-3d-affine', [3, 2, 4], true),
@@ -111,6 +116,13 @@ const norm: OpCase[] = [
     op: 'batch_norm',
     id: 'train-no-running-stats',
     inputs: f([4, 3, 2, 2], [3], [3]),
+    torch: 'F.batch_norm(a, None, None, b, c, training=True)',
+    call: (R, [x, w, b]) => R.batch_norm(x!, null, null, w!, b!, { training: true }),
+  },
+  {
+    op: 'batch_norm',
+    id: 'train-no-running-stats-empty-batch',
+    inputs: f([0, 3, 2, 2], [3], [3]),
     torch: 'F.batch_norm(a, None, None, b, c, training=True)',
     call: (R, [x, w, b]) => R.batch_norm(x!, null, null, w!, b!, { training: true }),
   },
@@ -148,6 +160,10 @@ const soft: OpCase[] = [
   { op: 'softmax', id: 'tensor-method', inputs: f([2, 3]), torch: 'torch.softmax(a, 0)', call: (_R, [x]) => x!.softmax(0) },
   { op: 'log_softmax', id: 'tensor-method', inputs: f([2, 3]), torch: 'torch.log_softmax(a, -1)', call: (_R, [x]) => x!.log_softmax() },
   { op: 'softmin', id: 'axis0-3d', inputs: f([3, 2, 4]), torch: 'F.softmin(a, 0)', call: (R, [x]) => R.softmin(x!, 0) },
+  // A 0-d tensor is one element along axis 0 / -1 (PyTorch's rule).
+  { op: 'softmax', id: '0d-axis0', inputs: f([]), torch: 'torch.softmax(a, 0)', call: (R, [x]) => R.softmax(x!, 0) },
+  { op: 'log_softmax', id: '0d-axis-1', inputs: f([]), torch: 'torch.log_softmax(a, -1)', call: (R, [x]) => R.log_softmax(x!, -1) },
+  { op: 'softmin', id: '0d-axis0', inputs: f([]), torch: 'F.softmin(a, 0)', call: (R, [x]) => R.softmin(x!, 0) },
 ];
 
 // ---- losses ----

@@ -27,4 +27,21 @@ export const cases: OpCase[] = [
   { op: 'argmax', id: 'axis', inputs: x([3, 5]), torch: 'a.argmax(1).int()', call: (R, [a]) => R.argmax(a!, 1) },
   { op: 'argmax', id: 'flat', inputs: x([3, 5]), torch: 'a.argmax().int()', call: (R, [a]) => R.argmax(a!) },
   { op: 'argmin', id: 'axis-keepdims', inputs: x([3, 5]), torch: 'a.argmin(0, keepdim=True).int()', call: (R, [a]) => R.argmin(a!, 0, true) },
+
+  // ---- a 0-d tensor is one element along axis 0 / -1 (PyTorch's rule) ----
+  { op: 'sum', id: '0d-axis0', inputs: x([]), torch: 'a.sum(0)', call: (R, [a]) => R.sum(a!, 0) },
+  { op: 'sum', id: '0d-axis-1-keepdims', inputs: x([]), torch: 'a.sum(-1, keepdim=True)', call: (R, [a]) => R.sum(a!, -1, true) },
+  { op: 'sum', id: '0d-axes-list', inputs: x([]), torch: 'a.sum([0])', call: (R, [a]) => R.sum(a!, [0]) },
+  { op: 'mean', id: '0d-axis0', inputs: x([]), torch: 'a.mean(0)', call: (R, [a]) => R.mean(a!, 0) },
+  { op: 'max', id: '0d-axis-1', inputs: x([]), torch: 'a.amax(-1)', call: (R, [a]) => R.max(a!, -1) },
+  { op: 'min', id: '0d-axis0-keepdims', inputs: x([]), torch: 'a.amin(0, keepdim=True)', call: (R, [a]) => R.min(a!, 0, true) },
+  { op: 'prod', id: '0d-axis0', inputs: x([]), torch: 'a.prod(0)', call: (R, [a]) => R.prod(a!, 0) },
+  // n = 1: the unbiased variance is 0/0 = NaN (value and gradient), the biased one 0. (torch
+  // 1.13 gives the 0-d var a gradient of inf but the same element as a [1] tensor NaN: we
+  // follow the [1] tensor, so the oracle is written with reshape(1).)
+  { op: 'variance', id: '0d-unbiased-nan', inputs: x([]), torch: 'a.reshape(1).var(0)', call: (R, [a]) => R.variance(a!, 0), fd: false },
+  { op: 'variance', id: '0d-biased', inputs: x([]), torch: 'a.var(-1, unbiased=False)', call: (R, [a]) => R.variance(a!, -1, false, 0) },
+  { op: 'std', id: '0d-unbiased-nan', inputs: x([]), torch: 'a.std(0)', call: (R, [a]) => R.std(a!, 0), fd: false },
+  { op: 'argmax', id: '0d-axis0', inputs: x([]), torch: 'a.argmax(0).int()', call: (R, [a]) => R.argmax(a!, 0) },
+  { op: 'argmin', id: '0d-axis-1-keepdims', inputs: x([]), torch: 'a.argmin(-1, keepdim=True).int()', call: (R, [a]) => R.argmin(a!, -1, true) },
 ];
