@@ -16,6 +16,28 @@ namespace ravdl::node {
 // Throws a JS Error with `.code` (ERR_SHAPE, ...) from a core error.
 [[noreturn]] void throw_js(Napi::Env env, const ravdl::Error& e);
 
+// Pointers into typed arrays stay valid only while no JS runs, but reading an attribute object
+// or a list can run JS (a getter, a Proxy trap) that detaches or resizes a buffer whose pointer
+// was already taken. Every typed array read during a call is recorded in the call's SpanScope;
+// every read that can run JS ends with check_spans(), which fails with ERR_ARG if one changed.
+struct TakenSpan {
+  napi_value array;
+  void* data;
+  size_t length;
+};
+class SpanScope {
+ public:
+  SpanScope();
+  ~SpanScope();
+  SpanScope(const SpanScope&) = delete;
+  SpanScope& operator=(const SpanScope&) = delete;
+
+ private:
+  std::vector<TakenSpan> spans_;
+  std::vector<TakenSpan>* saved_;
+};
+void check_spans(Napi::Env env, const char* op);
+
 // Wraps a binding body so that core errors become typed JS errors and no C++ exception
 // escapes. Usage: exports.Set("add", fn(env, "add", [](const Napi::CallbackInfo& info) {...}))
 template <class F>
@@ -23,6 +45,7 @@ Napi::Function fn(Napi::Env env, const char* name, F body) {
   return Napi::Function::New(
       env,
       [body](const Napi::CallbackInfo& info) -> Napi::Value {
+        SpanScope spans;
         try {
           return body(info);
         } catch (const ravdl::Error& e) {
@@ -37,6 +60,10 @@ Napi::Function fn(Napi::Env env, const char* name, F body) {
       },
       name);
 }
+
+// Start of a typed array's elements (byte offset applied), recorded in the call's SpanScope;
+// works for SharedArrayBuffer-backed arrays too. nullptr when detached.
+void* typed_data(const Napi::TypedArray& ta);
 
 // Reads argument i of op; each throws ERR_ARG / ERR_DTYPE naming op, argument and value.
 Span<float> arg_f32(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
