@@ -101,8 +101,13 @@ void check_spans(Napi::Env env, const char* op) {
   }
 }
 
-void throw_js(Napi::Env env, const ravdl::Error& e) {
-  Napi::Error err = Napi::Error::New(env, e.what());
+void throw_js(Napi::Env env, const ravdl::Error& e, const std::string& fn) {
+  std::string msg = e.what();
+  // "op: ..." already names an op (a shape function may speak for its op: "concat: ...").
+  size_t colon = msg.find(": ");
+  bool named = colon != std::string::npos && colon > 0 &&
+               msg.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == colon;
+  Napi::Error err = Napi::Error::New(env, named ? msg : fn + ": " + msg);
   err.Set("code", Napi::String::New(env, e.code_name()));
   throw err;
 }

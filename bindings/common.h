@@ -13,8 +13,9 @@
 
 namespace ravdl::node {
 
-// Throws a JS Error with `.code` (ERR_SHAPE, ...) from a core error.
-[[noreturn]] void throw_js(Napi::Env env, const ravdl::Error& e);
+// Throws a JS Error with `.code` (ERR_SHAPE, ...) from a core error of binding function `fn`;
+// a message that names no op (e.g. numel's "shape [...] has too many elements") gets "fn: ".
+[[noreturn]] void throw_js(Napi::Env env, const ravdl::Error& e, const std::string& fn);
 
 // Pointers into typed arrays stay valid only while no JS runs, but reading an attribute object
 // or a list can run JS (a getter, a Proxy trap) that detaches or resizes a buffer whose pointer
@@ -44,18 +45,18 @@ template <class F>
 Napi::Function fn(Napi::Env env, const char* name, F body) {
   return Napi::Function::New(
       env,
-      [body](const Napi::CallbackInfo& info) -> Napi::Value {
+      [body, op = std::string(name)](const Napi::CallbackInfo& info) -> Napi::Value {
         SpanScope spans;
         try {
           return body(info);
         } catch (const ravdl::Error& e) {
-          throw_js(info.Env(), e);
+          throw_js(info.Env(), e, op);
         } catch (const Napi::Error&) {
           throw;
         } catch (const std::bad_alloc&) {
-          throw_js(info.Env(), ravdl::Error(ErrorCode::Arg, "out of memory"));
+          throw_js(info.Env(), ravdl::Error(ErrorCode::Arg, "out of memory"), op);
         } catch (const std::exception& e) {
-          throw_js(info.Env(), ravdl::Error(ErrorCode::Internal, e.what()));
+          throw_js(info.Env(), ravdl::Error(ErrorCode::Internal, e.what()), op);
         }
       },
       name);
