@@ -16,8 +16,8 @@ const onlyIdx = argv.indexOf('--only');
 const o: FuzzOptions = {
   seed: opt('seed', Number(process.env.FUZZ_SEED ?? 1)),
   shards: opt('shards', 2),
-  calls: opt('calls', asan ? 60 : 150),
-  big: opt('big', asan ? 2 : 4),
+  calls: opt('calls', 150),
+  big: opt('big', 4),
   exact: asan ? 0.6 : undefined,
   asan,
   only: onlyIdx >= 0 ? argv[onlyIdx + 1]!.split(',') : undefined,

@@ -145,7 +145,8 @@ function apply(m: Mutation, plan: Plan, rng: Rng, vocab: Map<string, Sk[]>): boo
       if (typeof v === 'number') s.set(numberLike(rng, v));
       else if (typeof v === 'string') s.set(rng.pick(STRINGS));
       else if (typeof v === 'boolean') s.set(rng.chance(0.6) ? !v : rng.pick(ODD_VALUES));
-      else s.set(rng.chance(0.5) ? { ta: 'f32', n: rng.pick([0, 1, 3, 16]) } : rng.pick([0, -1, 1, 'x', true]));
+      // A buffer the mutation adds has no known role: it may be written (o).
+      else s.set(rng.chance(0.5) ? { ta: 'f32', n: rng.pick([0, 1, 3, 16]), o: 1 } : rng.pick([0, -1, 1, 'x', true]));
       return true;
     }
     case 'dtype': {
@@ -201,7 +202,7 @@ function apply(m: Mutation, plan: Plan, rng: Rng, vocab: Map<string, Sk[]>): boo
     case 'args': {
       const r = rng.int(0, 3);
       if (r === 0 && args.length) args.pop();
-      else if (r === 1) args.push(rng.pick<Sk>([{ u: 1 }, 0, { obj: {} }, { ta: 'f32', n: 4 }, 'extra']));
+      else if (r === 1) args.push(rng.pick<Sk>([{ u: 1 }, 0, { obj: {} }, { ta: 'f32', n: 4, o: 1 }, 'extra']));
       else if (r === 2 && args.length > 1) {
         const i = rng.int(0, args.length - 2);
         [args[i], args[i + 1]] = [args[i + 1]!, args[i]!];
