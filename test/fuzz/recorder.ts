@@ -75,7 +75,8 @@ export function installRecorder(binding: Record<string | symbol, unknown>): Stor
       collect(args, arrays);
       const before = new Map(arrays.map((a) => [a, new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice()]));
       const result = (orig as Fn).apply(this, args); // a call that throws is not recorded
-      calls.set(key, { fn: name, args: args.map((a) => encode(a, [], before)) });
+      const seen: ArrayBufferView[] = []; // one list per call: {same: k} indexes it across arguments
+      calls.set(key, { fn: name, args: args.map((a) => encode(a, seen, before)) });
       return result;
     };
   }

@@ -50,7 +50,7 @@ describe('fuzzer regressions', () => {
   it('passes a getter\'s own exception through, and reads a Proxy like a plain object', () => {
     const x = new Float32Array(16).fill(1), w = new Float32Array(9).fill(1), out = new Float32Array(4);
     const mine = new Error('mine');
-    expect(thrown(() => N.conv2d(x, [1, 1, 4, 4], w, [1, 1, 3, 3], null, out, { get padding() { throw mine; } }))).toBe(mine);
+    expect(thrown(() => N.conv2d(x, [1, 1, 4, 4], w, [1, 1, 3, 3], null, out, { get padding(): number { throw mine; } }))).toBe(mine);
     N.conv2d(x, [1, 1, 4, 4], w, [1, 1, 3, 3], null, out, new Proxy({ stride: 1 }, {}));
     expect(Array.from(out)).toEqual([9, 9, 9, 9]);
   });

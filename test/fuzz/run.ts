@@ -242,9 +242,9 @@ function main(): void {
   const t0 = performance.now();
   binding.setNumThreads!(2); // large calls split across two threads
   const names = Object.keys(binding).filter((k) => typeof binding[k] === 'function').sort();
-  const mine = names.filter((n, i) => (only ? only.has(n) : i % shards === shard));
+  const mine = names.filter((n) => !only || only.has(n)).filter((_, i) => i % shards === shard);
   const stats: Record<string, FnStats> = {};
-  if (!only ? shard === 0 : mine.some((n) => ENGINE.has(n))) engineControls(stats);
+  if (shard === 0 && (!only || [...ENGINE].some((n) => only.has(n)))) engineControls(stats);
   for (const fn of mine) {
     if (ENGINE.has(fn)) continue;
     console.error(`fuzz: ${fn}`);
