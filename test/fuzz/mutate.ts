@@ -247,6 +247,13 @@ function scaleUp(plan: Plan, rng: Rng): boolean {
     tas[2]!.n *= f;
     return true;
   }
+  if (plan.fn === 'embedding_backward' && tas.length >= 2) {
+    // embedding_backward(gy, ids, V, D, padding_idx, gw): more ids (and gy rows), same table.
+    const f = Math.max(2, Math.ceil(target / Math.max(1, tas[0]!.n)));
+    tas[0]!.n *= f;
+    tas[1]!.n *= f;
+    return true;
+  }
   if (!tas.length) return false;
   const L = Math.max(...tas.map((t) => t.n));
   if (L <= 0) return false;
