@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 namespace ravdl::node {
@@ -45,9 +46,7 @@ Span<T> typed(const Napi::CallbackInfo& info, size_t i, const char* op, const ch
   if (!v.IsTypedArray()) bad_arg(ErrorCode::Arg, op, name, want, v);
   auto ta = v.As<Napi::TypedArray>();
   if (ta.TypedArrayType() != type) bad_arg(ErrorCode::Dtype, op, name, want, v);
-  Napi::ArrayBuffer buf = ta.ArrayBuffer();
-  auto* base = static_cast<uint8_t*>(buf.Data());
-  return Span<T>{reinterpret_cast<T*>(base + ta.ByteOffset()), ta.ElementLength()};
+  return Span<T>{static_cast<T*>(typed_data(ta)), ta.ElementLength()};
 }
 
 int64_t to_int(const Napi::Value& v, const char* op, const char* name) {
@@ -70,13 +69,45 @@ std::vector<int64_t> to_ints(const Napi::Value& v, const char* op, const char* n
   if (n > 64) fail(ErrorCode::Arg, op, ": ", name, " has ", n, " entries (at most 64)");
   std::vector<int64_t> out(n);
   for (uint32_t k = 0; k < n; ++k) out[k] = to_int(arr.Get(k), op, name);
+  check_spans(v.Env(), op);
   return out;
 }
 
 }  // namespace
 
-void throw_js(Napi::Env env, const ravdl::Error& e) {
-  Napi::Error err = Napi::Error::New(env, e.what());
+thread_local std::vector<TakenSpan>* taken_spans = nullptr;
+
+SpanScope::SpanScope() : saved_(taken_spans) { taken_spans = &spans_; }
+SpanScope::~SpanScope() { taken_spans = saved_; }
+
+void* typed_data(const Napi::TypedArray& ta) {
+  // Not ta.ArrayBuffer().Data(): napi_get_arraybuffer_info rejects a SharedArrayBuffer.
+  void* data = nullptr;
+  size_t length = 0;
+  if (napi_get_typedarray_info(ta.Env(), ta, nullptr, &length, &data, nullptr, nullptr) != napi_ok) return nullptr;
+  if (taken_spans) taken_spans->push_back({ta, data, length});
+  return data;
+}
+
+void check_spans(Napi::Env env, const char* op) {
+  if (!taken_spans) return;
+  for (const TakenSpan& s : *taken_spans) {
+    void* data = nullptr;
+    size_t length = 0;
+    if (napi_get_typedarray_info(env, s.array, nullptr, &length, &data, nullptr, nullptr) != napi_ok ||
+        data != s.data || length != s.length)
+      fail(ErrorCode::Arg, op, ": a typed array argument was detached or resized while the arguments "
+           "were read (by a getter or a Proxy)");
+  }
+}
+
+void throw_js(Napi::Env env, const ravdl::Error& e, const std::string& fn) {
+  std::string msg = e.what();
+  // "op: ..." already names an op (a shape function may speak for its op: "concat: ...").
+  size_t colon = msg.find(": ");
+  bool named = colon != std::string::npos && colon > 0 &&
+               msg.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == colon;
+  Napi::Error err = Napi::Error::New(env, named ? msg : fn + ": " + msg);
   err.Set("code", Napi::String::New(env, e.code_name()));
   throw err;
 }
@@ -148,28 +179,40 @@ bool attr_has(Napi::Object o, const char* key) {
   Napi::Value v = o.Get(key);
   return !v.IsUndefined() && !v.IsNull();
 }
+namespace {
+// o[key] (undefined/null: absent), read once; a getter may run, hence check_spans.
+std::optional<Napi::Value> attr_get(Napi::Object o, const char* key, const char* op) {
+  Napi::Value v = o.Get(key);
+  check_spans(o.Env(), op);
+  if (v.IsUndefined() || v.IsNull()) return std::nullopt;
+  return v;
+}
+}  // namespace
 int64_t attr_int(Napi::Object o, const char* key, const char* op, int64_t fallback) {
-  return attr_has(o, key) ? to_int(o.Get(key), op, key) : fallback;
+  auto v = attr_get(o, key, op);
+  return v ? to_int(*v, op, key) : fallback;
 }
 double attr_num(Napi::Object o, const char* key, const char* op, double fallback) {
-  return attr_has(o, key) ? to_num(o.Get(key), op, key) : fallback;
+  auto v = attr_get(o, key, op);
+  return v ? to_num(*v, op, key) : fallback;
 }
 bool attr_bool(Napi::Object o, const char* key, const char* op, bool fallback) {
-  if (!attr_has(o, key)) return fallback;
-  Napi::Value v = o.Get(key);
-  if (!v.IsBoolean()) bad_arg(ErrorCode::Attr, op, key, "a boolean", v);
-  return v.As<Napi::Boolean>().Value();
+  auto v = attr_get(o, key, op);
+  if (!v) return fallback;
+  if (!v->IsBoolean()) bad_arg(ErrorCode::Attr, op, key, "a boolean", *v);
+  return v->As<Napi::Boolean>().Value();
 }
 std::string attr_str(Napi::Object o, const char* key, const char* op, const std::string& fallback) {
-  if (!attr_has(o, key)) return fallback;
-  Napi::Value v = o.Get(key);
-  if (!v.IsString()) bad_arg(ErrorCode::Attr, op, key, "a string", v);
-  return v.As<Napi::String>().Utf8Value();
+  auto v = attr_get(o, key, op);
+  if (!v) return fallback;
+  if (!v->IsString()) bad_arg(ErrorCode::Attr, op, key, "a string", *v);
+  return v->As<Napi::String>().Utf8Value();
 }
 std::vector<int64_t> attr_ints(Napi::Object o, const char* key, const char* op, size_t n,
                                std::vector<int64_t> fallback) {
-  if (!attr_has(o, key)) return fallback;
-  Napi::Value v = o.Get(key);
+  auto got = attr_get(o, key, op);
+  if (!got) return fallback;
+  Napi::Value v = *got;
   if (v.IsNumber()) return std::vector<int64_t>(n, to_int(v, op, key));
   std::vector<int64_t> out = to_ints(v, op, key);
   if (out.size() != n)

@@ -13,8 +13,31 @@
 
 namespace ravdl::node {
 
-// Throws a JS Error with `.code` (ERR_SHAPE, ...) from a core error.
-[[noreturn]] void throw_js(Napi::Env env, const ravdl::Error& e);
+// Throws a JS Error with `.code` (ERR_SHAPE, ...) from a core error of binding function `fn`;
+// a message that names no op (e.g. numel's "shape [...] has too many elements") gets "fn: ".
+[[noreturn]] void throw_js(Napi::Env env, const ravdl::Error& e, const std::string& fn);
+
+// Pointers into typed arrays stay valid only while no JS runs, but reading an attribute object
+// or a list can run JS (a getter, a Proxy trap) that detaches or resizes a buffer whose pointer
+// was already taken. Every typed array read during a call is recorded in the call's SpanScope;
+// every read that can run JS ends with check_spans(), which fails with ERR_ARG if one changed.
+struct TakenSpan {
+  napi_value array;
+  void* data;
+  size_t length;
+};
+class SpanScope {
+ public:
+  SpanScope();
+  ~SpanScope();
+  SpanScope(const SpanScope&) = delete;
+  SpanScope& operator=(const SpanScope&) = delete;
+
+ private:
+  std::vector<TakenSpan> spans_;
+  std::vector<TakenSpan>* saved_;
+};
+void check_spans(Napi::Env env, const char* op);
 
 // Wraps a binding body so that core errors become typed JS errors and no other C++ exception
 // escapes. Usage: exports.Set("add", fn(env, "add", [](const Napi::CallbackInfo& info) {...}))
@@ -25,23 +48,28 @@ template <class F>
 Napi::Function fn(Napi::Env env, const char* name, F body) {
   return Napi::Function::New(
       env,
-      [body](const Napi::CallbackInfo& info) -> Napi::Value {
+      [body, op = std::string(name)](const Napi::CallbackInfo& info) -> Napi::Value {
+        SpanScope spans;
         try {
           return body(info);
         } catch (const ravdl::Error& e) {
-          throw_js(info.Env(), e);
+          throw_js(info.Env(), e, op);
         } catch (const Napi::Error&) {
           throw;
         } catch (const std::bad_alloc&) {
-          throw_js(info.Env(), ravdl::Error(ErrorCode::Arg, "out of memory"));
+          throw_js(info.Env(), ravdl::Error(ErrorCode::Arg, "out of memory"), op);
         } catch (const std::exception& e) {
-          throw_js(info.Env(), ravdl::Error(ErrorCode::Internal, e.what()));
+          throw_js(info.Env(), ravdl::Error(ErrorCode::Internal, e.what()), op);
         } catch (...) {
-          throw_js(info.Env(), ravdl::Error(ErrorCode::Internal, "unknown native exception"));
+          throw_js(info.Env(), ravdl::Error(ErrorCode::Internal, "unknown native exception"), op);
         }
       },
       name);
 }
+
+// Start of a typed array's elements (byte offset applied), recorded in the call's SpanScope;
+// works for SharedArrayBuffer-backed arrays too. nullptr when detached.
+void* typed_data(const Napi::TypedArray& ta);
 
 // Reads argument i of op; each throws ERR_ARG / ERR_DTYPE naming op, argument and value.
 Span<float> arg_f32(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);

@@ -31,8 +31,7 @@ AnyArray any_array(Napi::Value v, const char* op, const std::string& name) {
   auto type = ta.TypedArrayType();
   if (type != napi_float32_array && type != napi_int32_array)
     fail(ErrorCode::Dtype, op, ": ", name, " must be a Float32Array or an Int32Array");
-  auto* base = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  return {type == napi_int32_array, base, ta.ElementLength()};
+  return {type == napi_int32_array, typed_data(ta), ta.ElementLength()};
 }
 
 void same_dtype(const char* op, const AnyArray& a, const AnyArray& b, const std::string& name) {
@@ -49,9 +48,10 @@ Napi::Array js_array(Napi::Value v, const char* op, const char* name) {
 Shape shape_value(Napi::Value v, const char* op, const std::string& name) {
   if (!v.IsArray()) fail(ErrorCode::Arg, op, ": ", name, " must be an array of integers");
   auto arr = v.As<Napi::Array>();
-  if (arr.Length() > 64) fail(ErrorCode::Arg, op, ": ", name, " has ", arr.Length(), " entries (at most 64)");
+  const uint32_t n = arr.Length();  // once: a getter may grow the array while it is read
+  if (n > 64) fail(ErrorCode::Arg, op, ": ", name, " has ", n, " entries (at most 64)");
   Shape s;
-  for (uint32_t k = 0; k < arr.Length(); ++k) {
+  for (uint32_t k = 0; k < n; ++k) {
     Napi::Value e = arr.Get(k);
     if (!e.IsNumber()) fail(ErrorCode::Arg, op, ": ", name, " must be an array of integers");
     double d = e.As<Napi::Number>().DoubleValue();
@@ -59,6 +59,7 @@ Shape shape_value(Napi::Value v, const char* op, const std::string& name) {
       fail(ErrorCode::Shape, op, ": ", name, " has an invalid dimension ", d);
     s.push_back(static_cast<int64_t>(d));
   }
+  check_spans(v.Env(), op);
   numel(s);  // rejects overflow
   return s;
 }
@@ -164,19 +165,21 @@ void register_shape_ops(Napi::Env env, Napi::Object exports) {
     const char* op = "concat_shape";
     Napi::Array arr = js_array(info[0], op, "shapes");
     std::vector<Shape> shapes;
-    for (uint32_t k = 0; k < arr.Length(); ++k)
+    const uint32_t n = arr.Length();  // lengths are read once: a getter may grow an array
+    for (uint32_t k = 0; k < n; ++k)
       shapes.push_back(shape_value(arr.Get(k), op, "shapes[" + std::to_string(k) + "]"));
     return to_js(info.Env(), concat_shape(shapes, arg_int(info, 1, op, "axis")));
   }));
   exports.Set("concat", fn(env, "concat", [](const Info& info) {
     const char* op = "concat";
     Napi::Array ins = js_array(info[0], op, "inputs"), shs = js_array(info[1], op, "shapes");
-    if (ins.Length() != shs.Length())
-      fail(ErrorCode::Arg, op, ": got ", ins.Length(), " inputs but ", shs.Length(), " shapes");
+    const uint32_t n = ins.Length();
+    if (n != shs.Length())
+      fail(ErrorCode::Arg, op, ": got ", n, " inputs but ", shs.Length(), " shapes");
     AnyArray out = any_array(info[3], op, "out");
     std::vector<AnyArray> arrays;
     std::vector<Shape> shapes;
-    for (uint32_t k = 0; k < ins.Length(); ++k) {
+    for (uint32_t k = 0; k < n; ++k) {
       std::string name = "inputs[" + std::to_string(k) + "]";
       arrays.push_back(any_array(ins.Get(k), op, name));
       same_dtype(op, out, arrays.back(), name);
@@ -195,11 +198,13 @@ void register_shape_ops(Napi::Env env, Napi::Object exports) {
     std::vector<int64_t> sizes = arg_ints(info, 3, op, "sizes");
     Napi::Array outs_js = js_array(info[4], op, "outs");
     std::vector<AnyArray> outs;
-    for (uint32_t k = 0; k < outs_js.Length(); ++k) {
+    const uint32_t n = outs_js.Length();
+    for (uint32_t k = 0; k < n; ++k) {
       std::string name = "outs[" + std::to_string(k) + "]";
       outs.push_back(any_array(outs_js.Get(k), op, name));
       same_dtype(op, x, outs.back(), name);
     }
+    check_spans(info.Env(), op);  // outs[k] may be an accessor that detached an earlier buffer
     if (x.is_int) split_as<int32_t>(x, xs, axis, sizes, outs);
     else split_as<float>(x, xs, axis, sizes, outs);
     return undef(info);

@@ -246,3 +246,16 @@ TEST_CASE("layer_norm rejects bad shapes and eps") {
                                         std::nullopt, std::nullopt),
                     ErrorCode::Shape);
 }
+
+// Found by the binding fuzzer: an empty spatial dim (S = 0) divided the row grain by zero (SIGFPE).
+TEST_CASE("batch_norm with an empty spatial dim writes nothing and does not divide by zero") {
+  Shape shape{2, 3, 0};
+  std::vector<float> x, y, g, gx, rm{0.5f, 0.f, 1.f}, rv{1.f, 2.f, 3.f}, gg(3, 7.f), gb(3, 7.f);
+  std::vector<float> mean{0.f, 0.f, 0.f}, invstd{1.f, 1.f, 1.f};
+  batch_norm_forward(cv(x, shape), std::nullopt, std::nullopt, sp(rm), sp(rv), sp(y), std::nullopt,
+                     std::nullopt, BatchNormAttrs{false, 0.1, 1e-5});
+  batch_norm_backward(cv(g, shape), cv(x, shape), std::nullopt, csp(mean), csp(invstd), true, sp(gx),
+                      sp(gg), sp(gb));
+  for (int c = 0; c < 3; ++c) CHECK(gg[c] == 0.f && gb[c] == 0.f);  // sums over no elements
+  CHECK(rm[0] == 0.5f && rv[2] == 3.f);
+}

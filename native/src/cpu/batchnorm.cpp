@@ -150,7 +150,7 @@ void batch_norm_forward(CFView x, OptCF gamma, OptCF beta, OptF running_mean, Op
   });
   // Normalize: parallel over rows of S (n, c) pairs.
   int64_t rows = l.n * l.c;
-  parallel_for(rows, std::max<int64_t>(1, 32768 / l.s), [&](int64_t r0, int64_t r1) {
+  parallel_for(rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, l.s)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       int64_t c = r % l.c;
       const float* xr = x.data + r * l.s;
@@ -224,7 +224,7 @@ void batch_norm_backward(CFView grad_out, CFView x, OptCF gamma, Span<const floa
   });
   if (!gx.data) return;
   int64_t rows = l.n * l.c;
-  parallel_for(rows, std::max<int64_t>(1, 32768 / l.s), [&](int64_t r0, int64_t r1) {
+  parallel_for(rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, l.s)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       int64_t c = r % l.c;
       const float* dy = grad_out.data + r * l.s;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <type_traits>
 
 #include "ravdl/elementwise.h"
@@ -303,33 +304,34 @@ const UnaryInfo kTable[] = {
 };
 constexpr int kCount = sizeof(kTable) / sizeof(kTable[0]);
 
-// Defaults, required and range checks; returns the float parameters the functors use.
-P resolve(const UnaryInfo& info, const UnaryParams& in) {
+// Defaults, required and range checks; returns the float parameters the functors use. Errors
+// name `op` (the forward or the backward function).
+P resolve(const UnaryInfo& info, const UnaryParams& in, const char* op) {
   double v[2] = {0, 0};
   for (int i = 0; i < info.nparams; ++i) {
     if (in.has[i]) {
       v[i] = in.p[i];
       if (std::isnan(v[i]))
-        fail(ErrorCode::Attr, info.name, ": ", info.param_names[i], " must be a number, got NaN");
+        fail(ErrorCode::Attr, op, ": ", info.param_names[i], " must be a number, got NaN");
     } else if (std::isnan(info.defaults[i])) {
-      fail(ErrorCode::Attr, info.name, ": ", info.param_names[i], " is required");
+      fail(ErrorCode::Attr, op, ": ", info.param_names[i], " is required");
     } else {
       v[i] = info.defaults[i];
     }
     // Only clip bounds and the threshold value may be infinite.
     bool inf_ok = info.op == UnaryOp::Clip || (info.op == UnaryOp::Threshold && i == 1);
     if (!inf_ok && !std::isfinite(v[i]))
-      fail(ErrorCode::Attr, info.name, ": ", info.param_names[i], " must be finite, got ", v[i]);
+      fail(ErrorCode::Attr, op, ": ", info.param_names[i], " must be finite, got ", v[i]);
   }
   switch (info.op) {
     case UnaryOp::Softplus:
-      if (v[0] == 0) fail(ErrorCode::Attr, "softplus: beta must be nonzero, got 0");
+      if (v[0] == 0) fail(ErrorCode::Attr, op, ": beta must be nonzero, got 0");
       break;
     case UnaryOp::Softshrink:
-      if (v[0] < 0) fail(ErrorCode::Attr, "softshrink: lambd must be >= 0, got ", v[0]);
+      if (v[0] < 0) fail(ErrorCode::Attr, op, ": lambd must be >= 0, got ", v[0]);
       break;
     case UnaryOp::Clip:
-      if (!in.has[0] && !in.has[1]) fail(ErrorCode::Attr, "clip: at least one of min and max must be given");
+      if (!in.has[0] && !in.has[1]) fail(ErrorCode::Attr, op, ": at least one of min and max must be given");
       break;
     default:
       break;
@@ -412,7 +414,7 @@ void unary(UnaryOp op, Span<const float> x, FSpan out, const UnaryParams& params
     fail(ErrorCode::Shape, info.name, ": out has ", out.size, " elements but x has ", x.size);
   if (x.size && (!x.data || !out.data)) fail(ErrorCode::Arg, info.name, ": missing data");
   check_alias(info.name, "out", out.data, out.size, "x", x.data);
-  P p = resolve(info, params);
+  P p = resolve(info, params, info.name);
   auto n = static_cast<int64_t>(x.size);
   switch (op) {
 #define RAVDL_CASE(name, E) \
@@ -435,9 +437,10 @@ void unary_backward(UnaryOp op, Span<const float> saved, Span<const float> grad_
          " has ", saved.size);
   if (saved.size && (!saved.data || !grad_out.data || !grad_in.data))
     fail(ErrorCode::Arg, info.name, "_backward: missing data");
-  check_alias(info.name, "grad_in", grad_in.data, grad_in.size, sname, saved.data);
-  check_alias(info.name, "grad_in", grad_in.data, grad_in.size, "grad_out", grad_out.data);
-  P p = resolve(info, params);
+  const std::string bname = std::string(info.name) + "_backward";
+  check_alias(bname.c_str(), "grad_in", grad_in.data, grad_in.size, sname, saved.data);
+  check_alias(bname.c_str(), "grad_in", grad_in.data, grad_in.size, "grad_out", grad_out.data);
+  P p = resolve(info, params, bname.c_str());
   auto n = static_cast<int64_t>(saved.size);
   switch (op) {
 #define RAVDL_CASE(name, E) \
