@@ -1,6 +1,6 @@
 // softmax, log_softmax and softmin along one axis, each with a backward op taking the forward output y.
 import { native } from '../native/load.js';
-import { type Tensor, withTapeAccess } from '../tensor/tensor.js';
+import { type GraphValue, type Tensor, withTapeAccess } from '../tensor/tensor.js';
 import { no_grad } from '../autograd/mode.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
 import { type AttrSchema, int, parseAttrs } from './attrs.js';
@@ -55,13 +55,13 @@ const call = (name: Kernel) => (x: TensorLike, axis = -1): Tensor =>
 
 // softmax output -> its logits, so cross_entropy_loss can compute from the logits instead of
 // applying softmax a second time (the seed's models end in Activation('softmax')).
-const softmaxInputs = new WeakMap<Tensor, { logits: Tensor; axis: number }>();
+const softmaxInputs = new WeakMap<Tensor, { logits: Tensor; axis: number; gv: GraphValue | null }>();
 
 /** Softmax along axis (default the last), like torch.softmax(x, dim). */
 export function softmax(x: TensorLike, axis = -1): Tensor {
   const input = toTensor(x, 'softmax');
   const y = dispatch(ops.softmax, [input], parseAttrs('softmax', schema, { axis }))[0]!;
-  softmaxInputs.set(y, { logits: input, axis: normAxis('softmax', axis, input.ndim, { scalar: true }) });
+  softmaxInputs.set(y, { logits: input, axis: normAxis('softmax', axis, input.ndim, { scalar: true }), gv: input._gv });
   return y;
 }
 
@@ -74,6 +74,8 @@ export function softmax(x: TensorLike, axis = -1): Tensor {
 export function softmaxSource(y: Tensor): { logits: Tensor; axis: number } | undefined {
   const src = softmaxInputs.get(y);
   if (!src || src.logits._storage === null || y.isDisposed) return undefined;
+  // Graph values never change; a variable rebound since stands for another value.
+  if (y.isSymbolic) return src.logits._gv === src.gv ? src : undefined;
   const same = withTapeAccess(() =>
     no_grad(() => {
       const again = dispatch(ops.softmax, [src.logits], { axis: src.axis })[0]!;

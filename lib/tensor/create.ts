@@ -45,7 +45,11 @@ export function t(value: TensorInput, options: TensorOptions = {}): Tensor {
   if (options === null || typeof options !== 'object') throw new ArgError(`t(): options must be an object`);
   let dtype: DType | undefined = options.dtype === undefined ? undefined : checkDtype('t()', options.dtype);
   let out: Tensor;
-  if (value instanceof Tensor) {
+  if (value instanceof Tensor && value.isSymbolic) {
+    // A value of a graph being defined: the same value (graph values are never changed in place).
+    if (dtype !== undefined && dtype !== value.dtype) throw new DtypeError(`t(): converting a graph value from ${value.dtype} to ${dtype} is an op: use astype`);
+    out = value._view(value.shape);
+  } else if (value instanceof Tensor) {
     out = value.dtype === (dtype ?? value.dtype) ? Tensor._fromData(value.shape, value._data.slice()) : Tensor._fromData(value.shape, convert(value._data, dtype!));
   } else if (ArrayBuffer.isView(value)) {
     if (value instanceof DataView || value instanceof BigInt64Array || value instanceof BigUint64Array) {
