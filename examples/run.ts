@@ -8,3 +8,16 @@ export function runIfMain(meta: ImportMeta, main: () => number): void {
     console.log(`test accuracy: ${acc.toFixed(4)}`);
   }
 }
+
+/** runIfMain for an async main (the graph-mode examples). */
+export function runIfMainAsync(meta: ImportMeta, main: () => Promise<number>): void {
+  if (process.argv[1] && pathToFileURL(process.argv[1]).href === meta.url) {
+    main().then(
+      (acc) => console.log(`test accuracy: ${acc.toFixed(4)}`),
+      (err) => {
+        console.error(err);
+        process.exitCode = 1;
+      },
+    );
+  }
+}

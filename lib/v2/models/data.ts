@@ -8,6 +8,7 @@ import type { DType } from '../../tensor/dtype.js';
 import { type Rows, isNumericArray, isShaped } from '../utils/rows.js';
 import { classIndices } from '../utils/preprocess.js';
 import { checkNoNaN } from '../utils/numeric.js';
+import { withoutRecording } from '../../ops/define.js';
 
 export type DataInput = Rows;
 
@@ -20,9 +21,11 @@ export function asTensor(where: string, name: string, x: DataInput, dtype?: DTyp
   else if (Array.isArray(x)) v = t(x as never);
   else throw new ArgError(`${where}: ${name} must be a Tensor, nested arrays or { data, shape }, got ${Object.prototype.toString.call(x)}`);
   if (v.ndim === 0) throw new ShapeError(`${where}: ${name} needs a first (samples) dimension, got a scalar`);
+  if (v.isSymbolic) return dtype && v.dtype !== dtype ? v.astype(dtype) : v; // a graph value: computed (and checked) when the graph runs
   if (dtype && v.dtype !== dtype) {
     if (dtype === 'int32') checkIntegers(where, name, v);
-    v = v.astype(dtype);
+    const from = v;
+    v = withoutRecording(() => from.astype(dtype)); // data stays data while a graph is being defined
   }
   if (v.dtype === 'float32') checkNoNaN(where, name, { data: v._data, shape: v.shape });
   return v;
@@ -46,6 +49,7 @@ export function prepareTargets(where: string, y: DataInput, out: number[] | null
   let yt = asTensor(where, 'y', y);
   if (classifier && out && out.length === 1 && yt.ndim === 1) {
     yt = asTensor(where, 'y', yt, 'int32');
+    if (yt.isSymbolic) return yt;
     const classes = out[0]!;
     const d = yt._data;
     for (let i = 0; i < d.length; i++) {
@@ -53,7 +57,7 @@ export function prepareTargets(where: string, y: DataInput, out: number[] | null
     }
     return yt;
   }
-  if (yt.dtype !== 'float32') yt = yt.astype('float32');
+  if (yt.dtype !== 'float32') yt = asTensor(where, 'y', yt, 'float32');
   if (out && !sameShape(yt.shape.slice(1), out)) {
     throw new ShapeError(`${where}: y samples have shape ${shapeStr(yt.shape.slice(1))} but the model outputs ${shapeStr(out)}${classifier ? ' (give class indices (N) or one-hot rows)' : ''}`);
   }

@@ -19,6 +19,8 @@ export class Progress {
     private readonly out: ProgressStream,
     private readonly epochs: number,
     private readonly batches: number,
+    /** Said of the batches at each epoch's end, e.g. 'recorded' while a graph is defined. */
+    private readonly verb = '',
   ) {}
 
   epochStart(): void {
@@ -36,7 +38,7 @@ export class Progress {
 
   epochEnd(epoch: number, logs: Record<string, number | undefined>): void {
     const secs = ((performance.now() - this.started) / 1000).toFixed(1);
-    const line = `Epoch ${epoch}/${this.epochs} - ${this.batches} batches - ${secs}s - ${fmtLogs(logs)}`;
+    const line = `Epoch ${epoch}/${this.epochs} - ${this.batches} batches${this.verb ? ` ${this.verb}` : ''} - ${secs}s${Object.keys(logs).length ? ` - ${fmtLogs(logs)}` : ''}`;
     this.out.write(this.out.isTTY ? `\r${line}\x1b[K\n` : `${line}\n`);
   }
 }

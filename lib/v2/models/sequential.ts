@@ -188,13 +188,14 @@ export class NeuralNetwork implements TrainingModel {
     const n = Xt.shape[0]!;
     const nBatches = Math.ceil(n / batch_size);
     const callbacks = options.callbacks ?? [];
-    const progress = options.verbose === false ? null : new Progress(options.stream ?? process.stdout, n_epochs, nBatches);
+    const recording = isRecording();
+    const progress = options.verbose === false ? null : new Progress(options.stream ?? process.stdout, n_epochs, nBatches, recording ? 'recorded' : '');
     const shuffle = options.shuffle ?? true;
     const seed = shuffle ? resolveSeed(where, options.seed) : 0;
     const history = { epochs: [] as EpochRecord[] } as History;
 
     // Graph mode: the steps are recorded, each batch loss persisted under its seed name.
-    const graph = isRecording() ? Graph.current() : null;
+    const graph = recording ? Graph.current() : null;
     if (graph && callbacks.length) {
       throw new GraphError(`${where}: callbacks need loss values, which a graph has only after R.execute(); fetch the persisted training_loss_epoch_{e}_batch_{b} instead`);
     }

@@ -4,6 +4,7 @@ import { Tensor, numel, shapeStr } from '../../tensor/tensor.js';
 import { type ArrayInput, type Numbers, checkNoNaN, readNumbers } from './numeric.js';
 import { t } from '../../tensor/create.js';
 import { one_hot_encoding } from '../../ops/indexing.js';
+import { withoutRecording } from '../../ops/define.js';
 
 function float32Tensor(shape: number[], data: Float32Array): Tensor {
   return Tensor._fromData(shape, data);
@@ -94,7 +95,7 @@ export function to_categorical(y: ArrayInput, n_col?: number): Tensor {
     const label = data[i]!;
     if (label < 0 || label >= cols) throw new RangeIndexError(`${where}: label ${label} at index ${i} is outside [0, ${cols})`);
   }
-  return one_hot_encoding(t(Int32Array.from(data)), cols);
+  return withoutRecording(() => one_hot_encoding(t(Int32Array.from(data)), cols)); // data preparation: computed now, even while a graph is defined
 }
 
 /** Class indices from [n] / [n, 1] labels, or argmax of each row of [n, k] one-hot or probability rows. */

@@ -3,7 +3,6 @@
 import { ArgError, ShapeError } from '../../errors.js';
 import { Tensor, numel, shapeStr } from '../../tensor/tensor.js';
 import { t } from '../../tensor/create.js';
-import { isRecording } from '../../ops/define.js';
 import { slice } from '../../ops/join.js';
 import { gather as gatherOp } from '../../ops/indexing.js';
 
@@ -58,8 +57,8 @@ export function checkSameLength(where: string, X: Rows, y: Rows): number {
 /** Rows [begin, end) as a new value of the same kind. */
 export function sliceRows<R extends Rows>(x: R, begin: number, end: number): R {
   if (x instanceof Tensor) {
-    // While a graph is being defined a batch is a slice op of the dataset (stored once).
-    if (isRecording() || x.isSymbolic) return slice(x, [begin, ...x.shape.slice(1).map(() => 0)], [end, ...x.shape.slice(1)]) as R;
+    // Rows of a graph value are a slice op; rows of data are data (a graph stores equal constants once).
+    if (x.isSymbolic) return slice(x, [begin, ...x.shape.slice(1).map(() => 0)], [end, ...x.shape.slice(1)]) as R;
     const rs = numel(x.shape.slice(1));
     // From the buffer pool, so a training loop's batches reuse the buffers they give back.
     const out = Tensor._alloc([end - begin, ...x.shape.slice(1)], x.dtype);
@@ -81,7 +80,7 @@ function gather<A extends NumericArray>(data: A, rs: number, idx: ArrayLike<numb
 /** The rows at the given indices (in that order) as a new value of the same kind. */
 export function takeRows<R extends Rows>(x: R, idx: ArrayLike<number>): R {
   if (x instanceof Tensor) {
-    if (isRecording() || x.isSymbolic) return gatherOp(x, t(Int32Array.from(idx)), 0) as R; // a gather op of the dataset (stored once)
+    if (x.isSymbolic) return gatherOp(x, t(Int32Array.from(idx)), 0) as R;
     const rest = x.shape.slice(1);
     const out = Tensor._alloc([idx.length, ...rest], x.dtype); // pooled, as in sliceRows
     gather(x._data, numel(rest), idx, out._data);
