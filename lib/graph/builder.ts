@@ -7,7 +7,7 @@ import { GraphError } from '../errors.js';
 import type { OpDef } from '../ops/define.js';
 import { shapeStr, type Tensor } from '../tensor/tensor.js';
 import type { Storage } from '../tensor/storage.js';
-import type { GraphData, GraphInfo, ValueRef } from './graph-data.js';
+import type { GraphData, GraphInfo, OutputMeta, ValueRef } from './graph-data.js';
 
 export type BuilderState = 'defining' | 'activated' | 'dropped';
 
@@ -28,12 +28,12 @@ export class GraphBuilder {
     return this.data.info.name;
   }
 
-  record(def: OpDef<any>, inputs: (Tensor | null)[], outputs: Tensor[], attrs: unknown): void {
+  record(def: OpDef<any>, inputs: (Tensor | null)[], outputs: Tensor[], attrs: unknown, metas: readonly OutputMeta[]): void {
     const nodes = this.data.nodes;
     if (nodes.length >= MAX_RECORDED_NODES) throw new GraphError(`${def.name}: graph '${this.name}' already holds ${MAX_RECORDED_NODES} nodes, the most one graph may record`);
     const refs = inputs.map((x) => (x ? this.valueOf(x, def.name) : null));
     const id = nodes.length;
-    nodes.push({ kind: 'op', op: def.name, attrs: (attrs ?? {}) as Record<string, unknown>, inputs: refs, outputs: outputs.map((o) => ({ shape: [...o.shape], dtype: o.dtype })) });
+    nodes.push({ kind: 'op', op: def.name, attrs: (attrs ?? {}) as Record<string, unknown>, inputs: refs, outputs: metas as OutputMeta[] });
     outputs.forEach((o, i) => (o._gv = { graph: this, node: id, output: i }));
   }
 

@@ -3,8 +3,7 @@
 // event loop between slices of work so a server or a progress bar in the same process keeps
 // running. The same executor runs a whole graph in-process and a subgraph on a provider.
 import { GraphError, RavdlError } from '../errors.js';
-import { no_grad } from '../autograd/mode.js';
-import { dispatch, getOp, withoutRecording } from '../ops/define.js';
+import { dispatchKnown, getOp } from '../ops/define.js';
 import type { Data } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { ConstNode, GraphData, ValueRef } from './graph-data.js';
@@ -56,6 +55,25 @@ export async function executeGraph(g: GraphData, opts: ExecuteOptions): Promise<
   const persisted = new Map<string, Tensor>();
   const sliceMs = opts.sliceMs ?? 20;
   const progress = (done: number) => opts.onProgress?.({ done, total: nodes.length, persisted: persisted.size, persistedTotal: g.persist.size });
+  /**
+   * For an op that may update inputs in place: the inputs nothing reads after node i (not held,
+   * not a constant, not shared by a view) become its outputs; they are no longer values of their own.
+   */
+  const reusable = (pairs: readonly (readonly [number, number])[], nOut: number, i: number): (Tensor | null)[] | null => {
+    const node = nodes[i] as Extract<typeof nodes[number], { kind: 'op' }>;
+    let given: (Tensor | null)[] | null = null;
+    for (const [o, k] of pairs) {
+      const r = node.inputs[k];
+      if (!r || o >= nOut || readers[r[0]]![r[1]] !== 1 || held.has(`${r[0]}:${r[1]}`) || nodes[r[0]]!.kind === 'const') continue;
+      if (node.inputs.some((q, j) => j !== k && q && q[0] === r[0] && q[1] === r[1])) continue;
+      const v = values[r[0]]![r[1]]!;
+      if (v._storage?.refs !== 1 || v._storage.pinned) continue;
+      given ??= new Array<Tensor | null>(nOut).fill(null);
+      given[o] = v;
+      values[r[0]]![r[1]] = null; // now the output: the read below must not free it
+    }
+    return given;
+  };
   const freeValue = (n: number, o: number) => {
     if (held.has(`${n}:${o}`)) return;
     values[n]![o]?.dispose();
@@ -70,9 +88,11 @@ export async function executeGraph(g: GraphData, opts: ExecuteOptions): Promise<
       if (node.kind === 'const') {
         values[i] = [Tensor._fromPinned(node.shape, opts.constData(node, i))];
       } else {
+        const def = getOp(node.op);
         const inputs = node.inputs.map((r) => (r ? values[r[0]]![r[1]]! : null));
         try {
-          values[i] = withoutRecording(() => no_grad(() => dispatch(getOp(node.op), inputs, node.attrs)));
+          const given = def.inplace ? reusable(def.inplace, node.outputs.length, i) : null;
+          values[i] = dispatchKnown(def, inputs, node.attrs, node.outputs, given);
         } catch (err) {
           const msg = err instanceof Error ? err.message : String(err);
           throw new GraphError(`execute: node ${i} ('${node.op}') failed: ${msg}`, { cause: err });

@@ -62,7 +62,7 @@ export function graphJson(g: GraphData): Record<string, unknown> {
     nodes: g.nodes.map((n, i) =>
       n.kind === 'const'
         ? { op: 'const', blob: n.blob, shape: n.shape, dtype: n.dtype }
-        : { op: n.op, attrs: encodeAttrs(n.attrs, `graph: node ${i} ('${n.op}')`), inputs: n.inputs, outputs: n.outputs },
+        : { op: n.op, attrs: encodeAttrs(n.attrs, `graph: node ${i} ('${n.op}')`), inputs: n.inputs, outputs: n.outputs.map((o) => ({ shape: o.shape, dtype: o.dtype })) },
     ),
     persist: [...g.persist].map(([name, [node, output]]) => ({ name, node, output })),
   };

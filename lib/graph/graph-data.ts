@@ -52,25 +52,29 @@ export function outputsOf(n: GraphNode): OutputMeta[] {
 }
 
 /**
- * Keeps only the nodes some root needs (in order) and renumbers them; returns the new graph
- * and the renumbering of every kept node.
+ * Keeps only the nodes some root needs (in order) and renumbers them, reusing the node objects
+ * (the caller gives up the old graph); returns the new graph and each old node's new number
+ * (-1 when dropped).
  */
-export function prune(g: GraphData, roots: readonly ValueRef[]): { graph: GraphData; renumber: Map<number, number> } {
-  const needed = new Uint8Array(g.nodes.length);
-  for (const [n] of roots) needed[n] = 1;
-  for (let i = g.nodes.length - 1; i >= 0; i--) {
+export function prune(g: GraphData, roots: readonly ValueRef[]): { graph: GraphData; renumber: Int32Array } {
+  const n = g.nodes.length;
+  const needed = new Uint8Array(n);
+  for (const [r] of roots) needed[r] = 1;
+  for (let i = n - 1; i >= 0; i--) {
     const node = g.nodes[i]!;
     if (!needed[i] || node.kind === 'const') continue;
     for (const r of node.inputs) if (r) needed[r[0]] = 1;
   }
-  const renumber = new Map<number, number>();
+  const renumber = new Int32Array(n).fill(-1);
   const nodes: GraphNode[] = [];
-  g.nodes.forEach((n, i) => {
-    if (!needed[i]) return;
-    renumber.set(i, nodes.length);
-    nodes.push(n.kind === 'const' ? n : { ...n, inputs: n.inputs.map((r) => (r ? ([renumber.get(r[0])!, r[1]] as const) : null)) });
-  });
+  for (let i = 0; i < n; i++) {
+    if (!needed[i]) continue;
+    renumber[i] = nodes.length;
+    const node = g.nodes[i]!;
+    if (node.kind === 'op') node.inputs = node.inputs.map((r) => (r ? ([renumber[r[0]]!, r[1]] as const) : null));
+    nodes.push(node);
+  }
   const persist = new Map<string, ValueRef>();
-  for (const [name, [n, o]] of g.persist) persist.set(name, [renumber.get(n)!, o]);
+  for (const [name, [k, o]] of g.persist) persist.set(name, [renumber[k]!, o]);
   return { graph: { info: g.info, nodes, persist }, renumber };
 }

@@ -128,7 +128,7 @@ export class Graph {
     const roots: ValueRef[] = [...b.data.persist.values(), ...vars.map((t) => [t._gv!.node, t._gv!.output] as const)];
     const { graph, renumber } = prune(b.data, roots);
     this.frozen = graph;
-    for (const t of vars) this.variableRefs.set(t, [renumber.get(t._gv!.node)!, t._gv!.output]);
+    for (const t of vars) this.variableRefs.set(t, [renumber[t._gv!.node]!, t._gv!.output]);
     b.state = 'activated';
     this._status = 'activated';
     if (current === this) setGraphRecorder(null);

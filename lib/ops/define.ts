@@ -50,6 +50,11 @@ export interface OpDef<A = Record<string, never>> {
   grad?(ctx: GradContext<A>): (Tensor | null)[];
   /** Set on backward-only ops: the forward op whose gradient check covers this op. */
   gradientOf?: string;
+  /**
+   * [output, input] pairs whose buffers may be shared: the kernel is correct when that output is
+   * that input's tensor. The graph executor then updates in place an input nothing reads later.
+   */
+  inplace?: readonly (readonly [number, number])[];
 }
 
 const catalog = new Map<string, OpDef<any>>();
@@ -139,7 +144,7 @@ export function dispatch<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A):
   if (recorder !== null) {
     // Graph mode: a node instead of a computation; concrete inputs become constants.
     outputs = metas.map((m) => Tensor._symbolic(m.shape, m.dtype));
-    recorder.record(def, inputs, outputs, attrs);
+    recorder.record(def, inputs, outputs, attrs, metas);
   } else if (def.view) {
     outputs = def.view(inputs, metas, attrs);
   } else {
@@ -187,6 +192,16 @@ export function dispatchInPlace<A>(def: OpDef<A>, inputs: (Tensor | null)[], att
     targets.forEach((t, i) => t?._assign(outs[i]!));
     return;
   }
+  const outputs = dispatchInto(def, inputs, attrs, targets);
+  outputs.forEach((o, i) => targets[i] == null && o.dispose());
+}
+
+/**
+ * Runs op `def` (no tape, no recording) with the given tensors as its outputs where not null
+ * (they must match the inferred shapes; the kernel must allow an output to alias an input) and
+ * fresh ones elsewhere; returns all the outputs. The graph executor's in-place path.
+ */
+export function dispatchInto<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A, given: (Tensor | null)[]): Tensor[] {
   checkInputs(def, inputs);
   let metas: OutMeta[];
   try {
@@ -194,13 +209,13 @@ export function dispatchInPlace<A>(def: OpDef<A>, inputs: (Tensor | null)[], att
   } catch (err) {
     throw wrap(def, err);
   }
-  if (!def.kernel || targets.length !== metas.length) throw new ArgError(`${def.name}: an in-place call needs a kernel and one target per output (${metas.length})`);
-  const scratch: Tensor[] = [];
+  if (!def.kernel || given.length !== metas.length) throw new ArgError(`${def.name}: an in-place call needs a kernel and one target per output (${metas.length})`);
+  const fresh: Tensor[] = [];
   const outputs = metas.map((m, i) => {
-    const t = targets[i];
+    const t = given[i];
     if (t == null) {
       const tmp = Tensor._alloc(m.shape, m.dtype);
-      scratch.push(tmp);
+      fresh.push(tmp);
       return tmp;
     }
     t._checkUsable();
@@ -212,16 +227,38 @@ export function dispatchInPlace<A>(def: OpDef<A>, inputs: (Tensor | null)[], att
   try {
     def.kernel(inputs, outputs, attrs);
   } catch (err) {
+    for (const t of fresh) t.dispose();
     throw wrap(def, err);
-  } finally {
-    for (const t of scratch) t.dispose();
   }
   if (listeners.length) for (const l of listeners.slice()) l(def, inputs, outputs, attrs);
+  return outputs;
+}
+
+/**
+ * Runs op `def` whose inputs are known to fit: a graph's node, validated against the catalog
+ * when the graph was loaded or built (no input checks, no shape inference: the outputs are
+ * `metas`). `given` outputs (where not null) are written in place, as in dispatchInto. No tape.
+ */
+export function dispatchKnown<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A, metas: readonly OutMeta[], given: (Tensor | null)[] | null): Tensor[] {
+  let outputs: Tensor[];
+  if (def.view) outputs = def.view(inputs, metas as OutMeta[], attrs);
+  else {
+    outputs = metas.map((m, i) => given?.[i] ?? Tensor._alloc(m.shape, m.dtype));
+    try {
+      def.kernel!(inputs, outputs, attrs);
+    } catch (err) {
+      outputs.forEach((o, i) => given?.[i] == null && o.dispose());
+      throw wrap(def, err);
+    }
+  }
+  if (listeners.length) for (const l of listeners.slice()) l(def, inputs, outputs, attrs);
+  return outputs;
 }
 
 /** Records ops as graph nodes instead of running them (lib/graph), while a graph is being defined. */
 export interface GraphRecorder {
-  record(def: OpDef<any>, inputs: (Tensor | null)[], outputs: Tensor[], attrs: unknown): void;
+  /** metas: the inferred outputs (the recorder keeps them; they must not change). */
+  record(def: OpDef<any>, inputs: (Tensor | null)[], outputs: Tensor[], attrs: unknown, metas: readonly OutMeta[]): void;
 }
 let recorder: GraphRecorder | null = null;
 

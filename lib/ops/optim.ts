@@ -56,6 +56,7 @@ export const adamUpdateOp = defineOp<AdamUpdateAttrs>({
   doc: 'one Adam/AdamW step (step = 1-based update count): (param, grad, exp_avg, exp_avg_sq[, max_exp_avg_sq]) -> (param, exp_avg, exp_avg_sq[, max_exp_avg_sq])',
   inputs: ADAM_INPUTS.map((name) => ({ name, optional: name === 'max_exp_avg_sq' })),
   attrs: adamSchema,
+  inplace: [[0, 0], [1, 2], [2, 3], [3, 4]],
   infer: (inputs, a) => {
     if (a.amsgrad !== (inputs[4] != null)) throw new AttrError(`adam_update: max_exp_avg_sq must be given exactly when amsgrad is set (amsgrad ${a.amsgrad})`);
     return sameAsParam('adam_update', ADAM_INPUTS, inputs, [0, 2, 3, 4]);
@@ -89,6 +90,8 @@ export const rmspropUpdateOp = defineOp<RmspropUpdateAttrs>({
     momentum: { check: hyper, default: 0 },
     centered: { check: bool, default: false },
   },
+  // Outputs follow the present inputs: param, square_avg, then momentum_buffer and grad_avg when given.
+  inplace: [[0, 0], [1, 2]],
   infer: (inputs, a) => {
     if ((a.momentum > 0) !== (inputs[3] != null)) throw new AttrError(`rmsprop_update: momentum_buffer must be given exactly when momentum > 0 (momentum ${a.momentum})`);
     if (a.centered !== (inputs[4] != null)) throw new AttrError(`rmsprop_update: grad_avg must be given exactly when centered is set (centered ${a.centered})`);
@@ -124,6 +127,7 @@ export const sgdUpdateOp = defineOp<SgdUpdateAttrs>({
     nesterov: { check: bool, default: false },
     step: { check: int({ min: 1 }), default: 1 },
   },
+  inplace: [[0, 0], [1, 2]],
   infer: (inputs, a) => {
     if ((a.momentum > 0) !== (inputs[2] != null)) throw new AttrError(`sgd_update: momentum_buffer must be given exactly when momentum > 0 (momentum ${a.momentum})`);
     return sameAsParam('sgd_update', SGD_INPUTS, inputs, [0, 2]);

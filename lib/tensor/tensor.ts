@@ -86,11 +86,14 @@ export class Tensor {
     return new Tensor(shape, SYMBOLIC, false, dtype);
   }
 
-  /** @internal a tensor over data someone else keeps (a graph constant): never recycled or released. */
+  /**
+   * @internal a tensor over data someone else keeps (a graph constant): never recycled or
+   * released, and not counted by R.memory() (its owner is).
+   */
   static _fromPinned(shape: Shape, data: Data): Tensor {
     const s = new Storage(data);
     s.pinned = true;
-    return new Tensor(shape, s, true);
+    return new Tensor(shape, s, false);
   }
 
   /** @internal a tensor owning the given array (no copy). */

@@ -10,7 +10,7 @@ import { layerFromConfig } from '../layers/registry.js';
 import { withStateSource } from '../layers/layer.js';
 import '../layers/index.js'; // registers the built-in layers load() rebuilds
 import type { Optimizer } from '../optimizers/optimizer.js';
-import { sliceRows, takeRows } from '../utils/rows.js';
+import { takeRows } from '../utils/rows.js';
 import { t } from '../../tensor/create.js';
 import { gather } from '../../ops/indexing.js';
 import { slice } from '../../ops/join.js';
@@ -216,7 +216,7 @@ export class NeuralNetwork implements TrainingModel {
         const idx = order ? order.subarray(lo, hi) : Uint32Array.from({ length: hi - lo }, (_, i) => lo + i);
         if (graph) {
           tidy(() => {
-            const rows = (data: Tensor) => (orderT ? gather(data, slice(orderT, [lo], [hi]), 0) : sliceRows(data, lo, hi));
+            const rows = (data: Tensor) => (orderT ? gather(data, slice(orderT, [lo], [hi]), 0) : slice(data, [lo, ...data.shape.slice(1).map(() => 0)], [hi, ...data.shape.slice(1)]));
             this.recordStep(graph, rows(Xt), rows(yt), `training_loss_epoch_${epoch}_batch_${b + 1}`);
           });
           progress?.batch(epoch, b + 1, {});
