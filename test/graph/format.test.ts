@@ -1,7 +1,8 @@
 // The graph file format: a round trip runs the same, a constant used by every batch is stored
 // once, and a loaded graph is validated before anything runs: each kind of damage is a
 // GraphError naming the node. Also a fuzzer of the loader over random mutations of a real graph.
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { encodeBlob } from '../../lib/graph/format.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -224,4 +225,27 @@ describe('fuzzing the loader', () => {
     console.log(`loader fuzz: ${loaded} of 150 mutated graphs loaded, ${ran} ran to the end`);
     expect(loaded).toBeGreaterThan(0);
   }, 60_000);
+});
+
+describe("the README's example graph.json", () => {
+  it('is a valid graph once its blobs exist', async () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const block = /### The graph format[\s\S]*?```json\n([\s\S]*?)```/.exec(readme);
+    expect(block, 'README has a graph.json example under "The graph format"').not.toBeNull();
+    const doc = JSON.parse(block![1]!);
+    const dir = join(root, 'readme-example');
+    mkdirSync(join(dir, 'blobs'), { recursive: true });
+    for (const n of doc.nodes) {
+      if (n.op !== 'const') continue;
+      const { bytes, sha256 } = encodeBlob(n.shape, new Float32Array(n.shape.reduce((a: number, b: number) => a * b, 1)).fill(1));
+      writeFileSync(join(dir, 'blobs', `${sha256}.safetensors`), bytes);
+      n.blob = sha256;
+    }
+    writeFileSync(join(dir, 'graph.json'), JSON.stringify(doc));
+    R.flush();
+    R.Graph.load(dir);
+    await R.execute();
+    expect(R.fetch_persisting_op(doc.persist[0].name).shape).toEqual(doc.nodes[doc.persist[0].node].outputs[0].shape);
+    R.flush();
+  });
 });
