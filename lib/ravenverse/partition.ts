@@ -1,12 +1,15 @@
 // The partitioner: splits a graph into subgraphs for provider nodes, with a cost model built
 // from the op catalog's inferred shapes (FLOPs per op, bytes per value).
 //
-// Algorithm (README "Partitioning"): nodes are taken in recorded (topological) order and grouped
-// into subgraphs of about `target` FLOPs each, where the target is the larger of (a) the total
-// work shared out so every provider gets several subgraphs and (b) the work that makes computing
-// a subgraph cost more than moving its inputs (bytes / bandwidth < FLOPs / provider speed).
-// A subgraph is closed early when the next node reads nothing it computed and it already holds
-// enough work, so independent work starts new subgraphs that other providers can take.
+// Algorithm (README "Partitioning"): candidate plans are made by grouping nodes in recorded
+// (topological) order into subgraphs of about a target amount of work, for several targets
+// (the whole graph, and the total shared out over 1 to 8 subgraphs per provider). A subgraph is
+// closed only once computing it costs more than moving its inputs and its fixed overhead, early
+// when the next node reads nothing it computed (independent work starts a new subgraph another
+// provider can take), and always before it would run longer than `maxSeconds` (so persisted
+// values arrive during a long run and a lost provider loses little). The naive plans (one
+// subgraph per training step, per op) are candidates too. Each candidate's run on the providers
+// is simulated with the same cost model, and the fastest plan wins.
 import type { GraphData, GraphNode, OpNode, ValueRef } from '../graph/graph-data.js';
 import { outputsOf } from '../graph/graph-data.js';
 import { numel } from '../tensor/tensor.js';
@@ -15,14 +18,16 @@ import { type Subgraph, refKey } from './subgraph.js';
 export interface PartitionOptions {
   /** Providers expected to share the work (default 2). */
   providers?: number;
-  /** Subgraphs per provider to aim for, so work can be balanced and reassigned (default 4). */
-  perProvider?: number;
   /** A provider's speed, FLOP/s (default 2e10: a small CPU). */
   flopsPerSecond?: number;
   /** Bandwidth between coordinator and providers, bytes/s (default 1e8: 100 MB/s). */
   bytesPerSecond?: number;
-  /** How much more a subgraph should compute than it costs to move (default 4). */
+  /** Fixed cost of one subgraph (assignment, messages, validation), seconds (default 1e-3). */
+  overheadSeconds?: number;
+  /** How much more a subgraph should compute than it costs to move and dispatch (default 4). */
   computeToTransfer?: number;
+  /** Longest estimated compute time of one subgraph, seconds (default 2). */
+  maxSeconds?: number;
 }
 
 const bytesOf = (meta: { shape: readonly number[] }) => 4 * numel(meta.shape);
@@ -56,35 +61,54 @@ export function nodeFlops(g: GraphData, n: OpNode): number {
   }
 }
 
-/** Splits g into subgraphs (in dependency order) for `providers` provider nodes. */
+/** Splits g into subgraphs (in dependency order) for `providers` provider nodes: the fastest candidate plan under the cost model. */
 export function partition(g: GraphData, options: PartitionOptions = {}): Subgraph[] {
-  const providers = Math.max(1, options.providers ?? 2);
-  const perProvider = Math.max(1, options.perProvider ?? 4);
-  const flopsPerSecond = options.flopsPerSecond ?? 2e10;
-  const bytesPerSecond = options.bytesPerSecond ?? 1e8;
-  const ratio = options.computeToTransfer ?? 4;
-
+  const m = {
+    providers: Math.max(1, options.providers ?? 2),
+    flopsPerSecond: options.flopsPerSecond ?? 2e10,
+    bytesPerSecond: options.bytesPerSecond ?? 1e8,
+    overheadSeconds: options.overheadSeconds ?? 1e-3,
+  };
   const flops = g.nodes.map((n) => (n.kind === 'op' ? nodeFlops(g, n) : 0));
   const total = flops.reduce((a, b) => a + b, 0);
-  const owner = new Int32Array(g.nodes.length).fill(-1); // subgraph of each op node
-  let count = 0;
-  let cur: { nodes: number[]; flops: number; bytesIn: number; reads: Set<string>; computed: Set<number> } | null = null;
-  // Work worth moving its inputs for: enough compute for the bytes it reads.
-  const worthIt = (bytesIn: number, f: number) => f / flopsPerSecond >= (ratio * bytesIn) / bytesPerSecond;
-  const target = Math.max(total / (providers * perProvider), 1);
+  const candidates: Subgraph[][] = [];
+  for (const per of [0, 1, 2, 4, 8, 16, 32]) {
+    const target = per === 0 ? Infinity : total / (m.providers * per);
+    candidates.push(group(g, flops, target, { ...m, ratio: options.computeToTransfer ?? 4, maxFlops: (options.maxSeconds ?? 2) * m.flopsPerSecond }));
+  }
+  // The naive plans compete too (one per step; one per op on graphs small enough to simulate cheaply).
+  candidates.push(naivePartition(g, 'per-step'));
+  if (g.nodes.length <= 20_000) candidates.push(naivePartition(g, 'per-op'));
+  // maxSeconds bounds every plan (a single node longer than it cannot be split).
+  const maxFlops = (options.maxSeconds ?? 2) * m.flopsPerSecond;
+  const allowed = candidates.filter((plan) => plan.every((sub) => sub.flops <= maxFlops || sub.nodes.length === 1));
+  let best = allowed[0]!; // the grouped candidates always respect it
+  let bestTime = simulate(best, m).seconds;
+  for (const plan of allowed.slice(1)) {
+    const time = simulate(plan, m).seconds;
+    if (time < bestTime) [best, bestTime] = [plan, time];
+  }
+  return best;
+}
 
-  const close = () => {
-    if (!cur || cur.nodes.length === 0) return;
-    count++;
-    cur = null;
-  };
+/** One candidate: nodes grouped in order into subgraphs of about `target` FLOPs (see the header). */
+function group(g: GraphData, flops: number[], target: number, m: ScheduleModel & { ratio: number; maxFlops: number }): Subgraph[] {
+  const owner = new Int32Array(g.nodes.length).fill(-1);
+  let count = 0;
+  let cur: { flops: number; bytesIn: number; reads: Set<string>; computed: Set<number> } | null = null;
+  // Worth its own subgraph: computing it takes `ratio` times longer than moving its inputs and dispatching it.
+  const worthIt = (c: { flops: number; bytesIn: number }) => c.flops / m.flopsPerSecond >= m.ratio * (c.bytesIn / m.bytesPerSecond + m.overheadSeconds);
   g.nodes.forEach((n: GraphNode, i) => {
     if (n.kind === 'const') return;
-    const readsOwn = cur !== null && n.inputs.some((r) => r !== null && cur!.computed.has(r[0]));
-    if (cur && !readsOwn && cur.flops >= target / 2 && worthIt(cur.bytesIn, cur.flops)) close();
-    if (cur && cur.flops >= target && worthIt(cur.bytesIn, cur.flops)) close();
-    cur ??= { nodes: [], flops: 0, bytesIn: 0, reads: new Set(), computed: new Set() };
-    cur.nodes.push(i);
+    if (cur) {
+      const readsOwn = n.inputs.some((r) => r !== null && cur!.computed.has(r[0]));
+      const full = (cur.flops >= target || (!readsOwn && cur.flops >= target / 2)) && worthIt(cur);
+      if (full || cur.flops + flops[i]! > m.maxFlops) {
+        count++;
+        cur = null;
+      }
+    }
+    cur ??= { flops: 0, bytesIn: 0, reads: new Set(), computed: new Set() };
     cur.computed.add(i);
     cur.flops += flops[i]!;
     owner[i] = count;
@@ -96,9 +120,7 @@ export function partition(g: GraphData, options: PartitionOptions = {}): Subgrap
       cur.bytesIn += bytesOf(outputsOf(g.nodes[r[0]]!)[r[1]]!);
     }
   });
-  close();
-
-  return fromAssignment(g, owner, count, flops);
+  return fromAssignment(g, owner, cur ? count + 1 : count, flops);
 }
 
 /** Subgraphs from each op node's subgraph number (-1 for constants): inputs, outputs, dependencies, costs. */
@@ -139,12 +161,55 @@ export function fromAssignment(g: GraphData, owner: Int32Array, count: number, f
   return subs.filter((s) => s.nodes.length > 0);
 }
 
-/** The naive plans the benchmark compares with: one subgraph per op node, or one for everything. */
-export function naivePartition(g: GraphData, mode: 'per-op' | 'single'): Subgraph[] {
+const UPDATE_OPS = new Set(['adam_update', 'rmsprop_update', 'sgd_update']);
+
+/**
+ * The naive plans the benchmark compares with: one subgraph per op node, one per training step
+ * (a step ends after its run of optimizer updates), or one for everything.
+ */
+export function naivePartition(g: GraphData, mode: 'per-op' | 'per-step' | 'single'): Subgraph[] {
   const owner = new Int32Array(g.nodes.length).fill(-1);
   let count = 0;
+  let inUpdates = false;
   g.nodes.forEach((n, i) => {
-    if (n.kind === 'op') owner[i] = mode === 'single' ? 0 : count++;
+    if (n.kind !== 'op') return;
+    if (mode === 'per-step') {
+      const isUpdate = UPDATE_OPS.has(n.op);
+      if (inUpdates && !isUpdate) count++; // the previous step's updates are done
+      inUpdates = isUpdate;
+    }
+    owner[i] = mode === 'single' ? 0 : mode === 'per-op' ? count++ : count;
   });
-  return fromAssignment(g, owner, mode === 'single' ? 1 : count);
+  return fromAssignment(g, owner, mode === 'single' ? 1 : mode === 'per-op' ? count : count + 1);
+}
+
+export interface ScheduleModel {
+  providers: number;
+  /** FLOP/s of each provider. */
+  flopsPerSecond: number;
+  /** Bytes/s between the coordinator and a provider (inputs down, outputs up). */
+  bytesPerSecond: number;
+  /** Fixed cost of one subgraph: assignment, messages, validation (seconds). */
+  overheadSeconds: number;
+}
+
+/**
+ * Simulated run time of a plan: list scheduling of the subgraphs in order on identical providers,
+ * each taking overhead + (bytes in + out) / bandwidth + FLOPs / speed, and starting when its
+ * dependencies are done. A model of the plan's quality, not a measurement.
+ */
+export function simulate(subs: readonly Subgraph[], m: ScheduleModel): { seconds: number; busy: number } {
+  const free = new Array<number>(Math.max(1, m.providers)).fill(0);
+  const done = new Float64Array(subs.length);
+  let busy = 0;
+  for (const s of subs) {
+    const ready = s.deps.reduce((t, d) => Math.max(t, done[d]!), 0);
+    let best = 0;
+    for (let p = 1; p < free.length; p++) if (Math.max(free[p]!, ready) < Math.max(free[best]!, ready)) best = p;
+    const cost = m.overheadSeconds + (s.bytesIn + s.bytesOut) / m.bytesPerSecond + s.flops / m.flopsPerSecond;
+    done[s.index] = Math.max(free[best]!, ready) + cost;
+    free[best] = done[s.index]!;
+    busy += cost;
+  }
+  return { seconds: done.reduce((a, b) => Math.max(a, b), 0), busy };
 }
