@@ -9,35 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as R from '../lib/index.js';
 import { NeuralNetwork } from '../lib/v2/index.js';
-import { Activation, BatchNormalization1D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D } from '../lib/v2/layers/index.js';
-import { Adam, RMSprop } from '../lib/v2/optimizers/index.js';
+import { Activation, BatchNormalization1D, Dense, Dropout } from '../lib/v2/layers/index.js';
+import { RMSprop } from '../lib/v2/optimizers/index.js';
 import { DatasetNotFoundError, load_fashion_mnist, load_iris, standardize, to_categorical, train_test_split } from '../lib/v2/utils/index.js';
 import type { BenchRow, BenchSuite } from './harness.js';
+import { benchCnn, benchMlp } from './models.js';
 
-function mlp(): NeuralNetwork {
-  const m = new NeuralNetwork(new Adam({ lr: 1e-3 }), 'CrossEntropy');
-  m.add(new Dense(512, { input_shape: [784] }));
-  m.add(new Activation('relu'));
-  m.add(new Dense(512));
-  m.add(new Activation('relu'));
-  m.add(new Dense(10));
-  return m;
-}
 
-function cnn(): NeuralNetwork {
-  const m = new NeuralNetwork(new Adam({ lr: 1e-3 }), 'CrossEntropy');
-  m.add(new Conv2D(1, 32, 3, { input_shape: [1, 28, 28] }));
-  m.add(new Activation('relu'));
-  m.add(new MaxPooling2D(2));
-  m.add(new Conv2D(32, 64, 3));
-  m.add(new Activation('relu'));
-  m.add(new MaxPooling2D(2));
-  m.add(new Flatten());
-  m.add(new Dense(128));
-  m.add(new Activation('relu'));
-  m.add(new Dense(10));
-  return m;
-}
 
 interface Job {
   label: string;
@@ -132,8 +110,8 @@ export const suite: BenchSuite = {
     const t = Math.max(...threads);
     R.setNumThreads(t);
     const jobs: Job[] = [
-      { label: 'MLP 784-512-512-10 Adam b128', build: mlp, sample: [784], batch: 128 },
-      { label: 'CNN conv32-conv64-fc128 1x28x28 Adam b64', build: cnn, sample: [1, 28, 28], batch: 64 },
+      { label: 'MLP 784-512-512-10 Adam b128', build: benchMlp, sample: [784], batch: 128 },
+      { label: 'CNN conv32-conv64-fc128 1x28x28 Adam b64', build: benchCnn, sample: [1, 28, 28], batch: 64 },
     ];
     for (const job of jobs) {
       const c = await compare(job, quick ? 5 : 50, quick ? 1 : 3);
@@ -175,7 +153,7 @@ export const suite: BenchSuite = {
         `Fashion-MNIST CNN, 1 epoch of ${fm.X.shape[0]} images b64`,
         () => {
           R.manual_seed(42);
-          const m = cnn();
+          const m = benchCnn();
           m.fit(fm.X, fm.y, { n_epochs: 1, batch_size: 64, verbose: false });
         },
       ]);

@@ -6,11 +6,12 @@
 import * as R from '../lib/index.js';
 import type { GraphData } from '../lib/graph/graph-data.js';
 import { NeuralNetwork } from '../lib/v2/index.js';
-import { Activation, BatchNormalization1D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D } from '../lib/v2/layers/index.js';
-import { Adam, RMSprop } from '../lib/v2/optimizers/index.js';
+import { Activation, BatchNormalization1D, Dense, Dropout } from '../lib/v2/layers/index.js';
+import { RMSprop } from '../lib/v2/optimizers/index.js';
 import { DatasetNotFoundError, load_iris, standardize, to_categorical, train_test_split } from '../lib/v2/utils/index.js';
 import { type ScheduleModel, naivePartition, partition, simulate } from '../lib/ravenverse/partition.js';
 import type { BenchRow, BenchSuite } from './harness.js';
+import { benchCnn } from './models.js';
 
 function record(job: () => void): GraphData {
   R.flush();
@@ -22,20 +23,6 @@ function record(job: () => void): GraphData {
   return g;
 }
 
-function cnn(): NeuralNetwork {
-  const m = new NeuralNetwork(new Adam({ lr: 1e-3 }), 'CrossEntropy');
-  m.add(new Conv2D(1, 32, 3, { input_shape: [1, 28, 28] }));
-  m.add(new Activation('relu'));
-  m.add(new MaxPooling2D(2));
-  m.add(new Conv2D(32, 64, 3));
-  m.add(new Activation('relu'));
-  m.add(new MaxPooling2D(2));
-  m.add(new Flatten());
-  m.add(new Dense(128));
-  m.add(new Activation('relu'));
-  m.add(new Dense(10));
-  return m;
-}
 
 export const suite: BenchSuite = {
   name: 'partition',
@@ -69,8 +56,8 @@ export const suite: BenchSuite = {
     R.manual_seed(1);
     const X = R.randn([steps * 64, 1, 28, 28]);
     const y = R.t(Int32Array.from({ length: steps * 64 }, (_, i) => i % 10));
-    graphs.push([`CNN training ${steps} steps b64`, record(() => cnn().fit(X, y, { n_epochs: 1, batch_size: 64, shuffle: false, verbose: false }))]);
-    graphs.push([`CNN predict ${steps * 64} images b64`, record(() => cnn().predict(X, { batch_size: 64 }).persist_op('prediction'))]);
+    graphs.push([`CNN training ${steps} steps b64`, record(() => benchCnn().fit(X, y, { n_epochs: 1, batch_size: 64, shuffle: false, verbose: false }))]);
+    graphs.push([`CNN predict ${steps * 64} images b64`, record(() => benchCnn().predict(X, { batch_size: 64 }).persist_op('prediction'))]);
 
     const rows: BenchRow[] = [];
     for (const [label, g] of graphs) {

@@ -10,9 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';
 import * as R from '../lib/index.js';
 import { NeuralNetwork } from '../lib/v2/index.js';
-import { Activation, Conv2D, Dense, Flatten, MaxPooling2D } from '../lib/v2/layers/index.js';
-import { Adam } from '../lib/v2/optimizers/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
+import { benchCnn, benchMlp } from './models.js';
 import { type TfBuilder, type TfjsFigures, tfCnn, tfInferB1, tfMlp, tfTrainStep, timeTfjs } from './peers/tfjs.js';
 
 const peerScript = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_training.py');
@@ -47,30 +46,7 @@ function labels(n: number, classes: number, seed: number): R.Tensor {
   return R.keep(R.t(a));
 }
 
-function mlp(): NeuralNetwork {
-  const m = new NeuralNetwork(new Adam({ lr: 1e-3 }), 'CrossEntropy');
-  m.add(new Dense(512, { input_shape: [784] }));
-  m.add(new Activation('relu'));
-  m.add(new Dense(512));
-  m.add(new Activation('relu'));
-  m.add(new Dense(10));
-  return m;
-}
 
-function cnn(): NeuralNetwork {
-  const m = new NeuralNetwork(new Adam({ lr: 1e-3 }), 'CrossEntropy');
-  m.add(new Conv2D(1, 32, 3, { input_shape: [1, 28, 28] }));
-  m.add(new Activation('relu'));
-  m.add(new MaxPooling2D(2));
-  m.add(new Conv2D(32, 64, 3));
-  m.add(new Activation('relu'));
-  m.add(new MaxPooling2D(2));
-  m.add(new Flatten());
-  m.add(new Dense(128));
-  m.add(new Activation('relu'));
-  m.add(new Dense(10));
-  return m;
-}
 
 /** One optimizer step per call; tidy() frees the step's activations as fit() does. */
 function trainStep(model: NeuralNetwork, xShape: number[], seed: number): () => void {
@@ -99,8 +75,8 @@ export const suite: BenchSuite = {
     const load = `1-min load average ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores at start`;
     const peer = torchPeer(threads, timeMs);
     R.manual_seed(0);
-    const mlpModel = mlp();
-    const cnnModel = cnn();
+    const mlpModel = benchMlp();
+    const cnnModel = benchCnn();
     const work: { key: Key; label: string; step: () => void; infer?: boolean; tf: TfBuilder; tfSkip?: string }[] = [
       { key: 'mlp', label: 'MLP 784-512-512-10 Adam b128', step: trainStep(mlpModel, [128, 784], 1), tf: tfTrainStep(tfMlp, [128, 784]) },
       {
