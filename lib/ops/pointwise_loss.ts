@@ -9,7 +9,7 @@ import { type Tensor, shapeStr } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
 import { type AttrSchema, num, oneOf, parseAttrs } from './attrs.js';
 import { type OpDef, defineOp, dispatch } from './define.js';
-import { broadcastShapes, sameShape } from './shape-rules.js';
+import { sameShape } from './shape-rules.js';
 import { expectShape } from './nn-common.js';
 
 const N = native();
@@ -52,10 +52,13 @@ function weights(ins: (Tensor | null)[], declared: number): [Float32Array | null
   return [declared > 0 ? expanded(ins[2] ?? null, shape) : null, declared > 1 ? expanded(ins[3] ?? null, shape) : null];
 }
 
+const broadcastsTo = (from: readonly number[], to: readonly number[]) =>
+  from.length <= to.length && from.every((d, i) => d === 1 || d === to[to.length - from.length + i]);
+
 function checkInputs(op: string, names: string[], [p, t, ...rest]: (Tensor | null)[]): void {
   expectShape(op, 'target', t!.shape, p!.shape, 'pred');
   rest.forEach((w, i) => {
-    if (w && !sameShape(broadcastShapes(op, w.shape, p!.shape), p!.shape)) {
+    if (w && !broadcastsTo(w.shape, p!.shape)) {
       throw new ShapeError(`${op}: ${names[i]} of shape ${shapeStr(w.shape)} does not broadcast to pred's shape ${shapeStr(p!.shape)}`);
     }
   });
@@ -189,7 +192,7 @@ const bceOp = pointwiseLoss<BceAttrs>({
   extra: ['weight'],
   attrs: { reduction },
   f: {
-    loss: (p, t, w) => -w * (t * clampLog(p) + (1 - t) * clampLog(1 - p)),
+    loss: (p, t, w) => w * ((t - 1) * clampLog(1 - p) - t * clampLog(p)),
     dpred: (p, t, w) => (w * (p - t)) / Math.max((1 - p) * p, 1e-12),
     dtarget: (p, _t, w) => w * (Math.log(1 - p) - Math.log(p)), // -logit(p), unclamped as in torch
     checkPred: (p, i) => {
