@@ -75,6 +75,8 @@ const conv1dOp = defineOp<Conv1dAttrs>({
 /**
  * 1-D convolution like torch.nn.functional.conv1d: x (N, C, L) or unbatched (C, L),
  * w (out_channels, C / groups, kernel_size), bias (out_channels) or null.
+ *
+ * Catalog op `conv1d`: 1-D cross-correlation over (N, C, L) like torch.nn.functional.conv1d: (x, w (out, in/groups, k), bias?) -> y.
  */
 export function conv1d(x: TensorLike, w: TensorLike, bias: TensorLike | null = null, options?: Partial<Conv1dAttrs>): Tensor {
   const attrs = parseAttrs('conv1d', schema, options);

@@ -148,7 +148,11 @@ const l1Op = pointwiseLoss<L1Attrs>({
   },
 });
 
-/** Mean absolute error like torch.nn.functional.l1_loss (pred and target of the same shape). */
+/**
+ * Mean absolute error like torch.nn.functional.l1_loss (pred and target of the same shape).
+ *
+ * Catalog op `l1_loss`: mean absolute error |pred - target| (same shapes): reduction 'mean', 'sum' or 'none'.
+ */
 export function l1_loss(pred: TensorLike, target: TensorLike, options?: Partial<L1Attrs>): Tensor {
   return dispatch(l1Op, [toTensor(pred, 'l1_loss'), toTensor(target, 'l1_loss')], parseAttrs('l1_loss', l1Op.attrs, options))[0]!;
 }
@@ -174,7 +178,11 @@ const huberOp = pointwiseLoss<HuberAttrs>({
   },
 });
 
-/** Huber loss like torch.nn.functional.huber_loss (pred and target of the same shape; delta default 1). */
+/**
+ * Huber loss like torch.nn.functional.huber_loss (pred and target of the same shape; delta default 1).
+ *
+ * Catalog op `huber_loss`: Huber loss of pred - target (same shapes): 0.5 d^2 where |d| < delta, else delta (|d| - delta / 2); reduction 'mean', 'sum' or 'none'.
+ */
 export function huber_loss(pred: TensorLike, target: TensorLike, options?: Partial<HuberAttrs>): Tensor {
   return dispatch(huberOp, [toTensor(pred, 'huber_loss'), toTensor(target, 'huber_loss')], parseAttrs('huber_loss', huberOp.attrs, options))[0]!;
 }
@@ -207,7 +215,11 @@ export interface BinaryCrossEntropyOptions {
   reduction?: Reduction;
 }
 
-/** Binary cross-entropy of probabilities like torch.nn.functional.binary_cross_entropy. */
+/**
+ * Binary cross-entropy of probabilities like torch.nn.functional.binary_cross_entropy.
+ *
+ * Catalog op `binary_cross_entropy`: binary cross-entropy of probabilities pred in [0, 1] and targets (same shapes), each log clamped at -100; weight? broadcasts to pred; reduction 'mean', 'sum' or 'none'.
+ */
 export function binary_cross_entropy(pred: TensorLike, target: TensorLike, options: BinaryCrossEntropyOptions = {}): Tensor {
   const { weight, ...rest } = options ?? {};
   const attrs = parseAttrs('binary_cross_entropy', bceOp.attrs, rest);
@@ -240,7 +252,11 @@ export interface BinaryCrossEntropyWithLogitsOptions extends BinaryCrossEntropyO
   pos_weight?: TensorLike | null;
 }
 
-/** Binary cross-entropy on logits like torch.nn.functional.binary_cross_entropy_with_logits. */
+/**
+ * Binary cross-entropy on logits like torch.nn.functional.binary_cross_entropy_with_logits.
+ *
+ * Catalog op `binary_cross_entropy_with_logits`: binary cross-entropy of sigmoid(logits) and targets (same shapes), computed stably from the logits; weight? and pos_weight? (the positive class's weight) broadcast to the logits; reduction 'mean', 'sum' or 'none'.
+ */
 export function binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike, options: BinaryCrossEntropyWithLogitsOptions = {}): Tensor {
   const { weight, pos_weight, ...rest } = options ?? {};
   const op = 'binary_cross_entropy_with_logits';

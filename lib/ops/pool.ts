@@ -125,7 +125,11 @@ const avgOp = defineOp<AvgPool2dAttrs>({
   grad: ({ inputs: [x], grads: [gy], attrs }) => [dispatch(avgBackward, [gy!], { ...attrs, x_shape: [...x!.shape] })[0]!],
 });
 
-/** Average pooling like torch.nn.functional.avg_pool2d: x (N, C, H, W) or (C, H, W). */
+/**
+ * Average pooling like torch.nn.functional.avg_pool2d: x (N, C, H, W) or (C, H, W).
+ *
+ * Catalog op `avg_pool2d`: average pooling over (N, C, H, W) or (C, H, W) like torch.nn.functional.avg_pool2d (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override).
+ */
 export function avg_pool2d(x: TensorLike, options: Partial<AvgPool2dAttrs> & { kernel_size: Pair }): Tensor {
   return dispatch(avgOp, [toTensor(x, 'avg_pool2d')], parseAttrs('avg_pool2d', avgSchema, options))[0]!;
 }
@@ -206,7 +210,11 @@ const adaptiveOp = defineOp<AdaptiveAvgPool2dAttrs>({
   grad: ({ inputs: [x], grads: [gy], attrs }) => [dispatch(adaptiveBackward, [gy!], { ...attrs, x_shape: [...x!.shape] })[0]!],
 });
 
-/** Average pooling to output_size like torch.nn.functional.adaptive_avg_pool2d. */
+/**
+ * Average pooling to output_size like torch.nn.functional.adaptive_avg_pool2d.
+ *
+ * Catalog op `adaptive_avg_pool2d`: average pooling to a fixed output size (H, W) like torch.nn.functional.adaptive_avg_pool2d: x (N, C, H, W) or (C, H, W).
+ */
 export function adaptive_avg_pool2d(x: TensorLike, output_size: AdaptiveAvgPool2dAttrs['output_size']): Tensor {
   return dispatch(adaptiveOp, [toTensor(x, 'adaptive_avg_pool2d')], parseAttrs('adaptive_avg_pool2d', adaptiveSchema, { output_size }))[0]!;
 }
