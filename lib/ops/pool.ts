@@ -48,32 +48,50 @@ const avgShape = (op: string, x: readonly number[], a: AvgPool2dAttrs) =>
   nativeShape(op, { x }, () => N.maxpool2d_shape(x as number[], { kernel_size: a.kernel_size, stride: a.stride, padding: a.padding, dilation: 1, ceil_mode: a.ceil_mode }));
 
 /**
- * Calls visit(output position in a plane, h0, h1, w0, w1, divisor) for every output position
- * of one plane: the window clipped to the input, and what its sum is divided by (torch's rule: windows
- * are first clipped to the padded input, whose size is the divisor with count_include_pad).
+ * Where each output of a plane reads: rows [h0, h1) and columns [w0, w1) of the input (the
+ * window clipped to it) and the divisor of its sum (torch's rule: windows are first clipped to
+ * the padded input, whose window size is the divisor with count_include_pad).
  */
-function avgWindows(xShape: readonly number[], yShape: readonly number[], a: AvgPool2dAttrs, visit: (o: number, h0: number, h1: number, w0: number, w1: number, div: number) => void): void {
-  const [, H, W] = planes('avg_pool2d', xShape);
+interface AvgGeometry {
+  P: number;
+  H: number;
+  W: number;
+  OH: number;
+  OW: number;
+  h0: Int32Array;
+  h1: Int32Array;
+  w0: Int32Array;
+  w1: Int32Array;
+  /** By output position oh * OW + ow. */
+  div: Float64Array;
+}
+
+function avgGeometry(xShape: readonly number[], yShape: readonly number[], a: AvgPool2dAttrs): AvgGeometry {
+  const [P, H, W] = planes('avg_pool2d', xShape);
   const [, OH, OW] = planes('avg_pool2d', yShape);
   const [kh, kw] = pair(a.kernel_size);
   const [sh, sw] = pair(a.stride ?? a.kernel_size);
   const [ph, pw] = pair(a.padding);
-  for (let oh = 0, o = 0; oh < OH; oh++) {
-    let h0 = oh * sh - ph;
-    let h1 = Math.min(h0 + kh, H + ph);
-    const hSize = h1 - h0;
-    h0 = Math.max(h0, 0);
-    h1 = Math.min(h1, H);
-    for (let ow = 0; ow < OW; ow++, o++) {
-      let w0 = ow * sw - pw;
-      let w1 = Math.min(w0 + kw, W + pw);
-      const size = hSize * (w1 - w0);
-      w0 = Math.max(w0, 0);
-      w1 = Math.min(w1, W);
-      const div = a.divisor_override ?? (a.count_include_pad ? size : (h1 - h0) * (w1 - w0));
-      visit(o, h0, h1, w0, w1, div);
+  const axis = (O: number, I: number, k: number, st: number, pad: number) => {
+    const lo = new Int32Array(O), hi = new Int32Array(O), padded = new Int32Array(O);
+    for (let o = 0; o < O; o++) {
+      const start = o * st - pad;
+      const stop = Math.min(start + k, I + pad);
+      padded[o] = stop - start;
+      lo[o] = Math.max(start, 0);
+      hi[o] = Math.min(stop, I);
+    }
+    return [lo, hi, padded] as const;
+  };
+  const [h0, h1, hp] = axis(OH, H, kh, sh, ph);
+  const [w0, w1, wp] = axis(OW, W, kw, sw, pw);
+  const div = new Float64Array(OH * OW);
+  for (let oh = 0; oh < OH; oh++) {
+    for (let ow = 0; ow < OW; ow++) {
+      div[oh * OW + ow] = a.divisor_override ?? (a.count_include_pad ? hp[oh]! * wp[ow]! : (h1[oh]! - h0[oh]!) * (w1[ow]! - w0[ow]!));
     }
   }
+  return { P, H, W, OH, OW, h0, h1, w0, w1, div };
 }
 
 const avgBackward = defineOp<AvgPool2dAttrs & { x_shape: number[] }>({
@@ -90,14 +108,15 @@ const avgBackward = defineOp<AvgPool2dAttrs & { x_shape: number[] }>({
     const g = gy!._data as Float32Array;
     const out = gx!._data as Float32Array;
     out.fill(0);
-    const [P, H, W] = planes('avg_pool2d_backward', a.x_shape);
-    const per = g.length / P;
-    for (let p = 0; p < P; p++) {
+    const { P, H, W, OH, OW, h0, h1, w0, w1, div } = avgGeometry(a.x_shape, gy!.shape, a);
+    for (let p = 0, o = 0; p < P; p++) {
       const base = p * H * W;
-      avgWindows(a.x_shape, gy!.shape, a, (o, h0, h1, w0, w1, div) => {
-        const v = g[p * per + o]! / div;
-        for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) out[base + h * W + w]! += v;
-      });
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++, o++) {
+          const v = g[o]! / div[oh * OW + ow]!;
+          for (let h = h0[oh]!; h < h1[oh]!; h++) for (let w = w0[ow]!, r = base + h * W; w < w1[ow]!; w++) out[r + w]! += v;
+        }
+      }
     }
   },
 });
@@ -111,15 +130,16 @@ const avgOp = defineOp<AvgPool2dAttrs>({
   kernel: ([x], [y], a) => {
     const d = x!._data as Float32Array;
     const out = y!._data as Float32Array;
-    const [P, H, W] = planes('avg_pool2d', x!.shape);
-    const per = out.length / P;
-    for (let p = 0; p < P; p++) {
+    const { P, H, W, OH, OW, h0, h1, w0, w1, div } = avgGeometry(x!.shape, y!.shape, a);
+    for (let p = 0, o = 0; p < P; p++) {
       const base = p * H * W;
-      avgWindows(x!.shape, y!.shape, a, (o, h0, h1, w0, w1, div) => {
-        let s = 0;
-        for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) s += d[base + h * W + w]!;
-        out[p * per + o] = s / div;
-      });
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++, o++) {
+          let s = 0;
+          for (let h = h0[oh]!; h < h1[oh]!; h++) for (let w = w0[ow]!, r = base + h * W; w < w1[ow]!; w++) s += d[r + w]!;
+          out[o] = s / div[oh * OW + ow]!;
+        }
+      }
     }
   },
   grad: ({ inputs: [x], grads: [gy], attrs }) => [dispatch(avgBackward, [gy!], { ...attrs, x_shape: [...x!.shape] })[0]!],

@@ -65,3 +65,31 @@ describe('average pooling', () => {
     expectError(() => R.global_avg_pool2d(x, { keepdim: true } as never), R.AttrError, 'global_avg_pool2d', "'keepdim'");
   });
 });
+
+describe('tidy keeps what backward needs (the rule every op follows)', () => {
+  it('a loss returned from tidy() backpropagates through conv1d, the pools and each new loss', () => {
+    const make = () => {
+      R.manual_seed(4);
+      return { x: R.randn([2, 2, 8], { requires_grad: true }), w: R.randn([3, 2, 3], { requires_grad: true }), t: R.rand([2, 3]) };
+    };
+    const losses = [
+      (y: R.Tensor, t: R.Tensor) => R.l1_loss(y, t),
+      (y: R.Tensor, t: R.Tensor) => R.huber_loss(y, t),
+      (y: R.Tensor, t: R.Tensor) => R.binary_cross_entropy(R.sigmoid(y), t, { weight: R.t([1, 2, 3]) }),
+      (y: R.Tensor, t: R.Tensor) => R.binary_cross_entropy_with_logits(y, t, { pos_weight: R.t([2, 1, 1]) }),
+    ];
+    for (const loss of losses) {
+      const net = (x: R.Tensor, w: R.Tensor, t: R.Tensor) => {
+        const h = R.reshape(R.conv1d(x, w, null, { padding: 1 }), [2, 3, 2, 4]);
+        return loss(R.global_avg_pool2d(R.adaptive_avg_pool2d(R.avg_pool2d(h, { kernel_size: 2, stride: 1, padding: 1 }), [2, 2])), t);
+      };
+      const a = make();
+      net(a.x, a.w, a.t).backward();
+      const b = make();
+      R.tidy(() => net(b.x, b.w, b.t)).backward();
+      expect(b.x.grad, 'x.grad after tidy').not.toBeNull();
+      expect(Array.from(b.x.grad!._data)).toEqual(Array.from(a.x.grad!._data));
+      expect(Array.from(b.w.grad!._data)).toEqual(Array.from(a.w.grad!._data));
+    }
+  });
+});

@@ -10,7 +10,7 @@ import { t as tensor } from '../../tensor/create.js';
 import type { DType } from '../../tensor/dtype.js';
 import { zeros } from '../../ops/creation.js';
 import { sameShape } from '../../ops/shape-rules.js';
-import { type AttrCheck, type AttrSchema, any, describe, parseAttrs } from '../../ops/attrs.js';
+import { type AttrCheck, type AttrSchema, any, describe as describeValue, parseAttrs } from '../../ops/attrs.js';
 
 /** Options every layer constructor accepts. */
 export interface LayerOptions {
@@ -223,7 +223,7 @@ export abstract class Layer {
 }
 
 function checkSampleShape(where: string, s: number[]): number[] {
-  if (!Array.isArray(s) || !s.every((d) => Number.isSafeInteger(d) && d > 0)) throw new ShapeError(`${where}: input_shape must be positive integers, got ${Array.isArray(s) ? shapeStr(s) : describe(s)}`);
+  if (!Array.isArray(s) || !s.every((d) => Number.isSafeInteger(d) && d > 0)) throw new ShapeError(`${where}: input_shape must be positive integers, got ${Array.isArray(s) ? shapeStr(s) : describeValue(s)}`);
   return s;
 }
 
