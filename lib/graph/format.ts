@@ -28,7 +28,7 @@ const DEFAULT_BLOB_BYTES = 2 ** 33;
 const BLOB_TENSOR = 'value';
 
 /** The safetensors bytes of one constant and their SHA-256 (hex). */
-export function encodeBlob(shape: readonly number[], data: Data): { bytes: Buffer; sha256: string } {
+export function encodeBlob(shape: readonly number[], data: Data): { bytes: Uint8Array; sha256: string } {
   const t = Tensor._fromPinned(shape, data);
   const bytes = encode_safetensors({ [BLOB_TENSOR]: t });
   t.dispose();
@@ -36,7 +36,7 @@ export function encodeBlob(shape: readonly number[], data: Data): { bytes: Buffe
 }
 
 /** Gives every constant its blob name, hashing the data once per distinct array; onBlob sees each new blob's bytes. */
-export function hashConstants(g: GraphData, constData: (n: ConstNode) => Data, onBlob?: (sha: string, bytes: Buffer) => void): void {
+export function hashConstants(g: GraphData, constData: (n: ConstNode) => Data, onBlob?: (sha: string, bytes: Uint8Array) => void): void {
   const done = new Map<Data, string>();
   for (const n of g.nodes) {
     if (n.kind !== 'const' || n.blob) continue;

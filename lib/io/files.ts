@@ -54,10 +54,16 @@ function errCode(e: unknown): string {
 }
 
 /**
+ * Node's Buffer where the program has Node's types, else Uint8Array: so ravdl's .d.ts files
+ * compile without them (a Buffer is a Uint8Array).
+ */
+export type NodeBuffer = typeof globalThis extends { Buffer: { alloc(size: number): infer B } } ? B : Uint8Array;
+
+/**
  * The bytes of a regular file, at most maxBytes (else a FileLimitError naming the option that
  * raises it). With `expectBytes`, the file must have exactly that size.
  */
-export function readRegularFile(where: string, path: unknown, maxBytes: number, options: { expectBytes?: number; option?: string | null } = {}): Buffer {
+export function readRegularFile(where: string, path: unknown, maxBytes: number, options: { expectBytes?: number; option?: string | null } = {}): NodeBuffer {
   const p = checkPath(where, path);
   let fd: number;
   try {

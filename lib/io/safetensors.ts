@@ -10,7 +10,7 @@ import { basename, dirname } from 'node:path';
 import { ArgError, DtypeError, ShapeError } from '../errors.js';
 import { type DType } from '../tensor/dtype.js';
 import { Tensor, numel } from '../tensor/tensor.js';
-import { MAX_MODEL_FILE_BYTES, checkLimit, checkPath, readRegularFile, writeFileAtomic } from './files.js';
+import { MAX_MODEL_FILE_BYTES, type NodeBuffer, checkLimit, checkPath, readRegularFile, writeFileAtomic } from './files.js';
 
 export interface SafetensorsContent {
   tensors: Record<string, Tensor>;
@@ -52,7 +52,7 @@ const DTYPES = new Map<string, { size: number; out: DType; read: Reader }>([
 ]);
 
 /** The file bytes for these tensors (tensors in name order, header padded to 8 bytes). */
-export function encode_safetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Buffer {
+export function encode_safetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): NodeBuffer {
   const where = 'save_safetensors';
   if (typeof tensors !== 'object' || tensors === null || Array.isArray(tensors)) throw new ArgError(`${where}: tensors must be an object { name: Tensor }`);
   const header: Record<string, unknown> = {};

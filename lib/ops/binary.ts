@@ -65,12 +65,19 @@ const eqOp = binaryOp('equal', 'eq', 'a == b (1 or 0)', undefined, true);
 const maximumOp = binaryOp('maximum', 'maximum', 'elementwise max(a, b); NaN propagates', extremumGrad(gtOp));
 const minimumOp = binaryOp('minimum', 'minimum', 'elementwise min(a, b); NaN propagates', extremumGrad(ltOp));
 
+/** a + b. */
 export const add = call2(addOp);
+/** a - b. */
 export const sub = call2(subOp);
+/** a * b. */
 export const mul = call2(mulOp);
+/** a * b (the same function as mul). */
 export const multiply = mul;
+/** a / b. */
 export const div = call2(divOp);
+/** elementwise max(a, b); NaN propagates. */
 export const maximum = call2(maximumOp);
+/** elementwise min(a, b); NaN propagates. */
 export const minimum = call2(minimumOp);
 /** a ** b: b a number (pow_scalar) or a tensor (broadcasting). */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
@@ -78,14 +85,23 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   return call2(powOp)(a, b);
 }
 
+/** a > b (1 or 0). */
 export const greater = call2(gtOp);
+/** a < b (1 or 0). */
 export const less = call2(ltOp);
+/** a == b (1 or 0). */
 export const equal = call2(eqOp);
+/** a >= b (1 or 0). */
 export const greater_equal = call2(binaryOp('greater_equal', 'ge', 'a >= b (1 or 0)', undefined, true));
+/** a <= b (1 or 0). */
 export const less_equal = call2(binaryOp('less_equal', 'le', 'a <= b (1 or 0)', undefined, true));
+/** a != b (1 or 0). */
 export const not_equal = call2(binaryOp('not_equal', 'ne', 'a != b (1 or 0)', undefined, true));
+/** a && b (nonzero is true; 1 or 0). */
 export const logical_and = call2(binaryOp('logical_and', 'logical_and', 'a && b (nonzero is true; 1 or 0)', undefined, true));
+/** a || b (1 or 0). */
 export const logical_or = call2(binaryOp('logical_or', 'logical_or', 'a || b (1 or 0)', undefined, true));
+/** a xor b (1 or 0). */
 export const logical_xor = call2(binaryOp('logical_xor', 'logical_xor', 'a xor b (1 or 0)', undefined, true));
 
 // ---- broadcast_to / sum_to: each is the other's gradient ----
@@ -123,10 +139,12 @@ const sumToOp: OpDef<ShapeAttr> = defineOp<ShapeAttr>({
   grad: ({ inputs: [x], grads: [g] }) => [broadcast_to(g!, x!.shape)],
 });
 
+/** x repeated along broadcast dims to `shape`. */
 export function broadcast_to(x: TensorLike, shape: Shape): Tensor {
   const t = toTensor(x, 'broadcast_to');
   return dispatch(broadcastToOp, [t], { shape: intList({ min: 0 })(shape, badShape('broadcast_to', shape)) })[0]!;
 }
+/** sums x over broadcast dims down to `shape` (the gradient of broadcasting). */
 export function sum_to(x: TensorLike, shape: Shape): Tensor {
   const t = toTensor(x, 'sum_to');
   return dispatch(sumToOp, [t], { shape: intList({ min: 0 })(shape, badShape('sum_to', shape)) })[0]!;

@@ -111,6 +111,8 @@ const conv2dOp = defineOp<Conv2dAttrs>({
 /**
  * 2-D convolution like torch.nn.functional.conv2d: x (N, C, H, W) or unbatched (C, H, W),
  * w (Cout, C/groups, KH, KW), bias (Cout) or null.
+ *
+ * Catalog op `conv2d`: 2-D cross-correlation over NCHW like torch.nn.functional.conv2d: (x, w, bias?) -> y.
  */
 export function conv2d(x: TensorLike, w: TensorLike, bias: TensorLike | null = null, options?: Partial<Conv2dAttrs>): Tensor {
   const attrs = parseAttrs('conv2d', convSchema, options);
@@ -173,7 +175,11 @@ const maxPoolOp = defineOp<MaxPool2dAttrs>({
   grad: ({ inputs: [x], outputs: [, idx], grads: [gy] }) => [gy ? dispatch(maxPoolBackward, [gy, idx!], { x_shape: [...x!.shape] })[0]! : null],
 });
 
-/** Max pooling like torch.nn.functional.max_pool2d: y, or [y, indices] with return_indices. */
+/**
+ * Max pooling like torch.nn.functional.max_pool2d: y, or [y, indices] with return_indices.
+ *
+ * Catalog op `max_pool2d`: max pooling over (N, C, H, W) or (C, H, W) like torch: x -> [y, indices (int32, flat per H*W plane)].
+ */
 export function max_pool2d(x: TensorLike, options: Partial<MaxPool2dAttrs> & { kernel_size: Pair; return_indices: true }): [Tensor, Tensor];
 export function max_pool2d(x: TensorLike, options: Partial<MaxPool2dAttrs> & { kernel_size: Pair; return_indices?: false }): Tensor;
 export function max_pool2d(x: TensorLike, options: Partial<MaxPool2dAttrs> & { kernel_size: Pair }): Tensor | [Tensor, Tensor];

@@ -53,13 +53,18 @@ function checkOptions(op: string, options: object): void {
 }
 const finish = (t: Tensor, options: CreationOptions): Tensor => (options.requires_grad ? t.requires_grad_(true) : t);
 
+/** a tensor of `shape` filled with `value`. */
 export function full(shape: ShapeArg, value: number, options: CreationOptions = {}): Tensor {
   checkOptions('full', options);
   return finish(dispatch(fullOp, [], parseAttrs('full', fullOp.attrs, { shape: toShape(shape), value, dtype: options.dtype }))[0]!, options);
 }
+/** A tensor of `shape` filled with 0 (float32 unless options.dtype says otherwise). */
 export const zeros = (shape: ShapeArg, options: CreationOptions = {}): Tensor => full(shape, 0, options);
+/** A tensor of `shape` filled with 1 (float32 unless options.dtype says otherwise). */
 export const ones = (shape: ShapeArg, options: CreationOptions = {}): Tensor => full(shape, 1, options);
+/** Zeros of x's shape and dtype. */
 export const zeros_like = (x: Tensor): Tensor => full(x.shape, 0, { dtype: x.dtype });
+/** Ones of x's shape and dtype. */
 export const ones_like = (x: Tensor): Tensor => full(x.shape, 1, { dtype: x.dtype });
 
 interface ArangeAttrs {
@@ -96,7 +101,11 @@ const arangeOp = defineOp<ArangeAttrs>({
   },
 });
 
-/** arange(stop) or arange(start, stop, step) like NumPy; int32 when every argument is an integer. */
+/**
+ * arange(stop) or arange(start, stop, step) like NumPy; int32 when every argument is an integer.
+ *
+ * Catalog op `arange`: start, start + step, ... below stop (like numpy.arange).
+ */
 export function arange(start: number, stop?: number, step = 1, options: CreationOptions = {}): Tensor {
   checkOptions('arange', options);
   if (stop === undefined) [start, stop] = [0, start];
@@ -143,11 +152,19 @@ function random(fn: string, op: typeof uniformOp, shape: ShapeArg, a: number, b:
   const at = nextStream(s.reduce((p, d) => p * d, 1));
   return finish(dispatch(op, [], parseAttrs(op.name, op.attrs, { shape: s, a, b, ...at }))[0]!, options);
 }
-/** Uniform values in [low, high) from the global generator (R.manual_seed). */
+/**
+ * Uniform values in [low, high) from the global generator (R.manual_seed).
+ *
+ * Catalog op `uniform`: uniform values in [a, b) from the Philox stream (seed, offset).
+ */
 export const uniform = (shape: ShapeArg, low = 0, high = 1, options: CreationOptions = {}): Tensor => random('uniform', uniformOp, shape, low, high, options);
 /** Uniform values in [0, 1). */
 export const rand = (shape: ShapeArg, options: CreationOptions = {}): Tensor => random('rand', uniformOp, shape, 0, 1, options);
 /** Standard normal values. */
 export const randn = (shape: ShapeArg, options: CreationOptions = {}): Tensor => random('randn', normalOp, shape, 0, 1, options);
-/** Normal values with the given mean and std. */
+/**
+ * Normal values with the given mean and std.
+ *
+ * Catalog op `normal`: normal values with mean a and std b from the Philox stream (seed, offset).
+ */
 export const normal = (shape: ShapeArg, mean = 0, std = 1, options: CreationOptions = {}): Tensor => random('normal', normalOp, shape, mean, std, options);

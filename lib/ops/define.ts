@@ -59,6 +59,7 @@ export interface OpDef<A = Record<string, never>> {
 
 const catalog = new Map<string, OpDef<any>>();
 
+/** Declares an op in the catalog (name, doc, inputs, attrs, infer, kernel or view, grad); see the README's "Adding an op". */
 export function defineOp<A = Record<string, never>>(def: OpDef<A>): OpDef<A> {
   if (catalog.has(def.name)) throw new Error(`defineOp: op '${def.name}' is declared twice`);
   if (!def.kernel === !def.view) throw new Error(`defineOp: op '${def.name}' needs exactly one of kernel and view`);
@@ -71,6 +72,7 @@ export function ops(): ReadonlyMap<string, OpDef<any>> {
   return catalog;
 }
 
+/** The catalog's op named `name` (an ArgError when there is none). */
 export function getOp(name: string): OpDef<any> {
   const def = catalog.get(name);
   if (!def) throw new ArgError(`unknown op '${name}'`);

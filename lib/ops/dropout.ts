@@ -60,7 +60,11 @@ export interface DropoutOptions {
   offset?: number;
 }
 
-/** Inverted dropout like torch.nn.functional.dropout; reproducible under R.manual_seed. */
+/**
+ * Inverted dropout like torch.nn.functional.dropout; reproducible under R.manual_seed.
+ *
+ * Catalog op `dropout`: zeroes each element with probability p and scales the rest by 1/(1-p): x -> [y, mask (0 or 1/(1-p))]; identity unless training.
+ */
 export function dropout(x: TensorLike, options: DropoutOptions = {}): Tensor {
   options ??= {};
   const xt = toTensor(x, 'dropout');

@@ -54,7 +54,11 @@ const embeddingOp = defineOp<EmbeddingAttrs>({
   grad: ({ inputs: [ids, w], grads: [gy], attrs }) => [null, dispatch(embeddingBackward, [gy!, ids!], { ...attrs, num_weights: w!.shape[0]! })[0]!],
 });
 
-/** Looks up rows of weight (V, D) for int32 ids, like torch.nn.functional.embedding(ids, weight). */
+/**
+ * Looks up rows of weight (V, D) for int32 ids, like torch.nn.functional.embedding(ids, weight).
+ *
+ * Catalog op `embedding`: rows of weight [V, D] picked by int32 ids: (ids, weight) -> [...ids.shape, D]; an id outside [0, V) is a RangeIndexError.
+ */
 export function embedding(ids: TensorLike, weight: TensorLike, options?: { padding_idx?: number | null }): Tensor {
   const attrs = parseAttrs('embedding', embeddingOp.attrs, options);
   return dispatch(embeddingOp, [toTensor(ids, 'embedding'), toTensor(weight, 'embedding')], attrs)[0]!;

@@ -9,9 +9,12 @@ export * from './creation.js';
 export * from './join.js';
 export * from './indexing.js';
 export * from './conv.js';
+export * from './conv1d.js';
+export * from './pool.js';
 export * from './norm.js';
 export { softmax, log_softmax, softmin } from './softmax.js';
 export * from './loss.js';
+export * from './pointwise_loss.js';
 export * from './dropout.js';
 export * from './embedding.js';
 import './optim.js'; // the optimizer updates (used by lib/v2/optimizers)

@@ -109,6 +109,8 @@ const gatherOp = defineOp<GatherAttrs>({
  * torch.index_select for 1-D indices, numpy.take(x, indices, axis) in general (the result has
  * x.shape[:axis] + indices.shape + x.shape[axis+1:]). float32 and int32 x; out-of-range indices
  * throw RangeIndexError. Plain arrays of indices become int32.
+ *
+ * Catalog op `gather`: x indexed along axis by int32 indices: shape x.shape[:axis] + indices.shape + x.shape[axis+1:].
  */
 export function gather(x: TensorLike, indices: TensorLike, axis = 0): Tensor {
   const tx = toTensor(x, 'gather');
@@ -135,7 +137,11 @@ const oneHotOp = defineOp<{ depth: number }>({
   },
 });
 
-/** One-hot float32 encoding of int32 class indices: shape indices.shape + [depth] (F.one_hot). */
+/**
+ * One-hot float32 encoding of int32 class indices: shape indices.shape + [depth] (F.one_hot).
+ *
+ * Catalog op `one_hot_encoding`: float32 one-hot rows: shape indices.shape + [depth]; every index must be in [0, depth).
+ */
 export function one_hot_encoding(indices: TensorLike, depth: number): Tensor {
   return dispatch(oneHotOp, [toIndices(indices, 'one_hot_encoding')], parseAttrs('one_hot_encoding', oneHotOp.attrs, { depth }))[0]!;
 }

@@ -82,7 +82,11 @@ function splitSizes(x: Tensor, sizes: number[], axis: number): Tensor[] {
   return dispatch(splitOp, [x], { sizes, axis });
 }
 
-/** Joins tensors along an existing axis (negative from the end); all other dims must match. */
+/**
+ * Joins tensors along an existing axis (negative from the end); all other dims must match.
+ *
+ * Catalog op `concat`: joins tensors of one dtype along axis; all other dims must match.
+ */
 export function concat(tensors: readonly TensorLike[], axis = 0): Tensor {
   return dispatch(concatOp, toTensorList('concat', tensors), parseAttrs('concat', concatOp.attrs, { axis }))[0]!;
 }
@@ -104,6 +108,8 @@ export function stack(tensors: readonly TensorLike[], axis = 0): Tensor {
 /**
  * Splits x along axis: a number n cuts it into n equal sections (n must divide the dim, like
  * numpy.split); a list gives the size of each piece (they must sum to the dim).
+ *
+ * Catalog op `split`: cuts x along axis into consecutive pieces of the given sizes (summing to that dim).
  */
 export function split(x: TensorLike, sizes_or_sections: number | readonly number[], axis = 0): Tensor[] {
   const tx = toTensor(x, 'split');
@@ -173,6 +179,8 @@ const WHOLE = Number.MAX_SAFE_INTEGER;
  * indices count from the end, out-of-range bounds clamp, null in ends means "to the end". The
  * lists cover the leading dims (or `options.axes`); other dims are kept whole.
  * slice(x, [1], [null]) is x[1:]; slice(x, [-2], [null], { axes: [-1] }) is x[..., -2:].
+ *
+ * Catalog op `slice`: x[s0:e0:k0, s1:e1:k1, ...] with Python slicing rules (steps >= 1).
  */
 export function slice(x: TensorLike, starts: readonly number[], ends: readonly (number | null)[], options: SliceOptions = {}): Tensor {
   const tx = toTensor(x, 'slice');
@@ -264,6 +272,8 @@ export interface PadOptions {
  * pad(x, [[1, 2]]) pads the last dim by 1 before and 2 after; pad(img, [[t, b], [l, r]]) pads H
  * and W of an NCHW image. (torch's F.pad lists the LAST dim first as a flat list: F.pad(img,
  * (l, r, t, b)); a flat list is rejected here to avoid mixing the two up.)
+ *
+ * Catalog op `pad`: pads the trailing dims of x: 'constant' (value), 'reflect', 'replicate' or 'circular'; negative pads crop.
  */
 export function pad(x: TensorLike, pads: readonly (readonly [number, number])[], options: PadOptions = {}): Tensor {
   const tx = toTensor(x, 'pad');

@@ -56,7 +56,11 @@ const mseOp = defineOp<MseAttrs>({
   },
 });
 
-/** Mean squared error like torch.nn.functional.mse_loss (pred and target of the same shape). */
+/**
+ * Mean squared error like torch.nn.functional.mse_loss (pred and target of the same shape).
+ *
+ * Catalog op `mse_loss`: mean squared error of pred and target (same shapes): reduction 'mean', 'sum' or 'none'.
+ */
 export function mse_loss(pred: TensorLike, target: TensorLike, options?: Partial<MseAttrs>): Tensor {
   return dispatch(mseOp, [toTensor(pred, 'mse_loss'), toTensor(target, 'mse_loss')], parseAttrs('mse_loss', mseSchema, options))[0]!;
 }
@@ -140,6 +144,8 @@ export interface CrossEntropyOptions extends Partial<CrossEntropyAttrs> {
 /**
  * Softmax cross-entropy like torch.nn.functional.cross_entropy: logits (N, C, d1, ...) or
  * unbatched (C); target int32 class indices (N, d1, ...) or float32 probabilities of logits' shape.
+ *
+ * Catalog op `cross_entropy`: softmax cross-entropy of logits (N, C, d1...) with int32 class indices (N, d1...) or float32 probabilities (logits' shape); weight: C class weights.
  */
 export function cross_entropy(logits: TensorLike, target: TensorLike, options: CrossEntropyOptions = {}): Tensor {
   const { weight, ...rest } = options ?? {};

@@ -45,7 +45,11 @@ const matmulOp = defineOp<MatmulAttrs>({
   },
 });
 
-/** a @ b with torch.matmul semantics; options transpose the last two dims of an operand first. */
+/**
+ * a @ b with torch.matmul semantics; options transpose the last two dims of an operand first.
+ *
+ * Catalog op `matmul`: op(a) @ op(b) like torch.matmul; op transposes the last two dims when trans_a / trans_b.
+ */
 export function matmul(a: TensorLike, b: TensorLike, options?: Partial<MatmulAttrs>): Tensor {
   const attrs = options ? parseAttrs('matmul', schema, options) : { trans_a: false, trans_b: false };
   return dispatch(matmulOp, [toTensor(a, 'matmul'), toTensor(b, 'matmul')], attrs)[0]!;

@@ -119,7 +119,11 @@ export function batch_norm_with_stats(
   return { y: y!, running_mean: rm ? nrm! : null, running_var: rm ? nrv! : null };
 }
 
-/** Batch normalization like torch.nn.functional.batch_norm (same argument order); returns y. */
+/**
+ * Batch normalization like torch.nn.functional.batch_norm (same argument order); returns y.
+ *
+ * Catalog op `batch_norm`: batch normalization over channel dim 1 of (N, C), (N, C, L) or (N, C, H, W): (x, weight?, bias?, running_mean?, running_var?) -> [y, save_mean, save_invstd, new_running_mean, new_running_var]; the new running stats are [C] copies of the given ones (updated when training), or empty [0] when none are given.
+ */
 export function batch_norm(x: TensorLike, running_mean: Opt, running_var: Opt, weight: Opt = null, bias: Opt = null, options?: Partial<BatchNormAttrs>): Tensor {
   const attrs = parseAttrs('batch_norm', bnSchema, options);
   return dispatch(bnOp, [toTensor(x, 'batch_norm'), optT(weight, 'batch_norm'), optT(bias, 'batch_norm'), optT(running_mean, 'batch_norm'), optT(running_var, 'batch_norm')], attrs)[0]!;
@@ -190,7 +194,11 @@ const lnOp = defineOp<LayerNormAttrs>({
   },
 });
 
-/** Layer normalization like torch.nn.functional.layer_norm; returns y. */
+/**
+ * Layer normalization like torch.nn.functional.layer_norm; returns y.
+ *
+ * Catalog op `layer_norm`: layer normalization over the trailing normalized_shape dims: (x, weight?, bias?) -> [y, mean, rstd].
+ */
 export function layer_norm(x: TensorLike, normalized_shape: number | readonly number[], weight: Opt = null, bias: Opt = null, options?: { eps?: number }): Tensor {
   const ns = typeof normalized_shape === 'number' ? [normalized_shape] : normalized_shape;
   const attrs = parseAttrs('layer_norm', lnSchema, { ...options, normalized_shape: ns });

@@ -90,15 +90,25 @@ function caller(op: OpDef<ReduceAttrs>) {
   return (x: TensorLike, axis: Axes = null, keepdims = false): Tensor =>
     dispatch(op, [toTensor(x, op.name)], parseAttrs(op.name, op.attrs, { axis, keepdims }))[0]!;
 }
+/** sum over axes. */
 export const sum = caller(sumOp);
+/** mean over axes. */
 export const mean = caller(meanOp);
+/** maximum over axes. */
 export const max = caller(maxOp);
+/** minimum over axes. */
 export const min = caller(minOp);
+/** product over axes. */
 export const prod = caller(prodOp);
-/** Variance over axis; correction 1 (default) divides by n - 1 like torch.var. */
+/**
+ * Variance over axis; correction 1 (default) divides by n - 1 like torch.var.
+ *
+ * Catalog op `variance`: variance over axes (correction 1 = unbiased, like torch).
+ */
 export function variance(x: TensorLike, axis: Axes = null, keepdims = false, correction = 1): Tensor {
   return dispatch(varOp, [toTensor(x, 'variance')], parseAttrs('variance', varOp.attrs, { axis, keepdims, correction }))[0]!;
 }
+/** standard deviation over axes (correction 1 = unbiased, like torch). */
 export function std(x: TensorLike, axis: Axes = null, keepdims = false, correction = 1): Tensor {
   return dispatch(stdOp, [toTensor(x, 'std')], parseAttrs('std', stdOp.attrs, { axis, keepdims, correction }))[0]!;
 }
@@ -122,8 +132,10 @@ function argOp(name: 'argmax' | 'argmin', doc: string) {
 }
 const argmaxOp = argOp('argmax', 'index of the maximum along axis (of the flattened tensor when axis is null)');
 const argminOp = argOp('argmin', 'index of the minimum along axis (of the flattened tensor when axis is null)');
+/** index of the maximum along axis (of the flattened tensor when axis is null). */
 export const argmax = (x: TensorLike, axis: number | null = null, keepdims = false): Tensor =>
   dispatch(argmaxOp, [toTensor(x, 'argmax')], parseAttrs('argmax', argSchema, { axis, keepdims }))[0]!;
+/** index of the minimum along axis (of the flattened tensor when axis is null). */
 export const argmin = (x: TensorLike, axis: number | null = null, keepdims = false): Tensor =>
   dispatch(argminOp, [toTensor(x, 'argmin')], parseAttrs('argmin', argSchema, { axis, keepdims }))[0]!;
 

@@ -45,6 +45,7 @@ const reshapeOp = defineOp<{ shape: number[] }>({
   grad: ({ inputs: [x], grads: [g] }) => [reshape(g!, x!.shape)],
 });
 
+/** the same data with another shape (no copy); one dim may be -1. */
 export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
   const t = toTensor(x, 'reshape');
   const s = intList({ min: -1 })(shape, (e) => {
@@ -96,6 +97,7 @@ const permuteOp = defineOp<{ perm: number[] }>({
   },
 });
 
+/** reorders dims: output dim k is input dim perm[k] (copies). */
 export function permute(x: TensorLike, perm: readonly number[]): Tensor {
   const t = toTensor(x, 'permute');
   const p = intList()(perm, (e) => {
@@ -139,6 +141,7 @@ const astypeOp = defineOp<{ dtype: DType }>({
   grad: ({ grads: [g] }) => [g],
 });
 
+/** converts to another dtype (float32 -> int32 truncates toward zero; NaN, infinities and values outside int32 are an error). */
 export function astype(x: TensorLike, dtype: DType): Tensor {
   return dispatch(astypeOp, [toTensor(x, 'astype')], { dtype: oneOf('float32', 'int32')(dtype, (e) => {
     throw new AttrError(`astype: dtype must be ${e}, got ${JSON.stringify(dtype)}`);

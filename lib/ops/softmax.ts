@@ -57,7 +57,11 @@ const call = (name: Kernel) => (x: TensorLike, axis = -1): Tensor =>
 // applying softmax a second time (the seed's models end in Activation('softmax')).
 const softmaxInputs = new WeakMap<Tensor, { logits: Tensor; axis: number; gv: GraphValue | null }>();
 
-/** Softmax along axis (default the last), like torch.softmax(x, dim). */
+/**
+ * Softmax along axis (default the last), like torch.softmax(x, dim).
+ *
+ * Catalog op `softmax`: exp(x) / sum(exp(x)) along axis.
+ */
 export function softmax(x: TensorLike, axis = -1): Tensor {
   const input = toTensor(x, 'softmax');
   const y = dispatch(ops.softmax, [input], parseAttrs('softmax', schema, { axis }))[0]!;
@@ -93,5 +97,7 @@ export function softmaxSource(y: Tensor): { logits: Tensor; axis: number } | und
 export function softmaxAxis(y: Tensor): number | undefined {
   return softmaxInputs.get(y)?.axis;
 }
+/** log(softmax(x)) along axis, computed stably. */
 export const log_softmax = call('log_softmax');
+/** softmax(-x) along axis. */
 export const softmin = call('softmin');

@@ -74,14 +74,23 @@ function withAttrs<A>(spec: UnarySpec<A>) {
 }
 
 // ---- math ----
+/** e ** x. */
 export const exp = plain('exp', 'e ** x', { savesOutput: true });
+/** natural logarithm. */
 export const natlog = plain('log', 'natural logarithm', { name: 'natlog' });
+/** Natural logarithm (the same function as natlog). */
 export const log = natlog;
+/** square root. */
 export const square_root = plain('sqrt', 'square root', { name: 'square_root', savesOutput: true });
+/** Square root (the same function as square_root). */
 export const sqrt = square_root;
+/** |x|. */
 export const abs = plain('abs', '|x|');
+/** sign of x (-1, 0, 1); no gradient. */
 export const sign = plain('sign', 'sign of x (-1, 0, 1); no gradient', { noGrad: true });
+/** -x. */
 export const neg = plain('neg', '-x');
+/** 1 where x == 0, else 0; no gradient. */
 export const logical_not = plain('logical_not', '1 where x == 0, else 0; no gradient', { noGrad: true });
 
 interface PowScalarAttrs {
@@ -93,9 +102,12 @@ const powScalar = unaryOp<PowScalarAttrs>({
   attrs: { exponent: req(num()) },
   params: (a) => [a.exponent],
 });
+/** x ** exponent for a constant exponent. */
 export const pow_scalar = (x: TensorLike, exponent: number): Tensor =>
   dispatch(powScalar.op, [toTensor(x, 'pow_scalar')], parseAttrs('pow_scalar', powScalar.op.attrs, { exponent }))[0]!;
+/** x ** 2 (pow_scalar with exponent 2). */
 export const square = (x: TensorLike): Tensor => pow_scalar(x, 2);
+/** x ** 3 (pow_scalar with exponent 3). */
 export const cube = (x: TensorLike): Tensor => pow_scalar(x, 3);
 /** Real cube root (negative for negative x), composed as sign(x) * |x| ** (1/3). */
 export const cube_root = (x: TensorLike): Tensor => {
@@ -113,7 +125,11 @@ const clipOp = unaryOp<ClipAttrs>({
   attrs: { min: opt(nullable(num()), null), max: opt(nullable(num()), null) },
   params: (a) => [a.min, a.max],
 });
-/** Clamps x to [lower_limit, upper_limit] (ravop's clip); either bound may be null. */
+/**
+ * Clamps x to [lower_limit, upper_limit] (ravop's clip); either bound may be null.
+ *
+ * Catalog op `clip`: clamp x to [min, max] (either bound may be null).
+ */
 export function clip(x: TensorLike, lower_limit: number | null = null, upper_limit: number | null = null): Tensor {
   const attrs = parseAttrs('clip', clipOp.op.attrs, { min: lower_limit, max: upper_limit });
   if (attrs.min === null && attrs.max === null) return pos(x);
@@ -121,50 +137,64 @@ export function clip(x: TensorLike, lower_limit: number | null = null, upper_lim
 }
 
 // ---- activations (torch.nn.functional names and defaults) ----
+/** max(x, 0). */
 export const relu = plain('relu', 'max(x, 0)');
+/** 1 / (1 + e ** -x). */
 export const sigmoid = plain('sigmoid', '1 / (1 + e ** -x)', { savesOutput: true });
+/** hyperbolic tangent. */
 export const tanh = plain('tanh', 'hyperbolic tangent', { savesOutput: true });
+/** scale * elu(x, alpha) with torch constants. */
 export const selu = plain('selu', 'scale * elu(x, alpha) with torch constants');
+/** x / (1 + |x|). */
 export const softsign = plain('softsign', 'x / (1 + |x|)');
+/** x - tanh(x). */
 export const tanhshrink = plain('tanhshrink', 'x - tanh(x)');
+/** log(sigmoid(x)). */
 export const logsigmoid = plain('logsigmoid', 'log(sigmoid(x))');
 
+/** x > 0 ? x : negative_slope * x. Options: { negative_slope: 0.01 }. */
 export const leaky_relu = withAttrs<{ negative_slope: number }>({
   kernel: 'leaky_relu',
   doc: 'x > 0 ? x : negative_slope * x',
   attrs: { negative_slope: opt(num(), 0.01) },
   params: (a) => [a.negative_slope],
 });
+/** x > 0 ? x : alpha * (e ** x - 1). Options: { alpha: 1 }. */
 export const elu = withAttrs<{ alpha: number }>({
   kernel: 'elu',
   doc: 'x > 0 ? x : alpha * (e ** x - 1)',
   attrs: { alpha: opt(num(), 1) },
   params: (a) => [a.alpha],
 });
+/** log(1 + e ** (beta x)) / beta, linear above threshold. Options: { beta: 1, threshold: 20 }. */
 export const softplus = withAttrs<{ beta: number; threshold: number }>({
   kernel: 'softplus',
   doc: 'log(1 + e ** (beta x)) / beta, linear above threshold',
   attrs: { beta: opt(num(), 1), threshold: opt(num(), 20) },
   params: (a) => [a.beta, a.threshold],
 });
+/** |x| > lambd ? x : 0. Options: { lambd: 0.5 }. */
 export const hardshrink = withAttrs<{ lambd: number }>({
   kernel: 'hardshrink',
   doc: '|x| > lambd ? x : 0',
   attrs: { lambd: opt(num({ min: 0 }), 0.5) },
   params: (a) => [a.lambd],
 });
+/** shrinks x towards 0 by lambd. Options: { lambd: 0.5 }. */
 export const softshrink = withAttrs<{ lambd: number }>({
   kernel: 'softshrink',
   doc: 'shrinks x towards 0 by lambd',
   attrs: { lambd: opt(num({ min: 0 }), 0.5) },
   params: (a) => [a.lambd],
 });
+/** clamp(x, min_val, max_val). Options: { min_val: -1, max_val: 1 }. */
 export const hardtanh = withAttrs<{ min_val: number; max_val: number }>({
   kernel: 'hardtanh',
   doc: 'clamp(x, min_val, max_val)',
   attrs: { min_val: opt(num(), -1), max_val: opt(num(), 1) },
   params: (a) => [a.min_val, a.max_val],
 });
+/** x > threshold ? x : value. Options: { threshold, value } (both required). */
 export const threshold = withAttrs<{ threshold: number; value: number }>({
   kernel: 'threshold',
   doc: 'x > threshold ? x : value',
@@ -182,4 +212,5 @@ const posOp = defineOp<NoAttrs>({
   view: ([x]) => [x!._view(x!.shape)],
   grad: ({ grads: [gy] }) => [gy],
 });
+/** +x (a new tensor sharing x's data). */
 export const pos = (x: TensorLike): Tensor => dispatch(posOp, [toTensor(x, 'pos')], EMPTY)[0]!;

@@ -23,6 +23,7 @@ const whereOp = defineOp({
   ],
 });
 
+/** a where cond != 0 (NaN counts as true), else b; cond, a and b broadcast together. */
 export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   return dispatch(whereOp, [toTensor(cond, 'where'), toTensor(a, 'where'), toTensor(b, 'where')], {})[0]!;
 }

@@ -183,8 +183,39 @@ export class Tensor {
     return this._data[0]!;
   }
 
-  /** The data as nested JS arrays (a number for a 0-d tensor). */
-  toArray(): NestedArray {
+  /**
+   * The data as nested JS arrays (a number for a 0-d tensor). With the tensor's rank as argument
+   * the result is typed by it (toArray(2): number[][]), checked at run time (a ShapeError when
+   * the tensor has another rank).
+   */
+  toArray(): NestedArray;
+  toArray(rank: 0): number;
+  toArray(rank: 1): number[];
+  toArray(rank: 2): number[][];
+  toArray(rank: 3): number[][][];
+  toArray(rank: 4): number[][][][];
+  toArray(rank?: number): NestedArray;
+  toArray(rank?: number): NestedArray {
+    if (rank !== undefined && rank !== this.shape.length) {
+      throw new ShapeError(`toArray(${String(rank)}): the tensor has rank ${this.shape.length} (shape ${shapeStr(this.shape)})`);
+    }
+    return this.nested();
+  }
+
+  /**
+   * What JSON.stringify writes: { shape, dtype, values } with the values as toArray() gives
+   * them (JSON has no NaN or infinities: JSON.stringify writes null for those); a value of a
+   * graph being defined: { shape, dtype, graph } (a description, no values); a disposed
+   * tensor: { shape, dtype, disposed: true }.
+   */
+  toJSON(): TensorJSON {
+    const head = { shape: [...this.shape], dtype: this.dtype };
+    if (this._storage === null || this._pending) return { ...head, disposed: true };
+    if (this._storage === SYMBOLIC) return { ...head, graph: describeHook?.(this) ?? 'a value of a graph' };
+    return { ...head, values: this.toArray() };
+  }
+
+  private nested(): NestedArray {
     const data = this._data;
     const shape = this.shape;
     if (shape.length === 0) return data[0]!;
@@ -284,6 +315,12 @@ export class Tensor {
 }
 
 export type NestedArray = number | NestedArray[];
+
+/** Tensor.toJSON()'s result. */
+export type TensorJSON =
+  | { shape: number[]; dtype: DType; values: NestedArray }
+  | { shape: number[]; dtype: DType; graph: string }
+  | { shape: number[]; dtype: DType; disposed: true };
 
 const MAX_EMPTY_ARRAYS = 1 << 20;
 

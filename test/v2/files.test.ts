@@ -27,7 +27,7 @@ describe('names from files and users are looked up in own-property tables', () =
 
   it('Activation, losses, optimizers and layer classes reject Object property names with the valid list', () => {
     for (const name of objectNames) {
-      expectError(() => new Activation(name), R.AttrError, `unknown activation '${name}'`, 'valid: relu');
+      expectError(() => new Activation(name as never), R.AttrError, `unknown activation '${name}'`, 'valid: relu');
       expectError(() => new NeuralNetwork(new SGD(), name as 'SquareLoss'), R.AttrError, `unknown loss '${name}'`, 'SquareLoss, CrossEntropy');
       expectError(() => optimizer_from_config({ name, config: {} }), R.ArgError, `unknown optimizer '${name}'`, 'Adam');
       expectError(() => layerFromConfig(name, {}), R.ArgError, `unknown layer class '${name}'`, 'Dense');

@@ -41,6 +41,9 @@ const CTORS: Record<string, (a: any[], o: any) => L.Layer> = {
   Dense: (a, o) => new L.Dense(a[0], o),
   Conv2D: (a, o) => new L.Conv2D(a[0], a[1], a[2], o),
   MaxPooling2D: (a, o) => new L.MaxPooling2D(a[0], o),
+  Conv1D: (a, o) => new L.Conv1D(a[0], a[1], a[2], o),
+  AveragePooling2D: (a, o) => new L.AveragePooling2D(a[0], o),
+  GlobalAveragePooling2D: (_, o) => new L.GlobalAveragePooling2D(o),
   BatchNormalization1D: (_, o) => new L.BatchNormalization1D(o),
   BatchNormalization2D: (a, o) => new L.BatchNormalization2D(a[0], o),
   LayerNormalization: (a, o) => new L.LayerNormalization(a[0], o),
@@ -235,8 +238,8 @@ describe('argument errors name the layer and the value', () => {
     ['BN num_features', () => new L.BatchNormalization2D(0), 'ERR_ATTR', /BatchNormalization2D: num_features must be a positive integer, got 0/],
     ['LN normalized_shape', () => new L.LayerNormalization([3, -1]), 'ERR_ATTR', /LayerNormalization: normalized_shape .*\[3,-1\]/],
     ['Embedding vocab', () => new L.Embedding(-1, 4), 'ERR_ATTR', /Embedding: vocab_size must be a positive integer, got -1/],
-    ['Concat axis', () => new L.Concat({ axis: 1.5 }), 'ERR_ATTR', /Concat: axis must be an integer, got 1.5/],
-    ['Power power', () => new L.Power({ power: 'two' as never }), 'ERR_ATTR', /Power: power must be a number or null, got two/],
+    ['Concat axis', () => new L.Concat({ axis: 1.5 }), 'ERR_ATTR', /Concat: option 'axis' must be an integer, got 1.5/],
+    ['Power power', () => new L.Power({ power: 'two' as never }), 'ERR_ATTR', /Power: option 'power' must be a number, got "two"/],
     ['Reshape two -1', () => new L.Reshape([-1, -1]), 'ERR_ATTR', /Reshape: shape .*\[-1,-1\]/],
     ['Transpose axes', () => new L.Transpose([0, 0, 1]), 'ERR_ATTR', /Transpose: axes must be a permutation .*\[0,0,1\]/],
     ['Add one input', () => new L.Add()._forward_pass(R.randn([2, 3])), 'ERR_ARG', /Add: takes 2 input tensors, got 1/],
@@ -313,6 +316,14 @@ describe('get_config -> layerFromConfig round trip', () => {
     [new L.Transpose([2, 0, 1]), [R.randn([2, 3, 4])]],
     [new L.Transpose(-1, 1), [R.randn([2, 3, 4])]],
     [new L.Dense(3, { use_bias: false }), [R.randn([2, 4])]],
+    [new L.Dense(2, { input_shape: [4] }), [R.randn([2, 4])]],
+    [new L.Dropout(0.3), [R.randn([2, 4])]],
+    [new L.Flatten({ start_dim: 2 }), [R.randn([2, 3, 4, 2])]],
+    [new L.Activation('leaky_relu', { negative_slope: 0.3 }), [R.randn([2, 3])]],
+    [new L.Conv1D(4, 6, 3, { stride: 2, padding: 'valid', dilation: 1, groups: 2, bias: false, padding_mode: 'reflect' }), [R.randn([2, 4, 9])]],
+    [new L.Conv1D(2, 3, 2, { padding: 'same', input_shape: [2, 7] }), [R.randn([2, 2, 7])]],
+    [new L.AveragePooling2D([3, 2], { stride: 2, padding: 1, ceil_mode: true, count_include_pad: false, divisor_override: 5 }), [R.randn([2, 3, 7, 7])]],
+    [new L.GlobalAveragePooling2D({ keepdims: true }), [R.randn([2, 3, 4, 5])]],
   ];
   for (const [layer, xs] of makers) {
     it(`${layer.layer_name()} ${JSON.stringify(layer.get_config())}`, () => {
@@ -341,5 +352,99 @@ describe('built layers take other sample shapes where their parameters fit', () 
     expect(dense._forward_pass(emb._forward_pass(R.t(Int32Array.from([1, 2, 3, 4, 5, 6]), { shape: [2, 3] }))).shape).toEqual([2, 3, 2]);
     expect(dense._forward_pass(emb._forward_pass(R.t(Int32Array.from([1, 2, 3, 4]), { shape: [2, 2] }))).shape).toEqual([2, 2, 2]);
     expect(() => dense._forward_pass(R.zeros([2, 5]))).toThrow(/^Dense: matmul: /);
+  });
+});
+
+describe('layer options go through the ops\' schema mechanism', () => {
+  // Every layer class with a typo'd option, a misspelled flag and a mistyped value: all AttrErrors.
+  const ctors: Array<[string, (o: any) => L.Layer]> = [
+    ['Dense', (o) => new L.Dense(3, o)],
+    ['Embedding', (o) => new L.Embedding(5, 2, o)],
+    ['Conv2D', (o) => new L.Conv2D(3, 4, 3, o)],
+    ['Conv1D', (o) => new L.Conv1D(3, 4, 3, o)],
+    ['MaxPooling2D', (o) => new L.MaxPooling2D(2, o)],
+    ['AveragePooling2D', (o) => new L.AveragePooling2D(2, o)],
+    ['GlobalAveragePooling2D', (o) => new L.GlobalAveragePooling2D(o)],
+    ['BatchNormalization1D', (o) => new L.BatchNormalization1D(o)],
+    ['BatchNormalization2D', (o) => new L.BatchNormalization2D(3, o)],
+    ['LayerNormalization', (o) => new L.LayerNormalization(null, o)],
+    ['Dropout', (o) => new L.Dropout(0.5, o)],
+    ['Flatten', (o) => new L.Flatten(o)],
+    ['Activation', (o) => new L.Activation('relu', o)],
+    ['Concat', (o) => new L.Concat(o)],
+    ['Add', (o) => new L.Add(o)],
+    ['Subtract', (o) => new L.Subtract(o)],
+    ['Multiply', (o) => new L.Multiply(o)],
+    ['Division', (o) => new L.Division(o)],
+    ['Dot', (o) => new L.Dot(o)],
+    ['Power', (o) => new L.Power(o)],
+    ['Reshape', (o) => new L.Reshape([-1], o)],
+    ['Transpose', (o) => new L.Transpose([0, 1], o)],
+  ];
+  it('covers every registered layer class', () => {
+    const registered = /known: ([^;]*);/.exec((() => { try { L.layerFromConfig('?', {}); } catch (e) { return (e as Error).message; } return ''; })())![1]!.split(', ');
+    expect(new Set(ctors.map(([n]) => n))).toEqual(new Set(registered));
+  });
+  for (const [name, make] of ctors) {
+    it(`${name}: unknown options, a non-object and a mistyped input_shape are refused`, () => {
+      expectCode(() => make({ bias_typo: false }), 'ERR_ATTR', new RegExp(`^${name}[^:]*: unknown option 'bias_typo' \\(valid options: input_shape`));
+      expectCode(() => make(5), 'ERR_ATTR', new RegExp(`^${name}[^:]*: options must be an object, got 5`));
+      expectCode(() => make({ input_shape: [2, 0] }), 'ERR_SHAPE', /input_shape must be positive integers, got \[2, 0\]/);
+      expect(make({ input_shape: undefined }).input_shape).toBeNull(); // undefined counts as not given
+    });
+  }
+  it('the case of the issue: new Dense(3, { bias: false }) no longer keeps its bias silently', () => {
+    expectCode(() => new L.Dense(3, { bias: false } as never), 'ERR_ATTR', /Dense: unknown option 'bias' \(valid options: input_shape, initial_W, initial_w0, use_bias\)/);
+    expectCode(() => new L.Dense(3, { use_bias: 'no' } as never), 'ERR_ATTR', /Dense: option 'use_bias' must be true or false, got "no"/);
+    expectCode(() => new L.Embedding(5, 2, { padding_idx: 0 } as never), 'ERR_ATTR', /Embedding: unknown option 'padding_idx'/);
+  });
+  it('Activation options are those of its op, checked under the activation\'s name', () => {
+    expectCode(() => new L.Activation('elu', { beta: 2 } as never), 'ERR_ATTR', /^Activation\('elu'\): unknown option 'beta' \(valid options: input_shape, alpha\)/);
+    expectCode(() => new L.Activation('relu', { alpha: 2 } as never), 'ERR_ATTR', /^Activation\('relu'\): unknown option 'alpha' \(valid options: input_shape\)/);
+    expectCode(() => new L.Activation('leaky_relu', { negative_slope: 'x' } as never), 'ERR_ATTR', /Activation\('leaky_relu'\): option 'negative_slope' must be a number, got "x"/);
+    expectCode(() => new L.Activation('threshold', { threshold: 0.5 } as never), 'ERR_ATTR', /Activation\('threshold'\): option 'value' is required/);
+    expectCode(() => new L.Activation('softmax', { axis: 0.5 }), 'ERR_ATTR', /Activation\('softmax'\): option 'axis' must be an integer/);
+    expect(L.ACTIVATION_NAMES.length).toBe(16);
+  });
+  it('new layers reject what torch rejects', () => {
+    expectCode(() => new L.Conv1D(3, 4, 0), 'ERR_ATTR', /Conv1D: kernel_size must be a positive integer, got 0/);
+    expectCode(() => new L.Conv1D(3, 4, 3, { groups: 2 }), 'ERR_ATTR', /Conv1D: in_channels \(3\) and out_channels \(4\) must both be divisible by groups \(2\)/);
+    expectCode(() => new L.Conv1D(3, 4, 3, { padding: 'same', stride: 2 }), 'ERR_ATTR', /padding='same' needs stride 1/);
+    expectCode(() => new L.Conv1D(3, 4, 3)._forward_pass(R.randn([2, 3, 4, 4])), 'ERR_SHAPE', /Conv1D: input must be \(N, C, L\)/);
+    expectCode(() => new L.Conv1D(3, 4, 3)._forward_pass(R.randn([2, 2, 8])), 'ERR_SHAPE', /Conv1D: in_channels is 3 but the input has 2 channels/);
+    expectCode(() => new L.AveragePooling2D(2, { padding: 2 }), 'ERR_ATTR', /AveragePooling2D: padding 2 must be at most half of kernel_size 2/);
+    expectCode(() => new L.AveragePooling2D(2, { divisor_override: 0 }), 'ERR_ATTR', /AveragePooling2D: option 'divisor_override'/);
+    expectCode(() => new L.AveragePooling2D(2)._forward_pass(R.randn([2, 3, 4])), 'ERR_SHAPE', /AveragePooling2D: input must be \(N, C, H, W\)/);
+    expectCode(() => new L.GlobalAveragePooling2D()._forward_pass(R.randn([2, 3, 4])), 'ERR_SHAPE', /GlobalAveragePooling2D: input must be \(N, C, H, W\)/);
+  });
+  it('Conv1D initializes like torch: U(±1/sqrt(in/groups * k))', () => {
+    const l = new L.Conv1D(4, 64, 3, { groups: 2 });
+    l.build([4, 10]);
+    const W = new Map(l.parameters()).get('W')!;
+    expect(W.shape).toEqual([64, 2, 3]);
+    const b = 1 / Math.sqrt(2 * 3);
+    const d = Array.from(W._data);
+    expect(Math.min(...d)).toBeGreaterThanOrEqual(-b);
+    expect(Math.max(...d)).toBeLessThanOrEqual(b);
+    expect(Math.max(...d.map(Math.abs))).toBeGreaterThan(0.95 * b);
+  });
+});
+
+describe('default layer names', () => {
+  it('snake case of the class name, a dimension suffix joined to a short word', () => {
+    const names: Array<[L.Layer, string]> = [
+      [new L.Dense(2), 'dense'],
+      [new L.Conv2D(1, 1, 1), 'conv2d'],
+      [new L.Conv1D(1, 1, 1), 'conv1d'],
+      [new L.MaxPooling2D(2), 'max_pooling_2d'],
+      [new L.AveragePooling2D(2), 'average_pooling_2d'],
+      [new L.GlobalAveragePooling2D(), 'global_average_pooling_2d'],
+      [new L.BatchNormalization1D(), 'batch_normalization_1d'],
+      [new L.BatchNormalization2D(2), 'batch_normalization_2d'],
+      [new L.LayerNormalization(), 'layer_normalization'],
+      [new L.Activation('relu'), 'activation'],
+    ];
+    for (const [l, want] of names) expect(l.defaultName(), l.layer_name()).toBe(want);
+    expect(L.snakeCase('HTTPEncoderBlock12')).toBe('http_encoder_block_12');
   });
 });

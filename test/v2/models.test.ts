@@ -112,7 +112,7 @@ describe('NeuralNetwork', () => {
     const lazy = new NeuralNetwork(new Adam());
     lazy.add(new Dense(3));
     expect(() => lazy.summary('s', false)).toThrow(/input shape is not known yet/);
-    expect(() => new Activation('swish')).toThrow(/unknown activation 'swish' \(valid: relu, sigmoid/);
+    expect(() => new Activation('swish' as never)).toThrow(/unknown activation 'swish' \(valid: relu, sigmoid/);
     expect(() => mlp().add(new Dense(2, { input_shape: [5] }))).toThrow(/input_shape is \[5\] but got samples of shape \[3\]/);
   });
 

@@ -3,7 +3,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import { ArgError } from '../../errors.js';
-import { FileLimitError, MAX_DATA_BYTES, checkLimit, readRegularFile } from '../../io/files.js';
+import { FileLimitError, type NodeBuffer, MAX_DATA_BYTES, checkLimit, readRegularFile } from '../../io/files.js';
 
 export interface ReadLimitOptions {
   /** Most bytes read from the file and, for a gzip file, inflated from it (default 64 MiB). */
@@ -14,7 +14,7 @@ export function isGzip(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
 }
 
-export function readMaybeGzip(where: string, path: string, options: ReadLimitOptions = {}): Buffer {
+export function readMaybeGzip(where: string, path: string, options: ReadLimitOptions = {}): NodeBuffer {
   const limit = checkLimit(where, options?.max_bytes, MAX_DATA_BYTES);
   const buf = readRegularFile(where, path, limit);
   if (!isGzip(buf)) return buf;

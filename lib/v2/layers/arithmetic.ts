@@ -1,9 +1,9 @@
 // Elementwise two-input layers (broadcasting like torch): Add, Subtract, Multiply, Division, and
 // Power (x ** power with a fixed exponent, or a ** b with two inputs).
-import { AttrError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { add, div, mul, pow, sub } from '../../ops/binary.js';
-import type { LayerOptions } from './layer.js';
+import { num, nullable, parseAttrs } from '../../ops/attrs.js';
+import { LAYER_OPTIONS, type LayerOptions } from './layer.js';
 import { MultiInputLayer } from './multi_input.js';
 
 abstract class Binary extends MultiInputLayer {
@@ -41,14 +41,14 @@ export interface PowerOptions extends LayerOptions {
   power?: number | null;
 }
 
+const powerSchema = { ...LAYER_OPTIONS, power: { check: nullable(num()), default: null as number | null } };
+
 export class Power extends MultiInputLayer {
   readonly power: number | null;
 
   constructor(options: PowerOptions = {}) {
-    super(options);
-    const p = options.power ?? null;
-    if (p !== null && (typeof p !== 'number' || Number.isNaN(p))) throw new AttrError(`Power: power must be a number or null, got ${String(p)}`);
-    this.power = p;
+    super(options, powerSchema);
+    this.power = parseAttrs('Power', powerSchema, options).power;
   }
 
   protected arity(): [number, number] {

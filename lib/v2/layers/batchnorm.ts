@@ -5,7 +5,7 @@ import { type Tensor, shapeStr } from '../../tensor/tensor.js';
 import { batch_norm_with_stats } from '../../ops/norm.js';
 import { ones, zeros } from '../../ops/creation.js';
 import { any, bool, num, parseAttrs } from '../../ops/attrs.js';
-import { Layer, type LayerOptions } from './layer.js';
+import { LAYER_OPTIONS, Layer, type LayerOptions } from './layer.js';
 
 export interface BatchNormalizationOptions extends LayerOptions {
   /**
@@ -24,6 +24,7 @@ export interface BatchNormalizationOptions extends LayerOptions {
 }
 
 const schema = {
+  ...LAYER_OPTIONS,
   momentum: { check: num({ min: 0, max: 1 }), default: 0.99 },
   epsilon: { check: num({ gt: 0 }), default: 0.01 },
   affine: { check: bool, default: true },
@@ -31,7 +32,6 @@ const schema = {
   initial_beta: { check: any, default: undefined as unknown },
   initial_running_mean: { check: any, default: undefined as unknown },
   initial_running_var: { check: any, default: undefined as unknown },
-  input_shape: { check: any, default: undefined as unknown },
 };
 
 abstract class BatchNormalizationBase extends Layer {
@@ -41,7 +41,7 @@ abstract class BatchNormalizationBase extends Layer {
   private readonly initial: Record<'gamma' | 'beta' | 'running_mean' | 'running_var', unknown>;
 
   constructor(name: string, options: BatchNormalizationOptions) {
-    super(options);
+    super(options, schema);
     const o = parseAttrs(name, schema, options);
     this.momentum = o.momentum;
     this.epsilon = o.epsilon;

@@ -1,22 +1,23 @@
 // Concat({ axis }): concatenates 1 or more tensors along axis, a dim of the batch tensor like
 // torch.cat's dim. The default is -1 (features), not torch's 0, which would stack batches.
-import { AttrError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { concat } from '../../ops/join.js';
-import type { LayerOptions } from './layer.js';
+import { int, parseAttrs } from '../../ops/attrs.js';
+import { LAYER_OPTIONS, type LayerOptions } from './layer.js';
 import { MultiInputLayer } from './multi_input.js';
 
 export interface ConcatOptions extends LayerOptions {
   axis?: number;
 }
 
+const schema = { ...LAYER_OPTIONS, axis: { check: int(), default: -1 } };
+
 export class Concat extends MultiInputLayer {
   readonly axis: number;
 
   constructor(options: ConcatOptions = {}) {
-    super(options);
-    this.axis = options.axis ?? -1;
-    if (!Number.isSafeInteger(this.axis)) throw new AttrError(`Concat: axis must be an integer, got ${String(this.axis)}`);
+    super(options, schema);
+    this.axis = parseAttrs('Concat', schema, options).axis;
   }
 
   protected arity(): [number, number] {

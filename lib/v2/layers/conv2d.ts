@@ -5,7 +5,7 @@ import { type Tensor, shapeStr } from '../../tensor/tensor.js';
 import { conv2d } from '../../ops/conv.js';
 import { uniform } from '../../ops/creation.js';
 import { any, bool, int, intPair, oneOf, parseAttrs } from '../../ops/attrs.js';
-import { Layer, type LayerOptions } from './layer.js';
+import { LAYER_OPTIONS, Layer, type LayerOptions } from './layer.js';
 
 type Pair = number | [number, number];
 
@@ -25,6 +25,7 @@ export interface Conv2DOptions extends LayerOptions {
 
 const pairMin0 = intPair({ min: 0 });
 const schema = {
+  ...LAYER_OPTIONS,
   stride: { check: intPair({ min: 1 }), default: 1 as Pair },
   padding: {
     check: (v: unknown, bad: (e: string) => never): Pair | 'same' | 'valid' =>
@@ -37,7 +38,6 @@ const schema = {
   padding_mode: { check: oneOf('zeros', 'reflect', 'replicate', 'circular'), default: 'zeros' as const },
   initial_W: { check: any, default: undefined as unknown },
   initial_w0: { check: any, default: undefined as unknown },
-  input_shape: { check: any, default: undefined as unknown },
 };
 
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
@@ -56,7 +56,7 @@ export class Conv2D extends Layer {
   private readonly initial_w0: unknown;
 
   constructor(in_channels: number, out_channels: number, kernel_size: Pair, options: Conv2DOptions = {}) {
-    super(options);
+    super(options, schema);
     const o = parseAttrs('Conv2D', schema, options);
     for (const [k, v] of [['in_channels', in_channels], ['out_channels', out_channels]] as const) {
       if (!Number.isSafeInteger(v) || v <= 0) throw new AttrError(`Conv2D: ${k} must be a positive integer, got ${String(v)}`);

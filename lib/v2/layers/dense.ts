@@ -4,7 +4,8 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { add } from '../../ops/binary.js';
 import { matmul } from '../../ops/matmul.js';
 import { uniform } from '../../ops/creation.js';
-import { Layer, type LayerOptions } from './layer.js';
+import { any, bool, parseAttrs } from '../../ops/attrs.js';
+import { LAYER_OPTIONS, Layer, type LayerOptions } from './layer.js';
 
 export interface DenseOptions extends LayerOptions {
   /** (n_units, input_dim), as torch stores Linear.weight. */
@@ -14,6 +15,13 @@ export interface DenseOptions extends LayerOptions {
   use_bias?: boolean;
 }
 
+const schema = {
+  ...LAYER_OPTIONS,
+  initial_W: { check: any, default: undefined as unknown },
+  initial_w0: { check: any, default: undefined as unknown },
+  use_bias: { check: bool, default: true },
+};
+
 export class Dense extends Layer {
   readonly n_units: number;
   readonly use_bias: boolean;
@@ -21,12 +29,13 @@ export class Dense extends Layer {
   private readonly initial_w0: unknown;
 
   constructor(n_units: number, options: DenseOptions = {}) {
-    super(options);
+    super(options, schema);
+    const o = parseAttrs('Dense', schema, options);
     if (!Number.isSafeInteger(n_units) || n_units <= 0) throw new ArgError(`Dense: n_units must be a positive integer, got ${String(n_units)}`);
     this.n_units = n_units;
-    this.use_bias = options.use_bias ?? true;
-    this.initial_W = options.initial_W;
-    this.initial_w0 = options.initial_w0;
+    this.use_bias = o.use_bias;
+    this.initial_W = o.initial_W;
+    this.initial_w0 = o.initial_w0;
   }
 
   get_config(): Record<string, unknown> {

@@ -5,12 +5,15 @@ import type { Tensor } from '../../tensor/tensor.js';
 import type { DType } from '../../tensor/dtype.js';
 import { embedding } from '../../ops/embedding.js';
 import { randn } from '../../ops/creation.js';
-import { Layer, type LayerOptions } from './layer.js';
+import { any, parseAttrs } from '../../ops/attrs.js';
+import { LAYER_OPTIONS, Layer, type LayerOptions } from './layer.js';
 
 export interface EmbeddingOptions extends LayerOptions {
   /** (vocab_size, embed_dim). */
   initial_W?: unknown;
 }
+
+const schema = { ...LAYER_OPTIONS, initial_W: { check: any, default: undefined as unknown } };
 
 export class Embedding extends Layer {
   readonly vocab_size: number;
@@ -18,13 +21,13 @@ export class Embedding extends Layer {
   private readonly initial_W: unknown;
 
   constructor(vocab_size: number, embed_dim: number, options: EmbeddingOptions = {}) {
-    super(options);
+    super(options, schema);
     for (const [k, v] of [['vocab_size', vocab_size], ['embed_dim', embed_dim]] as const) {
       if (!Number.isSafeInteger(v) || v <= 0) throw new AttrError(`Embedding: ${k} must be a positive integer, got ${String(v)}`);
     }
     this.vocab_size = vocab_size;
     this.embed_dim = embed_dim;
-    this.initial_W = options.initial_W;
+    this.initial_W = parseAttrs('Embedding', schema, options).initial_W;
   }
 
   override input_dtype(): DType {

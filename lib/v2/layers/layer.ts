@@ -10,12 +10,23 @@ import { t as tensor } from '../../tensor/create.js';
 import type { DType } from '../../tensor/dtype.js';
 import { zeros } from '../../ops/creation.js';
 import { sameShape } from '../../ops/shape-rules.js';
+import { type AttrCheck, type AttrSchema, any, describe as describeValue, parseAttrs } from '../../ops/attrs.js';
 
 /** Options every layer constructor accepts. */
 export interface LayerOptions {
   /** Shape of one sample (without the batch dimension), as in the seed's `input_shape=(n_features,)`. */
-  input_shape?: readonly number[] | number;
+  input_shape?: readonly number[] | number | null;
 }
+
+/**
+ * The schema (lib/ops/attrs.ts, as the ops use) of the options every layer takes; a layer with
+ * options of its own passes `{ ...LAYER_OPTIONS, ...its own }` to the Layer constructor, which
+ * rejects unknown options and ill-typed values (AttrError naming the layer and the option).
+ */
+export const LAYER_OPTIONS = {
+  // Checked as a sample shape by the constructor (a ShapeError, like a wrong input later).
+  input_shape: { check: any as AttrCheck<LayerOptions['input_shape']>, default: undefined as LayerOptions['input_shape'] },
+};
 
 export type NamedTensors = Array<[string, Tensor]>;
 
@@ -68,14 +79,29 @@ export abstract class Layer {
   protected readonly buffers = new Map<string, Tensor>();
   private builtFor: number[] | null = null;
 
-  constructor(options: LayerOptions = {}) {
-    const s = options.input_shape;
-    this.input_shape = s == null ? null : checkSampleShape(this.layer_name(), typeof s === 'number' ? [s] : [...s]);
+  /**
+   * Validates `options` against `schema` (the layer's own options and LAYER_OPTIONS; a subclass
+   * without options of its own leaves the default). Subclasses read their options with
+   * parseAttrs(name, schema, options) from the same schema.
+   */
+  constructor(options: LayerOptions = {}, schema: AttrSchema<any> = LAYER_OPTIONS) {
+    const s = parseAttrs(this.layer_name(), schema, options).input_shape as LayerOptions['input_shape'];
+    this.input_shape = s == null ? null : checkSampleShape(this.layer_name(), typeof s === 'number' ? [s] : Array.isArray(s) ? [...s] : (s as never));
   }
 
   /** The class name shown by summary() and stored by save(). */
   layer_name(): string {
     return this.constructor.name;
+  }
+
+  /**
+   * The base of the name a model gives this layer (then `_1`, `_2`, ...): the class name in
+   * snake case, a dimension suffix joined to a short word and set apart after a long one
+   * (Dense: 'dense', Conv2D: 'conv2d', MaxPooling2D: 'max_pooling_2d', BatchNormalization1D:
+   * 'batch_normalization_1d'). Names in saved models are kept as saved.
+   */
+  defaultName(): string {
+    return snakeCase(this.layer_name());
   }
 
   /** dtype of the input the layer takes (int32 for Embedding). */
@@ -197,6 +223,19 @@ export abstract class Layer {
 }
 
 function checkSampleShape(where: string, s: number[]): number[] {
-  if (!s.every((d) => Number.isSafeInteger(d) && d > 0)) throw new ShapeError(`${where}: input_shape must be positive integers, got ${shapeStr(s)}`);
+  if (!Array.isArray(s) || !s.every((d) => Number.isSafeInteger(d) && d > 0)) throw new ShapeError(`${where}: input_shape must be positive integers, got ${Array.isArray(s) ? shapeStr(s) : describeValue(s)}`);
   return s;
+}
+
+/** 'BatchNormalization1D' -> 'batch_normalization_1d', 'Conv2D' -> 'conv2d', 'HTTPBlock' -> 'http_block'. */
+export function snakeCase(name: string): string {
+  // Words: capitalised runs, acronyms (before a capitalised word), digit groups with a trailing 'D'.
+  const words = name.match(/[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+[dD]?(?![a-z])|\d+/g) ?? [name];
+  let out = '';
+  for (const w of words) {
+    const dim = /^\d/.test(w);
+    const prev = out.slice(out.lastIndexOf('_') + 1);
+    out += out === '' || (dim && prev.length <= 4 && /[a-z]$/.test(prev)) ? w.toLowerCase() : `_${w.toLowerCase()}`;
+  }
+  return out;
 }

@@ -5,7 +5,7 @@ import { type Tensor, shapeStr } from '../../tensor/tensor.js';
 import { layer_norm } from '../../ops/norm.js';
 import { ones, zeros } from '../../ops/creation.js';
 import { any, num, parseAttrs } from '../../ops/attrs.js';
-import { Layer, type LayerOptions } from './layer.js';
+import { LAYER_OPTIONS, Layer, type LayerOptions } from './layer.js';
 
 export interface LayerNormalizationOptions extends LayerOptions {
   epsilon?: number;
@@ -15,10 +15,10 @@ export interface LayerNormalizationOptions extends LayerOptions {
 }
 
 const schema = {
+  ...LAYER_OPTIONS,
   epsilon: { check: num({ gt: 0 }), default: 1e-5 },
   initial_W: { check: any, default: undefined as unknown },
   initial_w0: { check: any, default: undefined as unknown },
-  input_shape: { check: any, default: undefined as unknown },
 };
 
 export class LayerNormalization extends Layer {
@@ -30,7 +30,7 @@ export class LayerNormalization extends Layer {
   private dims: number[] = [];
 
   constructor(normalized_shape: number | readonly number[] | null = null, options: LayerNormalizationOptions = {}) {
-    super(options);
+    super(options, schema);
     const o = parseAttrs('LayerNormalization', schema, options);
     const ns = normalized_shape == null ? null : typeof normalized_shape === 'number' ? [normalized_shape] : [...normalized_shape];
     if (ns && (ns.length === 0 || !ns.every((d) => Number.isSafeInteger(d) && d > 0))) {

@@ -5,8 +5,8 @@ import { AttrError, ShapeError } from '../../errors.js';
 import { type Tensor, shapeStr } from '../../tensor/tensor.js';
 import { keep } from '../../tensor/scope.js';
 import { max_pool2d } from '../../ops/conv.js';
-import { any, bool, intPair, nullable, parseAttrs } from '../../ops/attrs.js';
-import { Layer, type LayerOptions } from './layer.js';
+import { bool, intPair, nullable, parseAttrs } from '../../ops/attrs.js';
+import { LAYER_OPTIONS, Layer, type LayerOptions } from './layer.js';
 
 type Pair = number | [number, number];
 
@@ -20,12 +20,12 @@ export interface MaxPooling2DOptions extends LayerOptions {
 }
 
 const schema = {
+  ...LAYER_OPTIONS,
   stride: { check: nullable(intPair({ min: 1 })), default: null as Pair | null },
   padding: { check: intPair({ min: 0 }), default: 0 as Pair },
   dilation: { check: intPair({ min: 1 }), default: 1 as Pair },
   return_indices: { check: bool, default: false },
   ceil_mode: { check: bool, default: false },
-  input_shape: { check: any, default: undefined as unknown },
 };
 
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
@@ -45,7 +45,7 @@ export class MaxPooling2D extends Layer {
   last_indices: Tensor | null = null;
 
   constructor(kernel_size: Pair, options: MaxPooling2DOptions = {}) {
-    super(options);
+    super(options, schema);
     const o = parseAttrs('MaxPooling2D', schema, options);
     this.kernel_size = intPair({ min: 1 })(kernel_size, (e) => {
       throw new AttrError(`MaxPooling2D: kernel_size must be ${e}, got ${JSON.stringify(kernel_size)}`);

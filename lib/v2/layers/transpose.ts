@@ -17,7 +17,7 @@ export class Transpose extends Layer {
   constructor(axes: readonly number[], options?: LayerOptions);
   constructor(dim0: number, dim1: number, options?: LayerOptions);
   constructor(a: readonly number[] | number, b?: number | LayerOptions, c?: LayerOptions) {
-    super((typeof b === 'object' ? b : c) ?? {});
+    super((Array.isArray(a) ? (b as LayerOptions | undefined) : c) ?? {});
     if (Array.isArray(a)) {
       const n = a.length;
       if (!a.every((d) => isInt(d) && d >= -n && d < n) || new Set(a.map((d) => (d + n) % n)).size !== n) {

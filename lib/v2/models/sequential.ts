@@ -50,8 +50,6 @@ export interface EpochRecord extends EpochLogs {
 /** fit()'s result: every batch loss under the seed's names (1-based), and per-epoch logs. */
 export type History = { [key: `training_loss_epoch_${number}_batch_${number}`]: number } & { epochs: EpochRecord[] };
 
-const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
-
 export class NeuralNetwork implements TrainingModel {
   readonly layers: Layer[] = [];
   optimizer: Optimizer | null;
@@ -76,7 +74,7 @@ export class NeuralNetwork implements TrainingModel {
       throw new ShapeError(`NeuralNetwork.add: ${layer.layer_name()} has input_shape ${shapeStr(layer.input_shape)} but the layers before it have no known shape (give input_shape to the first layer)`);
     }
     if (!layer.name) {
-      const base = snake(layer.layer_name());
+      const base = layer.defaultName();
       const k = (this.nameCounts.get(base) ?? 0) + 1;
       this.nameCounts.set(base, k);
       layer.name = `${base}_${k}`;

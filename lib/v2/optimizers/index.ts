@@ -1,5 +1,6 @@
 // ravdl/v2/optimizers: RMSprop, Adam, AdamW and SGD over named params (the ravdl.v2.optimizers
-// of the Python RavDL), updating params in place through the native fused kernels.
+// of the Python RavDL), updating params in place through the native fused kernels; and the
+// learning-rate schedulers StepLR, CosineAnnealingLR, ReduceLROnPlateau (also fit callbacks).
 //   const opt = new Adam({ lr: 0.01 });  loss.backward();  opt.step(params);  opt.zero_grad(params);
 import { ArgError } from '../../errors.js';
 import { Adam, AdamW } from './adam.js';
@@ -15,6 +16,8 @@ export { RMSprop } from './rmsprop.js';
 export type { RMSpropOptions } from './rmsprop.js';
 export { SGD } from './sgd.js';
 export type { SGDOptions } from './sgd.js';
+export { LRScheduler, StepLR, CosineAnnealingLR, ReduceLROnPlateau } from './lr_scheduler.js';
+export type { StepLROptions, CosineAnnealingLROptions, ReduceLROnPlateauOptions } from './lr_scheduler.js';
 
 const classes: Record<string, new (options?: any) => Optimizer> = { Adam, AdamW, RMSprop, SGD };
 

@@ -8,5 +8,7 @@ import { cases as creation } from './creation.js';
 import { cases as indexing } from './indexing.js';
 import { cases as nn } from './nn.js';
 import { cases as optim } from './optim.js';
+import { cases as losses } from './losses.js';
+import { cases as spatial } from './spatial.js';
 
-export const groups: Record<string, OpCase[]> = { unary, binary, reduce, shape, creation, indexing, nn, optim };
+export const groups: Record<string, OpCase[]> = { unary, binary, reduce, shape, creation, indexing, nn, optim, losses, spatial };
