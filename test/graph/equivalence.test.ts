@@ -57,7 +57,7 @@ describe.runIf(haveDataset('iris'))('graph mode equals eager mode, bit for bit',
     R.manual_seed(42);
     const [Xtr, Xte, ytr] = irisData();
     const eager = irisModel();
-    const history = eager.fit(Xtr, ytr, { n_epochs: 100, batch_size: 25, verbose: false });
+    const history = await eager.fit(Xtr, ytr, { n_epochs: 100, batch_size: 25, verbose: false });
     const prediction = eager.predict(Xte);
 
     R.manual_seed(42);
@@ -165,7 +165,7 @@ describe.runIf(haveDataset('digits'))('graph mode equals eager mode on the CNN',
     R.manual_seed(42);
     const [Xtr, Xte, ytr, yte] = data();
     const eager = build();
-    const history = eager.fit(Xtr, ytr, { n_epochs: 1, batch_size: 64, verbose: false, validation_data: [Xte, yte] });
+    const history = await eager.fit(Xtr, ytr, { n_epochs: 1, batch_size: 64, verbose: false, validation_data: [Xte, yte] });
     const prediction = eager.predict(Xte);
 
     R.manual_seed(42);
