@@ -21,7 +21,7 @@ import type { Optimizer } from '../optimizers/optimizer.js';
 import { sliceRows, takeRows } from '../utils/rows.js';
 import { permutation, resolveSeed } from '../utils/rng.js';
 import type { Callback, EpochLogs, TrainingModel } from './callbacks.js';
-import { type DataInput, asTensor, checkSameLength, countCorrect, prepareTargets } from './data.js';
+import { type DataInput, asTensor, checkNoNaNWork, checkSameLength, countCorrect, prepareTargets } from './data.js';
 import type { Loss } from './losses.js';
 import { Progress, type ProgressStream } from './progress.js';
 
@@ -73,7 +73,7 @@ export interface FitOptions {
 }
 
 export interface BatchOptions {
-  /** Samples per forward pass (default 256). */
+  /** Samples per forward pass (default 256; predict_async: 64). */
   batch_size?: number;
 }
 
@@ -115,10 +115,18 @@ const FIT_SCHEMA: AttrSchema<FitSettings> = {
   signal: { check: nullable(abortSignal), default: null },
 };
 
-const BATCH_SCHEMA: AttrSchema<{ batch_size: number }> = { batch_size: { check: int({ min: 1 }), default: 256 } };
+const batchSchema = (fallback: number): AttrSchema<{ batch_size: number }> => ({ batch_size: { check: int({ min: 1 }), default: fallback } });
+const BATCH_SCHEMA = batchSchema(256);
+/**
+ * predict_async's default: smaller slices of work between pauses (a first batch of 256 images
+ * through the Fashion-MNIST CNN held the loop 100 ms, of 64 11 ms). Inference gives the same
+ * values whatever the batch size.
+ */
+export const ASYNC_PREDICT_BATCH = 64;
+const ASYNC_BATCH_SCHEMA = batchSchema(ASYNC_PREDICT_BATCH);
 
-export function batchSize(where: string, options: BatchOptions | undefined): number {
-  return parseAttrs(where, BATCH_SCHEMA, options).batch_size;
+export function batchSize(where: string, options: BatchOptions | undefined, async = false): number {
+  return parseAttrs(where, async ? ASYNC_BATCH_SCHEMA : BATCH_SCHEMA, options).batch_size;
 }
 
 // ---- training ----
@@ -167,10 +175,11 @@ function checkNotEmpty(where: string, name: string, x: Tensor): void {
   if (x.shape[0] === 0) throw new ArgError(`${where}: ${name} has no samples (the data is empty)`);
 }
 
-/** The targets (and their check against the model's output) for (X, y). */
-function prepare(model: Model, where: string, X: DataInput, y: DataInput, what = ''): { X: Tensor; y: Tensor; out: number[] } {
-  const Xt = asTensor(where, `${what}X`, X, model._inputDtype());
+/** X and the targets for it (checked against the model's output). */
+function* prepare(model: Model, where: string, X: DataInput, y: DataInput, what = ''): Work<{ X: Tensor; y: Tensor; out: number[] }> {
+  const Xt = asTensor(where, `${what}X`, X, model._inputDtype(), false);
   checkNotEmpty(where, `${what}X`, Xt);
+  yield* checkNoNaNWork(where, `${what}X`, Xt);
   const out = model._outputShape(where, Xt);
   const yt = prepareTargets(where, y, out, model.loss.classifier);
   checkSameLength(what ? `${where} (validation_data)` : where, Xt, yt);
@@ -197,13 +206,24 @@ export function* fitWork(model: Model, where: string, X: DataInput, y: DataInput
   const o = parseAttrs(where, FIT_SCHEMA, options);
   checkSignal(where, o.signal, 'before training');
   if (fitting.has(model)) throw new ArgError(`${where}: this model is already being trained by another fit (await it first)`);
-  const data = prepare(model, where, X, y);
+  fitting.add(model);
+  try {
+    return yield* fitLoop(model, where, X, y, o, isRecording());
+  } finally {
+    fitting.delete(model);
+  }
+}
+
+const graphBegan = (where: string) => new GraphError(`${where}: a graph began being defined while this fit was training eagerly; await fit before new R.Graph()`);
+
+function* fitLoop(model: Model, where: string, X: DataInput, y: DataInput, o: FitSettings, recording: boolean): Work<History> {
+  const data = yield* prepare(model, where, X, y);
   const { X: Xt, y: yt } = data;
   let valData: { X: Tensor; y: Tensor } | null = null;
   const val = o.validation_data ?? model.validation_data;
   if (val) {
     if (!Array.isArray(val) || val.length !== 2) throw new ArgError(`${where}: validation_data must be [X_val, y_val]`);
-    valData = prepare(model, where, val[0] as DataInput, val[1] as DataInput, 'validation ');
+    valData = yield* prepare(model, where, val[0] as DataInput, val[1] as DataInput, 'validation ');
   }
   const callbacks = o.callbacks as Callback[];
   callbacks.forEach((c, i) => {
@@ -213,7 +233,7 @@ export function* fitWork(model: Model, where: string, X: DataInput, y: DataInput
   const withAccuracy = reportsAccuracy(model, data.out, yt);
   const n = Xt.shape[0]!;
   const nBatches = Math.ceil(n / batch_size);
-  const recording = isRecording();
+  if (isRecording() !== recording) throw graphBegan(where); // during the pauses of the data checks
   // Graph mode: the steps are recorded, each batch loss persisted under its seed name.
   const graph = recording ? Graph.current() : null;
   if (graph && callbacks.length) {
@@ -230,70 +250,66 @@ export function* fitWork(model: Model, where: string, X: DataInput, y: DataInput
     }
   };
 
-  fitting.add(model);
-  try {
-    model.stop_training = false;
-    yield* run('on_train_begin', model);
-    for (let epoch = 1; epoch <= n_epochs && !model.stop_training; epoch++) {
-      yield* run('on_epoch_begin', epoch, model);
-      progress?.epochStart();
-      const order = shuffle ? permutation(n, (seed + Math.imul(epoch, 0x9e3779b9)) >>> 0) : null;
-      // Graph mode: the epoch's order is one constant, each batch a slice of it gathering rows of the data.
-      const orderT = graph && order ? t(Int32Array.from(order)) : null;
-      let lossSum = 0;
-      let correct = 0;
-      for (let b = 0; b < nBatches; b++) {
-        const lo = b * batch_size;
-        const hi = Math.min(n, lo + batch_size);
-        if (graph) {
-          tidy(() => {
-            const rows = (d: Tensor) => (orderT ? gather(d, slice(orderT, [lo], [hi]), 0) : slice(d, [lo, ...d.shape.slice(1).map(() => 0)], [hi, ...d.shape.slice(1)]));
-            recordStep(model, where, graph, rows(Xt), rows(yt), `training_loss_epoch_${epoch}_batch_${b + 1}`);
-          });
-          progress?.batch(epoch, b + 1, {});
-          continue;
-        }
-        yield* pause();
-        checkSignal(where, o.signal, `after ${epoch - 1} epochs and ${b} batches; the model holds the weights of the last completed batch`);
-        if (isRecording()) throw new GraphError(`${where}: a graph began being defined while this fit was training eagerly; await fit before new R.Graph()`);
-        const idx = order ? order.subarray(lo, hi) : Uint32Array.from({ length: hi - lo }, (_, i) => lo + i);
-        const r = tidy(() => trainStep(model, where, takeRows(Xt, idx), takeRows(yt, idx), withAccuracy));
-        lossSum += r.loss * (hi - lo);
-        correct += r.correct;
-        history[`training_loss_epoch_${epoch}_batch_${b + 1}`] = r.loss;
-        const logs = withAccuracy ? { loss: r.loss, accuracy: r.correct / (hi - lo) } : { loss: r.loss };
-        yield* run('on_batch_end', b + 1, logs, model, epoch);
-        progress?.batch(epoch, b + 1, { loss: lossSum / hi, accuracy: withAccuracy ? correct / hi : undefined });
-      }
+  model.stop_training = false;
+  yield* run('on_train_begin', model);
+  for (let epoch = 1; epoch <= n_epochs && !model.stop_training; epoch++) {
+    yield* run('on_epoch_begin', epoch, model);
+    progress?.epochStart();
+    const order = shuffle ? permutation(n, (seed + Math.imul(epoch, 0x9e3779b9)) >>> 0) : null;
+    // Graph mode: the epoch's order is one constant, each batch a slice of it gathering rows of the data.
+    const orderT = graph && order ? t(Int32Array.from(order)) : null;
+    let lossSum = 0;
+    let correct = 0;
+    for (let b = 0; b < nBatches; b++) {
+      const lo = b * batch_size;
+      const hi = Math.min(n, lo + batch_size);
       if (graph) {
-        if (valData) tidy(() => graph.persist(lossOverBatches(model, valData.X, valData.y, Math.max(batch_size, 256)), `validation_loss_epoch_${epoch}`));
-        progress?.epochEnd(epoch, {});
+        tidy(() => {
+          const rows = (d: Tensor) => (orderT ? gather(d, slice(orderT, [lo], [hi]), 0) : slice(d, [lo, ...d.shape.slice(1).map(() => 0)], [hi, ...d.shape.slice(1)]));
+          recordStep(model, where, graph, rows(Xt), rows(yt), `training_loss_epoch_${epoch}_batch_${b + 1}`);
+        });
+        progress?.batch(epoch, b + 1, {});
         continue;
       }
-      const logs: EpochRecord = { epoch, loss: lossSum / n };
-      if (withAccuracy) logs.accuracy = correct / n;
-      if (valData) {
-        const e = yield* evaluateBatches(model, valData.X, valData.y, Math.max(batch_size, 256), withAccuracy);
-        logs.val_loss = e.loss;
-        if (e.accuracy !== undefined) logs.val_accuracy = e.accuracy;
-      }
-      history.epochs.push(logs);
-      progress?.epochEnd(epoch, { loss: logs.loss, accuracy: logs.accuracy, val_loss: logs.val_loss, val_accuracy: logs.val_accuracy });
-      yield* run('on_epoch_end', epoch, logs, model);
+      yield* pause();
+      checkSignal(where, o.signal, `after ${epoch - 1} epochs and ${b} batches; the model holds the weights of the last completed batch`);
+      if (isRecording()) throw graphBegan(where);
+      const idx = order ? order.subarray(lo, hi) : Uint32Array.from({ length: hi - lo }, (_, i) => lo + i);
+      const r = tidy(() => trainStep(model, where, takeRows(Xt, idx), takeRows(yt, idx), withAccuracy));
+      lossSum += r.loss * (hi - lo);
+      correct += r.correct;
+      history[`training_loss_epoch_${epoch}_batch_${b + 1}`] = r.loss;
+      const logs = withAccuracy ? { loss: r.loss, accuracy: r.correct / (hi - lo) } : { loss: r.loss };
+      yield* run('on_batch_end', b + 1, logs, model, epoch);
+      progress?.batch(epoch, b + 1, { loss: lossSum / hi, accuracy: withAccuracy ? correct / hi : undefined });
     }
-    yield* run('on_train_end', model);
-    return history;
-  } finally {
-    fitting.delete(model);
+    if (graph) {
+      if (valData) tidy(() => graph.persist(lossOverBatches(model, valData.X, valData.y, Math.max(batch_size, 256)), `validation_loss_epoch_${epoch}`));
+      progress?.epochEnd(epoch, {});
+      continue;
+    }
+    const logs: EpochRecord = { epoch, loss: lossSum / n };
+    if (withAccuracy) logs.accuracy = correct / n;
+    if (valData) {
+      const e = yield* evaluateBatches(model, valData.X, valData.y, Math.max(batch_size, 256), withAccuracy);
+      logs.val_loss = e.loss;
+      if (e.accuracy !== undefined) logs.val_accuracy = e.accuracy;
+    }
+    history.epochs.push(logs);
+    progress?.epochEnd(epoch, { loss: logs.loss, accuracy: logs.accuracy, val_loss: logs.val_loss, val_accuracy: logs.val_accuracy });
+    yield* run('on_epoch_end', epoch, logs, model);
   }
+  yield* run('on_train_end', model);
+  return history;
 }
 
 // ---- inference ----
 
 /** Inference over X in batches (training = false, no tape), joined into one tensor; pauses between batches. */
-export function* predictWork(model: Model, where: string, X: DataInput, options: BatchOptions | undefined): Work<Tensor> {
-  const bs = batchSize(where, options);
-  const Xt = asTensor(where, 'X', X, model._inputDtype());
+export function* predictWork(model: Model, where: string, X: DataInput, options: BatchOptions | undefined, async = false): Work<Tensor> {
+  const bs = batchSize(where, options, async);
+  const Xt = asTensor(where, 'X', X, model._inputDtype(), false);
+  yield* checkNoNaNWork(where, 'X', Xt);
   model._outputShape(where, Xt);
   const n = Xt.shape[0]!;
   // One scope per batch: a batch's intermediates go back to the pool before the next batch runs.
@@ -321,7 +337,7 @@ export interface Evaluation {
 export function* evaluateWork(model: Model, where: string, X: DataInput, y: DataInput, options: BatchOptions | undefined): Work<Evaluation> {
   needsValues(where, 'persist predict(X) (or a loss you compute from it) and fetch it after R.execute()');
   const bs = batchSize(where, options);
-  const d = prepare(model, where, X, y);
+  const d = yield* prepare(model, where, X, y);
   return yield* evaluateBatches(model, d.X, d.y, bs, reportsAccuracy(model, d.out, d.y));
 }
 

@@ -76,9 +76,9 @@ export abstract class Functional extends CustomLayer implements TrainingModel, M
     return runSync(predictWork(this, `${this.layer_name()}.predict`, X, options));
   }
 
-  /** predict for large inputs: yields to the event loop between batches. */
+  /** predict for large inputs: yields to the event loop between batches (default batch_size 64; same values as predict). */
   predict_async(X: DataInput, options?: BatchOptions): Promise<Tensor> {
-    return runAsync(predictWork(this, `${this.layer_name()}.predict_async`, X, options));
+    return runAsync(predictWork(this, `${this.layer_name()}.predict_async`, X, options, true));
   }
 
   /** Mean loss (and accuracy for classifiers) on (X, y); yields to the event loop between batches. */

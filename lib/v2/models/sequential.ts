@@ -179,9 +179,9 @@ export class NeuralNetwork implements TrainingModel, Model {
     return runSync(predictWork(this, 'NeuralNetwork.predict', X, options));
   }
 
-  /** predict for large inputs: yields to the event loop between batches. */
+  /** predict for large inputs: yields to the event loop between batches (default batch_size 64; same values as predict). */
   predict_async(X: DataInput, options?: BatchOptions): Promise<Tensor> {
-    return runAsync(predictWork(this, 'NeuralNetwork.predict_async', X, options));
+    return runAsync(predictWork(this, 'NeuralNetwork.predict_async', X, options, true));
   }
 
   /** Mean loss on (X, y) and, for classifiers, accuracy; yields to the event loop between batches. */
