@@ -13,7 +13,7 @@ import { NeuralNetwork } from '../lib/v2/index.js';
 import { Activation, Conv2D, Dense, Flatten, MaxPooling2D } from '../lib/v2/layers/index.js';
 import { Adam } from '../lib/v2/optimizers/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
-import { type TfBuilder, type TfjsFigures, tfCnn, tfInferB1, tfMlp, tfTrainStep, timeTfjs } from './peers/tfjs.js';
+import { type TfBuilder, type TfjsFigures, tfCnn, tfInferB1, tfMlp, tfTrainStep, timeTfjs } from './peers/tfjs/index.js';
 
 const peerScript = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_training.py');
 
