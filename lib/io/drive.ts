@@ -25,6 +25,20 @@ export function* pause(): Work<void> {
   yield PAUSE;
 }
 
+/**
+ * A pause that lets the event loop run only once `ms` have passed since its last one: between
+ * small steps (a pause costs about 20 µs) the loop still gets a turn every `ms` or so, or after
+ * every step longer than that.
+ */
+export function timeSlice(ms: number): () => Work<void> {
+  let last = performance.now();
+  return function* () {
+    if (performance.now() - last < ms) return;
+    yield PAUSE;
+    last = performance.now();
+  };
+}
+
 function drive<T>(g: Work<T>, perform: (x: Io) => unknown): T {
   let r = g.next();
   while (!r.done) {

@@ -15,7 +15,7 @@ import { t } from '../../tensor/create.js';
 import type { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Graph } from '../../graph/graph.js';
-import { type Work, call, io, pause } from '../../io/drive.js';
+import { type Work, call, io, timeSlice } from '../../io/drive.js';
 import type { NamedTensors } from '../layers/layer.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { sliceRows, takeRows } from '../utils/rows.js';
@@ -116,7 +116,8 @@ const FIT_SCHEMA: AttrSchema<FitSettings> = {
 };
 
 const batchSchema = (fallback: number): AttrSchema<{ batch_size: number }> => ({ batch_size: { check: int({ min: 1 }), default: fallback } });
-const BATCH_SCHEMA = batchSchema(256);
+const DEFAULT_BATCH = 256;
+const BATCH_SCHEMA = batchSchema(DEFAULT_BATCH);
 /**
  * predict_async's default: smaller slices of work between pauses (a first batch of 256 images
  * through the Fashion-MNIST CNN held the loop 100 ms, of 64 11 ms). Inference gives the same
@@ -126,8 +127,12 @@ export const ASYNC_PREDICT_BATCH = 64;
 const ASYNC_BATCH_SCHEMA = batchSchema(ASYNC_PREDICT_BATCH);
 
 export function batchSize(where: string, options: BatchOptions | undefined, async = false): number {
+  if (options === undefined) return async ? ASYNC_PREDICT_BATCH : DEFAULT_BATCH; // predict on one sample is a hot path
   return parseAttrs(where, async ? ASYNC_BATCH_SCHEMA : BATCH_SCHEMA, options).batch_size;
 }
+
+/** The event loop gets a turn at the next batch boundary once this much time has passed (see timeSlice). */
+export const SLICE_MS = 5;
 
 // ---- training ----
 
@@ -197,8 +202,9 @@ function checkSignal(where: string, signal: AbortSignal | null, done: string): v
 }
 
 /**
- * fit's work: validates everything first, then trains batch by batch. Between batches it pauses
- * (the async form lets the event loop run there), checks the signal, and awaits async callbacks.
+ * fit's work: validates everything first, then trains batch by batch. Between batches it checks
+ * the signal, awaits async callbacks and, once SLICE_MS have passed since the last pause, pauses
+ * (the async form lets the event loop run there).
  * While a graph is being defined it records every step and never pauses (recording is
  * synchronous, so no other code can add ops to the graph in between).
  */
@@ -250,6 +256,7 @@ function* fitLoop(model: Model, where: string, X: DataInput, y: DataInput, o: Fi
     }
   };
 
+  const pause = timeSlice(SLICE_MS);
   model.stop_training = false;
   yield* run('on_train_begin', model);
   for (let epoch = 1; epoch <= n_epochs && !model.stop_training; epoch++) {
@@ -316,6 +323,7 @@ export function* predictWork(model: Model, where: string, X: DataInput, options:
   const run = (batch: () => Tensor) => tidy(() => no_grad(() => model._forward_pass(batch(), false)));
   if (n <= bs) return run(() => Xt);
   const parts: Tensor[] = [];
+  const pause = timeSlice(SLICE_MS);
   try {
     for (let b = 0; b < n; b += bs) {
       if (b > 0 && !isRecording()) yield* pause();
@@ -346,6 +354,7 @@ function* evaluateBatches(model: Model, X: Tensor, y: Tensor, batch_size: number
   const n = X.shape[0]!;
   let total = 0;
   let correct = 0;
+  const pause = timeSlice(SLICE_MS);
   for (let b = 0; b < n; b += batch_size) {
     if (b > 0) yield* pause();
     const e = Math.min(n, b + batch_size);
