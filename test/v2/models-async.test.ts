@@ -119,9 +119,13 @@ describe('fit returns a Promise and yields to the event loop', () => {
   it('a second fit of the same model while one runs is refused; the first one finishes', async () => {
     const { X, y } = blobs();
     const m = mlp();
-    const first = m.fit(X, y, { n_epochs: 3, batch_size: 10, ...quiet });
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    // The first fit waits in its first callback until the second one has been tried.
+    const first = m.fit(X, y, { n_epochs: 3, batch_size: 10, ...quiet, callbacks: [{ on_train_begin: () => gate }] });
     await expect(m.fit(X, y, quiet)).rejects.toThrow(/already being trained by another fit/);
     expect(() => m.fit_sync(X, y, quiet)).toThrow(/already being trained/);
+    open();
     expect((await first).epochs).toHaveLength(3);
     await m.fit(X, y, quiet); // free again
   });
