@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { native, setNumThreads } from '../lib/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
-import { type TfjsFigures, tfConv, timeTfjs } from './peers/tfjs.js';
+import { type TfjsFigures, tfConv, timeTfjs } from './peers/tfjs/index.js';
 
 interface Shape2d { name: string; N: number; C: number; H: number; W: number; Cout: number; k: number; pad: number }
 

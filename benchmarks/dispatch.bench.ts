@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as R from '../lib/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
-import { tfAddLoop, timeTfjs } from './peers/tfjs.js';
+import { tfAddLoop, timeTfjs } from './peers/tfjs/index.js';
 
 const peerScript = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_dispatch.py');
 

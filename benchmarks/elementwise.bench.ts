@@ -7,7 +7,7 @@
 import { native, setNumThreads } from '../lib/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
 import { triadGBs } from './limits.js';
-import { tfAdd, tfSum, timeTfjs } from './peers/tfjs.js';
+import { tfAdd, tfSum, timeTfjs } from './peers/tfjs/index.js';
 
 const N = 1e7;
 

@@ -7,7 +7,7 @@
 import { backendInfo, native, setNumThreads } from '../lib/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
 import { peakGflops } from './limits.js';
-import { tfGemm, timeTfjs } from './peers/tfjs.js';
+import { tfGemm, timeTfjs } from './peers/tfjs/index.js';
 
 function rand(n: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;

@@ -11,7 +11,7 @@ import * as R from '../lib/index.js';
 import { NeuralNetwork } from '../lib/v2/index.js';
 import { Activation, BatchNormalization1D, Dense, Dropout } from '../lib/v2/layers/index.js';
 import { RMSprop } from '../lib/v2/optimizers/index.js';
-import { DatasetNotFoundError, load_fashion_mnist, load_iris, standardize, to_categorical, train_test_split } from '../lib/v2/utils/index.js';
+import { DatasetNotFoundError, load_fashion_mnist_sync, load_iris_sync, standardize, to_categorical, train_test_split } from '../lib/v2/utils/index.js';
 import type { BenchRow, BenchSuite } from './harness.js';
 import { benchCnn, benchMlp } from './models.js';
 
@@ -45,7 +45,7 @@ async function compare(job: Job, steps: number, reps: number) {
   R.manual_seed(1);
   const X = R.keep(R.randn([steps * job.batch, ...job.sample]));
   const y = R.keep(R.t(Int32Array.from({ length: steps * job.batch }, (_, i) => (i * 7) % 10)));
-  const fitOnce = (m: NeuralNetwork) => m.fit(X, y, { n_epochs: 1, batch_size: job.batch, shuffle: false, verbose: false });
+  const fitOnce = (m: NeuralNetwork) => m.fit_sync(X, y, { n_epochs: 1, batch_size: job.batch, shuffle: false, verbose: false });
   let eagerMs = Infinity;
   let graphMs = Infinity;
   let recordMs = Infinity;
@@ -66,7 +66,7 @@ async function compare(job: Job, steps: number, reps: number) {
     new R.Graph({ name: job.label, algorithm: 'bench', approach: 'distributed' });
     // Recording the steps: a graph-mode fit less fit's own checks of the data (a 0-epoch fit).
     const t1 = performance.now();
-    m2.fit(X, y, { n_epochs: 0, batch_size: job.batch, verbose: false });
+    m2.fit_sync(X, y, { n_epochs: 0, batch_size: job.batch, verbose: false });
     const t2 = performance.now();
     fitOnce(m2);
     recordMs = Math.min(recordMs, performance.now() - t2 - (t2 - t1));
@@ -126,12 +126,12 @@ export const suite: BenchSuite = {
     // Graph sizes of the seed's iris fit (100 epochs) and of one Fashion-MNIST epoch.
     const sizes: [string, () => void][] = [];
     try {
-      load_iris();
+      load_iris_sync();
       sizes.push([
         "seed's iris fit, 100 epochs",
         () => {
           R.manual_seed(42);
-          const { X, y } = load_iris();
+          const { X, y } = load_iris_sync();
           const [Xtr, , ytr] = train_test_split(standardize(X), to_categorical(y), { test_size: 0.3, seed: 42 });
           const m = new NeuralNetwork(new RMSprop(), 'SquareLoss');
           m.add(new Dense(15, { input_shape: [4] }));
@@ -140,7 +140,7 @@ export const suite: BenchSuite = {
           m.add(new Dropout(0.9));
           m.add(new Dense(3));
           m.add(new Activation('softmax'));
-          m.fit(Xtr, ytr, { n_epochs: 100, batch_size: 25, verbose: false });
+          m.fit_sync(Xtr, ytr, { n_epochs: 100, batch_size: 25, verbose: false });
         },
       ]);
     } catch (e) {
@@ -148,13 +148,13 @@ export const suite: BenchSuite = {
     }
     try {
       const limit = quick ? 6000 : undefined;
-      const fm = load_fashion_mnist({ split: 'train', limit });
+      const fm = load_fashion_mnist_sync({ split: 'train', limit });
       sizes.push([
         `Fashion-MNIST CNN, 1 epoch of ${fm.X.shape[0]} images b64`,
         () => {
           R.manual_seed(42);
           const m = benchCnn();
-          m.fit(fm.X, fm.y, { n_epochs: 1, batch_size: 64, verbose: false });
+          m.fit_sync(fm.X, fm.y, { n_epochs: 1, batch_size: 64, verbose: false });
         },
       ]);
     } catch (e) {

@@ -36,7 +36,7 @@ export const suite: BenchSuite = {
     const limit = quick ? 2000 : 6000;
     const t = Math.max(...threads);
     const args = ['--epochs', String(epochs), '--limit', String(limit), '--threads', String(t)];
-    const ours = child(process.execPath, ['--import', 'tsx', join(here, 'fashion-rss.ts'), ...args], join(here, '..'));
+    const ours = child(process.execPath, ['--conditions=ravdl-source', '--import', 'tsx', join(here, 'fashion-rss.ts'), ...args], join(here, '..'));
     if (!ours.run) throw new Error(`memory: the ravdl run failed: ${ours.note}`);
     const torch = child('/usr/bin/python3', [join(here, 'peers', 'torch_fashion_rss.py'), ...args], join(here, 'peers'));
     const list = (r: RssRun) => r.epochRssMB.map((v) => v.toFixed(0)).join(', ');

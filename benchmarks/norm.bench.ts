@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { native, setNumThreads } from '../lib/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
-import { type TfBuilder, type TfjsFigures, tfBatchnorm, tfMaxpool, timeTfjs } from './peers/tfjs.js';
+import { type TfBuilder, type TfjsFigures, tfBatchnorm, tfMaxpool, timeTfjs } from './peers/tfjs/index.js';
 
 const peerScript = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_norm.py');
 

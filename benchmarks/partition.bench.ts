@@ -8,7 +8,7 @@ import type { GraphData } from '../lib/graph/graph-data.js';
 import { NeuralNetwork } from '../lib/v2/index.js';
 import { Activation, BatchNormalization1D, Dense, Dropout } from '../lib/v2/layers/index.js';
 import { RMSprop } from '../lib/v2/optimizers/index.js';
-import { DatasetNotFoundError, load_iris, standardize, to_categorical, train_test_split } from '../lib/v2/utils/index.js';
+import { DatasetNotFoundError, load_iris_sync, standardize, to_categorical, train_test_split } from '../lib/v2/utils/index.js';
 import { type ScheduleModel, naivePartition, partition, simulate } from '../lib/ravenverse/partition.js';
 import type { BenchRow, BenchSuite } from './harness.js';
 import { benchCnn } from './models.js';
@@ -32,12 +32,12 @@ export const suite: BenchSuite = {
     const model: ScheduleModel = { providers: 2, flopsPerSecond, bytesPerSecond: 1e9, overheadSeconds: 1e-3 };
     const graphs: [string, GraphData][] = [];
     try {
-      load_iris();
+      load_iris_sync();
       graphs.push([
         "seed's iris fit 100 epochs",
         record(() => {
           R.manual_seed(42);
-          const { X, y } = load_iris();
+          const { X, y } = load_iris_sync();
           const [Xtr, , ytr] = train_test_split(standardize(X), to_categorical(y), { test_size: 0.3, seed: 42 });
           const m = new NeuralNetwork(new RMSprop(), 'SquareLoss');
           m.add(new Dense(15, { input_shape: [4] }));
@@ -46,7 +46,7 @@ export const suite: BenchSuite = {
           m.add(new Dropout(0.9));
           m.add(new Dense(3));
           m.add(new Activation('softmax'));
-          m.fit(Xtr, ytr, { n_epochs: 100, batch_size: 25, verbose: false });
+          m.fit_sync(Xtr, ytr, { n_epochs: 100, batch_size: 25, verbose: false });
         }),
       ]);
     } catch (e) {
@@ -56,7 +56,7 @@ export const suite: BenchSuite = {
     R.manual_seed(1);
     const X = R.randn([steps * 64, 1, 28, 28]);
     const y = R.t(Int32Array.from({ length: steps * 64 }, (_, i) => i % 10));
-    graphs.push([`CNN training ${steps} steps b64`, record(() => benchCnn().fit(X, y, { n_epochs: 1, batch_size: 64, shuffle: false, verbose: false }))]);
+    graphs.push([`CNN training ${steps} steps b64`, record(() => benchCnn().fit_sync(X, y, { n_epochs: 1, batch_size: 64, shuffle: false, verbose: false }))]);
     graphs.push([`CNN predict ${steps * 64} images b64`, record(() => benchCnn().predict(X, { batch_size: 64 }).persist_op('prediction'))]);
 
     const rows: BenchRow[] = [];

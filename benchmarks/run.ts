@@ -13,7 +13,7 @@ import { type BenchRow, type BenchSuite, speedRatio, targetStatus } from './harn
 import { fmt, table } from './table.js';
 import { writeChart } from './chart.js';
 import { measuredLimits } from './limits.js';
-import { loadTfjs } from './peers/tfjs.js';
+import { loadTfjs } from './peers/tfjs/index.js';
 
 function parseArgs(argv: string[]) {
   const opts = { filter: '', threads: [1, 2], quick: false, json: '' };

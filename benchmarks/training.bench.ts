@@ -12,7 +12,7 @@ import * as R from '../lib/index.js';
 import { NeuralNetwork } from '../lib/v2/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
 import { benchCnn, benchMlp } from './models.js';
-import { type TfBuilder, type TfjsFigures, tfCnn, tfInferB1, tfMlp, tfTrainStep, timeTfjs } from './peers/tfjs.js';
+import { type TfBuilder, type TfjsFigures, tfCnn, tfInferB1, tfMlp, tfTrainStep, timeTfjs } from './peers/tfjs/index.js';
 
 const peerScript = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_training.py');
 

@@ -2,15 +2,15 @@
 // recorded into a graph (nothing is computed while it is defined), activated, executed, and its
 // persisted test prediction fetched by name. Without RAVDL_SERVER the graph runs in this process.
 //   npm run example:graph-ann
-import * as R from '../lib/index.js';
-import { NeuralNetwork } from '../lib/v2/index.js';
-import { Activation, BatchNormalization1D, Dense, Dropout } from '../lib/v2/layers/index.js';
-import { Adam } from '../lib/v2/optimizers/index.js';
-import { accuracy_score, load_iris, normalize, to_categorical, train_test_split } from '../lib/v2/utils/index.js';
+import * as R from 'ravdl';
+import { NeuralNetwork } from 'ravdl/v2';
+import { Activation, BatchNormalization1D, Dense, Dropout } from 'ravdl/v2/layers';
+import { Adam } from 'ravdl/v2/optimizers';
+import { accuracy_score, load_iris, normalize, to_categorical, train_test_split } from 'ravdl/v2/utils';
 import { runIfMainAsync } from './run.js';
 
-function get_dataset() {
-  const { X, y } = load_iris();
+async function get_dataset() {
+  const { X, y } = await load_iris();
   // 50 test samples: what the script's sklearn split gives for test_size=0.33 (it rounds up), so the
   // 100 training samples make 4 full batches (a batch of 1 cannot be batch-normalized).
   const [X_train, X_test, y_train, y_test] = train_test_split(normalize(X, 0), y, { test_size: 50, seed: 42 });
@@ -36,11 +36,11 @@ export async function main({ n_epochs = 100, verbose = true } = {}): Promise<num
   R.flush();
   new R.Graph({ name: 'ann', algorithm: 'neural_network', approach: 'distributed' });
 
-  const { X, X_test, y, y_test, n_hidden, n_features } = get_dataset();
+  const { X, X_test, y, y_test, n_hidden, n_features } = await get_dataset();
   const model = create_model(n_hidden, n_features, verbose);
 
   // Training is recorded: every batch loss is persisted as training_loss_epoch_{e}_batch_{b}
-  model.fit(X, y, { n_epochs, batch_size: 25, verbose });
+  await model.fit(X, y, { n_epochs, batch_size: 25, verbose }); // recording: resolves at once
   model.predict(X_test).persist_op({ name: 'test_prediction' });
 
   // Compile and execute

@@ -2,15 +2,15 @@
 // with validation data, recorded into a graph, activated, executed, and its persisted
 // prediction fetched by name. Without RAVDL_SERVER the graph runs in this process.
 //   npm run example:graph-cnn
-import * as R from '../lib/index.js';
-import { NeuralNetwork } from '../lib/v2/index.js';
-import { Activation, BatchNormalization1D, BatchNormalization2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D } from '../lib/v2/layers/index.js';
-import { Adam } from '../lib/v2/optimizers/index.js';
-import { accuracy_score, load_digits, to_categorical, train_test_split } from '../lib/v2/utils/index.js';
+import * as R from 'ravdl';
+import { NeuralNetwork } from 'ravdl/v2';
+import { Activation, BatchNormalization1D, BatchNormalization2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D } from 'ravdl/v2/layers';
+import { Adam } from 'ravdl/v2/optimizers';
+import { accuracy_score, load_digits, to_categorical, train_test_split } from 'ravdl/v2/utils';
 import { runIfMainAsync } from './run.js';
 
-function get_dataset() {
-  const data = load_digits({ flatten: false }); // (n_samples, channels, height, width)
+async function get_dataset() {
+  const data = await load_digits({ flatten: false }); // (n_samples, channels, height, width)
   const [X_train, X_test, y_train, y_test] = train_test_split(R.div(data.X, 16), to_categorical(data.y), { test_size: 0.4, seed: 1 });
   return { X_train, X_test, y_train, y_test };
 }
@@ -45,9 +45,9 @@ export async function main({ n_epochs = 50, verbose = true } = {}): Promise<numb
   R.flush();
   new R.Graph({ name: 'cnn', algorithm: 'convolutional_neural_network', approach: 'distributed' });
 
-  const { X_train, X_test, y_train, y_test } = get_dataset();
+  const { X_train, X_test, y_train, y_test } = await get_dataset();
   const model = create_model(X_test, y_test, verbose);
-  model.fit(X_train, y_train, { n_epochs, batch_size: 256, verbose });
+  await model.fit(X_train, y_train, { n_epochs, batch_size: 256, verbose }); // recording: resolves at once
   model.predict(X_test).persist_op({ name: 'prediction' });
 
   R.activate();

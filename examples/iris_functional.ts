@@ -1,12 +1,12 @@
 // The seed's Functional example (ann_functional.py) ported line by line: custom layers composed
 // into a Functional model, trained with batch_iterator and _forward_pass / _backward_pass.
 //   npm run example:iris-functional
-import * as R from '../lib/index.js';
-import { Functional } from '../lib/v2/index.js';
-import { Activation, BatchNormalization1D, CustomLayer, Dense, Dropout } from '../lib/v2/layers/index.js';
-import { Adam, type Optimizer } from '../lib/v2/optimizers/index.js';
-import { accuracy_score, batch_iterator, load_iris, standardize, to_categorical, train_test_split } from '../lib/v2/utils/index.js';
-import { runIfMain } from './run.js';
+import * as R from 'ravdl';
+import { Functional } from 'ravdl/v2';
+import { Activation, BatchNormalization1D, CustomLayer, Dense, Dropout } from 'ravdl/v2/layers';
+import { Adam, type Optimizer } from 'ravdl/v2/optimizers';
+import { accuracy_score, batch_iterator, load_iris, standardize, to_categorical, train_test_split } from 'ravdl/v2/utils';
+import { runIfMainAsync } from './run.js';
 
 const n_hidden = 15;
 const n_features = 4;
@@ -53,9 +53,9 @@ class ANNModel extends Functional {
   }
 }
 
-export function main({ epochs = 100 } = {}): number {
+export async function main({ epochs = 100 } = {}): Promise<number> {
   R.manual_seed(42);
-  const { X, y } = load_iris();
+  const { X, y } = await load_iris();
   const [X_train, X_test, y_train, y_test] = train_test_split(standardize(X), to_categorical(y), { test_size: 0.3, seed: 42 });
 
   const optimizer = new Adam();
@@ -76,4 +76,4 @@ export function main({ epochs = 100 } = {}): number {
   return accuracy_score(y_test, out);
 }
 
-runIfMain(import.meta, () => main());
+runIfMainAsync(import.meta, () => main());

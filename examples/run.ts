@@ -2,14 +2,6 @@
 // test imports it; prints its test accuracy.
 import { pathToFileURL } from 'node:url';
 
-export function runIfMain(meta: ImportMeta, main: () => number): void {
-  if (process.argv[1] && pathToFileURL(process.argv[1]).href === meta.url) {
-    const acc = main();
-    console.log(`test accuracy: ${acc.toFixed(4)}`);
-  }
-}
-
-/** runIfMain for an async main (the graph-mode examples). */
 export function runIfMainAsync(meta: ImportMeta, main: () => Promise<number>): void {
   if (process.argv[1] && pathToFileURL(process.argv[1]).href === meta.url) {
     main().then(

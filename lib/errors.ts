@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'ERR_DISPOSED'
   | 'ERR_GRAD'
   | 'ERR_GRAPH'
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  | 'ABORT_ERR';
 
 export class RavdlError extends Error {
   readonly code: ErrorCode;
@@ -72,6 +73,17 @@ export class GradError extends RavdlError {
 export class GraphError extends RavdlError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_GRAPH', message, options);
+  }
+}
+
+/**
+ * An operation stopped by its AbortSignal (fit's `signal` option). Named and coded like Node's
+ * own AbortError (`err.name === 'AbortError'`, `err.code === 'ABORT_ERR'`); `cause` is the
+ * signal's reason.
+ */
+export class AbortError extends RavdlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ABORT_ERR', message, options);
   }
 }
 

@@ -5,6 +5,7 @@
 //   links, fsync'd, then renamed into place (a rename replaces a link itself, never its target).
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, readdirSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArgError } from '../errors.js';
 
@@ -68,20 +69,13 @@ export function readRegularFile(where: string, path: unknown, maxBytes: number, 
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer (fstat rejects it next).
-    fd = openSync(p, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0));
+    fd = openSync(p, READ_FLAGS);
   } catch (e) {
     throw new ArgError(`${where}: cannot read ${p} (${errCode(e)})`, { cause: e });
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new ArgError(`${where}: ${p} is ${kind(st)}; only regular files are read`);
-    if (options.expectBytes !== undefined && st.size !== options.expectBytes) {
-      throw new ArgError(`${where}: ${p} has ${st.size} bytes, model.json says ${options.expectBytes} (the file was changed or belongs to another save)`);
-    }
-    if (st.size > maxBytes) {
-      const raise = options.option === null ? 'a fixed limit' : `raise it with the ${options.option ?? 'max_bytes'} option`;
-      throw new FileLimitError(`${where}: ${p} is ${st.size} bytes, over the limit of ${maxBytes} (${raise})`, maxBytes);
-    }
+    checkReadable(where, p, st, maxBytes, options);
     const buf = Buffer.allocUnsafe(st.size);
     let got = 0;
     while (got < st.size) {
@@ -99,15 +93,60 @@ export function readRegularFile(where: string, path: unknown, maxBytes: number, 
   }
 }
 
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+function checkReadable(where: string, p: string, st: Stats, maxBytes: number, options: { expectBytes?: number; option?: string | null }): void {
+  if (!st.isFile()) throw new ArgError(`${where}: ${p} is ${kind(st)}; only regular files are read`);
+  if (options.expectBytes !== undefined && st.size !== options.expectBytes) {
+    throw new ArgError(`${where}: ${p} has ${st.size} bytes, model.json says ${options.expectBytes} (the file was changed or belongs to another save)`);
+  }
+  if (st.size > maxBytes) {
+    const raise = options.option === null ? 'a fixed limit' : `raise it with the ${options.option ?? 'max_bytes'} option`;
+    throw new FileLimitError(`${where}: ${p} is ${st.size} bytes, over the limit of ${maxBytes} (${raise})`, maxBytes);
+  }
+}
+
+/** readRegularFile without blocking the event loop (the reads run on libuv's thread pool). */
+export async function readRegularFileAsync(where: string, path: unknown, maxBytes: number, options: { expectBytes?: number; option?: string | null } = {}): Promise<Buffer> {
+  const p = checkPath(where, path);
+  let fh;
+  try {
+    fh = await open(p, READ_FLAGS);
+  } catch (e) {
+    throw new ArgError(`${where}: cannot read ${p} (${errCode(e)})`, { cause: e });
+  }
+  try {
+    const st = await fh.stat();
+    checkReadable(where, p, st, maxBytes, options);
+    const buf = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    while (got < st.size) {
+      const { bytesRead } = await fh.read(buf, got, st.size - got, null);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got !== st.size) throw new ArgError(`${where}: ${p} shrank while being read (${got} of ${st.size} bytes)`);
+    return buf;
+  } catch (e) {
+    if (e instanceof ArgError) throw e;
+    throw new ArgError(`${where}: cannot read ${p} (${errCode(e)})`, { cause: e });
+  } finally {
+    await fh.close();
+  }
+}
+
 // Temporary files: .ravdl-<pid>-<random>.tmp, so a later save can tell a dead writer's leftovers.
 const TEMP = /^\.ravdl-(\d+)-[0-9a-f]{24}\.tmp$/;
 
+const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+const tempName = (dir: string) => join(dir, `.ravdl-${process.pid}-${randomBytes(12).toString('hex')}.tmp`);
+
 /** Writes bytes to a new temporary file in dir (exclusive create, no link followed), fsync'd; returns its path. */
 export function writeTemp(where: string, dir: string, bytes: Uint8Array): string {
-  const tmp = join(dir, `.ravdl-${process.pid}-${randomBytes(12).toString('hex')}.tmp`);
+  const tmp = tempName(dir);
   let fd: number;
   try {
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o666);
+    fd = openSync(tmp, WRITE_FLAGS, 0o666);
   } catch (e) {
     throw new ArgError(`${where}: cannot write a new file in ${dir} (${errCode(e)})`, { cause: e });
   }
@@ -122,6 +161,52 @@ export function writeTemp(where: string, dir: string, bytes: Uint8Array): string
   }
   closeSync(fd);
   return tmp;
+}
+
+/** writeTemp without blocking the event loop. */
+export async function writeTempAsync(where: string, dir: string, bytes: Uint8Array): Promise<string> {
+  const tmp = tempName(dir);
+  let fh;
+  try {
+    fh = await open(tmp, WRITE_FLAGS, 0o666);
+  } catch (e) {
+    throw new ArgError(`${where}: cannot write a new file in ${dir} (${errCode(e)})`, { cause: e });
+  }
+  try {
+    let done = 0;
+    while (done < bytes.length) done += (await fh.write(bytes, done, bytes.length - done)).bytesWritten;
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw new ArgError(`${where}: cannot write ${tmp} (${errCode(e)})`, { cause: e });
+  }
+  await fh.close();
+  return tmp;
+}
+
+/** commitTemp without blocking the event loop. */
+export async function commitTempAsync(where: string, tmp: string, dest: string): Promise<void> {
+  try {
+    await rename(tmp, dest);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new ArgError(`${where}: cannot write ${dest} (${errCode(e)})`, { cause: e });
+  }
+}
+
+/** syncDir without blocking the event loop. */
+export async function syncDirAsync(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, constants.O_RDONLY);
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // As syncDir: best effort.
+  }
 }
 
 /** Renames a temporary file over `dest` (replacing a link at dest, never writing through it). */

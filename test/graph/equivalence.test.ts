@@ -9,7 +9,7 @@ import * as R from '../../lib/index.js';
 import { Functional, NeuralNetwork } from '../../lib/v2/index.js';
 import { Activation, BatchNormalization1D, BatchNormalization2D, Conv2D, CustomLayer, Dense, Dropout, Flatten } from '../../lib/v2/layers/index.js';
 import { Adam, type Optimizer, RMSprop } from '../../lib/v2/optimizers/index.js';
-import { batch_iterator, load_digits, load_iris, standardize, to_categorical, train_test_split } from '../../lib/v2/utils/index.js';
+import { batch_iterator, load_digits_sync, load_iris_sync, standardize, to_categorical, train_test_split } from '../../lib/v2/utils/index.js';
 import { haveDataset } from '../helpers/datasets.js';
 
 afterEach(() => R.flush());
@@ -17,7 +17,7 @@ afterEach(() => R.flush());
 const bits = (t: R.Tensor) => Array.from(new Uint32Array(new Float32Array(t._data).buffer));
 
 function irisData() {
-  const { X, y } = load_iris();
+  const { X, y } = load_iris_sync();
   return train_test_split(standardize(X), to_categorical(y), { test_size: 0.3, seed: 42 });
 }
 
@@ -57,7 +57,7 @@ describe.runIf(haveDataset('iris'))('graph mode equals eager mode, bit for bit',
     R.manual_seed(42);
     const [Xtr, Xte, ytr] = irisData();
     const eager = irisModel();
-    const history = eager.fit(Xtr, ytr, { n_epochs: 100, batch_size: 25, verbose: false });
+    const history = await eager.fit(Xtr, ytr, { n_epochs: 100, batch_size: 25, verbose: false });
     const prediction = eager.predict(Xte);
 
     R.manual_seed(42);
@@ -159,13 +159,13 @@ describe.runIf(haveDataset('digits'))('graph mode equals eager mode on the CNN',
       return model;
     };
     const data = () => {
-      const d = load_digits({ flatten: false });
+      const d = load_digits_sync({ flatten: false });
       return train_test_split(R.div(d.X, 16), d.y, { test_size: 0.4, seed: 1 });
     };
     R.manual_seed(42);
     const [Xtr, Xte, ytr, yte] = data();
     const eager = build();
-    const history = eager.fit(Xtr, ytr, { n_epochs: 1, batch_size: 64, verbose: false, validation_data: [Xte, yte] });
+    const history = await eager.fit(Xtr, ytr, { n_epochs: 1, batch_size: 64, verbose: false, validation_data: [Xte, yte] });
     const prediction = eager.predict(Xte);
 
     R.manual_seed(42);

@@ -49,7 +49,7 @@ beforeAll(async () => {
   R.flush();
   new R.Graph({ name: 'fmt', algorithm: 'mlp', approach: 'distributed' });
   const m = build();
-  m.fit(X(), Y(), { n_epochs: 3, batch_size: 8, verbose: false });
+  m.fit_sync(X(), Y(), { n_epochs: 3, batch_size: 8, verbose: false });
   m.predict(X()).persist_op('prediction');
   R.activate();
   R.Graph.current()!.save(saved);

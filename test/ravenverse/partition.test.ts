@@ -29,7 +29,7 @@ function recorded(): GraphData {
   m.add(new Activation('softmax'));
   const X = R.t(Array.from({ length: 48 }, (_, i) => Array.from({ length: 6 }, (_, j) => Math.sin(i * 7 + j))));
   const y = R.t(Array.from({ length: 48 }, (_, i) => i % 3), { dtype: 'int32' });
-  m.fit(X, y, { n_epochs: 3, batch_size: 16, verbose: false });
+  m.fit_sync(X, y, { n_epochs: 3, batch_size: 16, verbose: false });
   m.predict(X).persist_op('prediction');
   R.activate();
   return R.Graph.current()!.data;

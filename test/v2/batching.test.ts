@@ -28,14 +28,14 @@ describe('the last, shorter batch is weighted by its size', () => {
   it('evaluate: batches of 4 over 10 samples give the one-batch loss and accuracy', () => {
     const model = classifier();
     const [X, y] = data(10, 1);
-    const whole = model.evaluate(X, y, { batch_size: 10 });
+    const whole = model.evaluate_sync(X, y, { batch_size: 10 });
     for (const bs of [3, 4, 6, 9]) {
-      const parts = model.evaluate(X, y, { batch_size: bs });
+      const parts = model.evaluate_sync(X, y, { batch_size: bs });
       expect(parts.loss).toBeCloseTo(whole.loss, 6);
       expect(parts.accuracy).toBe(whole.accuracy);
     }
     // Not a trivial equality: the per-sample losses differ, so a wrong weight would show.
-    const first = model.evaluate(R.t((X.toArray() as number[][]).slice(0, 8)), R.t((y.toArray() as number[]).slice(0, 8), { dtype: 'int32' }), { batch_size: 8 });
+    const first = model.evaluate_sync(R.t((X.toArray() as number[][]).slice(0, 8)), R.t((y.toArray() as number[]).slice(0, 8), { dtype: 'int32' }), { batch_size: 8 });
     expect(Math.abs(first.loss - whole.loss)).toBeGreaterThan(1e-4);
   });
 
@@ -52,11 +52,11 @@ describe('the last, shorter batch is weighted by its size', () => {
     const model = classifier();
     const [X, y] = data(10, 4);
     const [Xv, yv] = data(300, 5);
-    const h = model.fit(X, y, { n_epochs: 1, batch_size: 4, shuffle: false, verbose: false, validation_data: [Xv, yv] });
+    const h = model.fit_sync(X, y, { n_epochs: 1, batch_size: 4, shuffle: false, verbose: false, validation_data: [Xv, yv] });
     const b = [1, 2, 3].map((k) => h[`training_loss_epoch_1_batch_${k}`]!);
     expect(h.epochs[0]!.loss).toBeCloseTo((4 * b[0]! + 4 * b[1]! + 2 * b[2]!) / 10, 6);
     expect(Math.abs(b[2]! - b[0]!)).toBeGreaterThan(1e-4); // the weights matter
     // Validation runs in batches of 256 (256 + 44 samples here), after the epoch's last step.
-    expect(h.epochs[0]!.val_loss).toBeCloseTo(model.evaluate(Xv, yv, { batch_size: 300 }).loss, 6);
+    expect(h.epochs[0]!.val_loss).toBeCloseTo(model.evaluate_sync(Xv, yv, { batch_size: 300 }).loss, 6);
   });
 });

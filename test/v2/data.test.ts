@@ -1,18 +1,13 @@
-import { existsSync, mkdtempSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as R from '../../lib/index.js';
-import { DatasetNotFoundError, load_digits, load_fashion_mnist, load_iris, parse_csv, parse_idx, read_csv, read_idx } from '../../lib/v2/utils/index.js';
+import { DatasetNotFoundError, load_digits, load_digits_sync, load_fashion_mnist, load_fashion_mnist_sync, load_iris, load_iris_sync, parse_csv, parse_idx, read_csv, read_idx } from '../../lib/v2/utils/index.js';
+import { haveDataset, systemDatasetFile } from '../helpers/datasets.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ravdl-data-'));
-const SKLEARN = '/usr/lib/python3/dist-packages/sklearn/datasets/data';
-const FASHION = '/usr/share/datasets/fashion-mnist';
-const hasSklearn = existsSync(join(SKLEARN, 'iris.csv')) && existsSync(join(SKLEARN, 'digits.csv.gz'));
-const hasFashion = existsSync(join(FASHION, 't10k-images-idx3-ubyte.gz'));
-if (!hasSklearn) console.warn('skipping iris/digits tests: install with `apt-get install -y python3-sklearn`');
-if (!hasFashion) console.warn('skipping Fashion-MNIST tests: install with `apt-get install -y dataset-fashion-mnist`');
 
 const counts = (t: R.Tensor, k: number) => {
   const c = new Array(k).fill(0);
@@ -94,8 +89,9 @@ describe('datasets', () => {
     delete process.env.RAVDL_DATA_DIR;
   });
 
-  it.skipIf(!hasSklearn)('load_iris: 150 × 4 float32, int32 labels, names from the file', () => {
-    const { X, y, feature_names, target_names } = load_iris();
+  it.runIf(haveDataset('iris'))('load_iris: 150 × 4 float32, int32 labels, names from the file', async () => {
+    const { X, y, feature_names, target_names } = await load_iris();
+    expect(load_iris_sync().X.toArray()).toEqual(X.toArray());
     expect([X.shape, X.dtype, y.shape, y.dtype]).toEqual([[150, 4], 'float32', [150], 'int32']);
     expect(X.toArray()).toContainEqual([5.1, 3.5, 1.4, 0.2].map(Math.fround));
     expect(counts(y, 3)).toEqual([50, 50, 50]);
@@ -103,51 +99,75 @@ describe('datasets', () => {
     expect(feature_names).toHaveLength(4);
   });
 
-  it.skipIf(!hasSklearn)('load_digits: 1797 samples as [N, 64] or [N, 1, 8, 8]', () => {
-    const flat = load_digits();
+  it.runIf(haveDataset('digits'))('load_digits: 1797 samples as [N, 64] or [N, 1, 8, 8]', async () => {
+    const flat = await load_digits();
     expect(flat.X.shape).toEqual([1797, 64]);
     expect(Array.from(flat.X._data.subarray(0, 8))).toEqual([0, 0, 5, 13, 9, 1, 0, 0]);
     expect(counts(flat.y, 10)).toEqual([178, 182, 177, 183, 181, 182, 181, 179, 174, 180]);
-    const img = load_digits({ flatten: false });
+    const img = load_digits_sync({ flatten: false });
     expect(img.X.shape).toEqual([1797, 1, 8, 8]);
     expect(img.X._data).toEqual(flat.X._data);
     expect(flat.feature_names![9]).toBe('pixel_1_1');
   });
 
-  it.skipIf(!hasFashion)('load_fashion_mnist: train and test splits scaled to [0, 1]', () => {
-    const test = load_fashion_mnist({ split: 'test' });
+  it.runIf(haveDataset('fashion-mnist'))('load_fashion_mnist: train and test splits scaled to [0, 1]', async () => {
+    const test = await load_fashion_mnist({ split: 'test' });
+    expect(Array.from(load_fashion_mnist_sync({ split: 'test', limit: 50 }).X._data)).toEqual(Array.from(test.X._data.subarray(0, 50 * 784)));
     expect([test.X.shape, test.y.shape, test.y.dtype]).toEqual([[10000, 1, 28, 28], [10000], 'int32']);
     expect(counts(test.y, 10)).toEqual(new Array(10).fill(1000));
-    const train = load_fashion_mnist({ limit: 10, flatten: true });
+    const train = load_fashion_mnist_sync({ limit: 10, flatten: true });
     expect(train.X.shape).toEqual([10, 784]);
     expect(Array.from(train.y._data)).toEqual([9, 0, 0, 3, 0, 2, 7, 2, 5, 5]);
     const first = train.X._data.subarray(0, 784);
     expect(Array.from(first).reduce((a, b) => a + b, 0) * 255).toBeCloseTo(76247, 1);
     expect(Math.max(...first)).toBeLessThanOrEqual(1);
     expect(train.target_names[9]).toBe('Ankle boot');
-    expect(() => load_fashion_mnist({ split: 'val' as 'test' })).toThrow(R.AttrError);
+    await expect(load_fashion_mnist({ split: 'val' as 'test' })).rejects.toThrow(R.AttrError);
   });
 
-  it('a missing dataset names the apt-get command; RAVDL_DATA_DIR and data_dir override the folder', () => {
+  it('a missing dataset names the install command; RAVDL_DATA_DIR and data_dir override the folder', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'ravdl-empty-'));
-    expect(() => load_iris({ data_dir: empty })).toThrow(DatasetNotFoundError);
-    expect(() => load_iris({ data_dir: empty })).toThrow(/apt-get install -y python3-sklearn/);
+    await expect(load_iris({ data_dir: empty })).rejects.toThrow(DatasetNotFoundError);
+    const err = (() => {
+      try {
+        load_iris_sync({ data_dir: empty });
+      } catch (e) {
+        return e as DatasetNotFoundError;
+      }
+    })()!;
+    expect(err.message).toMatch(/Install it with: sudo sh \/.*\/scripts\/install-datasets\.sh .*or: sudo apt-get install -y python3-sklearn/);
+    expect(err.install).toMatch(/scripts\/install-datasets\.sh/);
     process.env.RAVDL_DATA_DIR = empty;
-    expect(() => load_fashion_mnist()).toThrow(/fashion-mnist\/train-images-idx3-ubyte\.gz.*apt-get install -y dataset-fashion-mnist/);
+    expect(() => load_fashion_mnist_sync()).toThrow(/fashion-mnist\/train-images-idx3-ubyte\.gz.*apt-get install -y dataset-fashion-mnist/);
     const own = mkdtempSync(join(tmpdir(), 'ravdl-own-'));
     writeFileSync(join(own, 'iris.csv'), '2,1,a,b\n0.5,1\n1.5,0\n');
     process.env.RAVDL_DATA_DIR = own;
-    const iris = load_iris();
+    const iris = await load_iris();
     expect(iris.X.toArray()).toEqual([[0.5], [1.5]]);
     expect(iris.y.toArray()).toEqual([1, 0]);
     expect(iris.target_names).toEqual(['a', 'b']);
     mkdirSync(join(own, 'fashion-mnist'));
     writeFileSync(join(own, 'fashion-mnist', 't10k-images-idx3-ubyte'), idx(0x08, [1, 28, 28], Buffer.alloc(784, 255)));
     writeFileSync(join(own, 'fashion-mnist', 't10k-labels-idx1-ubyte'), idx(0x08, [1], Buffer.from([12])));
-    expect(() => load_fashion_mnist({ split: 'test', data_dir: own })).toThrow(/label 12 at sample 0 is not a class in \[0, 10\)/);
-    if (hasSklearn) {
-      copyFileSync(join(SKLEARN, 'digits.csv.gz'), join(own, 'digits.csv.gz'));
-      expect(load_digits({ data_dir: own }).X.shape).toEqual([1797, 64]);
+    await expect(load_fashion_mnist({ split: 'test', data_dir: own })).rejects.toThrow(/label 12 at sample 0 is not a class in \[0, 10\)/);
+    const digits = systemDatasetFile('digits.csv.gz');
+    if (digits) {
+      copyFileSync(digits, join(own, 'digits.csv.gz'));
+      expect((await load_digits({ data_dir: own })).X.shape).toEqual([1797, 64]);
     }
+  });
+
+  it('the async loaders read and inflate off the main thread and keep the same limits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ravdl-gz-'));
+    mkdirSync(join(dir, 'fashion-mnist'));
+    const images = idx(0x08, [3, 28, 28], Buffer.from(Array.from({ length: 3 * 784 }, (_, i) => i % 256)));
+    writeFileSync(join(dir, 'fashion-mnist', 't10k-images-idx3-ubyte.gz'), gzipSync(images));
+    writeFileSync(join(dir, 'fashion-mnist', 't10k-labels-idx1-ubyte'), idx(0x08, [3], Buffer.from([1, 2, 3])));
+    const got = await load_fashion_mnist({ split: 'test', data_dir: dir });
+    expect(Array.from(got.X._data)).toEqual(Array.from(load_fashion_mnist_sync({ split: 'test', data_dir: dir }).X._data));
+    expect(got.X._data[300]).toBeCloseTo((300 % 256) / 255, 6);
+    // The gzip file inflates past max_bytes: refused in both forms.
+    await expect(load_fashion_mnist({ split: 'test', data_dir: dir, max_bytes: 1000 })).rejects.toThrow(/inflates to more than the limit of 1000 bytes/);
+    expect(() => load_fashion_mnist_sync({ split: 'test', data_dir: dir, max_bytes: 1000 })).toThrow(/inflates to more than the limit of 1000 bytes/);
   });
 });

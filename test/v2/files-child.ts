@@ -9,7 +9,7 @@ const calls: Record<string, () => unknown> = {
   read_csv: () => read_csv(path, options),
   read_idx: () => read_idx(path, options),
   load_safetensors: () => load_safetensors(path, options),
-  load_model: () => NeuralNetwork.load(path, options),
+  load_model: () => NeuralNetwork.load_sync(path, options),
 };
 let error: { name: string; code?: string; message: string } | null = null;
 try {

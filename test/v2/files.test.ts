@@ -74,7 +74,7 @@ describe('only regular files are read, within a size limit', () => {
       expectError(() => read_idx(p as string), R.ArgError, 'must be a non-empty string');
       expectError(() => load_safetensors(p as string), R.ArgError, 'must be a non-empty string');
     }
-    expectError(() => NeuralNetwork.load(7 as unknown as string), R.ArgError, 'the number 7 (file descriptors are not accepted)');
+    expectError(() => NeuralNetwork.load_sync(7 as unknown as string), R.ArgError, 'the number 7 (file descriptors are not accepted)');
   });
 
   it('rejects directories and character devices', () => {

@@ -44,11 +44,11 @@ describe('NeuralNetwork', () => {
     expect(text).toContain('Total Parameters: 131');
   });
 
-  it('fit trains, returns every batch loss under the seed names, and calls callbacks', () => {
+  it('fit trains, returns every batch loss under the seed names, and calls callbacks', async () => {
     const { X, y } = blobs();
     const model = mlp();
     const seen: string[] = [];
-    const h = model.fit(X, y, {
+    const h = await model.fit(X, y, {
       n_epochs: 20,
       batch_size: 25,
       verbose: false,
@@ -58,17 +58,18 @@ describe('NeuralNetwork', () => {
     expect(h.training_loss_epoch_1_batch_3).toBeGreaterThan(0);
     expect(seen.slice(0, 4)).toEqual(['1.1', '1.2', '1.3', 'end 1']);
     expect(h.epochs[19]!.loss).toBeLessThan(h.epochs[0]!.loss / 3);
-    const e = model.evaluate(X, y);
+    const e = await model.evaluate(X, y);
     expect(e.accuracy).toBeGreaterThan(0.95);
+    expect(model.evaluate_sync(X, y)).toEqual(e);
     expect(model.predict(X).shape).toEqual([60, 3]);
   });
 
-  it('fit keeps memory flat: no tensors left behind per step', () => {
+  it('fit keeps memory flat: no tensors left behind per step', async () => {
     const { X, y } = blobs();
     const model = mlp();
-    model.fit(X, y, { n_epochs: 1, batch_size: 10, verbose: false });
+    await model.fit(X, y, { n_epochs: 1, batch_size: 10, verbose: false });
     const before = R.memory();
-    model.fit(X, y, { n_epochs: 5, batch_size: 10, verbose: false });
+    await model.fit(X, y, { n_epochs: 5, batch_size: 10, verbose: false });
     expect(R.memory().tensors).toBe(before.tensors);
     // Batches come from the buffer pool and go back to it: the pool does not grow per epoch.
     expect(R.memory().pooledBytes).toBeLessThanOrEqual(before.pooledBytes + 4096);
@@ -78,7 +79,7 @@ describe('NeuralNetwork', () => {
     const { X, y } = blobs();
     const model = mlp(new SGD({ lr: 0 }));
     const stop = new EarlyStopping({ monitor: 'loss', patience: 1, restore_best_weights: true });
-    const h = model.fit(X, y, { n_epochs: 10, batch_size: 60, shuffle: false, verbose: false, callbacks: [stop] });
+    const h = model.fit_sync(X, y, { n_epochs: 10, batch_size: 60, shuffle: false, verbose: false, callbacks: [stop] });
     expect(h.epochs).toHaveLength(2);
     expect(stop.stopped_epoch).toBe(2);
   });
@@ -86,26 +87,26 @@ describe('NeuralNetwork', () => {
   it('progress: plain lines without a terminal', () => {
     const { X, y } = blobs();
     let out = '';
-    mlp().fit(X, y, { n_epochs: 2, batch_size: 30, stream: { write: (s: string) => (out += s), isTTY: false }, validation_data: [X, y] });
+    mlp().fit_sync(X, y, { n_epochs: 2, batch_size: 30, stream: { write: (s: string) => (out += s), isTTY: false }, validation_data: [X, y] });
     const lines = out.trim().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatch(/^Epoch 2\/2 - 2 batches - .* - loss \d\.\d{4} - accuracy .* - val_loss .* - val_accuracy /);
   });
 
-  it('bad input is a typed error before any training step', () => {
+  it('bad input is a typed error before any training step', async () => {
     const { X, y } = blobs();
     const model = mlp();
     const w0 = model.get_weights();
     const unchanged = () => {
       for (const [k, v] of model.get_weights()) expect(Array.from(v), k).toEqual(Array.from(w0.get(k)!));
     };
-    expect(() => model.fit(R.zeros([60, 5]), y, { verbose: false })).toThrow(/X samples have shape \[5\] but the first layer .* expects \[4\]/);
-    expect(() => model.fit(X, R.t(Int32Array.from({ length: 59 })), { verbose: false })).toThrow(/X has 60 samples but y has 59/);
-    expect(() => model.fit(X, R.t(Int32Array.from({ length: 60 }, (_, i) => (i === 7 ? 3 : 0))), { verbose: false })).toThrow(R.RangeIndexError);
+    await expect(model.fit(R.zeros([60, 5]), y, { verbose: false })).rejects.toThrow(/X samples have shape \[5\] but the first layer .* expects \[4\]/);
+    await expect(model.fit(X, R.t(Int32Array.from({ length: 59 })), { verbose: false })).rejects.toThrow(/X has 60 samples but y has 59/);
+    await expect(model.fit(X, R.t(Int32Array.from({ length: 60 }, (_, i) => (i === 7 ? 3 : 0))), { verbose: false })).rejects.toThrow(R.RangeIndexError);
     const nan = X.data() as Float32Array;
     nan[13] = NaN;
-    expect(() => model.fit(R.t(nan, { shape: [60, 4] }), y, { verbose: false })).toThrow(/X contains NaN/);
-    expect(() => model.fit(X, R.zeros([60, 2]), { verbose: false })).toThrow(/y samples have shape \[2\] but the model outputs \[3\]/);
+    expect(() => model.fit_sync(R.t(nan, { shape: [60, 4] }), y, { verbose: false })).toThrow(/X contains NaN/);
+    expect(() => model.fit_sync(X, R.zeros([60, 2]), { verbose: false })).toThrow(/y samples have shape \[2\] but the model outputs \[3\]/);
     unchanged();
     expect(() => new NeuralNetwork(new Adam(), 'Hinge' as never)).toThrow(/unknown loss 'Hinge' \(valid: SquareLoss, CrossEntropy/);
     expect(() => new NeuralNetwork(new Adam()).add({} as never)).toThrow(R.ArgError);
@@ -116,27 +117,27 @@ describe('NeuralNetwork', () => {
     expect(() => mlp().add(new Dense(2, { input_shape: [5] }))).toThrow(/input_shape is \[5\] but got samples of shape \[3\]/);
   });
 
-  it('a model without input_shape builds from the first batch', () => {
+  it('a model without input_shape builds from the first batch', async () => {
     const { X, y } = blobs();
     const m = new NeuralNetwork(new Adam(), 'CrossEntropy');
     m.add(new Dense(8));
     m.add(new Dense(3));
-    m.fit(X, y, { n_epochs: 1, verbose: false });
+    await m.fit(X, y, { n_epochs: 1, verbose: false });
     expect(m.summary('s', false)).toContain('Total Parameters: 67');
   });
 
-  it('save/load: identical predictions, and resumed training equals uninterrupted training', () => {
+  it('save/load: identical predictions, and resumed training equals uninterrupted training', async () => {
     const { X, y } = blobs();
     const a = mlp();
     a.add(new Dropout(0)); // stored in the architecture too
-    a.fit(X, y, { n_epochs: 2, batch_size: 20, shuffle: false, verbose: false });
+    await a.fit(X, y, { n_epochs: 2, batch_size: 20, shuffle: false, verbose: false });
     const dir = tmp();
-    a.save(dir);
-    const b = NeuralNetwork.load(dir);
+    await a.save(dir);
+    const b = await NeuralNetwork.load(dir);
     expect(Array.from(b.predict(X).data())).toEqual(Array.from(a.predict(X).data()));
     expect(b.summary('s', false)).toBe(a.summary('s', false));
-    a.fit(X, y, { n_epochs: 2, batch_size: 20, shuffle: false, verbose: false });
-    b.fit(X, y, { n_epochs: 2, batch_size: 20, shuffle: false, verbose: false });
+    await a.fit(X, y, { n_epochs: 2, batch_size: 20, shuffle: false, verbose: false });
+    await b.fit(X, y, { n_epochs: 2, batch_size: 20, shuffle: false, verbose: false });
     expect(Array.from(b.predict(X).data())).toEqual(Array.from(a.predict(X).data()));
   });
 });
@@ -213,15 +214,15 @@ describe('Functional and CustomLayer', () => {
     expect(Array.from(w().data())).not.toEqual(before);
   });
 
-  it('save/load into a new instance predicts identically', () => {
+  it('save/load into a new instance predicts identically', async () => {
     const { X } = blobs();
     R.manual_seed(3);
     const a = new ANNModel(new Adam());
     a._forward_pass(X);
     const dir = tmp();
-    a.save(dir);
+    await a.save(dir);
     R.manual_seed(99);
-    const b = new ANNModel(new Adam()).load(dir);
+    const b = await new ANNModel(new Adam()).load(dir);
     expect(Array.from(b.predict(X).data())).toEqual(Array.from(a.predict(X).data()));
   });
 

@@ -30,13 +30,13 @@ describe('killed saves', () => {
     const a = trainedMlp(1, 3, 40_000); // ~0.5 MB of weights and 1 MB of Adam state: a save takes several ms
     const b = trainedMlp(2, 5, 40_000);
     const [dirA, dirB, target] = ['a', 'b', 'target'].map((d) => join(root, d)) as [string, string, string];
-    a.save(dirA);
-    b.save(dirB);
-    a.save(target);
-    const fps = new Map([[fingerprint(NeuralNetwork.load(dirA)), 'A'], [fingerprint(NeuralNetwork.load(dirB)), 'B']]);
+    a.save_sync(dirA);
+    b.save_sync(dirB);
+    a.save_sync(target);
+    const fps = new Map([[fingerprint(NeuralNetwork.load_sync(dirA)), 'A'], [fingerprint(NeuralNetwork.load_sync(dirB)), 'B']]);
     expect(fps.size).toBe(2);
     let t = performance.now();
-    for (let i = 0; i < 4; i++) (i % 2 ? a : b).save(target);
+    for (let i = 0; i < 4; i++) (i % 2 ? a : b).save_sync(target);
     const perSave = (performance.now() - t) / 4;
     let seed = 12345;
     const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
@@ -49,7 +49,7 @@ describe('killed saves', () => {
       child.kill('SIGKILL');
       await exited;
       if (readdirSync(target).some((n) => n.endsWith('.tmp'))) seen.leftovers++; // killed while writing a file
-      const which = fps.get(fingerprint(NeuralNetwork.load(target)));
+      const which = fps.get(fingerprint(NeuralNetwork.load_sync(target)));
       expect(which, `kill ${i}: the directory loads as a model that is neither A nor B`).toBeDefined();
       seen[which as 'A' | 'B']++;
     }
@@ -57,7 +57,7 @@ describe('killed saves', () => {
     expect(seen.A).toBeGreaterThan(0);
     expect(seen.B).toBeGreaterThan(0);
     // The next save removes the dead savers' temporaries and every file the new model.json does not name.
-    a.save(target);
+    a.save_sync(target);
     const files = readJson(target).files;
     expect(readdirSync(target).sort()).toEqual([files.optimizer.name, 'model.json', files.weights.name].sort());
   }, 300_000);

@@ -3,7 +3,7 @@
 import { NeuralNetwork } from '../../lib/v2/index.js';
 
 const [dirA, dirB, target] = process.argv.slice(2) as [string, string, string];
-const models = [NeuralNetwork.load(dirB), NeuralNetwork.load(dirA)];
+const models = [NeuralNetwork.load_sync(dirB), NeuralNetwork.load_sync(dirA)];
 process.stdout.write('ready\n');
 const end = Date.now() + 60_000;
-for (let i = 0; Date.now() < end; i++) models[i % 2]!.save(target);
+for (let i = 0; Date.now() < end; i++) models[i % 2]!.save_sync(target);

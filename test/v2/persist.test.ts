@@ -28,7 +28,7 @@ describe('save: one model.json naming its data files', () => {
   it('content-named data files with their size and SHA-256; load gives the model back bit for bit', () => {
     const a = trainedMlp(1);
     const dir = tmp();
-    a.save(dir);
+    a.save_sync(dir);
     const j = readJson(dir);
     expect(j.version).toBe(2);
     for (const kind of ['weights', 'optimizer']) {
@@ -38,7 +38,7 @@ describe('save: one model.json naming its data files', () => {
       expect(readFileSync(join(dir, f.name)).length).toBe(f.bytes);
     }
     expect(dataFiles(dir)).toEqual([j.files.optimizer.name, j.files.weights.name].sort()); // no temporaries left
-    expect(fingerprint(NeuralNetwork.load(dir))).toBe(fingerprint(a));
+    expect(fingerprint(NeuralNetwork.load_sync(dir))).toBe(fingerprint(a));
   });
 
   it('every built-in layer kind loads with the same output shapes and predictions (shapes inferred from an empty batch)', () => {
@@ -49,15 +49,15 @@ describe('save: one model.json naming its data files', () => {
       new LayerNormalization(), new Transpose(1, 2), new Flatten(), new Dense(6), new BatchNormalization1D(), new Dropout(0.2), new Activation('softmax'),
     ]) cnn.add(l);
     const X = R.randn([5, 1, 8, 8]);
-    cnn.fit(X, R.t(Int32Array.from([0, 1, 2, 3, 4])), { n_epochs: 1, verbose: false });
+    cnn.fit_sync(X, R.t(Int32Array.from([0, 1, 2, 3, 4])), { n_epochs: 1, verbose: false });
     const emb = new NeuralNetwork(new SGD({ momentum: 0.9 }), 'SquareLoss');
     for (const l of [new Embedding(10, 3, { input_shape: [4] }), new Flatten(), new Dense(2)]) emb.add(l);
     const ids = R.t(Int32Array.from({ length: 8 }, (_, i) => i), { dtype: 'int32' }).reshape([2, 4]);
-    emb.fit(ids, R.randn([2, 2]), { n_epochs: 1, verbose: false });
+    emb.fit_sync(ids, R.randn([2, 2]), { n_epochs: 1, verbose: false });
     for (const [m, x] of [[cnn, X], [emb, ids]] as const) {
       const dir = tmp();
-      m.save(dir);
-      const back = NeuralNetwork.load(dir);
+      m.save_sync(dir);
+      const back = NeuralNetwork.load_sync(dir);
       expect(back.summary('s', false)).toBe(m.summary('s', false));
       expect(Array.from(back.predict(x).data())).toEqual(Array.from(m.predict(x).data()));
       expect(fingerprint(back)).toBe(fingerprint(m));
@@ -67,31 +67,31 @@ describe('save: one model.json naming its data files', () => {
   it('a second save switches to new files and removes the old ones', () => {
     const dir = tmp();
     const a = trainedMlp(1);
-    a.save(dir);
+    a.save_sync(dir);
     const old = readJson(dir).files;
     const b = trainedMlp(2);
-    b.save(dir);
+    b.save_sync(dir);
     const now = readJson(dir).files;
     expect(now.weights.name).not.toBe(old.weights.name);
     expect(dataFiles(dir)).toEqual([now.optimizer.name, now.weights.name].sort());
-    expect(fingerprint(NeuralNetwork.load(dir))).toBe(fingerprint(b));
-    b.save(dir); // the same content again: same names, still loadable
+    expect(fingerprint(NeuralNetwork.load_sync(dir))).toBe(fingerprint(b));
+    b.save_sync(dir); // the same content again: same names, still loadable
     expect(readJson(dir).files).toEqual(now);
-    expect(fingerprint(NeuralNetwork.load(dir))).toBe(fingerprint(b));
+    expect(fingerprint(NeuralNetwork.load_sync(dir))).toBe(fingerprint(b));
   });
 
   it('version-1 directories still load, and the next save replaces their files', () => {
     const a = trainedMlp(3);
     const dir = tmp();
-    a.save(dir);
+    a.save_sync(dir);
     toVersion1(dir);
     expect(dataFiles(dir)).toEqual(['optimizer.safetensors', 'weights.safetensors']);
-    const b = NeuralNetwork.load(dir);
+    const b = NeuralNetwork.load_sync(dir);
     expect(fingerprint(b)).toBe(fingerprint(a));
-    b.save(dir);
+    b.save_sync(dir);
     expect(readJson(dir).version).toBe(2);
     expect(dataFiles(dir).some((n) => n === 'weights.safetensors' || n === 'optimizer.safetensors')).toBe(false);
-    expect(fingerprint(NeuralNetwork.load(dir))).toBe(fingerprint(a));
+    expect(fingerprint(NeuralNetwork.load_sync(dir))).toBe(fingerprint(a));
   });
 
   it('a model with a custom loss function saves; load asks for the function with a typed error', () => {
@@ -100,15 +100,15 @@ describe('save: one model.json naming its data files', () => {
     const loss = (t: R.Tensor, p: R.Tensor) => R.mean(R.abs(R.sub(t, p)));
     const m = new NeuralNetwork(new SGD({ lr: 0.1 }), loss);
     m.add(new Dense(2, { input_shape: [4] }));
-    m.fit(X, Y, { n_epochs: 2, batch_size: 4, verbose: false });
+    m.fit_sync(X, Y, { n_epochs: 2, batch_size: 4, verbose: false });
     const dir = tmp();
-    m.save(dir);
+    m.save_sync(dir);
     expect(readJson(dir).loss).toBe('custom');
-    expectError(() => NeuralNetwork.load(dir), R.ArgError, 'saved with a custom loss function', 'NeuralNetwork.load(dir, { loss })');
-    const back = NeuralNetwork.load(dir, { loss });
+    expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, 'saved with a custom loss function', 'NeuralNetwork.load(dir, { loss })');
+    const back = NeuralNetwork.load_sync(dir, { loss });
     expect(back.loss.fn).toBe(loss);
     expect(Array.from(back.predict(X).data())).toEqual(Array.from(m.predict(X).data()));
-    expectError(() => NeuralNetwork.load(dir, { loss: 'constructor' as 'SquareLoss' }), R.AttrError, "unknown loss 'constructor'");
+    expectError(() => NeuralNetwork.load_sync(dir, { loss: 'constructor' as 'SquareLoss' }), R.AttrError, "unknown loss 'constructor'");
   });
 });
 
@@ -119,26 +119,26 @@ describe('save never writes through a link', () => {
     writeFileSync(victim, 'precious');
     symlinkSync(victim, join(dir, 'model.json'));
     const a = trainedMlp(1);
-    a.save(dir);
+    a.save_sync(dir);
     expect(readFileSync(victim, 'utf8')).toBe('precious');
     expect(lstatSync(join(dir, 'model.json')).isFile()).toBe(true);
-    expect(fingerprint(NeuralNetwork.load(dir))).toBe(fingerprint(a));
+    expect(fingerprint(NeuralNetwork.load_sync(dir))).toBe(fingerprint(a));
   });
 
   it('replaces links planted under the data files\' names and removes old-layout links, targets untouched', () => {
     const a = trainedMlp(1);
     const probe = tmp();
-    a.save(probe);
+    a.save_sync(probe);
     const names = readJson(probe).files;
     const dir = tmp();
     const victim = join(tmp(), 'victim.bin');
     writeFileSync(victim, 'precious');
     for (const n of [names.weights.name, names.optimizer.name, 'weights.safetensors', 'optimizer.safetensors']) symlinkSync(victim, join(dir, n));
-    a.save(dir);
+    a.save_sync(dir);
     expect(readFileSync(victim, 'utf8')).toBe('precious');
     expect(dataFiles(dir)).toEqual([names.optimizer.name, names.weights.name].sort());
     for (const n of dataFiles(dir)) expect(lstatSync(join(dir, n)).isFile()).toBe(true);
-    expect(fingerprint(NeuralNetwork.load(dir))).toBe(fingerprint(a));
+    expect(fingerprint(NeuralNetwork.load_sync(dir))).toBe(fingerprint(a));
   });
 
   it('save_safetensors replaces a link at its path; its target is untouched', () => {
@@ -159,7 +159,7 @@ describe('save never writes through a link', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, dead), 'x');
     writeFileSync(join(dir, live), 'x');
-    trainedMlp(1).save(dir);
+    trainedMlp(1).save_sync(dir);
     expect(existsSync(join(dir, dead))).toBe(false);
     expect(existsSync(join(dir, live))).toBe(true);
   });
@@ -167,7 +167,7 @@ describe('save never writes through a link', () => {
   it('refuses a model.json that is a directory, with a typed error, and leaves the old files', () => {
     const dir = tmp();
     mkdirSync(join(dir, 'model.json'));
-    expectError(() => trainedMlp(1).save(dir), R.ArgError, 'cannot write', 'model.json');
+    expectError(() => trainedMlp(1).save_sync(dir), R.ArgError, 'cannot write', 'model.json');
     expect(readdirSync(dir).filter((n) => n.startsWith('.ravdl-'))).toEqual([]);
   });
 });
@@ -176,7 +176,7 @@ describe('load checks every tensor against what it fills', () => {
   /** A version-1 directory of trainedMlp(1) whose weights (or optimizer) file entries were edited. */
   function edited(kind: 'weights' | 'optimizer', edit: (e: ReturnType<typeof safetensorsEntries>['entries']) => void): string {
     const dir = tmp();
-    trainedMlp(1).save(dir);
+    trainedMlp(1).save_sync(dir);
     toVersion1(dir, {
       [kind]: (b: Buffer) => {
         const { entries, metadata } = safetensorsEntries(b);
@@ -190,17 +190,17 @@ describe('load checks every tensor against what it fills', () => {
   it('weights stored as I32, BOOL or F16 are refused (no silent conversion into float32 weights)', () => {
     for (const [dtype, data] of [['I32', new Uint8Array(12)], ['BOOL', new Uint8Array(3)], ['F16', new Uint8Array(6)]] as const) {
       const dir = edited('weights', (e) => void (e['dense_2.w0'] = { dtype, shape: [3], data }));
-      expectError(() => NeuralNetwork.load(dir), R.DtypeError, `Dense 'dense_2'`, `'dense_2.w0' is stored as ${dtype}`, 'expected F32');
+      expectError(() => NeuralNetwork.load_sync(dir), R.DtypeError, `Dense 'dense_2'`, `'dense_2.w0' is stored as ${dtype}`, 'expected F32');
     }
   });
 
   it('extra tensors are refused by name; missing ones and wrong shapes name the layer', () => {
     let dir = edited('weights', (e) => void (e['ghost.W'] = { dtype: 'F32', shape: [1], data: f32([1]) }));
-    expectError(() => NeuralNetwork.load(dir), R.ArgError, "holds tensors no layer of the model has: 'ghost.W'");
+    expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, "holds tensors no layer of the model has: 'ghost.W'");
     dir = edited('weights', (e) => void delete e['dense_2.W']);
-    expectError(() => NeuralNetwork.load(dir), R.ArgError, "Dense 'dense_2'", "has no tensor 'dense_2.W'");
+    expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, "Dense 'dense_2'", "has no tensor 'dense_2.W'");
     dir = edited('weights', (e) => void (e['dense_2.w0'] = { dtype: 'F32', shape: [1, 3], data: f32([1, 2, 3]) }));
-    expectError(() => NeuralNetwork.load(dir), R.ShapeError, "Dense 'dense_2'", "'dense_2.w0' has shape [1, 3]", 'makes it [3]');
+    expectError(() => NeuralNetwork.load_sync(dir), R.ShapeError, "Dense 'dense_2'", "'dense_2.w0' has shape [1, 3]", 'makes it [3]');
   });
 
   it('optimizer state: unknown params, other dtypes and wrong shapes are refused', () => {
@@ -212,30 +212,30 @@ describe('load checks every tensor against what it fills', () => {
     const p = join(dir, 'optimizer.safetensors');
     const { entries, metadata } = safetensorsEntries(readFileSync(p));
     writeFileSync(p, safetensorsBytes(entries, { meta: JSON.stringify({ ...JSON.parse(metadata!.meta!), 'step/ghost.W': 1 }) }));
-    expectError(() => NeuralNetwork.load(dir), R.ArgError, "the state is for param 'ghost.W', which the model does not have");
+    expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, "the state is for param 'ghost.W', which the model does not have");
     dir = edited('optimizer', (e) => void (e['exp_avg/dense_1.w0'] = { dtype: 'I32', shape: [16], data: new Uint8Array(64) }));
-    expectError(() => NeuralNetwork.load(dir), R.DtypeError, "optimizer state 'exp_avg/dense_1.w0' is stored as I32");
+    expectError(() => NeuralNetwork.load_sync(dir), R.DtypeError, "optimizer state 'exp_avg/dense_1.w0' is stored as I32");
     dir = edited('optimizer', (e) => {
       e['exp_avg/dense_1.w0'] = { dtype: 'F32', shape: [2], data: f32([0, 0]) };
       e['exp_avg_sq/dense_1.w0'] = { dtype: 'F32', shape: [2], data: f32([0, 0]) };
     });
-    expectError(() => NeuralNetwork.load(dir), R.ShapeError, "state 'exp_avg/dense_1.w0' has shape [2] but the param has shape [16]");
+    expectError(() => NeuralNetwork.load_sync(dir), R.ShapeError, "state 'exp_avg/dense_1.w0' has shape [2] but the param has shape [16]");
   });
 
   it('version 2: a data file that does not match model.json (size, SHA-256, name) is refused', () => {
     const dir = tmp();
-    trainedMlp(1).save(dir);
+    trainedMlp(1).save_sync(dir);
     const j = readJson(dir);
     const w = join(dir, j.files.weights.name);
     const bytes = readFileSync(w);
     bytes[bytes.length - 1] ^= 1;
     writeFileSync(w, bytes);
-    expectError(() => NeuralNetwork.load(dir), R.ArgError, 'does not match the SHA-256 in model.json');
+    expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, 'does not match the SHA-256 in model.json');
     writeFileSync(w, Buffer.concat([bytes, Buffer.alloc(1)]));
-    expectError(() => NeuralNetwork.load(dir), R.ArgError, `has ${bytes.length + 1} bytes, model.json says ${bytes.length}`);
+    expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, `has ${bytes.length + 1} bytes, model.json says ${bytes.length}`);
     for (const name of ['../weights-0000000000000000.safetensors', '/etc/passwd', 'weights.safetensors']) {
       writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...j, files: { ...j.files, weights: { ...j.files.weights, name } } }));
-      expectError(() => NeuralNetwork.load(dir), R.ArgError, 'files.weights must be');
+      expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, 'files.weights must be');
     }
   });
 
@@ -255,17 +255,17 @@ describe('load checks every tensor against what it fills', () => {
     const saved = new Two();
     saved.predict(R.randn([3, 4]));
     const dir = tmp();
-    saved.save(dir);
+    saved.save_sync(dir);
     const wide = new (class extends Two {
       override b = new Dense(3);
     })();
     wide.layer_name = () => 'Two';
     wide.predict(R.randn([1, 4]));
     const before = wide.get_weights();
-    expectError(() => wide.load(dir), R.ShapeError, "Dense 'b'", "'b.W' has shape [2, 5]");
+    expectError(() => wide.load_sync(dir), R.ShapeError, "Dense 'b'", "'b.W' has shape [2, 5]");
     expect(wide.get_weights()).toEqual(before); // 'a' was not replaced either
     R.manual_seed(9);
-    const fresh = new Two().load(dir);
+    const fresh = new Two().load_sync(dir);
     expect(fresh.get_weights()).toEqual(saved.get_weights());
   });
 });
@@ -273,7 +273,7 @@ describe('load checks every tensor against what it fills', () => {
 describe('model.json is checked before it is used', () => {
   function saved(): { dir: string; j: any; write: (j: any) => void } {
     const dir = tmp();
-    trainedMlp(1).save(dir);
+    trainedMlp(1).save_sync(dir);
     return { dir, j: readJson(dir), write: (j) => writeFileSync(join(dir, 'model.json'), JSON.stringify(j)) };
   }
 
@@ -284,21 +284,21 @@ describe('model.json is checked before it is used', () => {
       let k = clone();
       k.loss = name;
       write(k);
-      expectError(() => NeuralNetwork.load(dir), R.AttrError, `unknown loss '${name}'`, 'SquareLoss, CrossEntropy');
+      expectError(() => NeuralNetwork.load_sync(dir), R.AttrError, `unknown loss '${name}'`, 'SquareLoss, CrossEntropy');
       k = clone();
       k.layers[1].config.name = name;
       write(k);
-      expectError(() => NeuralNetwork.load(dir), R.AttrError, `unknown activation '${name}'`, 'relu');
+      expectError(() => NeuralNetwork.load_sync(dir), R.AttrError, `unknown activation '${name}'`, 'relu');
       k = clone();
       k.layers[1].class = name;
       write(k);
-      expectError(() => NeuralNetwork.load(dir), R.ArgError, `unknown layer class '${name}'`, 'Dense');
+      expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, `unknown layer class '${name}'`, 'Dense');
       k = clone();
       k.optimizer.name = name;
       write(k);
-      expectError(() => NeuralNetwork.load(dir), R.ArgError, `unknown optimizer '${name}'`, 'Adam');
+      expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, `unknown optimizer '${name}'`, 'Adam');
       write(JSON.parse(JSON.stringify(j).replace('"amsgrad":false', `"amsgrad":false,"${name}":1`)));
-      expectError(() => NeuralNetwork.load(dir), R.AttrError, `unknown option '${name}'`);
+      expectError(() => NeuralNetwork.load_sync(dir), R.AttrError, `unknown option '${name}'`);
     }
   });
 
@@ -319,13 +319,13 @@ describe('model.json is checked before it is used', () => {
       const { dir, j, write } = saved();
       edit(j);
       write(j);
-      expectError(() => NeuralNetwork.load(dir), R.ArgError, msg);
+      expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, msg);
     }
     const { dir, write } = saved();
     writeFileSync(join(dir, 'model.json'), '{"format": ');
-    expectError(() => NeuralNetwork.load(dir), R.ArgError, 'is not valid JSON');
+    expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, 'is not valid JSON');
     write({ format: 'ravdl-model' });
-    expectError(() => NeuralNetwork.load(dir), R.ArgError, 'version must be');
+    expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, 'version must be');
   });
 
   it('sizes from model.json are checked against the weights file and the documented limits before any layer allocates', () => {
@@ -336,17 +336,17 @@ describe('model.json is checked before it is used', () => {
       write(k);
     };
     edit((k) => (k.layers[0].config.n_units = 1e9));
-    expectError(() => NeuralNetwork.load(dir), R.ShapeError, "Dense 'dense_1'", "'dense_1.W' has shape [16, 4]", 'makes it [1000000000, 4]');
+    expectError(() => NeuralNetwork.load_sync(dir), R.ShapeError, "Dense 'dense_1'", "'dense_1.W' has shape [16, 4]", 'makes it [1000000000, 4]');
     edit((k) => (k.layers[0].config.input_shape = [1e8]));
-    expectError(() => NeuralNetwork.load(dir), R.ShapeError, 'samples of shape [100000000]', 'over the limit of 67108864', 'max_sample_elements');
+    expectError(() => NeuralNetwork.load_sync(dir), R.ShapeError, 'samples of shape [100000000]', 'over the limit of 67108864', 'max_sample_elements');
     edit((k) => (k.layers[0].config.input_shape = [-4]));
-    expectError(() => NeuralNetwork.load(dir), R.ShapeError, 'input_shape must be positive integers');
+    expectError(() => NeuralNetwork.load_sync(dir), R.ShapeError, 'input_shape must be positive integers');
     writeFileSync(join(dir, 'model.json'), JSON.stringify(j) + ' '.repeat(16 * MiB));
-    expectError(() => NeuralNetwork.load(dir), FileLimitError, `over the limit of ${16 * MiB} (a fixed limit)`);
+    expectError(() => NeuralNetwork.load_sync(dir), FileLimitError, `over the limit of ${16 * MiB} (a fixed limit)`);
     write(j);
-    expectError(() => NeuralNetwork.load(dir, { max_bytes: 100 }), FileLimitError, 'over the limit of 100', 'max_bytes');
-    expect(NeuralNetwork.load(dir, { max_sample_elements: 16 }).layers).toHaveLength(3); // the widest layer has 16 outputs
-    expectError(() => NeuralNetwork.load(dir, { max_sample_elements: 15 }), R.ShapeError, "Dense 'dense_1' output", 'over the limit of 15');
+    expectError(() => NeuralNetwork.load_sync(dir, { max_bytes: 100 }), FileLimitError, 'over the limit of 100', 'max_bytes');
+    expect(NeuralNetwork.load_sync(dir, { max_sample_elements: 16 }).layers).toHaveLength(3); // the widest layer has 16 outputs
+    expectError(() => NeuralNetwork.load_sync(dir, { max_sample_elements: 15 }), R.ShapeError, "Dense 'dense_1' output", 'over the limit of 15');
   });
 
   it('a layer that amplifies its input past the sample limit is refused at load (Embedding over a huge id sequence)', () => {
@@ -356,11 +356,11 @@ describe('model.json is checked before it is used', () => {
     m.add(new Flatten());
     m.add(new Dense(2));
     const dir = tmp();
-    m.save(dir);
+    m.save_sync(dir);
     const j = readJson(dir);
     j.layers[0].config.input_shape = [2e6]; // 2e6 ids under the limit, 1.28e8 embedded values over it
     writeFileSync(join(dir, 'model.json'), JSON.stringify(j));
-    expectError(() => NeuralNetwork.load(dir), R.ShapeError, "Embedding 'embedding_1' output", 'samples of shape [2000000, 64]', 'over the limit');
+    expectError(() => NeuralNetwork.load_sync(dir), R.ShapeError, "Embedding 'embedding_1' output", 'samples of shape [2000000, 64]', 'over the limit');
   });
 
   it('edited numbers in model.json cannot make load allocate: typed error and bounded peak RSS in a child process', () => {
@@ -368,7 +368,7 @@ describe('model.json is checked before it is used', () => {
     m.add(new Dense(16, { input_shape: [64] }));
     m.add(new Dense(3));
     const dir = tmp();
-    m.save(dir);
+    m.save_sync(dir);
     const j = readJson(dir);
     j.layers[0].config.n_units = 5e6; // before: built 5e6 × 64 floats (1.2 GiB) and initialised them
     j.layers[1].config.n_units = 5e6;
@@ -383,10 +383,10 @@ describe('model.json is checked before it is used', () => {
     const { dir, j } = saved();
     rmSync(join(dir, j.files.weights.name));
     symlinkSync('/dev/zero', join(dir, j.files.weights.name));
-    expectError(() => NeuralNetwork.load(dir), R.ArgError, 'is a character device');
+    expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, 'is a character device');
     rmSync(join(dir, 'model.json'));
     mkdirSync(join(dir, 'model.json'));
-    expectError(() => NeuralNetwork.load(dir), R.ArgError, 'is a directory');
+    expectError(() => NeuralNetwork.load_sync(dir), R.ArgError, 'is a directory');
     expect(readlinkSync(join(dir, j.files.weights.name))).toBe('/dev/zero');
   });
 });

@@ -43,7 +43,7 @@ describe('fit follows PyTorch loss curves', () => {
       const y = run.loss === 'CrossEntropy' ? R.t(Int32Array.from(run.labels)) : R.one_hot_encoding(R.t(Int32Array.from(run.labels)), 3);
       const n = X.shape[0]!;
       const perEpoch = Math.ceil(n / run.batch_size);
-      const history = model.fit(X, y, { n_epochs: Math.ceil(run.steps / perEpoch), batch_size: run.batch_size, shuffle: false, verbose: false });
+      const history = model.fit_sync(X, y, { n_epochs: Math.ceil(run.steps / perEpoch), batch_size: run.batch_size, shuffle: false, verbose: false });
       const got: number[] = [];
       for (let e = 1; got.length < run.steps; e++) for (let b = 1; b <= perEpoch && got.length < run.steps; b++) got.push(history[`training_loss_epoch_${e}_batch_${b}`]);
       let worst = 0;

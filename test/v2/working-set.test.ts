@@ -50,17 +50,17 @@ describe('memory follows the working set of one batch', () => {
   it('evaluate over 20 batches holds about one batch at a time', () => {
     const m = model();
     const [x, t] = [X(), y()];
-    const one = peakLiveBytes(() => void m.evaluate(R.slice(x, [0, 0], [100, 64]), R.slice(t, [0], [100]), { batch_size: 100 }));
-    const all = peakLiveBytes(() => void m.evaluate(x, t, { batch_size: 100 }));
+    const one = peakLiveBytes(() => void m.evaluate_sync(R.slice(x, [0, 0], [100, 64]), R.slice(t, [0], [100]), { batch_size: 100 }));
+    const all = peakLiveBytes(() => void m.evaluate_sync(x, t, { batch_size: 100 }));
     expect(all).toBeLessThan(3 * one);
   });
 
   it('fit: the live memory of epoch 3 is that of epoch 1', () => {
     const m = model();
     const [x, t] = [X(), y()];
-    m.fit(x, t, { n_epochs: 1, batch_size: 100, verbose: false }); // creates the Adam state
-    const first = peakLiveBytes(() => void m.fit(x, t, { n_epochs: 1, batch_size: 100, verbose: false }));
-    const third = peakLiveBytes(() => void m.fit(x, t, { n_epochs: 3, batch_size: 100, verbose: false }));
+    m.fit_sync(x, t, { n_epochs: 1, batch_size: 100, verbose: false }); // creates the Adam state
+    const first = peakLiveBytes(() => void m.fit_sync(x, t, { n_epochs: 1, batch_size: 100, verbose: false }));
+    const third = peakLiveBytes(() => void m.fit_sync(x, t, { n_epochs: 3, batch_size: 100, verbose: false }));
     expect(third).toBeLessThan(1.5 * first);
   });
 });

@@ -20,8 +20,11 @@ const TYPES = new Map<number, { name: string; size: number; ctor: Ctor; get: (v:
   [0x0e, { name: 'double', size: 8, ctor: Float64Array, get: (v, o) => v.getFloat64(o, false) }],
 ]);
 
-/** Decodes IDX bytes (already decompressed); `source` names the input in error messages. */
-export function parse_idx(buf: Uint8Array, source = '<buffer>'): IdxArray {
+/**
+ * Decodes IDX bytes (already decompressed); `source` names the input in error messages. With
+ * `{ copy: false }`, byte data is returned as a view of buf instead of a copy.
+ */
+export function parse_idx(buf: Uint8Array, source = '<buffer>', options: { copy?: boolean } = {}): IdxArray {
   const where = 'read_idx';
   if (buf.length < 4) throw new ShapeError(`${where}: ${source} is ${buf.length} bytes, too short for the 4-byte IDX magic number`);
   if (buf[0] !== 0 || buf[1] !== 0) throw new ArgError(`${where}: ${source} is not an IDX file (magic number starts 0x${hex(buf[0]!)} 0x${hex(buf[1]!)}, expected 0x00 0x00)`);
@@ -45,8 +48,10 @@ export function parse_idx(buf: Uint8Array, source = '<buffer>'): IdxArray {
   }
   let data: IdxData;
   if (type.size === 1) {
+    const bytes = type.ctor === Uint8Array ? buf.subarray(head) : new Int8Array(buf.buffer, buf.byteOffset + head, n);
+    if (options.copy === false) return { data: bytes, shape };
     data = new type.ctor(n);
-    (data as Uint8Array).set(type.ctor === Uint8Array ? buf.subarray(head) : new Int8Array(buf.buffer, buf.byteOffset + head, n));
+    (data as Uint8Array).set(bytes);
   } else {
     data = new type.ctor(n);
     for (let i = 0; i < n; i++) data[i] = type.get(view, head + i * type.size);

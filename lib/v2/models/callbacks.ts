@@ -1,5 +1,5 @@
-// fit() callbacks: hooks per batch and per epoch; a callback stops training by setting
-// model.stop_training. EarlyStopping is the built-in one.
+// fit() callbacks: hooks per batch and per epoch (sync or async); a callback stops training by
+// setting model.stop_training. EarlyStopping is the built-in one.
 import { AttrError } from '../../errors.js';
 
 export interface BatchLogs {
@@ -21,13 +21,14 @@ export interface TrainingModel {
   set_weights(w: Map<string, Float32Array | Int32Array>): void;
 }
 
+/** fit() hooks, returning nothing or a Promise: fit awaits a Promise before going on (fit_sync cannot, and says so). */
 export interface Callback {
-  on_train_begin?(model: TrainingModel): void;
-  on_epoch_begin?(epoch: number, model: TrainingModel): void;
+  on_train_begin?(model: TrainingModel): unknown;
+  on_epoch_begin?(epoch: number, model: TrainingModel): unknown;
   /** batch and epoch are 1-based, as in the history names. */
-  on_batch_end?(batch: number, logs: BatchLogs, model: TrainingModel, epoch: number): void;
-  on_epoch_end?(epoch: number, logs: EpochLogs, model: TrainingModel): void;
-  on_train_end?(model: TrainingModel): void;
+  on_batch_end?(batch: number, logs: BatchLogs, model: TrainingModel, epoch: number): unknown;
+  on_epoch_end?(epoch: number, logs: EpochLogs, model: TrainingModel): unknown;
+  on_train_end?(model: TrainingModel): unknown;
 }
 
 export interface EarlyStoppingOptions {

@@ -8,12 +8,16 @@ import type { DType } from '../../tensor/dtype.js';
 import { type Rows, isNumericArray, isShaped } from '../utils/rows.js';
 import { classIndices } from '../utils/preprocess.js';
 import { checkNoNaN } from '../utils/numeric.js';
-import { withoutRecording } from '../../ops/define.js';
+import { isRecording, withoutRecording } from '../../ops/define.js';
+import { type Work, pause } from '../../io/drive.js';
 
 export type DataInput = Rows;
 
-/** X or y as a tensor (of `dtype` when given; data copied when converting), checked for NaN. */
-export function asTensor(where: string, name: string, x: DataInput, dtype?: DType): Tensor {
+/**
+ * X or y as a tensor (of `dtype` when given; data copied when converting), checked for NaN
+ * (unless nanCheck is false: the caller runs checkNoNaNWork).
+ */
+export function asTensor(where: string, name: string, x: DataInput, dtype?: DType, nanCheck = true): Tensor {
   let v: Tensor;
   if (x instanceof Tensor) v = x;
   else if (isShaped(x)) v = t(x.data as never, { shape: x.shape });
@@ -27,8 +31,22 @@ export function asTensor(where: string, name: string, x: DataInput, dtype?: DTyp
     const from = v;
     v = withoutRecording(() => from.astype(dtype)); // data stays data while a graph is being defined
   }
-  if (v.dtype === 'float32') checkNoNaN(where, name, { data: v._data, shape: v.shape });
+  if (nanCheck && v.dtype === 'float32') checkNoNaN(where, name, { data: v._data, shape: v.shape });
   return v;
+}
+
+/** Elements checked between two pauses (a few milliseconds). */
+const NAN_SLICE = 2 ** 22;
+
+/** The NaN check of asTensor in slices, pausing between them (a whole dataset never stalls an async fit). */
+export function* checkNoNaNWork(where: string, name: string, v: Tensor): Work<void> {
+  if (v.isSymbolic || v.dtype !== 'float32') return;
+  const d = v._data;
+  for (let start = 0; start < d.length; start += NAN_SLICE) {
+    if (start > 0 && !isRecording()) yield* pause();
+    const end = Math.min(d.length, start + NAN_SLICE);
+    for (let i = start; i < end; i++) if (d[i] !== d[i]) checkNoNaN(where, name, { data: d, shape: v.shape }); // throws, naming the place
+  }
 }
 
 function checkIntegers(where: string, name: string, v: Tensor): void {

@@ -3,25 +3,49 @@
 // training loop calls _forward_pass(x) and _backward_pass(loss) (step=false accumulates gradients).
 import { ArgError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import type { DType } from '../../tensor/dtype.js';
 import { CustomLayer } from '../layers/custom.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import type { TrainingModel } from './callbacks.js';
-import { type DataInput, asTensor } from './data.js';
-import { backwardPass, checkBatchSize, getWeights, predictBatches, setWeights } from './engine.js';
+import type { DataInput } from './data.js';
+import {
+  type BatchOptions,
+  type Evaluation,
+  type FitOptions,
+  type History,
+  type Model,
+  backwardPass,
+  evaluateWork,
+  fitWork,
+  getWeights,
+  predictWork,
+  setWeights,
+} from './engine.js';
+import { type Loss, type LossFn, type LossName, resolveLoss } from './losses.js';
 import { zeros } from '../../ops/creation.js';
 import { no_grad } from '../../autograd/mode.js';
 import { tidy } from '../../tensor/scope.js';
 import { withStateSource } from '../layers/layer.js';
-import { FORMAT, type LoadOptions, VERSION, openModel, ownedState, paramsOf, saveModel } from './persist.js';
+import { sliceRows } from '../utils/rows.js';
+import { type Work, runAsync, runSync } from '../../io/drive.js';
+import { CUSTOM_LOSS, FORMAT, type LoadOptions, VERSION, openModel, ownedState, paramsOf, saveWork } from './persist.js';
 
-export abstract class Functional extends CustomLayer implements TrainingModel {
+export abstract class Functional extends CustomLayer implements TrainingModel, Model {
   optimizer: Optimizer | null = null;
+  /** The loss fit and evaluate use (initialize_params' second argument; default 'SquareLoss'). */
+  loss: Loss = resolveLoss('SquareLoss');
   stop_training = false;
+  /** Output sample shape by input sample shape, found once by a one-sample forward pass. */
+  private probed: { input: string; output: number[] } | null = null;
 
-  /** Sets the optimizer that _backward_pass steps (call it at the end of the constructor, as the seed does). */
-  initialize_params(optimizer: Optimizer): void {
+  /**
+   * Sets the optimizer that _backward_pass and fit step, and the loss fit and evaluate use (call
+   * it at the end of the constructor, as the seed does).
+   */
+  initialize_params(optimizer: Optimizer, loss: LossName | LossFn = 'SquareLoss'): void {
     if (optimizer == null || typeof (optimizer as Optimizer).step !== 'function') throw new ArgError(`${this.layer_name()}.initialize_params: expected an Optimizer (e.g. new Adam()), got ${String(optimizer)}`);
     this.optimizer = optimizer;
+    this.loss = resolveLoss(loss, `${this.layer_name()}.initialize_params`);
   }
 
   /**
@@ -38,12 +62,47 @@ export abstract class Functional extends CustomLayer implements TrainingModel {
     backwardPass(this, `${this.layer_name()}._backward_pass`, loss, step);
   }
 
-  /** Inference (training = false, no tape) over X in batches. */
-  predict(X: DataInput, options: { batch_size?: number } = {}): Tensor {
-    const where = `${this.layer_name()}.predict`;
-    const bs = options.batch_size ?? 256;
-    checkBatchSize(where, bs);
-    return predictBatches(this, asTensor(where, 'X', X, this.input_dtype()), bs);
+  /** Trains on (X, y) as NeuralNetwork.fit does (same options, history, callbacks, signal). */
+  fit(X: DataInput, y: DataInput, options?: FitOptions): Promise<History> {
+    return runAsync(fitWork(this, `${this.layer_name()}.fit`, X, y, options));
+  }
+
+  fit_sync(X: DataInput, y: DataInput, options?: FitOptions): History {
+    return runSync(fitWork(this, `${this.layer_name()}.fit_sync`, X, y, options));
+  }
+
+  /** Inference (training = false, no tape) over X in batches; synchronous. */
+  predict(X: DataInput, options?: BatchOptions): Tensor {
+    return runSync(predictWork(this, `${this.layer_name()}.predict`, X, options));
+  }
+
+  /** predict for large inputs: yields to the event loop between batches (default batch_size 64; same values as predict). */
+  predict_async(X: DataInput, options?: BatchOptions): Promise<Tensor> {
+    return runAsync(predictWork(this, `${this.layer_name()}.predict_async`, X, options, true));
+  }
+
+  /** Mean loss (and accuracy for classifiers) on (X, y); yields to the event loop between batches. */
+  evaluate(X: DataInput, y: DataInput, options?: BatchOptions): Promise<Evaluation> {
+    return runAsync(evaluateWork(this, `${this.layer_name()}.evaluate`, X, y, options));
+  }
+
+  evaluate_sync(X: DataInput, y: DataInput, options?: BatchOptions): Evaluation {
+    return runSync(evaluateWork(this, `${this.layer_name()}.evaluate_sync`, X, y, options));
+  }
+
+  /** @internal */
+  _inputDtype(): DType {
+    return this.input_dtype();
+  }
+
+  /** @internal The output sample shape, from a one-sample forward pass in inference mode (which also builds the layers). */
+  _outputShape(_where: string, X: Tensor): number[] {
+    const input = X.shape.slice(1).join(',');
+    if (this.probed?.input !== input) {
+      const output = tidy(() => no_grad(() => this._forward_pass(sliceRows(X, 0, 1), false).shape.slice(1)));
+      this.probed = { input, output };
+    }
+    return this.probed.output.slice();
   }
 
   get_weights(): Map<string, Float32Array | Int32Array> {
@@ -58,13 +117,21 @@ export abstract class Functional extends CustomLayer implements TrainingModel {
    * Writes weights, optimizer state and the input shape into dir, all-or-nothing (the class itself
    * is code: load into a new instance).
    */
-  save(dir: string): void {
-    const where = `${this.layer_name()}.save`;
+  save(dir: string): Promise<void> {
+    return runAsync(this.saveWork(`${this.layer_name()}.save`, dir));
+  }
+
+  /** save with synchronous file calls. */
+  save_sync(dir: string): void {
+    runSync(this.saveWork(`${this.layer_name()}.save_sync`, dir));
+  }
+
+  private saveWork(where: string, dir: string): Work<void> {
     if (!this.built || !this.input_shape) throw new ArgError(`${where}: run the model on a batch first, so its layers exist`);
-    saveModel(
+    return saveWork(
       where,
       dir,
-      { format: FORMAT, version: VERSION, model: this.layer_name(), loss: null, optimizer: this.optimizer?.get_config() ?? null, input_shape: this.input_shape, input_dtype: this.input_dtype() },
+      { format: FORMAT, version: VERSION, model: this.layer_name(), loss: this.loss.name ?? CUSTOM_LOSS, optimizer: this.optimizer?.get_config() ?? null, input_shape: this.input_shape, input_dtype: this.input_dtype() },
       this.state_tensors(),
       this.optimizer,
     );
@@ -75,9 +142,17 @@ export abstract class Functional extends CustomLayer implements TrainingModel {
    * layers with their parameters taken from the file; a built one has every value checked
    * before any is replaced.
    */
-  load(dir: string, options: LoadOptions & { optimizer?: Optimizer } = {}): this {
-    const where = `${this.layer_name()}.load`;
-    const saved = openModel(where, dir, options);
+  load(dir: string, options?: LoadOptions & { optimizer?: Optimizer }): Promise<this> {
+    return runAsync(this.loadWork(`${this.layer_name()}.load`, dir, options));
+  }
+
+  /** load with synchronous file calls. */
+  load_sync(dir: string, options?: LoadOptions & { optimizer?: Optimizer }): this {
+    return runSync(this.loadWork(`${this.layer_name()}.load_sync`, dir, options));
+  }
+
+  private *loadWork(where: string, dir: string, options: LoadOptions & { optimizer?: Optimizer } = {}): Work<this> {
+    const saved = yield* openModel(where, dir, options);
     const { json } = saved;
     if (json.model !== this.layer_name()) throw new ArgError(`${where}: ${dir} holds a '${json.model}' model`);
     let copy: Array<readonly [Tensor, Tensor]> = [];
@@ -89,7 +164,7 @@ export abstract class Functional extends CustomLayer implements TrainingModel {
       copy = ownedState(this).map(([owner, name, target]) => [target, saved.weights.take(owner, name, target.shape)] as const);
     }
     saved.weights.checkAllUsed();
-    const opt = options.optimizer ?? saved.readOptimizer(paramsOf(this.state_tensors()));
+    const opt = options.optimizer ?? (yield* saved.readOptimizer(paramsOf(this.state_tensors())));
     for (const [target, v] of copy) (target._data as Float32Array).set(v._data as Float32Array);
     if (opt) this.optimizer = opt;
     return this;

@@ -11,8 +11,12 @@
 // each layer then takes its parameters from the file (name, dtype and shape checked first), so a
 // few edited numbers in model.json cannot make it allocate more than the file holds.
 // Version 1 directories (weights.safetensors, optimizer.safetensors, no `files`) still load.
+// Saving and loading are written once as work (lib/io/drive.ts): save_sync/load_sync run it with
+// synchronous file calls, save/load with asynchronous ones and pauses while hashing, so a large
+// model never holds the event loop for long.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArgError, DtypeError, RavdlError, ShapeError } from '../../errors.js';
 import { no_grad } from '../../autograd/mode.js';
@@ -25,7 +29,23 @@ import type { Layer, NamedTensors, StateSource } from '../layers/layer.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { optimizer_from_config } from '../optimizers/index.js';
 import { SafetensorsFile, encode_safetensors } from '../../io/safetensors.js';
-import { MAX_MODEL_FILE_BYTES, MAX_MODEL_JSON_BYTES, checkLimit, checkPath, commitTemp, listDir, readRegularFile, removeStaleTemps, syncDir, writeFileAtomic, writeTemp } from '../../io/files.js';
+import {
+  MAX_MODEL_FILE_BYTES,
+  MAX_MODEL_JSON_BYTES,
+  checkLimit,
+  checkPath,
+  commitTemp,
+  commitTempAsync,
+  listDir,
+  readRegularFile,
+  readRegularFileAsync,
+  removeStaleTemps,
+  syncDir,
+  syncDirAsync,
+  writeTemp,
+  writeTempAsync,
+} from '../../io/files.js';
+import { type Io, type Work, io, pause } from '../../io/drive.js';
 
 export const FORMAT = 'ravdl-model';
 export const VERSION = 2;
@@ -67,9 +87,66 @@ export interface LoadOptions {
 const DATA_FILE = /^(weights|optimizer)-[0-9a-f]{16}\.safetensors$/;
 const LEGACY_FILES = ['weights.safetensors', 'optimizer.safetensors'];
 
+// ---- file operations, each in a synchronous and an asynchronous form ----
+
+const readIo = (where: string, path: string, max: number, options: { expectBytes?: number; option?: string | null } = {}): Io<Buffer> => ({
+  sync: () => readRegularFile(where, path, max, options),
+  async: () => readRegularFileAsync(where, path, max, options),
+});
+
+/** Writes bytes to a new file dir/name: a temporary file (exclusive, fsync'd) renamed into place. */
+const writeIo = (where: string, dir: string, name: string, bytes: Uint8Array): Io<void> => ({
+  sync: () => commitTemp(where, writeTemp(where, dir, bytes), join(dir, name)),
+  async: async () => commitTempAsync(where, await writeTempAsync(where, dir, bytes), join(dir, name)),
+});
+
+const syncDirIo = (dir: string): Io<void> => ({ sync: () => syncDir(dir), async: () => syncDirAsync(dir) });
+
+const mkdirIo = (where: string, dir: string): Io<void> => {
+  const fail = (e: unknown) => new ArgError(`${where}: cannot create the directory ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+  return {
+    sync: () => {
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (e) {
+        throw fail(e);
+      }
+    },
+    async: () => mkdir(dir, { recursive: true }).then(() => undefined, (e) => Promise.reject(fail(e))),
+  };
+};
+
+/** Removes a file, best effort (a directory of that name, or no permission: not part of the model). */
+const removeIo = (path: string): Io<void> => ({
+  sync: () => {
+    try {
+      rmSync(path, { force: true });
+    } catch {
+      // see above
+    }
+  },
+  async: () => rm(path, { force: true }).catch(() => undefined),
+});
+
+const HASH_CHUNK = 2 ** 23;
+
+/** SHA-256 of bytes, in 8 MiB chunks with a pause after each (a 2 GiB file never stalls the async form). */
+function* sha256(bytes: Uint8Array): Work<string> {
+  const h = createHash('sha256');
+  for (let off = 0; off < bytes.length; off += HASH_CHUNK) {
+    if (off > 0) yield* pause();
+    h.update(bytes.subarray(off, off + HASH_CHUNK));
+  }
+  return h.digest('hex');
+}
+
 // ---- save ----
 
-export function saveModel(where: string, dir: string, json: ModelJson, state: NamedTensors, optimizer: Optimizer | null): void {
+/**
+ * save's work. The model's state is encoded at once, when the work starts (the async save of a
+ * model that goes on training writes the weights it had when save was called).
+ */
+export function* saveWork(where: string, dir: string, json: ModelJson, state: NamedTensors, optimizer: Optimizer | null): Work<void> {
   checkPath(where, dir, 'dir');
   const tensors: Record<string, Tensor> = {};
   for (const [k, t] of state) {
@@ -83,45 +160,32 @@ export function saveModel(where: string, dir: string, json: ModelJson, state: Na
     opt = encode_safetensors(s.tensors, { meta: JSON.stringify(s.meta) });
     for (const t of Object.values(s.tensors)) t.dispose();
   }
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new ArgError(`${where}: cannot create the directory ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
-  }
+  yield* io(mkdirIo(where, dir));
   removeStaleTemps(dir);
-  const files = { weights: writeDataFile(where, dir, 'weights', weights), optimizer: opt ? writeDataFile(where, dir, 'optimizer', opt) : null };
-  syncDir(dir);
+  const files = { weights: yield* writeDataFile(where, dir, 'weights', weights), optimizer: opt ? yield* writeDataFile(where, dir, 'optimizer', opt) : null };
+  yield* io(syncDirIo(dir));
   // The switch: until this rename, model.json names the old files, which are still there.
-  writeFileAtomic(where, dir, 'model.json', Buffer.from(JSON.stringify({ ...json, version: VERSION, files }, null, 2) + '\n'));
-  removeOldFiles(dir, files);
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  yield* io(writeIo(where, dir, 'model.json', Buffer.from(JSON.stringify({ ...json, version: VERSION, files }, null, 2) + '\n')));
+  yield* io(syncDirIo(dir));
+  yield* removeOldFiles(dir, files);
 }
 
 /** Writes a data file named after its content (a file of that name already holds the same bytes). */
-function writeDataFile(where: string, dir: string, kind: 'weights' | 'optimizer', bytes: Buffer): DataFile {
-  const hash = sha256(bytes);
+function* writeDataFile(where: string, dir: string, kind: 'weights' | 'optimizer', bytes: Buffer): Work<DataFile> {
+  const hash = yield* sha256(bytes);
   const name = `${kind}-${hash.slice(0, 16)}.safetensors`;
-  commitTemp(where, writeTemp(where, dir, bytes), join(dir, name));
+  yield* io(writeIo(where, dir, name, bytes));
   return { name, bytes: bytes.length, sha256: hash };
 }
 
 /** Removes the data files the new model.json does not name (best effort: the model is already switched). */
-function removeOldFiles(dir: string, files: { weights: DataFile; optimizer: DataFile | null }): void {
+function* removeOldFiles(dir: string, files: { weights: DataFile; optimizer: DataFile | null }): Work<void> {
   const keep = new Set<unknown>([files.weights.name, files.optimizer?.name]);
   // Two processes saving into one directory are not supported (the last switch wins), but the
   // files another saver switched to since ours are kept: only a race within this loop is lost.
   for (const name of namedByCurrent(dir)) keep.add(name);
   for (const name of listDir(dir)) {
-    if ((DATA_FILE.test(name) || LEGACY_FILES.includes(name)) && !keep.has(name)) {
-      try {
-        rmSync(join(dir, name), { force: true });
-      } catch {
-        // A directory of that name, or no permission: it is not part of the model.
-      }
-    }
+    if ((DATA_FILE.test(name) || LEGACY_FILES.includes(name)) && !keep.has(name)) yield* io(removeIo(join(dir, name)));
   }
 }
 
@@ -142,12 +206,13 @@ export interface SavedModel {
   json: ModelJson;
   weights: FileState;
   /** The saved optimizer (config and state, the state checked against params), or null. */
-  readOptimizer(params: NamedTensors): Optimizer | null;
+  readOptimizer(params: NamedTensors): Work<Optimizer | null>;
   /** Throws a ShapeError naming owner when a sample of this shape is over the limit. */
   checkSample(owner: string, shape: readonly number[]): void;
 }
 
-export function openModel(where: string, dir: string, options: LoadOptions = {}): SavedModel {
+/** load's work up to building the layers: model.json checked, the weights file read and its header checked. */
+export function* openModel(where: string, dir: string, options: LoadOptions = {}): Work<SavedModel> {
   checkPath(where, dir, 'dir');
   if (options === null || typeof options !== 'object') throw new ArgError(`${where}: options must be an object, got ${String(options)}`);
   const maxBytes = checkLimit(where, options.max_bytes, MAX_MODEL_FILE_BYTES);
@@ -155,11 +220,11 @@ export function openModel(where: string, dir: string, options: LoadOptions = {})
   if (!Number.isSafeInteger(maxSample) || maxSample <= 0) throw new ArgError(`${where}: max_sample_elements must be a positive integer, got ${String(options.max_sample_elements)}`);
   const path = join(dir, 'model.json');
   if (!existsSync(path)) throw new ArgError(`${where}: ${path} does not exist (a directory written by model.save(dir) holds model.json and its weights)`);
+  const text = (yield* io(readIo(where, path, MAX_MODEL_JSON_BYTES, { option: null }))).toString('utf8');
   let raw: unknown;
   try {
-    raw = JSON.parse(readRegularFile(where, path, MAX_MODEL_JSON_BYTES, { option: null }).toString('utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
-    if (e instanceof RavdlError) throw e;
     throw new ArgError(`${where}: ${path} is not valid JSON: ${(e as Error).message}`);
   }
   const json = checkModelJson(`${where}: ${path}`, raw);
@@ -168,25 +233,25 @@ export function openModel(where: string, dir: string, options: LoadOptions = {})
     if (n > maxSample) throw new ShapeError(`${where}: ${owner}: samples of shape ${shapeStr(shape)} have ${n} elements, over the limit of ${maxSample} (raise it with the max_sample_elements option)`);
   };
   if (json.input_shape) checkSample('input', json.input_shape);
-  const read = (kind: 'weights' | 'optimizer'): SafetensorsFile | null => {
+  const read = function* (kind: 'weights' | 'optimizer'): Work<SafetensorsFile | null> {
     const f = json.files?.[kind];
     if (json.files && !f) return null;
     const file = join(dir, f ? f.name : `${kind}.safetensors`);
     if (!f && kind === 'optimizer' && !existsSync(file)) return null;
-    const buf = readRegularFile(where, file, maxBytes, { expectBytes: f?.bytes });
-    if (f && sha256(buf) !== f.sha256) throw new ArgError(`${where}: ${file} does not match the SHA-256 in model.json (the file was changed or belongs to another save)`);
+    const buf = yield* io(readIo(where, file, maxBytes, { expectBytes: f?.bytes }));
+    if (f && (yield* sha256(buf)) !== f.sha256) throw new ArgError(`${where}: ${file} does not match the SHA-256 in model.json (the file was changed or belongs to another save)`);
     return new SafetensorsFile(buf, file);
   };
-  const weights = new FileState(where, read('weights')!);
+  const weights = new FileState(where, (yield* read('weights'))!);
   return {
     dir,
     json,
     weights,
     checkSample,
-    readOptimizer(params) {
+    *readOptimizer(params) {
       if (!json.optimizer) return null;
       const opt = optimizer_from_config(json.optimizer);
-      const file = read('optimizer');
+      const file = yield* read('optimizer');
       if (file) loadOptimizerState(where, opt, file, params);
       return opt;
     },

@@ -12,7 +12,7 @@ export { read_csv, parse_csv } from '../data/csv.js';
 export type { CsvOptions, CsvTable } from '../data/csv.js';
 export { read_idx, parse_idx } from '../data/idx.js';
 export type { IdxArray } from '../data/idx.js';
-export { load_iris, load_digits, load_fashion_mnist, DatasetNotFoundError } from '../data/datasets.js';
+export { load_iris, load_digits, load_fashion_mnist, load_iris_sync, load_digits_sync, load_fashion_mnist_sync, DatasetNotFoundError, RAVDL_DATASETS_DIR } from '../data/datasets.js';
 export type { Dataset, DatasetOptions, DigitsOptions, FashionMnistOptions } from '../data/datasets.js';
 export { save_safetensors, load_safetensors, encode_safetensors, decode_safetensors } from '../../io/safetensors.js';
 export type { SafetensorsContent, LoadSafetensorsOptions } from '../../io/safetensors.js';

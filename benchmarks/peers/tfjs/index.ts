@@ -1,21 +1,46 @@
 // tfjs peers, measured in-process next to ravdl: @tensorflow/tfjs-core with its cpu backend
-// (plain JavaScript kernels) and its wasm backend (XNNPACK, WebAssembly SIMD), npm
-// devDependencies, plus @tensorflow/tfjs for its gradient registrations. Each suite builds the same workload as its ravdl row with the builders below
-// and times it with timeTfjs(); a backend that is not installed, or lacks a kernel the workload
-// needs, gives no figure and a note saying why.
+// (plain JavaScript kernels) and its wasm backend (XNNPACK, WebAssembly SIMD), plus
+// @tensorflow/tfjs for its gradient registrations. Each suite builds the same workload as its
+// ravdl row with the builders below and times it with timeTfjs(); a backend that is not
+// installed, or lacks a kernel the workload needs, gives no figure and a note saying why.
+//
+// Installed on demand: the tfjs packages (about 300 MB) live in this folder's own node_modules
+// (package.json and package-lock.json beside this file; node_modules ignored by git), installed
+// by the first benchmark run that needs them (npm ci here), never by the repository's npm ci.
+// RAVDL_BENCH_NO_INSTALL=1 skips the install (the tfjs columns then stay empty, with a note).
 //
 // Threads: tfjs's cpu backend is single-threaded JavaScript, and tfjs turns wasm threads off under
 // Node (WASM_HAS_MULTITHREAD_SUPPORT is false when IS_NODE; tensorflow/tfjs#3830), so both run
 // on one thread and their figures go in the 1-thread rows only.
-import { type Timing, timeIt } from '../harness.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Timing, timeIt } from '../../harness.js';
+// Typed when the peers are installed here; `any` on a machine that never ran the benchmark.
+// @ts-ignore -- resolvable only after the on-demand install
+import type * as tfc from '@tensorflow/tfjs-core';
 
-type TF = typeof import('@tensorflow/tfjs-core');
-type Tensor = import('@tensorflow/tfjs-core').Tensor;
-type Tensor1D = import('@tensorflow/tfjs-core').Tensor1D;
-type Tensor2D = import('@tensorflow/tfjs-core').Tensor2D;
-type Tensor4D = import('@tensorflow/tfjs-core').Tensor4D;
-type Scalar = import('@tensorflow/tfjs-core').Scalar;
-type Variable = import('@tensorflow/tfjs-core').Variable;
+type TF = typeof tfc;
+type Tensor = tfc.Tensor;
+type Tensor1D = tfc.Tensor1D;
+type Tensor2D = tfc.Tensor2D;
+type Tensor4D = tfc.Tensor4D;
+type Scalar = tfc.Scalar;
+type Variable = tfc.Variable;
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** A peer package from this folder's node_modules (a name, not a literal: it may not be installed). */
+const load = (name: string): Promise<any> => import(name);
+
+/** Installs the peers into this folder when they are missing; a note when that is not possible. */
+function ensureInstalled(): string | null {
+  if (existsSync(join(here, 'node_modules', '@tensorflow', 'tfjs-core', 'package.json'))) return null;
+  if (process.env.RAVDL_BENCH_NO_INSTALL) return 'tfjs not installed and RAVDL_BENCH_NO_INSTALL is set';
+  console.log('installing the tfjs peers into benchmarks/peers/tfjs (npm ci, once, about 300 MB) ...');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: here, stdio: 'inherit', timeout: 900_000 });
+  return r.status === 0 ? null : `installing tfjs into benchmarks/peers/tfjs failed (${r.error?.message ?? `npm ci exited ${r.status}`}); run npm ci there by hand`;
+}
 
 export type TfjsPeer = 'tfjs-cpu' | 'tfjs-wasm';
 export const TFJS_PEERS: TfjsPeer[] = ['tfjs-cpu', 'tfjs-wasm'];
@@ -40,11 +65,13 @@ const message = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0
 /** Imports tfjs and initialises each backend once per process. */
 export function loadTfjs(): Promise<Tfjs> {
   loading ??= (async (): Promise<Tfjs> => {
+    const failed = ensureInstalled();
+    if (failed) return { tf: null, available: [], version: null, notes: [failed] };
     let tf: TF;
     try {
-      tf = await import('@tensorflow/tfjs-core');
+      tf = await load('@tensorflow/tfjs-core');
     } catch (e) {
-      return { tf: null, available: [], version: null, notes: [`tfjs not installed (@tensorflow/tfjs-core: ${message(e)}); run npm install`] };
+      return { tf: null, available: [], version: null, notes: [`tfjs not installed (@tensorflow/tfjs-core: ${message(e)}); run npm ci in benchmarks/peers/tfjs`] };
     }
     // PROD: no debug checks (tfjs's fast path) and no "install tfjs-node" banner on first use.
     tf.env().set('PROD', true);
@@ -54,19 +81,19 @@ export function loadTfjs(): Promise<Tfjs> {
     // fused conv2d, can be differentiated); the @tensorflow/tfjs bundle registers them all in
     // tfjs's global registry, as it does for any tfjs user.
     try {
-      await import('@tensorflow/tfjs');
+      await load('@tensorflow/tfjs');
     } catch (e) {
       notes.push(`@tensorflow/tfjs not installed (${message(e)}): tfjs gradients (fwd+bwd and training rows) unavailable`);
     }
     try {
-      await import('@tensorflow/tfjs-backend-cpu');
+      await load('@tensorflow/tfjs-backend-cpu');
       if (await tf.setBackend('cpu')) available.push('tfjs-cpu');
       else notes.push('tfjs-cpu: backend failed to initialise');
     } catch (e) {
       notes.push(`tfjs-cpu not installed (@tensorflow/tfjs-backend-cpu: ${message(e)})`);
     }
     try {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      const wasm = await load('@tensorflow/tfjs-backend-wasm');
       if (await tf.setBackend('wasm')) {
         available.push('tfjs-wasm');
         const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
