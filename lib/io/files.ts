@@ -107,7 +107,7 @@ function checkReadable(where: string, p: string, st: Stats, maxBytes: number, op
 }
 
 /** readRegularFile without blocking the event loop (the reads run on libuv's thread pool). */
-export async function readRegularFileAsync(where: string, path: unknown, maxBytes: number, options: { expectBytes?: number; option?: string | null } = {}): Promise<Buffer> {
+export async function readRegularFileAsync(where: string, path: unknown, maxBytes: number, options: { expectBytes?: number; option?: string | null } = {}): Promise<NodeBuffer> {
   const p = checkPath(where, path);
   let fh;
   try {

@@ -31,7 +31,7 @@ export function readMaybeGzip(where: string, path: string, options: ReadLimitOpt
  * pool, and each inflated chunk is copied into one buffer as it arrives (sized from the gzip
  * trailer), so no step joins tens of megabytes at once.
  */
-export async function readMaybeGzipAsync(where: string, path: string, options: ReadLimitOptions = {}): Promise<Buffer> {
+export async function readMaybeGzipAsync(where: string, path: string, options: ReadLimitOptions = {}): Promise<NodeBuffer> {
   const limit = checkLimit(where, options?.max_bytes, MAX_DATA_BYTES);
   const buf = await readRegularFileAsync(where, path, limit);
   if (!isGzip(buf)) return buf;
