@@ -79,6 +79,39 @@ export function blobMeta(bytes: Uint8Array): { dtype: 'float32' | 'int32'; shape
   return { dtype: e.dtype === 'F32' ? 'float32' : 'int32', shape: [...e.shape] };
 }
 
+/**
+ * Several blobs in one body (a provider's inputs or results): for each, its SHA-256 as 64 hex
+ * characters, its length as a little-endian u64, then its bytes.
+ */
+export function encodeBundle(blobs: readonly { sha256: string; bytes: Uint8Array }[]): Buffer {
+  const parts: Uint8Array[] = [];
+  for (const b of blobs) {
+    const head = Buffer.alloc(72);
+    head.write(b.sha256, 0, 'latin1');
+    head.writeBigUInt64LE(BigInt(b.bytes.length), 64);
+    parts.push(head, b.bytes);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The entries of a bundle (views into `buf`, not checked against their hashes: the caller does). */
+export function decodeBundle(buf: Uint8Array, maxEntries = 100_000): { sha256: string; bytes: Uint8Array }[] {
+  const out: { sha256: string; bytes: Uint8Array }[] = [];
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  let at = 0;
+  while (at < b.length) {
+    if (out.length >= maxEntries) throw new Error(`a bundle holds more than ${maxEntries} blobs`);
+    if (at + 72 > b.length) throw new Error(`a bundle is truncated at byte ${at} (an entry header needs 72 bytes)`);
+    const sha = b.toString('latin1', at, at + 64);
+    if (!SHA256_RE.test(sha)) throw new Error(`a bundle entry at byte ${at} does not start with a SHA-256 in hex`);
+    const len = b.readBigUInt64LE(at + 64);
+    if (len > BigInt(b.length - at - 72)) throw new Error(`a bundle entry at byte ${at} claims ${len} bytes, only ${b.length - at - 72} follow`);
+    out.push({ sha256: sha, bytes: b.subarray(at + 72, at + 72 + Number(len)) });
+    at += 72 + Number(len);
+  }
+  return out;
+}
+
 /** Bytes a blob of this shape takes at most (data plus a generous header). */
 export const blobBytesFor = (shape: readonly number[]): number => 4 * shape.reduce((a, b) => a * b, 1) + 4096;
 

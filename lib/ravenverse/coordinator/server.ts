@@ -14,8 +14,9 @@
 //   DELETE /v1/graphs/:id, /v1/graphs     delete one graph, or all of one's graphs (flush)
 // Providers (provider token):
 //   WS     /v1/provider                   hello, assign, heartbeat, failed, cancel
-//   GET    /v1/leases/:lease/blobs/:sha   an input of the lease
-//   PUT    /v1/leases/:lease/results/:sha a result blob of the lease
+//   GET    /v1/leases/:lease/blobs/:sha   an input of the lease (POST /v1/leases/:lease/blobs
+//                                         { sha256: [...] }: several, as a bundle)
+//   PUT    /v1/leases/:lease/results/:sha a result blob of the lease (PUT .../results: a bundle)
 //   POST   /v1/leases/:lease/complete     { outputs: { "<node>:<output>": sha256 } }
 // Anyone: GET /v1/health; the dashboard page at /dashboard/ and its data at /api/dashboard.
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Db, openDatabase } from '../db/open.js';
 import { findToken } from '../db/tokens.js';
-import { API, ID_RE, LENGTH_HEADER, OFFSET_HEADER, SHA256_RE, SHA_HEADER, sha256 } from '../protocol.js';
+import { API, ID_RE, LENGTH_HEADER, OFFSET_HEADER, SHA256_RE, SHA_HEADER, decodeBundle, encodeBundle, sha256 } from '../protocol.js';
 import { ApiError, badRequest, forbidden } from './errors.js';
 import { CoordinatorState, type GraphEvent } from './state.js';
 import { ProviderChannel } from './ws.js';
@@ -328,21 +329,43 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   // ---------------------------------------------------------------- providers
   app.get<{ Params: { lease: string; sha: string } }>(`${API}/leases/:lease/blobs/:sha`, { schema: { params: params({ lease: leaseParam, sha: shaParam }) } }, async (req, reply) => {
     const token = await auth(req, 'provider');
-    const data = await state.leaseBlob(token, req.params.lease, req.params.sha);
-    return reply.type('application/octet-stream').header(SHA_HEADER, req.params.sha).send(data);
+    const [b] = await state.leaseBlobs(token, req.params.lease, [req.params.sha]);
+    return reply.type('application/octet-stream').header(SHA_HEADER, req.params.sha).send(b!.bytes);
   });
 
-  app.put<{ Params: { lease: string; sha: string }; Body: Buffer }>(
-    `${API}/leases/:lease/results/:sha`,
-    { bodyLimit: Math.min(o.maxBlobBytes, 2 ** 30), schema: { params: params({ lease: leaseParam, sha: shaParam }) } },
+  // Several inputs in one answer (a bundle: see protocol.ts).
+  app.post<{ Params: { lease: string }; Body: { sha256: string[] } }>(
+    `${API}/leases/:lease/blobs`,
+    { schema: { params: params({ lease: leaseParam }), body: { type: 'object', additionalProperties: false, required: ['sha256'], properties: { sha256: { type: 'array', maxItems: 100_000, items: shaParam } } } } },
     async (req, reply) => {
       const token = await auth(req, 'provider');
-      if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'ERR_MEDIA_TYPE', 'send the result as application/octet-stream');
-      await state.putResult(token, req.params.lease, req.params.sha, req.body);
-      reply.code(201);
-      return { sha256: req.params.sha };
+      return reply.type('application/octet-stream').send(encodeBundle(await state.leaseBlobs(token, req.params.lease, req.body.sha256)));
     },
   );
+
+  const resultLimit = Math.min(o.maxBlobBytes * 4, 2 ** 31 - 1);
+  app.put<{ Params: { lease: string; sha: string }; Body: Buffer }>(`${API}/leases/:lease/results/:sha`, { bodyLimit: resultLimit, schema: { params: params({ lease: leaseParam, sha: shaParam }) } }, async (req, reply) => {
+    const token = await auth(req, 'provider');
+    if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'ERR_MEDIA_TYPE', 'send the result as application/octet-stream');
+    await state.putResults(token, req.params.lease, [{ sha256: req.params.sha, bytes: req.body }]);
+    reply.code(201);
+    return { sha256: [req.params.sha] };
+  });
+
+  // Several results in one body (a bundle).
+  app.put<{ Params: { lease: string }; Body: Buffer }>(`${API}/leases/:lease/results`, { bodyLimit: resultLimit, schema: { params: params({ lease: leaseParam }) } }, async (req, reply) => {
+    const token = await auth(req, 'provider');
+    if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'ERR_MEDIA_TYPE', 'send the results as application/octet-stream (a bundle)');
+    let blobs;
+    try {
+      blobs = decodeBundle(req.body);
+    } catch (err) {
+      throw badRequest(`results of lease ${req.params.lease}: ${(err as Error).message}`);
+    }
+    await state.putResults(token, req.params.lease, blobs);
+    reply.code(201);
+    return { sha256: blobs.map((b) => b.sha256) };
+  });
 
   app.post<{ Params: { lease: string }; Body: { outputs: Record<string, string> } }>(
     `${API}/leases/:lease/complete`,

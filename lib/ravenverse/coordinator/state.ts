@@ -19,7 +19,7 @@ import type { Db } from '../db/open.js';
 import type { Database, GraphsTable, SubgraphsTable } from '../db/schema.js';
 import { estimatePeakBytes } from '../memory.js';
 import { partition } from '../partition.js';
-import { type Capability, type CoordinatorMessage, VARIABLE_PREFIX, blobMeta, sha256 } from '../protocol.js';
+import { type Capability, type CoordinatorMessage, VARIABLE_PREFIX, blobBytesFor, blobMeta, sha256 } from '../protocol.js';
 import { type Subgraph, refKey, subgraphGraph } from '../subgraph.js';
 import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.js';
 
@@ -101,7 +101,7 @@ export class CoordinatorState {
   readonly providers = new Map<string, ProviderConn>();
   private parsedGraphs = new Map<string, GraphData>();
   private listeners = new Map<string, Set<(e: GraphEvent) => void>>();
-  private leaseBlobs = new Map<string, Set<string>>();
+  private allowedCache = new Map<string, Set<string>>();
   private dispatching: Promise<void> | null = null;
   private dispatchAgain = false;
   private closed = false;
@@ -369,6 +369,8 @@ export class CoordinatorState {
   async putBlob(owner: string, sha: string, offset: number, total: number, body: Buffer): Promise<{ complete: boolean; received: number }> {
     if (total > this.opts.maxBlobBytes) throw new ApiError(413, 'ERR_TOO_LARGE', `blob ${sha}: ${total} bytes, over the ${this.opts.maxBlobBytes}-byte limit for one blob`);
     if (offset + body.length > total) throw badRequest(`blob ${sha}: bytes ${offset}..${offset + body.length} run past its length ${total}`);
+    // A whole blob is checked even when it is known already: a wrong upload is an error, never silently "done".
+    if (offset === 0 && body.length === total && sha256(body) !== sha) throw new ApiError(400, 'ERR_HASH_MISMATCH', `blob ${sha}: the bytes received have SHA-256 ${sha256(body)}`);
     const head = await this.headBlob(owner, sha);
     if (head.have) return { complete: true, received: head.size };
     if (offset !== head.offset) throw new ApiError(409, 'ERR_OFFSET', `blob ${sha}: the upload is at byte ${head.offset}, this part starts at ${offset}`, { 'upload-offset': String(head.offset) });
@@ -494,7 +496,7 @@ export class CoordinatorState {
 
   /** The blobs a lease's provider may download: the subgraph's constants and its inputs' results. */
   private async allowedBlobs(leaseId: string, graphId: string, idx: number): Promise<Set<string>> {
-    let set = this.leaseBlobs.get(leaseId);
+    let set = this.allowedCache.get(leaseId);
     if (set) return set;
     const sub = await this.db.selectFrom('subgraphs').select(['spec', 'const_blobs']).where('graph_id', '=', graphId).where('idx', '=', idx).executeTakeFirstOrThrow();
     const spec = JSON.parse(sub.spec) as Subgraph;
@@ -502,36 +504,50 @@ export class CoordinatorState {
     for (const part of chunks(spec.inputs.map(refKey))) {
       for (const r of await this.db.selectFrom('results').select('sha256').where('graph_id', '=', graphId).where('ref', 'in', part).execute()) set.add(r.sha256);
     }
-    if (this.leaseBlobs.size > 10_000) this.leaseBlobs.clear();
-    this.leaseBlobs.set(leaseId, set);
+    if (this.allowedCache.size > 10_000) this.allowedCache.clear();
+    this.allowedCache.set(leaseId, set);
     return set;
   }
 
-  async leaseBlob(token: string, leaseId: string, sha: string): Promise<Buffer> {
+  /** Blobs a lease's provider asks for, each one it may read (its subgraph's constants and inputs). */
+  async leaseBlobs(token: string, leaseId: string, shas: readonly string[]): Promise<{ sha256: string; bytes: Uint8Array }[]> {
     const lease = await this.activeLease(token, leaseId);
     if (lease.state !== 'active') throw new ApiError(409, 'ERR_LEASE_ENDED', `lease ${leaseId} is ${lease.state}`);
-    if (!(await this.allowedBlobs(leaseId, lease.graph_id, lease.idx)).has(sha)) throw forbidden(`blob ${sha} is not an input of lease ${leaseId}`);
-    return (await this.db.selectFrom('blobs').select('data').where('sha256', '=', sha).executeTakeFirstOrThrow()).data;
+    const allowed = await this.allowedBlobs(leaseId, lease.graph_id, lease.idx);
+    const denied = shas.find((s) => !allowed.has(s));
+    if (denied) throw forbidden(`blob ${denied} is not an input of lease ${leaseId}`);
+    const found = new Map<string, Buffer>();
+    for (const part of chunks([...new Set(shas)], 50)) for (const r of await this.db.selectFrom('blobs').select(['sha256', 'data']).where('sha256', 'in', part).execute()) found.set(r.sha256, r.data);
+    return shas.map((sha) => {
+      const bytes = found.get(sha);
+      if (!bytes) throw notFound(`blob ${sha} is not stored`);
+      return { sha256: sha, bytes };
+    });
   }
 
-  /** A result blob of an active lease: checked against its SHA-256 and against the outputs the subgraph makes. */
-  async putResult(token: string, leaseId: string, sha: string, body: Buffer): Promise<void> {
+  /** Result blobs of an active lease: each checked against its SHA-256 and against the outputs the subgraph makes. */
+  async putResults(token: string, leaseId: string, blobs: readonly { sha256: string; bytes: Uint8Array }[]): Promise<void> {
     const lease = await this.activeLease(token, leaseId);
     if (lease.state !== 'active') throw new ApiError(409, 'ERR_LEASE_ENDED', `lease ${leaseId} is ${lease.state}: its results are ignored`);
-    const got = sha256(body);
-    if (got !== sha) throw new ApiError(400, 'ERR_HASH_MISMATCH', `result ${sha}: the bytes received have SHA-256 ${got}`);
-    let meta;
-    try {
-      meta = blobMeta(body);
-    } catch (err) {
-      throw new ApiError(400, 'ERR_BLOB', `result ${sha}: not a ravdl blob: ${(err as Error).message}`);
-    }
     const sub = await this.db.selectFrom('subgraphs').select('outputs').where('graph_id', '=', lease.graph_id).where('idx', '=', lease.idx).executeTakeFirstOrThrow();
     const outs = JSON.parse(sub.outputs) as OutputMetaRow[];
-    if (!outs.some((o) => o.dtype === meta.dtype && JSON.stringify(o.shape) === JSON.stringify(meta.shape))) {
-      throw new ApiError(400, 'ERR_BLOB', `result ${sha} holds [${meta.shape.join(', ')}] ${meta.dtype}, which no output of lease ${leaseId} is`);
-    }
-    await this.db.insertInto('blobs').values({ sha256: sha, size: body.length, dtype: meta.dtype, shape: JSON.stringify(meta.shape), data: body, created_at: Date.now() }).onConflict((oc) => oc.column('sha256').doNothing()).execute();
+    const kinds = new Set(outs.map((o) => `${o.dtype}${JSON.stringify(o.shape)}`));
+    const budget = outs.reduce((n, o) => n + blobBytesFor(o.shape), 0);
+    const total = blobs.reduce((n, b) => n + b.bytes.length, 0);
+    if (total > budget) throw new ApiError(413, 'ERR_TOO_LARGE', `lease ${leaseId}: ${total} bytes of results, more than its outputs can take (${budget})`);
+    const rows = blobs.map(({ sha256: sha, bytes }) => {
+      const got = sha256(bytes);
+      if (got !== sha) throw new ApiError(400, 'ERR_HASH_MISMATCH', `result ${sha}: the bytes received have SHA-256 ${got}`);
+      let meta;
+      try {
+        meta = blobMeta(bytes);
+      } catch (err) {
+        throw new ApiError(400, 'ERR_BLOB', `result ${sha}: not a ravdl blob: ${(err as Error).message}`);
+      }
+      if (!kinds.has(`${meta.dtype}${JSON.stringify(meta.shape)}`)) throw new ApiError(400, 'ERR_BLOB', `result ${sha} holds [${meta.shape.join(', ')}] ${meta.dtype}, which no output of lease ${leaseId} is`);
+      return { sha256: sha, size: bytes.length, dtype: meta.dtype, shape: JSON.stringify(meta.shape), data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), created_at: Date.now() };
+    });
+    for (const part of chunks(rows, 50)) await this.db.insertInto('blobs').values(part).onConflict((oc) => oc.column('sha256').doNothing()).execute();
   }
 
   /**
@@ -598,7 +614,7 @@ export class CoordinatorState {
     });
     if (outcome === 'raced') return this.complete(token, leaseId, outputs);
     this.providers.get(lease.provider_id)?.leases.delete(leaseId);
-    this.leaseBlobs.delete(leaseId);
+    this.allowedCache.delete(leaseId);
     if (outcome === 'accepted') {
       const summary = await this.summaryOf(lease.graph_id);
       if (summary) {
@@ -648,7 +664,7 @@ export class CoordinatorState {
     });
     const conn = this.providers.get(lease.provider_id);
     conn?.leases.delete(leaseId);
-    this.leaseBlobs.delete(leaseId);
+    this.allowedCache.delete(leaseId);
     if (!changed) return;
     if (state !== 'cancelled') this.opts.log(`lease ${leaseId} (graph ${lease.graph_id}, subgraph ${lease.idx}) ${state}: ${why}`);
     if (conn?.open) conn.send({ type: 'cancel', lease: leaseId, reason: `${state}: ${why}` });
@@ -659,7 +675,7 @@ export class CoordinatorState {
   private dropLease(leaseId: string, providerId: string, reason: string): void {
     const conn = this.providers.get(providerId);
     conn?.leases.delete(leaseId);
-    this.leaseBlobs.delete(leaseId);
+    this.allowedCache.delete(leaseId);
     if (conn?.open) conn.send({ type: 'cancel', lease: leaseId, reason });
   }
 
@@ -770,7 +786,7 @@ export class CoordinatorState {
     const shas = [...new Set(sg.nodes.flatMap((n) => (n.kind === 'const' ? [n.blob!] : [])))];
     const blobs: { sha256: string; size: number }[] = [];
     for (const part of chunks(shas)) for (const r of await this.db.selectFrom('blobs').select(['sha256', 'size']).where('sha256', 'in', part).execute()) blobs.push(r);
-    this.leaseBlobs.set(leaseId, new Set(shas));
+    this.allowedCache.set(leaseId, new Set(shas));
     return { type: 'assign', lease: leaseId, graph_id: graphId, subgraph: idx, graph: graphJson(sg), blobs, outputs: spec.outputs.map(refKey), expires_in_ms: this.opts.leaseMs };
   }
 

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { native } from '../../native/load.js';
 import { RemoteError, Http } from '../http.js';
-import { type Assignment, type Capability, type CoordinatorMessage, PROVIDER_WS_PATH, type ProviderMessage, sha256 } from '../protocol.js';
+import { type Assignment, type Capability, type CoordinatorMessage, PROVIDER_WS_PATH, type ProviderMessage, decodeBundle, encodeBundle, sha256 } from '../protocol.js';
 import type { WorkerJob, WorkerReply } from './worker.js';
 
 export interface ProviderOptions {
@@ -130,13 +130,24 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   }
 
   async function download(a: Assignment, signal: AbortSignal): Promise<[string, Uint8Array][]> {
-    const out: [string, Uint8Array][] = [];
-    for (const b of a.blobs) {
+    const want = a.blobs.filter((b) => !cache.has(b.sha256)).map((b) => b.sha256);
+    const got = new Map<string, Uint8Array>();
+    if (want.length) {
+      const body = await http.bytes(`/v1/leases/${a.lease}/blobs`, { method: 'POST', body: { sha256: want }, retryMs: uploadRetryMs, signal });
+      for (const e of decodeBundle(body)) {
+        const actual = sha256(e.bytes);
+        if (actual !== e.sha256 || !want.includes(e.sha256)) throw new RemoteError(`blob ${e.sha256} arrived with SHA-256 ${actual}`, 0, 'ERR_HASH_MISMATCH');
+        got.set(e.sha256, e.bytes);
+      }
+    }
+    return a.blobs.map((b) => {
       let bytes = cache.get(b.sha256);
-      if (!bytes) {
-        bytes = await http.bytes(`/v1/leases/${a.lease}/blobs/${b.sha256}`, { retryMs: uploadRetryMs, signal });
-        const got = sha256(bytes);
-        if (got !== b.sha256) throw new RemoteError(`blob ${b.sha256} arrived with SHA-256 ${got}`, 0, 'ERR_HASH_MISMATCH');
+      if (bytes) {
+        cache.delete(b.sha256); // most recently used last
+        cache.set(b.sha256, bytes);
+      } else {
+        bytes = got.get(b.sha256);
+        if (!bytes) throw new RemoteError(`the coordinator did not send blob ${b.sha256}`, 0, 'ERR_MISSING_BLOBS');
         if (bytes.length <= CACHE_MAX) {
           cache.set(b.sha256, bytes);
           cacheBytes += bytes.length;
@@ -146,13 +157,9 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
             cacheBytes -= v.length;
           }
         }
-      } else {
-        cache.delete(b.sha256); // most recently used last
-        cache.set(b.sha256, bytes);
       }
-      out.push([b.sha256, bytes]);
-    }
-    return out;
+      return [b.sha256, bytes];
+    });
   }
 
   async function runJob(a: Assignment): Promise<void> {
@@ -163,23 +170,24 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     try {
       const blobs = await download(a, signal);
       if (signal.aborted) return;
+      const t1 = performance.now();
       const r = await compute(job, a, blobs);
+      const t2 = performance.now();
       if (signal.aborted) return;
       if (!r.ok) {
         log(`lease ${a.lease} (subgraph ${a.subgraph}) failed: ${r.error.code}: ${r.error.message}`);
         send({ type: 'failed', lease: a.lease, error: r.error });
         return;
       }
-      const uploaded = new Set<string>();
-      for (const o of r.outputs) {
-        if (uploaded.has(o.sha256)) continue;
-        await http.request(`/v1/leases/${a.lease}/results/${o.sha256}`, { method: 'PUT', body: o.bytes, retryMs: uploadRetryMs, signal });
-        uploaded.add(o.sha256);
-      }
+      const distinct = [...new Map(r.outputs.map((o) => [o.sha256, o])).values()];
+      await http.request(`/v1/leases/${a.lease}/results`, { method: 'PUT', body: encodeBundle(distinct), retryMs: uploadRetryMs, signal });
       const outputs = Object.fromEntries(r.outputs.map((o) => [o.name, o.sha256]));
+      const t3 = performance.now();
       const res = await http.json<{ status: string }>(`/v1/leases/${a.lease}/complete`, { method: 'POST', body: { outputs }, retryMs: uploadRetryMs, signal });
       if (res.status === 'accepted') completed++;
-      log(`subgraph ${a.subgraph} of graph ${a.graph_id}: ${res.status} (${(performance.now() - t0).toFixed(0)} ms, compute ${r.ms.toFixed(0)} ms)`);
+      const t4 = performance.now();
+      const ms = (x: number) => x.toFixed(0);
+      log(`subgraph ${a.subgraph} of graph ${a.graph_id}: ${res.status} in ${ms(t4 - t0)} ms (inputs ${ms(t1 - t0)}, worker ${ms(t2 - t1)} of which running ${ms(r.ms)}, results ${ms(t3 - t2)}, complete ${ms(t4 - t3)})`);
     } catch (err) {
       if (signal.aborted) return;
       const e = err as RemoteError;
