@@ -98,12 +98,13 @@ export async function runRemote(server: string, token: string | null, graph: Gra
   const userTotal = g.persist.size;
 
   const id = randomBytes(18).toString('base64url');
-  const put = await http.json<{ missing: string[] }>(`${API}/graphs/${id}`, { method: 'PUT', body: doc, retryMs });
+  const put = await http.json<{ missing: string[]; limits: { max_chunk_bytes: number } }>(`${API}/graphs/${id}`, { method: 'PUT', body: doc, retryMs });
+  const part = Math.max(1024, Math.min(chunk, put.limits.max_chunk_bytes));
   const constOf = new Map<string, ConstNode>();
   for (const n of g.nodes) if (n.kind === 'const') constOf.set(n.blob!, n);
   for (const sha of put.missing) {
     const bytes = blobs.get(sha) ?? encodeBlob(constOf.get(sha)!.shape, graph.constData(constOf.get(sha)!)).bytes;
-    await uploadBlob(http, sha, bytes, chunk, retryMs);
+    await uploadBlob(http, sha, bytes, part, retryMs);
   }
   blobs.clear();
   let summary = (await http.json<{ graph: Summary }>(`${API}/graphs/${id}/execute`, { method: 'POST', retryMs })).graph;

@@ -248,6 +248,34 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     other.close();
   });
 
+  it('a subgraph that fails on one provider goes to another; failing on three providers fails its graph with the error', async () => {
+    const id = await upload(c, alice, rec);
+    await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+    const ps = [prov, prov2, prov].map((t) => new FakeProvider(c.url, t));
+    const a0 = await (await ps[0]!.connect()).next();
+    ps[0]!.send({ type: 'failed', lease: a0.lease, error: { code: 'ERR_GRAPH', message: 'could not run it' } });
+    // Another provider gets it (never the one that failed it), computes it, and the run goes on.
+    const a1 = await (await ps[1]!.connect()).next();
+    expect(a1.subgraph).toBe(a0.subgraph);
+    expect((await ps[1]!.finish(a1, await ps[1]!.compute(a1))).done.json.status).toBe('accepted');
+    expect((await api(c.url, `/v1/graphs/${id}`, alice)).json.graph.status).toBe('running');
+    // The next subgraph fails everywhere: after three providers the graph fails, saying why.
+    await ps[2]!.connect();
+    const seen = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const holder = await waitFor('a provider holding the next subgraph', () => ps.find((p) => p.assignments.some((x) => x.graph_id === id && x.subgraph !== a0.subgraph && !seen.has(x.lease))));
+      const a = holder.assignments.find((x) => x.graph_id === id && x.subgraph !== a0.subgraph && !seen.has(x.lease))!;
+      seen.add(a.lease);
+      holder.send({ type: 'failed', lease: a.lease, error: { code: 'ERR_GRAPH', message: `broken ${i}` } });
+    }
+    const g = await waitFor('the graph to fail', async () => {
+      const r = (await api(c.url, `/v1/graphs/${id}`, alice)).json.graph;
+      return r.status === 'failed' ? r : null;
+    });
+    expect(g.error).toMatch(/failed on 3 providers; last: ERR_GRAPH: broken 2/);
+    for (const p of ps) p.close();
+  });
+
   it('resumes from the database after a restart: a provider that reconnects keeps its lease and its result is accepted once', async () => {
     const { spec: spec2, drop: drop2 } = await backend.create();
     let c1: Coordinator | null = await startCoordinator({ db: spec2, port: 0, log: null, leaseMs: 3000, bytesPerSecond: 1e12 });

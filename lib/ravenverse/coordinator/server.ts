@@ -184,7 +184,9 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     errorResponseBuilder: (_req, ctx) => new ApiError(429, 'ERR_RATE_LIMIT', `more than ${ctx.max} requests in ${o.rateLimit.windowMs} ms; retry in ${ctx.after}`),
   });
 
-  app.get(`${API}/health`, async () => ({ ok: true, db: store.kind, providers: [...state.providers.values()].filter((p) => p.open).length }));
+  if (process.env.RAVDL_TRACE) app.addHook('onResponse', async (req, reply) => log(`${req.method} ${req.url.slice(0, 60)} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)} ms`));
+  const limits = { max_graph_bytes: o.maxGraphBytes, max_blob_bytes: o.maxBlobBytes, max_chunk_bytes: o.maxChunkBytes, max_nodes: o.maxNodes };
+  app.get(`${API}/health`, async () => ({ ok: true, db: store.kind, providers: [...state.providers.values()].filter((p) => p.open).length, limits }));
 
   // ---------------------------------------------------------------- requesters
   app.put<{ Params: { id: string }; Body: unknown }>(
@@ -212,7 +214,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
       const owner = await auth(req, 'requester');
       const r = await state.putGraph(owner, req.params.id, req.body);
       reply.code(r.created ? 201 : 200);
-      return { graph: r.graph, missing: r.missing };
+      return { graph: r.graph, missing: r.missing, limits };
     },
   );
 

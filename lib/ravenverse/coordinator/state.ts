@@ -19,7 +19,7 @@ import type { Db } from '../db/open.js';
 import type { Database, GraphsTable, SubgraphsTable } from '../db/schema.js';
 import { estimatePeakBytes } from '../memory.js';
 import { partition } from '../partition.js';
-import { type Capability, type CoordinatorMessage, VARIABLE_PREFIX, blobBytesFor, blobMeta, sha256 } from '../protocol.js';
+import { type Capability, type CoordinatorMessage, type PersistedInfoWire, VARIABLE_PREFIX, blobBytesFor, blobMeta, sha256 } from '../protocol.js';
 import { type Subgraph, refKey, subgraphGraph } from '../subgraph.js';
 import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.js';
 
@@ -67,12 +67,7 @@ export interface GraphSummary {
   updated_at: number;
 }
 
-export interface PersistedInfo {
-  name: string;
-  sha256: string;
-  dtype: string;
-  shape: number[];
-}
+export type PersistedInfo = PersistedInfoWire;
 
 export type GraphEvent =
   | { type: 'progress'; graph: GraphSummary }
@@ -643,32 +638,33 @@ export class CoordinatorState {
   /** Ends an active lease that produced no result; its subgraph goes back to the queue (or fails its graph). */
   private async endLease(leaseId: string, state: 'expired' | 'failed' | 'cancelled', why: string): Promise<void> {
     const now = Date.now();
-    let failGraph: { id: string; error: string } | null = null;
     const lease = await this.db.selectFrom('leases').selectAll().where('id', '=', leaseId).executeTakeFirst();
     if (!lease) return;
-    const changed = await this.db.transaction().execute(async (trx) => {
+    // Whether the lease was still active, and the error that fails its graph (when its subgraph failed too often).
+    const outcome = await this.db.transaction().execute(async (trx) => {
       const l = await trx.updateTable('leases').set({ state, finished_at: now }).where('id', '=', leaseId).where('state', '=', 'active').executeTakeFirst();
-      if (Number(l.numUpdatedRows) !== 1) return false;
+      if (Number(l.numUpdatedRows) !== 1) return null;
       const others = await trx.selectFrom('leases').select('id').where('graph_id', '=', lease.graph_id).where('idx', '=', lease.idx).where('state', '=', 'active').executeTakeFirst();
       const sub = await trx.selectFrom('subgraphs').select(['failures', 'excluded', 'state']).where('graph_id', '=', lease.graph_id).where('idx', '=', lease.idx).executeTakeFirstOrThrow();
       const set: Partial<SubgraphsTable> = { updated_at: now };
+      let fatal: string | null = null;
       if (state === 'failed') {
         set.failures = sub.failures + 1;
         set.excluded = JSON.stringify([...new Set([...(JSON.parse(sub.excluded) as string[]), lease.provider_id])]);
         set.last_error = why;
-        if (set.failures >= this.opts.maxFailures) failGraph = { id: lease.graph_id, error: `subgraph ${lease.idx} failed on ${set.failures} providers; last: ${why}` };
+        if (set.failures >= this.opts.maxFailures) fatal = `subgraph ${lease.idx} failed on ${set.failures} providers; last: ${why}`;
       }
       if (!others && sub.state === 'leased') set.state = 'ready';
       await trx.updateTable('subgraphs').set(set).where('graph_id', '=', lease.graph_id).where('idx', '=', lease.idx).execute();
-      return true;
+      return { fatal };
     });
     const conn = this.providers.get(lease.provider_id);
     conn?.leases.delete(leaseId);
     this.allowedCache.delete(leaseId);
-    if (!changed) return;
+    if (!outcome) return;
     if (state !== 'cancelled') this.opts.log(`lease ${leaseId} (graph ${lease.graph_id}, subgraph ${lease.idx}) ${state}: ${why}`);
     if (conn?.open) conn.send({ type: 'cancel', lease: leaseId, reason: `${state}: ${why}` });
-    if (failGraph) await this.failGraph((failGraph as { id: string }).id, (failGraph as { error: string }).error);
+    if (outcome.fatal) await this.failGraph(lease.graph_id, outcome.fatal);
     this.dispatch();
   }
 

@@ -141,25 +141,24 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       }
     }
     return a.blobs.map((b) => {
-      let bytes = cache.get(b.sha256);
-      if (bytes) {
-        cache.delete(b.sha256); // most recently used last
-        cache.set(b.sha256, bytes);
-      } else {
-        bytes = got.get(b.sha256);
-        if (!bytes) throw new RemoteError(`the coordinator did not send blob ${b.sha256}`, 0, 'ERR_MISSING_BLOBS');
-        if (bytes.length <= CACHE_MAX) {
-          cache.set(b.sha256, bytes);
-          cacheBytes += bytes.length;
-          for (const [k, v] of cache) {
-            if (cacheBytes <= CACHE_MAX) break;
-            cache.delete(k);
-            cacheBytes -= v.length;
-          }
-        }
-      }
+      const bytes = cache.get(b.sha256) ?? got.get(b.sha256);
+      if (!bytes) throw new RemoteError(`the coordinator did not send blob ${b.sha256}`, 0, 'ERR_MISSING_BLOBS');
+      remember(b.sha256, bytes);
       return [b.sha256, bytes];
     });
+  }
+
+  /** Keeps a blob (verified input or own result) for later subgraphs, least recently used out first. */
+  function remember(sha: string, bytes: Uint8Array): void {
+    if (cache.delete(sha)) cacheBytes -= bytes.length;
+    if (bytes.length > CACHE_MAX) return;
+    cache.set(sha, bytes);
+    cacheBytes += bytes.length;
+    for (const [k, v] of cache) {
+      if (cacheBytes <= CACHE_MAX) break;
+      cache.delete(k);
+      cacheBytes -= v.length;
+    }
   }
 
   async function runJob(a: Assignment): Promise<void> {
@@ -180,6 +179,8 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
         return;
       }
       const distinct = [...new Map(r.outputs.map((o) => [o.sha256, o])).values()];
+      // The next subgraph of a chain often reads these: no need to download them again.
+      for (const o of distinct) remember(o.sha256, o.bytes);
       await http.request(`/v1/leases/${a.lease}/results`, { method: 'PUT', body: encodeBundle(distinct), retryMs: uploadRetryMs, signal });
       const outputs = Object.fromEntries(r.outputs.map((o) => [o.name, o.sha256]));
       const t3 = performance.now();
@@ -247,15 +248,22 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()).length > 4096 && res.destroy());
       res.on('end', () => {
+        sock.terminate();
         if (res.statusCode === 401 || res.statusCode === 403) {
-          const msg = `the coordinator refused this provider (${res.statusCode}): ${body}`;
+          let reason = body;
+          try {
+            const e = JSON.parse(body).error;
+            reason = `${e.code}: ${e.message}`;
+          } catch {
+            /* not JSON */
+          }
+          const msg = `the coordinator refused this provider (${res.statusCode}): ${reason}`;
           log(msg);
           stopping = true;
           rejectDone(new RemoteError(msg, res.statusCode, res.statusCode === 401 ? 'ERR_UNAUTHORIZED' : 'ERR_FORBIDDEN'));
           void shutdown();
         }
       });
-      sock.terminate();
     });
     sock.on('error', () => {});
     sock.on('close', () => {
