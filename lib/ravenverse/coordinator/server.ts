@@ -29,7 +29,7 @@ import { type Db, openDatabase } from '../db/open.js';
 import { findToken } from '../db/tokens.js';
 import { API, ID_RE, LENGTH_HEADER, OFFSET_HEADER, SHA256_RE, SHA_HEADER, decodeBundle, encodeBundle, sha256 } from '../protocol.js';
 import { ApiError, badRequest, forbidden } from './errors.js';
-import { CoordinatorState, type GraphEvent } from './state.js';
+import { CoordinatorState, type GraphEvent, type StateOptions } from './state.js';
 import { ProviderChannel } from './ws.js';
 
 export interface CoordinatorOptions {
@@ -43,6 +43,8 @@ export interface CoordinatorOptions {
   maxFailures?: number;
   /** The partitioner's assumed bandwidth to providers, bytes/s (default 1e8). */
   bytesPerSecond?: number;
+  /** Another partitioner (benchmarks, tests): GraphData -> Subgraph[] in dependency order. */
+  partitioner?: StateOptions['partitioner'];
   /** Largest graph.json accepted, bytes (default 256 MiB). */
   maxGraphBytes?: number;
   maxNodes?: number;
@@ -101,6 +103,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     leaseMs: o.leaseMs,
     maxFailures: o.maxFailures,
     bytesPerSecond: o.bytesPerSecond,
+    partitioner: o.partitioner,
     maxNodes: o.maxNodes,
     maxValueBytes: o.maxValueBytes,
     maxBlobBytes: o.maxBlobBytes,

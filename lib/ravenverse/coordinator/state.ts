@@ -18,7 +18,7 @@ import '../../ops/index.js';
 import type { Db } from '../db/open.js';
 import type { Database, GraphsTable, SubgraphsTable } from '../db/schema.js';
 import { estimatePeakBytes } from '../memory.js';
-import { partition } from '../partition.js';
+import { type PartitionOptions, partition } from '../partition.js';
 import { type Capability, type CoordinatorMessage, type PersistedInfoWire, VARIABLE_PREFIX, blobBytesFor, blobMeta, sha256 } from '../protocol.js';
 import { type Subgraph, refKey, subgraphGraph } from '../subgraph.js';
 import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.js';
@@ -30,6 +30,8 @@ export interface StateOptions {
   maxFailures: number;
   /** Partitioner's assumed coordinator-provider bandwidth, bytes/s. */
   bytesPerSecond: number;
+  /** Splits a graph into subgraphs (default: partition() of lib/ravenverse/partition.ts). */
+  partitioner?: (g: GraphData, opts: PartitionOptions) => Subgraph[];
   maxNodes: number;
   maxValueBytes: number;
   maxBlobBytes: number;
@@ -242,7 +244,7 @@ export class CoordinatorState {
 
     const connected = [...this.providers.values()].filter((p) => p.open);
     const gflops = connected.map((p) => p.capability.gflops).sort((a, b) => a - b);
-    const subs = partition(g, {
+    const subs = (this.opts.partitioner ?? partition)(g, {
       providers: Math.max(1, connected.length),
       flopsPerSecond: gflops.length ? gflops[gflops.length >> 1]! * 1e9 : undefined,
       bytesPerSecond: this.opts.bytesPerSecond,
