@@ -98,7 +98,8 @@ export async function runRemote(server: string, token: string | null, graph: Gra
   const userTotal = g.persist.size;
 
   const id = randomBytes(18).toString('base64url');
-  const put = await http.json<{ missing: string[]; limits: { max_chunk_bytes: number } }>(`${API}/graphs/${id}`, { method: 'PUT', body: doc, retryMs });
+  // A coordinator that cannot be reached at the start is most likely a wrong address: fail fast.
+  const put = await http.json<{ missing: string[]; limits: { max_chunk_bytes: number } }>(`${API}/graphs/${id}`, { method: 'PUT', body: doc, retryMs: Math.min(retryMs, 2000) });
   const part = Math.max(1024, Math.min(chunk, put.limits.max_chunk_bytes));
   const constOf = new Map<string, ConstNode>();
   for (const n of g.nodes) if (n.kind === 'const') constOf.set(n.blob!, n);
