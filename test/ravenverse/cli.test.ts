@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../lib/ravenverse/db/open.js';
 import { sha256 } from '../../lib/ravenverse/protocol.js';
+import { haveDataset } from '../helpers/datasets.js';
 import { Child, backends } from './helpers.js';
 
 async function exitOf(c: Child): Promise<number | null> {
@@ -30,6 +31,17 @@ describe('npx ravdl', () => {
     expect(rows.map((r) => [r.hash, r.role]).sort()).toEqual([[sha256(ta), 'provider'], [sha256(tb), 'requester']].sort());
     expect(JSON.stringify(rows)).not.toContain(ta.slice(5));
   }, 60_000);
+
+  it.runIf(haveDataset('digits'))('demo: an embedded coordinator and two providers run the CNN script, print the dashboard and the results, and stop', async () => {
+    const demo = new Child(['demo', '--epochs', '2'], {}, 170_000);
+    expect(await exitOf(demo)).toBe(0);
+    expect(demo.out).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\/dashboard\//);
+    expect(demo.out).toMatch(/graph 'cnn' \[=+\] 100%/);
+    expect(demo.out).toMatch(/validation_loss_epoch_2: \d+\.\d+/);
+    expect(demo.out).toMatch(/prediction: 718 x 10; test accuracy 0\.\d+/);
+    expect(demo.out).toMatch(/provider-1: \d+ subgraph/);
+    expect(demo.out).toMatch(/ravdl demo: done, everything stopped/);
+  }, 180_000);
 
   it('bad arguments print the usage; a provider with a refused token stops with the reason', async () => {
     const bad = new Child(['token', 'create', '--role', 'admin', '--db', spec], {}, 60_000);

@@ -457,6 +457,23 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     expect((await api(c.url, '/v1/health', null)).status).toBe(200);
   });
 
+  it('off loopback the dashboard data needs a requester token and shows only that requester\'s graphs', async () => {
+    const id = await upload(c, bob, rec);
+    const closed = await startCoordinator({ db: c.db, port: 0, log: null, dashboardPublic: false });
+    try {
+      expect((await api(closed.url, '/api/dashboard', null)).json.error.code).toBe('ERR_UNAUTHORIZED');
+      expect((await api(closed.url, '/api/dashboard', prov)).json.error.code).toBe('ERR_FORBIDDEN');
+      const mine = (await api(closed.url, `/api/dashboard?token=${bob}`, null)).json;
+      expect(mine.graphs.some((g: { id: string }) => g.id === id)).toBe(true);
+      const theirs = (await api(closed.url, '/api/dashboard', alice)).json;
+      expect(theirs.graphs.some((g: { id: string }) => g.id === id)).toBe(false);
+      expect((await api(c.url, '/api/dashboard', null)).json.graphs.some((g: { id: string }) => g.id === id)).toBe(true); // on loopback: everything
+      expect((await api(c.url, '/dashboard/', null)).status).toBe(200);
+    } finally {
+      await closed.close();
+    }
+  });
+
   it('limits the request rate per token with a typed 429', async () => {
     const { spec: s2, drop: d2 } = await backend.create();
     const db = await openDatabase(s2);
