@@ -18,7 +18,8 @@ const DEFAULT_DB = 'ravdl-coordinator.db';
 const USAGE = `ravdl: the Ravenverse (a coordinator, provider nodes, a demo)
 
   npx ravdl coordinator [--port 8080] [--host 127.0.0.1] [--db FILE | --db postgres://...]
-                        [--lease-ms 5000] [--heartbeat-ms 1000] [--bandwidth BYTES_PER_S]
+                        [--lease-ms 5000] [--max-lease-ms 1800000] [--heartbeat-ms 1000]
+                        [--bandwidth BYTES_PER_S]
                         [--max-graph 256M] [--max-blob 512M]
   npx ravdl provider --server URL --token TOKEN [--threads N] [--max-memory 2G] [--slots 1] [--name NAME]
                         (the token may also come from RAVDL_TOKEN)
@@ -61,7 +62,7 @@ async function coordinator(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, 'lease-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' },
+      port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, 'lease-ms': { type: 'string' }, 'max-lease-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' },
       bandwidth: { type: 'string' }, 'max-graph': { type: 'string' }, 'max-blob': { type: 'string' },
     },
   });
@@ -71,6 +72,7 @@ async function coordinator(args: string[]): Promise<number> {
     host: values.host,
     port: num(values.port, 'port'),
     leaseMs: num(values['lease-ms'], 'lease-ms'),
+    maxLeaseMs: num(values['max-lease-ms'], 'max-lease-ms'),
     heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms'),
     bytesPerSecond: num(values.bandwidth, 'bandwidth'),
     maxGraphBytes: bytes(values['max-graph'], 'max-graph'),

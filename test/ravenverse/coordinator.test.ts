@@ -252,12 +252,16 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     const id = await upload(c, alice, rec);
     await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
     const ps = [prov, prov2, prov].map((t) => new FakeProvider(c.url, t));
-    const a0 = await (await ps[0]!.connect()).next();
-    ps[0]!.send({ type: 'failed', lease: a0.lease, error: { code: 'ERR_GRAPH', message: 'could not run it' } });
-    // Another provider gets it (never the one that failed it), computes it, and the run goes on.
-    const a1 = await (await ps[1]!.connect()).next();
+    await ps[0]!.connect();
+    await ps[1]!.connect();
+    const holder = await waitFor('the first assignment', () => ps.slice(0, 2).find((p) => p.assignments.length > 0));
+    const rescuer = holder === ps[0] ? ps[1]! : ps[0]!;
+    const a0 = await holder.next();
+    holder.send({ type: 'failed', lease: a0.lease, error: { code: 'ERR_GRAPH', message: 'could not run it' } });
+    // The other provider gets it (a provider that failed it only when no other fits), computes it, and the run goes on.
+    const a1 = await rescuer.next();
     expect(a1.subgraph).toBe(a0.subgraph);
-    expect((await ps[1]!.finish(a1, await ps[1]!.compute(a1))).done.json.status).toBe('accepted');
+    expect((await rescuer.finish(a1, await rescuer.compute(a1))).done.json.status).toBe('accepted');
     expect((await api(c.url, `/v1/graphs/${id}`, alice)).json.graph.status).toBe('running');
     // The next subgraph fails everywhere: after three providers the graph fails, saying why.
     await ps[2]!.connect();
@@ -274,6 +278,30 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     });
     expect(g.error).toMatch(/failed on 3 providers; last: ERR_GRAPH: broken 2/);
     for (const p of ps) p.close();
+  });
+
+  it('heartbeats keep a lease only up to its longest time: a provider that never finishes loses it and is told to stop', async () => {
+    const fresh = await backend.create();
+    const capped = await startCoordinator({ db: fresh.spec, port: 0, log: null, leaseMs: 600, maxLeaseMs: 1500, bytesPerSecond: 1e12 });
+    try {
+      const alice = await createToken(capped.db.db, 'requester');
+      const prov = await createToken(capped.db.db, 'provider');
+      const prov2 = await createToken(capped.db.db, 'provider');
+      const id = await upload(capped, alice, rec);
+      await api(capped.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+      const stuck = await new FakeProvider(capped.url, prov).connect();
+      const a = await stuck.next();
+      const other = await new FakeProvider(capped.url, prov2).connect();
+      const moved = await other.next(10_000);
+      expect(moved.subgraph).toBe(a.subgraph);
+      expect(stuck.closed).toBe(null); // still connected, heartbeating
+      await waitFor('a cancel', () => stuck.messages.some((m) => m.type === 'cancel' && m.lease === a.lease));
+      stuck.close();
+      other.close();
+    } finally {
+      await capped.close();
+      await fresh.drop();
+    }
   });
 
   it('resumes from the database after a restart: a provider that reconnects keeps its lease and its result is accepted once', async () => {

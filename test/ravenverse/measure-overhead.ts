@@ -35,6 +35,7 @@ try {
   if (end[0] !== N + 1) throw new Error(`wrong result ${end[0]}`);
   const subs = await c.db.db.selectFrom('subgraphs').select('idx').execute();
   await waitFor('idle', () => true);
+  if (process.env.RAVDL_TRACE) console.log(providers.map((p) => p.out).join('\n'));
   console.log(`${c.db.kind}: ${subs.length} subgraphs of one op on ${P} provider(s) in ${ms.toFixed(0)} ms: ${(ms / subs.length).toFixed(2)} ms per subgraph (upload, execute and download included)`);
 } finally {
   await Promise.all(providers.map((p) => p.stop()));

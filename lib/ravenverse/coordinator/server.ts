@@ -39,6 +39,8 @@ export interface CoordinatorOptions {
   /** 0 picks a free port. */
   port?: number;
   leaseMs?: number;
+  /** Longest a lease can be kept by heartbeats, ms (default 30 minutes). */
+  maxLeaseMs?: number;
   heartbeatMs?: number;
   maxFailures?: number;
   /** The partitioner's assumed bandwidth to providers, bytes/s (default 1e8). */
@@ -72,6 +74,7 @@ const DEFAULTS = {
   host: '127.0.0.1',
   port: 8080,
   leaseMs: 5000,
+  maxLeaseMs: 30 * 60_000,
   heartbeatMs: 1000,
   maxFailures: 3,
   bytesPerSecond: 1e8,
@@ -101,6 +104,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const store = typeof o.db === 'object' ? o.db : await openDatabase(o.db ?? 'ravdl-coordinator.db');
   const state = new CoordinatorState(store, {
     leaseMs: o.leaseMs,
+    maxLeaseMs: o.maxLeaseMs,
     maxFailures: o.maxFailures,
     bytesPerSecond: o.bytesPerSecond,
     partitioner: o.partitioner,
@@ -280,7 +284,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     };
     // Listen first, then send the state so far: nothing falls in between (the client ignores repeats).
     const unsubscribe = state.subscribe(id, onEvent);
-    const ping = setInterval(() => !ended && raw.write(': ping\n\n'), 15_000);
+    raw.on('error', () => {}); // a client that went away
+    const ping = setInterval(() => !ended && !raw.destroyed && raw.write(': ping\n\n'), 15_000);
     const cleanup = () => {
       clearInterval(ping);
       unsubscribe();

@@ -26,6 +26,8 @@ import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.js
 export interface StateOptions {
   /** How long a lease lives without a heartbeat, ms. */
   leaseMs: number;
+  /** How long heartbeats can keep one lease alive, ms (a provider that never finishes loses it). */
+  maxLeaseMs: number;
   /** Failures reported by providers after which a subgraph (and its graph) fails. */
   maxFailures: number;
   /** Partitioner's assumed coordinator-provider bandwidth, bytes/s. */
@@ -469,7 +471,16 @@ export class CoordinatorState {
   async heartbeat(conn: ProviderConn, leases: readonly string[]): Promise<void> {
     const now = Date.now();
     const mine = leases.filter((l) => conn.leases.has(l));
-    if (mine.length) await this.db.updateTable('leases').set({ expires_at: now + this.opts.leaseMs }).where('id', 'in', mine.slice(0, CHUNK)).where('token', '=', conn.token).where('state', '=', 'active').execute();
+    if (mine.length) {
+      await this.db
+        .updateTable('leases')
+        .set({ expires_at: now + this.opts.leaseMs })
+        .where('id', 'in', mine.slice(0, CHUNK))
+        .where('token', '=', conn.token)
+        .where('state', '=', 'active')
+        .where('created_at', '>', now + this.opts.leaseMs - this.opts.maxLeaseMs)
+        .execute();
+    }
     await this.db.updateTable('providers').set({ last_seen: now }).where('id', '=', conn.id).execute();
   }
 
@@ -650,9 +661,10 @@ export class CoordinatorState {
       const sub = await trx.selectFrom('subgraphs').select(['failures', 'excluded', 'state']).where('graph_id', '=', lease.graph_id).where('idx', '=', lease.idx).executeTakeFirstOrThrow();
       const set: Partial<SubgraphsTable> = { updated_at: now };
       let fatal: string | null = null;
+      // The next lease of it goes to another provider when there is one.
+      if (state !== 'cancelled') set.excluded = JSON.stringify([...new Set([...(JSON.parse(sub.excluded) as string[]), lease.provider_id])]);
       if (state === 'failed') {
         set.failures = sub.failures + 1;
-        set.excluded = JSON.stringify([...new Set([...(JSON.parse(sub.excluded) as string[]), lease.provider_id])]);
         set.last_error = why;
         if (set.failures >= this.opts.maxFailures) fatal = `subgraph ${lease.idx} failed on ${set.failures} providers; last: ${why}`;
       }
@@ -735,11 +747,11 @@ export class CoordinatorState {
       .limit(200)
       .execute();
     for (const s of ready) {
-      const excluded = JSON.parse(s.excluded) as string[];
-      // The least loaded provider that fits, the fastest first.
+      const excluded = new Set(JSON.parse(s.excluded) as string[]);
+      // A provider that fits, preferring those that never lost or failed this subgraph, then the least loaded, then the fastest.
       const fits = free()
-        .filter((p) => p.capability.memory_bytes >= s.peak_bytes && !excluded.includes(p.id))
-        .sort((a, b) => a.leases.size - b.leases.size || b.capability.gflops - a.capability.gflops);
+        .filter((p) => p.capability.memory_bytes >= s.peak_bytes)
+        .sort((a, b) => Number(excluded.has(a.id)) - Number(excluded.has(b.id)) || a.leases.size - b.leases.size || b.capability.gflops - a.capability.gflops);
       if (!fits.length) continue;
       await this.lease(s.graph_id, s.idx, fits[0]!);
       if (!free().length) return;

@@ -86,7 +86,7 @@ export interface SubgraphsTable {
   peak_bytes: number;
   attempts: number;
   failures: number;
-  /** JSON: provider ids that reported a failure on it (not given it again). */
+  /** JSON: provider ids whose lease of it failed or ran out (given it again only when no other provider fits). */
   excluded: string;
   last_error: string | null;
   /** The provider whose result was accepted. */
