@@ -139,7 +139,11 @@ export class ProviderChannel {
       if (!validate(msg)) return fail('ERR_BAD_REQUEST', `malformed message: ${ajv.errorsText(validate.errors).slice(0, 300)}`);
       if (conn) conn.lastHeard = now;
       // Messages of one provider are handled in order.
-      chain = chain.then(() => this.handle(msg as ProviderMessage, conn, token, send, ws, (c) => (conn = c)).catch((err) => {
+      const onHello = (c: ProviderConn & { lastHeard: number }) => {
+        clearTimeout(helloTimer);
+        conn = c;
+      };
+      chain = chain.then(() => this.handle(msg as ProviderMessage, conn, token, send, ws, onHello).catch((err) => {
         const e = err as Error & { code?: string };
         fail(e.code ?? 'ERR_INTERNAL', e.message);
       }));
@@ -153,7 +157,6 @@ export class ProviderChannel {
         chain = chain.then(() => this.state.disconnected(c)).catch((err) => this.opts.log(`disconnect: ${(err as Error).message}`));
       }
     });
-    (ws as WebSocket & { _helloTimer?: NodeJS.Timeout })._helloTimer = helloTimer;
   }
 
   private async handle(
@@ -162,11 +165,10 @@ export class ProviderChannel {
     token: string,
     send: (m: CoordinatorMessage) => boolean,
     ws: WebSocket,
-    setConn: (c: ProviderConn & { lastHeard: number }) => void,
+    onHello: (c: ProviderConn & { lastHeard: number }) => void,
   ): Promise<void> {
     if (msg.type === 'hello') {
       if (conn) throw Object.assign(new Error('hello sent twice'), { code: 'ERR_BAD_REQUEST' });
-      clearTimeout((ws as WebSocket & { _helloTimer?: NodeJS.Timeout })._helloTimer);
       const c: ProviderConn & { lastHeard: number } = {
         id: msg.provider_id,
         token,
@@ -182,7 +184,7 @@ export class ProviderChannel {
         },
       };
       const resumed = await this.state.hello(c, msg.leases);
-      setConn(c);
+      onHello(c);
       this.conns.add(c);
       send({ type: 'welcome', provider_id: c.id, heartbeat_ms: this.opts.heartbeatMs, lease_ms: this.opts.leaseMs, resumed });
       this.state.dispatch();

@@ -46,10 +46,16 @@ export async function openDatabase(spec: string): Promise<Db> {
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations(kind) } });
-  const { error } = await migrator.migrateToLatest();
-  if (error) {
-    await db.destroy();
-    throw new Error(`cannot prepare the database ${where}: ${(error as Error).message ?? error}`);
+  // Two processes opening a new database at once race to create the migrator's own tables: the
+  // loser tries again and finds the schema in place.
+  for (let attempt = 1; ; attempt++) {
+    const { error } = await migrator.migrateToLatest();
+    if (!error) break;
+    if (attempt >= 8) {
+      await db.destroy();
+      throw new Error(`cannot prepare the database ${where}: ${(error as Error).message ?? error}`);
+    }
+    await new Promise((r) => setTimeout(r, 25 * attempt + Math.random() * 50));
   }
   return { db, kind, where, close: () => db.destroy() };
 }
