@@ -231,7 +231,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     const reassignedMs = Date.now() - t0;
     console.log(`lease of a silent provider reassigned after ${reassignedMs} ms (lease time ${LEASE_MS} ms, ${backend.name})`);
     expect(moved.subgraph).toBe(second.subgraph);
-    expect(holder.closed?.code).toBe(4001); // the coordinator dropped it
+    expect((await waitFor('the silent provider to be dropped', () => holder.closed, 5000)).code).toBe(4001);
     expect((await c.db.db.selectFrom('leases').select('state').where('id', '=', second.lease).executeTakeFirstOrThrow()).state).toBe('expired');
     // Its late result is refused and changes nothing.
     const late = await holder.compute(second).catch((e: Error) => e);

@@ -140,6 +140,7 @@ export class FakeProvider {
   /** Stops the heartbeats a real provider sends (every 200 ms while connected). */
   silent = false;
   private taken = 0;
+  private wake: (() => void) | null = null;
   private beat: NodeJS.Timeout | null = null;
   private finished = new Set<string>();
   constructor(
@@ -153,7 +154,10 @@ export class FakeProvider {
     this.ws.on('message', (d) => {
       const m = JSON.parse(d.toString()) as CoordinatorMessage;
       this.messages.push(m);
-      if (m.type === 'assign') this.assignments.push(m);
+      if (m.type === 'assign') {
+        this.assignments.push(m);
+        this.wake?.();
+      }
       if (m.type === 'welcome') this.beat ??= setInterval(() => !this.silent && this.heartbeat(), 200);
     });
     this.ws.on('close', (code, reason) => {
@@ -185,11 +189,19 @@ export class FakeProvider {
     if (this.ws.readyState === WebSocket.OPEN) this.send({ type: 'heartbeat', leases: this.assignments.filter((a) => !this.finished.has(a.lease)).map((a) => a.lease) });
   }
 
-  /** The next assignment not taken yet (waits for it). */
+  /** The next assignment not taken yet (waits for it, at most `ms`). */
   async next(ms = 20_000): Promise<Assignment> {
-    const a = await waitFor('an assignment', () => this.assignments[this.taken], ms);
-    this.taken++;
-    return a;
+    const end = Date.now() + ms;
+    while (!this.assignments[this.taken]) {
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for an assignment`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 100));
+        this.wake = () => (clearTimeout(t), resolve());
+      });
+      this.wake = null;
+    }
+    return this.assignments[this.taken++]!;
   }
 
   /** Computes an assignment as a real provider would; returns its outputs (not uploaded). */

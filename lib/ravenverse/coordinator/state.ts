@@ -734,8 +734,11 @@ export class CoordinatorState {
   }
 
   private async dispatchOnce(): Promise<void> {
-    const free = () => [...this.providers.values()].filter((p) => p.open && p.leases.size < p.capability.slots);
-    if (!free().length) return;
+    const open = [...this.providers.values()].filter((p) => p.open);
+    // Slots each provider has left, counting the picks of this round.
+    const left = new Map(open.map((p) => [p, p.capability.slots - p.leases.size]));
+    const slots = [...left.values()].reduce((n, k) => n + Math.max(0, k), 0);
+    if (slots <= 0) return;
     const ready = await this.db
       .selectFrom('subgraphs')
       .innerJoin('graphs', 'graphs.id', 'subgraphs.graph_id')
@@ -744,31 +747,43 @@ export class CoordinatorState {
       .where('graphs.status', '=', 'running')
       .orderBy('graphs.created_at')
       .orderBy('subgraphs.idx')
-      .limit(200)
+      .limit(Math.min(1000, slots * 4))
       .execute();
+    const picks: { graphId: string; idx: number; conn: ProviderConn; id: string }[] = [];
     for (const s of ready) {
       const excluded = new Set(JSON.parse(s.excluded) as string[]);
       // A provider that fits, preferring those that never lost or failed this subgraph, then the least loaded, then the fastest.
-      const fits = free()
-        .filter((p) => p.capability.memory_bytes >= s.peak_bytes)
-        .sort((a, b) => Number(excluded.has(a.id)) - Number(excluded.has(b.id)) || a.leases.size - b.leases.size || b.capability.gflops - a.capability.gflops);
+      const fits = open
+        .filter((p) => left.get(p)! > 0 && p.capability.memory_bytes >= s.peak_bytes)
+        .sort((a, b) => Number(excluded.has(a.id)) - Number(excluded.has(b.id)) || b.capability.slots - left.get(b)! - (a.capability.slots - left.get(a)!) || b.capability.gflops - a.capability.gflops);
       if (!fits.length) continue;
-      await this.lease(s.graph_id, s.idx, fits[0]!);
-      if (!free().length) return;
+      left.set(fits[0]!, left.get(fits[0]!)! - 1);
+      picks.push({ graphId: s.graph_id, idx: s.idx, conn: fits[0]!, id: randomUUID() });
+      if (picks.length >= slots) break;
     }
+    if (!picks.length) return;
+    // One transaction leases them all (each only if still ready).
+    const now = Date.now();
+    const granted = await this.db.transaction().execute(async (trx: Transaction<Database>) => {
+      const ok: typeof picks = [];
+      for (const p of picks) {
+        const s = await trx.updateTable('subgraphs').set((eb) => ({ state: 'leased', attempts: eb('attempts', '+', 1), updated_at: now })).where('graph_id', '=', p.graphId).where('idx', '=', p.idx).where('state', '=', 'ready').executeTakeFirst();
+        if (Number(s.numUpdatedRows) === 1) ok.push(p);
+      }
+      for (const part of chunks(ok, 200)) {
+        await trx
+          .insertInto('leases')
+          .values(part.map((p) => ({ id: p.id, graph_id: p.graphId, idx: p.idx, provider_id: p.conn.id, token: p.conn.token, state: 'active' as const, expires_at: now + this.opts.leaseMs, created_at: now, finished_at: null })))
+          .execute();
+      }
+      return ok;
+    });
+    for (const p of granted) p.conn.leases.add(p.id);
+    await Promise.all(granted.map((p) => this.push(p.id, p.graphId, p.idx, p.conn)));
   }
 
-  private async lease(graphId: string, idx: number, conn: ProviderConn): Promise<void> {
-    const now = Date.now();
-    const id = randomUUID();
-    const ok = await this.db.transaction().execute(async (trx: Transaction<Database>) => {
-      const s = await trx.updateTable('subgraphs').set((eb) => ({ state: 'leased', attempts: eb('attempts', '+', 1), updated_at: now })).where('graph_id', '=', graphId).where('idx', '=', idx).where('state', '=', 'ready').executeTakeFirst();
-      if (Number(s.numUpdatedRows) !== 1) return false;
-      await trx.insertInto('leases').values({ id, graph_id: graphId, idx, provider_id: conn.id, token: conn.token, state: 'active', expires_at: now + this.opts.leaseMs, created_at: now, finished_at: null }).execute();
-      return true;
-    });
-    if (!ok) return;
-    conn.leases.add(id);
+  /** Sends a granted lease's assignment; a lease that cannot be sent ends at once. */
+  private async push(id: string, graphId: string, idx: number, conn: ProviderConn): Promise<void> {
     let msg: CoordinatorMessage;
     try {
       msg = await this.assignment(id, graphId, idx);
