@@ -1,0 +1,239 @@
+// npx ravdl coordinator | provider | token create | demo
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { openDatabase } from './db/open.js';
+import { ROLES, type Role, createToken } from './db/tokens.js';
+import { parseBytes } from './protocol.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The package root, from lib/ravenverse (sources) or dist/ravenverse (built). */
+const ROOT = join(here, '..', '..');
+const BIN = join(ROOT, 'bin', 'ravdl.mjs');
+const DEFAULT_DB = 'ravdl-coordinator.db';
+
+const USAGE = `ravdl: the Ravenverse (a coordinator, provider nodes, a demo)
+
+  npx ravdl coordinator [--port 8080] [--host 127.0.0.1] [--db FILE | --db postgres://...]
+                        [--lease-ms 5000] [--max-lease-ms 1800000] [--heartbeat-ms 1000]
+                        [--bandwidth BYTES_PER_S]
+                        [--max-graph 256M] [--max-blob 512M]
+  npx ravdl provider --server URL --token TOKEN [--threads N] [--max-memory 2G] [--slots 1] [--name NAME]
+                        (the token may also come from RAVDL_TOKEN)
+  npx ravdl token create --role requester|provider [--db FILE | --db postgres://...] [--label TEXT]
+  npx ravdl demo [--epochs 50] [--keep-open]
+
+The database defaults to ${DEFAULT_DB} in the working directory.`;
+
+class UsageError extends Error {}
+
+function num(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a non-negative number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function bytes(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseBytes(v);
+  } catch (e) {
+    throw new UsageError(`--${name}: ${(e as Error).message}`);
+  }
+}
+
+/** Resolves on SIGINT or SIGTERM. */
+const untilSignal = () =>
+  new Promise<string>((resolve) => {
+    const on = (sig: string) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+
+async function coordinator(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, 'lease-ms': { type: 'string' }, 'max-lease-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' },
+      bandwidth: { type: 'string' }, 'max-graph': { type: 'string' }, 'max-blob': { type: 'string' },
+    },
+  });
+  const { startCoordinator } = await import('./coordinator/server.js');
+  const c = await startCoordinator({
+    db: values.db ?? DEFAULT_DB,
+    host: values.host,
+    port: num(values.port, 'port'),
+    leaseMs: num(values['lease-ms'], 'lease-ms'),
+    maxLeaseMs: num(values['max-lease-ms'], 'max-lease-ms'),
+    heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms'),
+    bytesPerSecond: num(values.bandwidth, 'bandwidth'),
+    maxGraphBytes: bytes(values['max-graph'], 'max-graph'),
+    maxBlobBytes: bytes(values['max-blob'], 'max-blob'),
+  });
+  console.log(`ravdl coordinator listening on ${c.url} (database: ${c.db.kind} ${c.db.where}); dashboard ${c.url}/dashboard/`);
+  const sig = await untilSignal();
+  console.log(`ravdl coordinator: ${sig}, stopping`);
+  await c.close();
+  return 0;
+}
+
+async function provider(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { server: { type: 'string' }, token: { type: 'string' }, threads: { type: 'string' }, 'max-memory': { type: 'string' }, slots: { type: 'string' }, name: { type: 'string' } },
+  });
+  const token = values.token ?? process.env.RAVDL_TOKEN;
+  if (!values.server) throw new UsageError('provider: --server URL is required (the coordinator, e.g. http://127.0.0.1:8080)');
+  if (!token) throw new UsageError('provider: --token TOKEN (or RAVDL_TOKEN) is required: npx ravdl token create --role provider');
+  try {
+    new URL(values.server);
+  } catch {
+    throw new UsageError(`provider: --server must be a URL, got ${JSON.stringify(values.server)}`);
+  }
+  const { startProvider } = await import('./provider/provider.js');
+  const threads = num(values.threads, 'threads');
+  const slots = num(values.slots, 'slots');
+  const p = await startProvider({ server: values.server, token, threads: threads || undefined, maxMemory: bytes(values['max-memory'], 'max-memory'), slots: slots || undefined, name: values.name });
+  const stop = untilSignal().then((sig) => {
+    console.log(`[provider] ${sig}, stopping`);
+    return p.stop();
+  });
+  try {
+    await Promise.race([p.done, stop]);
+  } catch (err) {
+    console.error(`ravdl provider: ${(err as Error).message}`);
+    return 2;
+  }
+  return 0;
+}
+
+async function token(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'create') throw new UsageError('token: the only subcommand is `token create --role requester|provider`');
+  const { values } = parseArgs({ args: rest, options: { role: { type: 'string' }, db: { type: 'string' }, label: { type: 'string' } } });
+  if (!values.role || !(ROLES as readonly string[]).includes(values.role)) throw new UsageError(`token create: --role must be ${ROLES.join(' or ')}`);
+  const db = await openDatabase(values.db ?? DEFAULT_DB);
+  try {
+    console.log(await createToken(db.db, values.role as Role, values.label ?? ''));
+  } finally {
+    await db.close();
+  }
+  console.error(`(a ${values.role} token for ${db.where}: shown once, only its hash is stored)`);
+  return 0;
+}
+
+/** Starts a child `ravdl provider`, its output prefixed. */
+function spawnProvider(label: string, server: string, token: string): ChildProcess {
+  const child = spawn(process.execPath, [BIN, 'provider', '--server', server, '--threads', '1', '--name', label], { env: { ...process.env, RAVDL_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) process.stderr.write(`  [${label}] ${line.replace(/^\[provider\] /, '')}\n`);
+  };
+  child.stdout!.on('data', prefix);
+  child.stderr!.on('data', prefix);
+  return child;
+}
+
+async function stopChild(child: ChildProcess, ms = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), ms);
+  await exited;
+  clearTimeout(t);
+}
+
+async function demo(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { epochs: { type: 'string' }, 'keep-open': { type: 'boolean' } } });
+  const epochs = num(values.epochs, 'epochs') ?? 50;
+  const example = join(ROOT, 'examples', 'graph_cnn.ts');
+  if (!existsSync(example)) throw new UsageError(`demo: needs the repository's examples/ (not found at ${example}); run it from a checkout of ravdl`);
+  const dir = mkdtempSync(join(tmpdir(), 'ravdl-demo-'));
+  const { startCoordinator } = await import('./coordinator/server.js');
+  console.log(`ravdl demo: an embedded coordinator (SQLite in ${dir}), two local providers, and the seed's CNN requester script (${epochs} epochs)`);
+  // Loopback moves bytes fast: tell the partitioner, so the work is split between the providers.
+  const c = await startCoordinator({ db: join(dir, 'coordinator.db'), port: 0, bytesPerSecond: 1e9, log: (l) => process.stderr.write(`  [coordinator] ${l}\n`) });
+  const providers: ChildProcess[] = [];
+  let code = 0;
+  try {
+    const providerToken = await createToken(c.db.db, 'provider', 'demo');
+    const requesterToken = await createToken(c.db.db, 'requester', 'demo');
+    providers.push(spawnProvider('provider-1', c.url, providerToken), spawnProvider('provider-2', c.url, providerToken));
+    const t0 = Date.now();
+    while ([...c.state.providers.values()].filter((p) => p.open).length < 2) {
+      if (Date.now() - t0 > 60_000) throw new Error('demo: the providers did not connect within 60 s');
+      if (providers.some((p) => p.exitCode !== null)) throw new Error('demo: a provider exited at start (see its output above)');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    console.log(`dashboard: ${c.url}/dashboard/`);
+    process.env.RAVDL_SERVER = c.url;
+    process.env.TOKEN = requesterToken;
+    const R = await import('../index.js');
+    const { main } = (await import(pathToFileURL(example).href)) as { main: (o: { n_epochs: number; verbose: boolean }) => Promise<number> };
+    const started = Date.now();
+    const accuracy = await main({ n_epochs: epochs, verbose: true });
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`\nfetched from the coordinator after ${seconds.toFixed(1)} s:`);
+    for (const name of ['training_loss_epoch_1_batch_1', `training_loss_epoch_${epochs}_batch_1`, `validation_loss_epoch_${epochs}`]) {
+      try {
+        console.log(`  ${name}: ${R.fetch_persisting_op({ op_name: name }).item().toFixed(6)}`);
+      } catch {
+        /* a name this run does not have */
+      }
+    }
+    console.log(`  prediction: ${R.fetch_persisting_op('prediction').shape.join(' x ')}; test accuracy ${accuracy.toFixed(4)}`);
+    const dash = (await (await fetch(`${c.url}/api/dashboard`)).json()) as { providers: { name: string; subgraphs_done: number; capability: { gflops: number } }[] };
+    for (const p of dash.providers) console.log(`  ${p.name}: ${p.subgraphs_done} subgraph(s) computed (${p.capability.gflops} GFLOP/s measured)`);
+    if (values['keep-open']) {
+      console.log(`dashboard: ${c.url}/dashboard/ (Ctrl-C to stop)`);
+      await untilSignal();
+    }
+  } catch (err) {
+    console.error(`ravdl demo failed: ${(err as Error).stack ?? err}`);
+    code = 1;
+  } finally {
+    await Promise.all(providers.map((p) => stopChild(p)));
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(code === 0 ? 'ravdl demo: done, everything stopped' : 'ravdl demo: stopped');
+  return code;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'coordinator':
+        return await coordinator(rest);
+      case 'provider':
+        return await provider(rest);
+      case 'token':
+        return await token(rest);
+      case 'demo':
+        return await demo(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return cmd === undefined ? 1 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`ravdl: ${(err as Error).message}\n\n${USAGE}`);
+      return 1;
+    }
+    console.error(`ravdl ${cmd}: ${(err as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,194 @@
+// The requester side: with R.initialize(token, { server }), R.execute() runs the activated graph
+// on a coordinator through this executor. It uploads graph.json and only the blobs the
+// coordinator lacks (resumable, in parts), starts the run, follows the server-sent progress
+// events into the Graph's progress reports, and downloads each persisted value as soon as it is
+// computed (checked against its SHA-256), so fetch_persisting_op works during the run. At the
+// end the model's variables take their final values, as after a local run. While the
+// coordinator cannot be reached (a restart), it retries with backoff for `retryMs`.
+import { randomBytes } from 'node:crypto';
+import { GraphError } from '../errors.js';
+import { decodeBlob, encodeBlob, graphJson, hashConstants } from '../graph/format.js';
+import type { Graph, GraphExecutor } from '../graph/graph.js';
+import { type ConstNode, type ValueRef, outputsOf } from '../graph/graph-data.js';
+import { setRemoteExecutor } from '../requester.js';
+import type { DType } from '../tensor/dtype.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Http, RemoteError } from './http.js';
+import { API, LENGTH_HEADER, OFFSET_HEADER, type PersistedInfoWire, SHA_HEADER, VARIABLE_PREFIX, sha256 } from './protocol.js';
+
+export interface ClientOptions {
+  /** How long to keep retrying while the coordinator cannot be reached, ms (default 120,000). */
+  retryMs?: number;
+  /** Bytes per part of a blob upload (default 8 MiB). */
+  chunkBytes?: number;
+}
+
+interface Summary {
+  id: string;
+  status: 'uploaded' | 'running' | 'done' | 'failed';
+  error: string | null;
+  nodes_total: number;
+  nodes_done: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Uploads one blob, in parts when it is large, resuming from what the coordinator already holds. */
+async function uploadBlob(http: Http, sha: string, bytes: Uint8Array, chunk: number, retryMs: number): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let offset = 0;
+    if (bytes.length > chunk) {
+      const head = await http.request(`${API}/blobs/${sha}`, { method: 'HEAD', retryMs });
+      if (head.status === 200) return;
+      offset = Number(head.headers.get(OFFSET_HEADER) ?? 0);
+    }
+    try {
+      do {
+        const part = bytes.subarray(offset, Math.min(bytes.length, offset + chunk));
+        await http.request(`${API}/blobs/${sha}`, { method: 'PUT', body: part, headers: { [OFFSET_HEADER]: String(offset), [LENGTH_HEADER]: String(bytes.length) }, retryMs });
+        offset += part.length;
+      } while (offset < bytes.length);
+      return;
+    } catch (err) {
+      // Someone else's part moved the upload on: ask where it stands and go on from there.
+      if (!(err instanceof RemoteError) || err.remoteCode !== 'ERR_OFFSET') throw err;
+    }
+  }
+  throw new GraphError(`upload of blob ${sha} keeps losing its place`);
+}
+
+/** Reads server-sent events from a response body. */
+async function* events(res: Response): AsyncGenerator<{ event: string; data: string }> {
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += dec.decode(value, { stream: true });
+    let cut: number;
+    while ((cut = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, cut);
+      buf = buf.slice(cut + 2);
+      let event = 'message';
+      let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data += line.slice(5).trim();
+      }
+      if (data) yield { event, data };
+    }
+  }
+}
+
+/** Runs an activated graph on the coordinator at `server`. */
+export async function runRemote(server: string, token: string | null, graph: Graph, report: Parameters<GraphExecutor>[1], onPersisted: Parameters<GraphExecutor>[2], options: ClientOptions = {}): Promise<void> {
+  const retryMs = options.retryMs ?? 120_000;
+  const chunk = options.chunkBytes ?? 8 * 2 ** 20;
+  const http = new Http(server.replace(/\/+$/, ''), token);
+  const g = graph.data;
+
+  // graph.json, with the model's variables persisted under reserved names so they come back.
+  const blobs = new Map<string, Uint8Array>();
+  hashConstants(g, (n) => graph.constData(n), (sha, bytes) => blobs.set(sha, bytes));
+  const doc = graphJson(g) as { persist: { name: string; node: number; output: number }[] };
+  for (const name of g.persist.keys()) if (name.startsWith(VARIABLE_PREFIX)) throw new GraphError(`execute: persisted names starting with '${VARIABLE_PREFIX}' are reserved (got '${name}')`);
+  const vars = [...graph.variableValues()];
+  vars.forEach(([, [node, output]], i) => doc.persist.push({ name: `${VARIABLE_PREFIX}${i}`, node, output }));
+  const userTotal = g.persist.size;
+
+  const id = randomBytes(18).toString('base64url');
+  // A coordinator that cannot be reached at the start is most likely a wrong address: fail fast.
+  const put = await http.json<{ missing: string[]; limits: { max_chunk_bytes: number } }>(`${API}/graphs/${id}`, { method: 'PUT', body: doc, retryMs: Math.min(retryMs, 2000) });
+  const part = Math.max(1024, Math.min(chunk, put.limits.max_chunk_bytes));
+  const constOf = new Map<string, ConstNode>();
+  for (const n of g.nodes) if (n.kind === 'const') constOf.set(n.blob!, n);
+  for (const sha of put.missing) {
+    const bytes = blobs.get(sha) ?? encodeBlob(constOf.get(sha)!.shape, graph.constData(constOf.get(sha)!)).bytes;
+    await uploadBlob(http, sha, bytes, part, retryMs);
+  }
+  blobs.clear();
+  let summary = (await http.json<{ graph: Summary }>(`${API}/graphs/${id}/execute`, { method: 'POST', retryMs })).graph;
+
+  // Persisted values arrive as they are computed; variables are kept for the end.
+  const received = new Set<string>();
+  const varValues = new Map<number, Tensor>();
+  const downloads: Promise<void>[] = [];
+  let failure: unknown = null;
+  const progress = () => report({ nodesDone: summary.nodes_done, nodesTotal: summary.nodes_total, persistedDone: [...received].filter((n) => !n.startsWith(VARIABLE_PREFIX)).length, persistedTotal: userTotal });
+  const fetchValue = async (p: PersistedInfoWire) => {
+    const res = await http.request(`${API}/graphs/${id}/persisted/${encodeURIComponent(p.name)}`, { retryMs });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const sha = res.headers.get(SHA_HEADER) ?? p.sha256;
+    if (sha !== p.sha256 || sha256(bytes) !== p.sha256) throw new GraphError(`execute: the value of '${p.name}' arrived with another SHA-256 than announced`);
+    const data = decodeBlob(bytes, p.sha256, { kind: 'const', shape: p.shape, dtype: p.dtype as DType, data: null, blob: p.sha256 }, `execute: '${p.name}'`);
+    const t = Tensor._fromData(p.shape, data);
+    if (p.name.startsWith(VARIABLE_PREFIX)) varValues.set(Number(p.name.slice(VARIABLE_PREFIX.length)), t);
+    else onPersisted(p.name, t);
+  };
+  const want = (p: PersistedInfoWire) => {
+    if (received.has(p.name)) return;
+    received.add(p.name);
+    downloads.push(
+      fetchValue(p).then(progress, (err) => {
+        received.delete(p.name);
+        failure ??= err;
+      }),
+    );
+  };
+
+  // Follow the event stream; reconnect (with the state so far resent) until the run ends.
+  let lastContact = Date.now();
+  let delay = 100;
+  while (summary.status !== 'done' && summary.status !== 'failed') {
+    if (failure) throw failure;
+    try {
+      const res = await http.request(`${API}/graphs/${id}/events`, { headers: { accept: 'text/event-stream' }, retryMs: Math.max(0, retryMs - (Date.now() - lastContact)) });
+      for await (const e of events(res)) {
+        lastContact = Date.now();
+        delay = 100;
+        const data = JSON.parse(e.data);
+        if (e.event === 'progress' || e.event === 'end') {
+          summary = data;
+          progress();
+        } else if (e.event === 'persisted') want(data);
+        if (e.event === 'end') break;
+      }
+    } catch (err) {
+      if (err instanceof RemoteError && err.status >= 400 && err.status < 500) throw err;
+      if (Date.now() - lastContact > retryMs) throw err instanceof Error ? err : new GraphError(String(err));
+    }
+    if (summary.status !== 'done' && summary.status !== 'failed') {
+      if (Date.now() - lastContact > retryMs) throw new RemoteError(`lost the coordinator at ${server} for over ${retryMs} ms`, 0, 'ERR_UNREACHABLE');
+      await sleep(delay);
+      delay = Math.min(delay * 2, 2000);
+    }
+  }
+  if (summary.status === 'failed') throw new GraphError(`execute: graph '${g.info.name}' failed on the coordinator: ${summary.error ?? 'unknown error'}`);
+  // Anything announced while no stream was open is fetched now.
+  const list = await http.json<{ persisted: { name: string; sha256: string | null }[] }>(`${API}/graphs/${id}`, { retryMs });
+  await Promise.all(downloads);
+  if (failure) throw failure;
+  const missing = list.persisted.filter((p) => !received.has(p.name));
+  if (missing.length) {
+    const refOf = new Map<string, ValueRef>([...g.persist, ...vars.map(([, r], i): [string, ValueRef] => [`${VARIABLE_PREFIX}${i}`, r])]);
+    for (const p of missing) {
+      const ref = refOf.get(p.name);
+      if (!p.sha256 || !ref) continue;
+      const m = outputsOf(g.nodes[ref[0]]!)[ref[1]]!;
+      want({ name: p.name, sha256: p.sha256, shape: m.shape, dtype: m.dtype });
+    }
+    await Promise.all(downloads);
+    if (failure) throw failure;
+  }
+  if (varValues.size !== vars.length) throw new GraphError(`execute: the coordinator returned ${varValues.size} of the model's ${vars.length} variables`);
+  graph.settleVariables(new Map(vars.map(([t], i) => [t, varValues.get(i)!])));
+  progress();
+}
+
+/** The executor R.execute() uses when R.initialize was given a server. */
+export function remoteExecutor(server: string, token: string | null, options: ClientOptions = {}): GraphExecutor {
+  return (graph, report, onPersisted) => runRemote(server, token, graph, report, onPersisted, options);
+}
+
+setRemoteExecutor((server, token) => remoteExecutor(server, token));

@@ -1,0 +1,453 @@
+// The coordinator: a fastify HTTP API for requesters and providers, the providers' WebSocket
+// channel, the dashboard, and the timers that expire leases. Loopback by default.
+//
+// Requesters (requester token):
+//   PUT    /v1/graphs/:id                 graph.json (validated) -> { graph, missing: [sha256] }
+//   HEAD   /v1/blobs/:sha                 200 if uploaded, else 404 with upload-offset
+//   PUT    /v1/blobs/:sha                 bytes (application/octet-stream); resumable with
+//                                         upload-offset / upload-length headers; hash verified
+//   GET    /v1/blobs/:sha                 an uploaded blob or a result of one's graphs
+//   POST   /v1/graphs/:id/execute         partitions and queues the subgraphs
+//   GET    /v1/graphs, /v1/graphs/:id     summaries (with the persisted names and their blobs)
+//   GET    /v1/graphs/:id/events          server-sent events: progress, persisted, end
+//   GET    /v1/graphs/:id/persisted/:name the value's result blob (409 ERR_NOT_READY before)
+//   DELETE /v1/graphs/:id, /v1/graphs     delete one graph, or all of one's graphs (flush)
+// Providers (provider token):
+//   WS     /v1/provider                   hello, assign, heartbeat, failed, cancel
+//   GET    /v1/leases/:lease/blobs/:sha   an input of the lease (POST /v1/leases/:lease/blobs
+//                                         { sha256: [...] }: several, as a bundle)
+//   PUT    /v1/leases/:lease/results/:sha a result blob of the lease (PUT .../results: a bundle)
+//   POST   /v1/leases/:lease/complete     { outputs: { "<node>:<output>": sha256 } }
+// Anyone: GET /v1/health; the dashboard page at /dashboard/ and its data at /api/dashboard.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ServerResponse } from 'node:http';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { type Db, openDatabase } from '../db/open.js';
+import { findToken } from '../db/tokens.js';
+import { API, ID_RE, LENGTH_HEADER, OFFSET_HEADER, SHA256_RE, SHA_HEADER, decodeBundle, encodeBundle, sha256 } from '../protocol.js';
+import { ApiError, badRequest, forbidden } from './errors.js';
+import { CoordinatorState, type GraphEvent, type StateOptions } from './state.js';
+import { ProviderChannel } from './ws.js';
+
+export interface CoordinatorOptions {
+  /** SQLite file or postgres:// URL (default ravdl-coordinator.db in the working directory). */
+  db?: string | Db;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  leaseMs?: number;
+  /** Longest a lease can be kept by heartbeats, ms (default 30 minutes). */
+  maxLeaseMs?: number;
+  heartbeatMs?: number;
+  maxFailures?: number;
+  /** The partitioner's assumed bandwidth to providers, bytes/s (default 1e8). */
+  bytesPerSecond?: number;
+  /** Another partitioner (benchmarks, tests): GraphData -> Subgraph[] in dependency order. */
+  partitioner?: StateOptions['partitioner'];
+  /** Largest graph.json accepted, bytes (default 256 MiB). */
+  maxGraphBytes?: number;
+  maxNodes?: number;
+  maxValueBytes?: number;
+  /** Largest blob (one tensor), bytes (default 512 MiB). */
+  maxBlobBytes?: number;
+  /** Largest body of one blob PUT, bytes (default 16 MiB; bigger blobs come in parts). */
+  maxChunkBytes?: number;
+  /** Requests per window per token (or per address without one). */
+  rateLimit?: { max: number; windowMs: number };
+  /** Whether /api/dashboard shows every graph without a token (default: when bound to loopback). */
+  dashboardPublic?: boolean;
+  log?: ((line: string) => void) | null;
+}
+
+export interface Coordinator {
+  url: string;
+  port: number;
+  state: CoordinatorState;
+  db: Db;
+  close(): Promise<void>;
+}
+
+const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  leaseMs: 5000,
+  maxLeaseMs: 30 * 60_000,
+  heartbeatMs: 1000,
+  maxFailures: 3,
+  bytesPerSecond: 1e8,
+  maxGraphBytes: 256 * 2 ** 20,
+  maxNodes: 1_000_000,
+  maxValueBytes: 2 ** 30,
+  maxBlobBytes: 512 * 2 ** 20,
+  maxChunkBytes: 16 * 2 ** 20,
+  rateLimit: { max: 5000, windowMs: 10_000 },
+};
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+const here = dirname(fileURLToPath(import.meta.url));
+/** The dashboard's static files (beside this module in the sources; copied beside it when built). */
+const DASHBOARD_DIRS = [join(here, 'dashboard'), join(here, '..', '..', '..', 'lib', 'ravenverse', 'coordinator', 'dashboard'), join(here, '..', '..', '..', '..', 'lib', 'ravenverse', 'coordinator', 'dashboard')];
+const STATIC_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml', png: 'image/png', json: 'application/json' };
+
+const params = (props: Record<string, object>) => ({ type: 'object', required: Object.keys(props), properties: props });
+const idParam = { type: 'string', pattern: ID_RE.source };
+const shaParam = { type: 'string', pattern: SHA256_RE.source };
+const leaseParam = { type: 'string', pattern: '^[0-9a-f-]{36}$' };
+
+export async function startCoordinator(options: CoordinatorOptions = {}): Promise<Coordinator> {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as CoordinatorOptions;
+  const o = { ...DEFAULTS, ...given };
+  const log = options.log === undefined ? (line: string) => console.log(`[coordinator] ${line}`) : (options.log ?? (() => {}));
+  const store = typeof o.db === 'object' ? o.db : await openDatabase(o.db ?? 'ravdl-coordinator.db');
+  const state = new CoordinatorState(store, {
+    leaseMs: o.leaseMs,
+    maxLeaseMs: o.maxLeaseMs,
+    maxFailures: o.maxFailures,
+    bytesPerSecond: o.bytesPerSecond,
+    partitioner: o.partitioner,
+    maxNodes: o.maxNodes,
+    maxValueBytes: o.maxValueBytes,
+    maxBlobBytes: o.maxBlobBytes,
+    maxPendingUploads: 32,
+    log,
+  });
+  await state.recover();
+
+  // Tokens are looked up by hash; a short cache keeps the database off the hot path.
+  const tokenCache = new Map<string, { hash: string; role: string; at: number } | null>();
+  const authenticate = async (token: string | null) => {
+    if (!token) return null;
+    const key = sha256(token);
+    const hit = tokenCache.get(key);
+    if (hit !== undefined && (hit === null || Date.now() - hit.at < 10_000)) return hit;
+    const row = await findToken(store.db, token);
+    if (tokenCache.size > 10_000) tokenCache.clear();
+    const entry = row ? { ...row, at: Date.now() } : null;
+    if (entry) tokenCache.set(key, entry);
+    return entry;
+  };
+  const bearer = (req: FastifyRequest): string | null => /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? null;
+  const auth = async (req: FastifyRequest, role: 'requester' | 'provider'): Promise<string> => {
+    const token = bearer(req);
+    const tok = await authenticate(token);
+    if (!tok) throw new ApiError(401, 'ERR_UNAUTHORIZED', token ? 'unknown token' : `missing token: send Authorization: Bearer <${role} token>`);
+    if (tok.role !== role) throw forbidden(`this needs a ${role} token, not a ${tok.role} token`);
+    return tok.hash;
+  };
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 8 * 2 ** 20,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+  });
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: o.maxChunkBytes }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
+    let status = 500;
+    let code = 'ERR_INTERNAL';
+    let message = err.message;
+    if (err instanceof ApiError) {
+      status = err.status;
+      code = err.code;
+      for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+    } else if (err.validation) {
+      status = 400;
+      code = 'ERR_BAD_REQUEST';
+    } else if (err.statusCode === 413) {
+      status = 413;
+      code = 'ERR_TOO_LARGE';
+    } else if (err.statusCode === 415) {
+      status = 415;
+      code = 'ERR_MEDIA_TYPE';
+    } else if (err.statusCode === 429) {
+      status = 429;
+      code = 'ERR_RATE_LIMIT';
+    } else if (err.code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError) {
+      status = 400;
+      code = 'ERR_BAD_JSON';
+    } else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      status = err.statusCode;
+      code = 'ERR_BAD_REQUEST';
+    } else {
+      log(`internal error: ${err.stack ?? err.message}`);
+      message = 'internal error (logged by the coordinator)';
+    }
+    reply.code(status).type('application/json').send({ error: { code, message } });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
+
+  await app.register(rateLimit, {
+    global: true,
+    max: o.rateLimit.max,
+    timeWindow: o.rateLimit.windowMs,
+    keyGenerator: (req) => {
+      const t = bearer(req);
+      return t ? `t:${sha256(t)}` : `ip:${req.ip}`;
+    },
+    errorResponseBuilder: (_req, ctx) => new ApiError(429, 'ERR_RATE_LIMIT', `more than ${ctx.max} requests in ${o.rateLimit.windowMs} ms; retry in ${ctx.after}`),
+  });
+
+  if (process.env.RAVDL_TRACE) app.addHook('onResponse', async (req, reply) => log(`${req.method} ${req.url.slice(0, 60)} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)} ms`));
+  const limits = { max_graph_bytes: o.maxGraphBytes, max_blob_bytes: o.maxBlobBytes, max_chunk_bytes: o.maxChunkBytes, max_nodes: o.maxNodes };
+  app.get(`${API}/health`, async () => ({ ok: true, db: store.kind, providers: [...state.providers.values()].filter((p) => p.open).length, limits }));
+
+  // ---------------------------------------------------------------- requesters
+  app.put<{ Params: { id: string }; Body: unknown }>(
+    `${API}/graphs/:id`,
+    {
+      bodyLimit: o.maxGraphBytes,
+      schema: {
+        params: params({ id: idParam }),
+        body: {
+          type: 'object',
+          required: ['format', 'version', 'name', 'algorithm', 'approach', 'nodes', 'persist'],
+          properties: {
+            format: { const: 'ravdl-graph' },
+            version: { type: 'integer' },
+            name: { type: 'string', maxLength: 1000 },
+            algorithm: { type: 'string', maxLength: 1000 },
+            approach: { type: 'string' },
+            nodes: { type: 'array', maxItems: o.maxNodes },
+            persist: { type: 'array', maxItems: o.maxNodes },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const owner = await auth(req, 'requester');
+      const r = await state.putGraph(owner, req.params.id, req.body);
+      reply.code(r.created ? 201 : 200);
+      return { graph: r.graph, missing: r.missing, limits };
+    },
+  );
+
+  app.get(`${API}/graphs`, async (req) => ({ graphs: await state.listGraphs(await auth(req, 'requester')) }));
+
+  app.get<{ Params: { id: string } }>(`${API}/graphs/:id`, { schema: { params: params({ id: idParam }) } }, async (req) => {
+    const owner = await auth(req, 'requester');
+    return { graph: await state.summary(owner, req.params.id), persisted: await state.persistedList(owner, req.params.id) };
+  });
+
+  app.post<{ Params: { id: string } }>(`${API}/graphs/:id/execute`, { schema: { params: params({ id: idParam }) } }, async (req) => {
+    const owner = await auth(req, 'requester');
+    return { graph: await state.execute(owner, req.params.id) };
+  });
+
+  app.delete<{ Params: { id: string } }>(`${API}/graphs/:id`, { schema: { params: params({ id: idParam }) } }, async (req) => {
+    const owner = await auth(req, 'requester');
+    await state.deleteGraph(owner, req.params.id);
+    return { deleted: [req.params.id] };
+  });
+
+  app.delete(`${API}/graphs`, async (req) => {
+    const owner = await auth(req, 'requester');
+    const graphs = await state.listGraphs(owner);
+    for (const g of graphs) await state.deleteGraph(owner, g.id);
+    return { deleted: graphs.map((g) => g.id) };
+  });
+
+  app.get<{ Params: { id: string; name: string } }>(`${API}/graphs/:id/persisted/:name`, { schema: { params: params({ id: idParam, name: { type: 'string', minLength: 1, maxLength: 1000 } }) } }, async (req, reply) => {
+    const owner = await auth(req, 'requester');
+    const b = await state.persistedBlob(owner, req.params.id, req.params.name);
+    return reply.type('application/octet-stream').header(SHA_HEADER, b.sha256).send(b.data);
+  });
+
+  const streams = new Set<ServerResponse>();
+  app.get<{ Params: { id: string } }>(`${API}/graphs/:id/events`, { schema: { params: params({ id: idParam }) } }, async (req, reply) => {
+    const owner = await auth(req, 'requester');
+    const id = req.params.id;
+    await state.summary(owner, id); // 403/404 before the stream starts
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    streams.add(raw);
+    let ended = false;
+    const write = (event: string, data: unknown) => {
+      if (!ended && !raw.destroyed) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      raw.end();
+    };
+    const onEvent = (e: GraphEvent) => {
+      if (e.type === 'persisted') write('persisted', e.value);
+      else if (e.type === 'progress') write('progress', e.graph);
+      else {
+        write('end', e.graph);
+        end();
+      }
+    };
+    // Listen first, then send the state so far: nothing falls in between (the client ignores repeats).
+    const unsubscribe = state.subscribe(id, onEvent);
+    raw.on('error', () => {}); // a client that went away
+    const ping = setInterval(() => !ended && !raw.destroyed && raw.write(': ping\n\n'), 15_000);
+    const cleanup = () => {
+      clearInterval(ping);
+      unsubscribe();
+      streams.delete(raw);
+    };
+    raw.on('close', cleanup);
+    try {
+      const summary = await state.summary(owner, id);
+      write('progress', summary);
+      for (const p of await state.persistedReady(id)) write('persisted', p);
+      if (summary.status === 'done' || summary.status === 'failed') {
+        write('end', summary);
+        end();
+      }
+    } catch (err) {
+      write('end', { id, status: 'failed', error: (err as Error).message });
+      end();
+    }
+  });
+
+  app.head<{ Params: { sha: string } }>(`${API}/blobs/:sha`, { schema: { params: params({ sha: shaParam }) } }, async (req, reply) => {
+    const owner = await auth(req, 'requester');
+    const h = await state.headBlob(owner, req.params.sha);
+    if (h.have) return reply.code(200).header('content-length', String(h.size)).send();
+    return reply.code(404).header(OFFSET_HEADER, String(h.offset)).send();
+  });
+
+  const intHeader = (req: FastifyRequest, name: string, dflt: number): number => {
+    const v = req.headers[name];
+    if (v === undefined) return dflt;
+    if (typeof v !== 'string' || !/^\d{1,15}$/.test(v)) throw badRequest(`header ${name} must be a non-negative integer`);
+    return Number(v);
+  };
+
+  app.put<{ Params: { sha: string }; Body: Buffer }>(`${API}/blobs/:sha`, { schema: { params: params({ sha: shaParam }) } }, async (req, reply) => {
+    const owner = await auth(req, 'requester');
+    if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'ERR_MEDIA_TYPE', 'send the blob as application/octet-stream');
+    const offset = intHeader(req, OFFSET_HEADER, 0);
+    const total = intHeader(req, LENGTH_HEADER, offset + req.body.length);
+    const r = await state.putBlob(owner, req.params.sha, offset, total, req.body);
+    reply.code(r.complete ? 201 : 202).header(OFFSET_HEADER, String(r.received));
+    return { sha256: req.params.sha, complete: r.complete, received: r.received };
+  });
+
+  app.get<{ Params: { sha: string } }>(`${API}/blobs/:sha`, { schema: { params: params({ sha: shaParam }) } }, async (req, reply) => {
+    const owner = await auth(req, 'requester');
+    const data = await state.readBlob(owner, req.params.sha);
+    return reply.type('application/octet-stream').header(SHA_HEADER, req.params.sha).send(data);
+  });
+
+  // ---------------------------------------------------------------- providers
+  app.get<{ Params: { lease: string; sha: string } }>(`${API}/leases/:lease/blobs/:sha`, { schema: { params: params({ lease: leaseParam, sha: shaParam }) } }, async (req, reply) => {
+    const token = await auth(req, 'provider');
+    const [b] = await state.leaseBlobs(token, req.params.lease, [req.params.sha]);
+    return reply.type('application/octet-stream').header(SHA_HEADER, req.params.sha).send(b!.bytes);
+  });
+
+  // Several inputs in one answer (a bundle: see protocol.ts).
+  app.post<{ Params: { lease: string }; Body: { sha256: string[] } }>(
+    `${API}/leases/:lease/blobs`,
+    { schema: { params: params({ lease: leaseParam }), body: { type: 'object', additionalProperties: false, required: ['sha256'], properties: { sha256: { type: 'array', maxItems: 100_000, items: shaParam } } } } },
+    async (req, reply) => {
+      const token = await auth(req, 'provider');
+      return reply.type('application/octet-stream').send(encodeBundle(await state.leaseBlobs(token, req.params.lease, req.body.sha256)));
+    },
+  );
+
+  const resultLimit = Math.min(o.maxBlobBytes * 4, 2 ** 31 - 1);
+  app.put<{ Params: { lease: string; sha: string }; Body: Buffer }>(`${API}/leases/:lease/results/:sha`, { bodyLimit: resultLimit, schema: { params: params({ lease: leaseParam, sha: shaParam }) } }, async (req, reply) => {
+    const token = await auth(req, 'provider');
+    if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'ERR_MEDIA_TYPE', 'send the result as application/octet-stream');
+    await state.putResults(token, req.params.lease, [{ sha256: req.params.sha, bytes: req.body }]);
+    reply.code(201);
+    return { sha256: [req.params.sha] };
+  });
+
+  // Several results in one body (a bundle).
+  app.put<{ Params: { lease: string }; Body: Buffer }>(`${API}/leases/:lease/results`, { bodyLimit: resultLimit, schema: { params: params({ lease: leaseParam }) } }, async (req, reply) => {
+    const token = await auth(req, 'provider');
+    if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'ERR_MEDIA_TYPE', 'send the results as application/octet-stream (a bundle)');
+    let blobs;
+    try {
+      blobs = decodeBundle(req.body);
+    } catch (err) {
+      throw badRequest(`results of lease ${req.params.lease}: ${(err as Error).message}`);
+    }
+    await state.putResults(token, req.params.lease, blobs);
+    reply.code(201);
+    return { sha256: blobs.map((b) => b.sha256) };
+  });
+
+  app.post<{ Params: { lease: string }; Body: { outputs: Record<string, string> } }>(
+    `${API}/leases/:lease/complete`,
+    {
+      schema: {
+        params: params({ lease: leaseParam }),
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['outputs'],
+          properties: { outputs: { type: 'object', maxProperties: 100_000, propertyNames: { pattern: '^[0-9]{1,9}:[0-9]{1,4}$' }, additionalProperties: { type: 'string', pattern: SHA256_RE.source } } },
+        },
+      },
+    },
+    async (req) => {
+      const token = await auth(req, 'provider');
+      return state.complete(token, req.params.lease, req.body.outputs);
+    },
+  );
+
+  // ---------------------------------------------------------------- dashboard
+  // The page (lib/ravenverse/coordinator/dashboard/) reads /api/dashboard.
+  const dashboardPublic = o.dashboardPublic ?? isLoopback(o.host);
+  app.get('/', async (_req, reply) => reply.redirect('/dashboard/'));
+  app.get('/dashboard', async (_req, reply) => reply.redirect('/dashboard/'));
+  app.get<{ Params: { file?: string } }>('/dashboard/:file', async (req, reply) => serveStatic(req.params.file || 'index.html', reply));
+  app.get('/dashboard/', async (_req, reply) => serveStatic('index.html', reply));
+  app.get<{ Querystring: { token?: string } }>('/api/dashboard', async (req) => {
+    if (dashboardPublic) return state.dashboard(null);
+    const token = bearer(req) ?? (typeof req.query.token === 'string' ? req.query.token : null);
+    const tok = await authenticate(token);
+    if (!tok) throw new ApiError(401, 'ERR_UNAUTHORIZED', 'the dashboard of a coordinator not on loopback needs a requester token (?token= or Authorization)');
+    if (tok.role !== 'requester') throw forbidden('the dashboard needs a requester token');
+    return state.dashboard(tok.hash);
+  });
+
+  function serveStatic(file: string, reply: FastifyReply) {
+    const m = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,100}\.([a-z]+)$/.exec(file);
+    const type = m ? STATIC_TYPES[m[1]!] : undefined;
+    const dir = DASHBOARD_DIRS.find((d) => existsSync(join(d, 'index.html')));
+    if (!type || !dir || !existsSync(join(dir, file))) throw new ApiError(404, 'ERR_NOT_FOUND', `no dashboard file ${file}`);
+    return reply.type(type).header('cache-control', 'no-cache').send(readFileSync(join(dir, file)));
+  }
+
+  // ---------------------------------------------------------------- providers' channel, timers
+  const channel = new ProviderChannel(state, { heartbeatMs: o.heartbeatMs, leaseMs: o.leaseMs, maxMessageBytes: 1 << 20, messagesPerSecond: 200, authenticate, log });
+  app.server.on('upgrade', (req, socket, head) => channel.handleUpgrade(req, socket, head));
+  const timers = [
+    setInterval(() => void state.expireDue().catch((e) => log(`lease expiry failed: ${(e as Error).message}`)), Math.max(50, Math.min(500, o.leaseMs / 4))),
+    setInterval(() => void state.dropStaleUploads(3600_000).catch(() => {}), 60_000),
+  ];
+
+  await app.listen({ host: o.host, port: o.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
+  state.dispatch();
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    state,
+    db: store,
+    close: () =>
+      (closing ??= (async () => {
+        for (const t of timers) clearInterval(t);
+        state.close();
+        await channel.close();
+        for (const s of streams) s.end();
+        await app.close();
+        await state.idle();
+        if (typeof o.db !== 'object') await store.close();
+      })()),
+  };
+}

@@ -1,0 +1,203 @@
+// The providers' WebSocket channel. The token is checked before the upgrade; then the provider
+// says hello (its id and measured capability), gets work pushed as 'assign' messages, sends
+// heartbeats for the leases it works on, and reports failures. Results travel over HTTP
+// (content-addressed blobs). Every message is JSON, schema-checked, size- and rate-limited; a
+// provider that breaks the protocol or goes silent for a lease time is disconnected and its
+// leases go back to the queue.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Ajv } from 'ajv';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { type CoordinatorMessage, ID_RE, PROVIDER_WS_PATH, type ProviderMessage } from '../protocol.js';
+import type { CoordinatorState, ProviderConn } from './state.js';
+
+export interface ChannelOptions {
+  heartbeatMs: number;
+  leaseMs: number;
+  /** Largest message a provider may send, bytes. */
+  maxMessageBytes: number;
+  /** Messages per second a provider may send on average (bursts of 4 s allowed). */
+  messagesPerSecond: number;
+  authenticate(token: string | null): Promise<{ hash: string; role: string } | null>;
+  log(line: string): void;
+}
+
+const ajv = new Ajv({ allErrors: false });
+const uuidList = { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 64 } } as const;
+const validate = ajv.compile<ProviderMessage>({
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'provider_id', 'name', 'capability', 'leases'],
+      properties: {
+        type: { const: 'hello' },
+        provider_id: { type: 'string', pattern: ID_RE.source },
+        name: { type: 'string', maxLength: 200 },
+        leases: uuidList,
+        capability: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['gflops', 'memory_bytes', 'threads', 'slots', 'platform', 'version'],
+          properties: {
+            gflops: { type: 'number', minimum: 0, maximum: 1e9 },
+            memory_bytes: { type: 'number', minimum: 0, maximum: 2 ** 53 },
+            threads: { type: 'integer', minimum: 1, maximum: 4096 },
+            slots: { type: 'integer', minimum: 1, maximum: 64 },
+            platform: { type: 'string', maxLength: 200 },
+            version: { type: 'string', maxLength: 100 },
+          },
+        },
+      },
+    },
+    { type: 'object', additionalProperties: false, required: ['type', 'leases'], properties: { type: { const: 'heartbeat' }, leases: uuidList } },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'lease', 'error'],
+      properties: {
+        type: { const: 'failed' },
+        lease: { type: 'string', maxLength: 64 },
+        error: { type: 'object', additionalProperties: false, required: ['code', 'message'], properties: { code: { type: 'string', maxLength: 100 }, message: { type: 'string', maxLength: 4000 } } },
+      },
+    },
+  ],
+});
+
+function refuse(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Error';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+export class ProviderChannel {
+  private wss: WebSocketServer;
+  private sockets = new Set<WebSocket>();
+  private conns = new Set<ProviderConn & { lastHeard: number }>();
+  private sweep: NodeJS.Timeout;
+
+  constructor(
+    private state: CoordinatorState,
+    private opts: ChannelOptions,
+  ) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes });
+    // A provider silent for a whole lease time is dead or stuck: drop it so its work moves on.
+    this.sweep = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.conns) if (c.open && now - c.lastHeard > opts.leaseMs) c.close(4001, `no message for ${opts.leaseMs} ms`);
+    }, Math.max(50, Math.min(1000, opts.leaseMs / 4)));
+  }
+
+  /** The HTTP server's 'upgrade' handler. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== PROVIDER_WS_PATH) return refuse(socket, 404, 'ERR_NOT_FOUND', `no WebSocket at ${path}; providers connect to ${PROVIDER_WS_PATH}`);
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    this.opts.authenticate(m ? m[1]! : null).then(
+      (tok) => {
+        if (!tok) return refuse(socket, 401, 'ERR_UNAUTHORIZED', m ? 'unknown token' : 'missing token: send Authorization: Bearer <provider token>');
+        if (tok.role !== 'provider') return refuse(socket, 403, 'ERR_FORBIDDEN', `a ${tok.role} token cannot connect as a provider`);
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, tok.hash));
+      },
+      (err) => {
+        this.opts.log(`upgrade failed: ${(err as Error).message}`);
+        refuse(socket, 400, 'ERR_INTERNAL', 'cannot check the token now');
+      },
+    );
+  }
+
+  private accept(ws: WebSocket, token: string): void {
+    this.sockets.add(ws);
+    let conn: (ProviderConn & { lastHeard: number }) | null = null;
+    let tokens = this.opts.messagesPerSecond * 4;
+    let last = Date.now();
+    let chain = Promise.resolve();
+    const send = (msg: CoordinatorMessage): boolean => {
+      if (ws.readyState !== WebSocket.OPEN) return false;
+      ws.send(JSON.stringify(msg));
+      return true;
+    };
+    const fail = (code: string, message: string, close = 1008) => {
+      send({ type: 'error', error: { code, message } });
+      ws.close(close, message.slice(0, 120));
+    };
+    const helloTimer = setTimeout(() => fail('ERR_BAD_REQUEST', 'no hello within 10 s'), 10_000);
+    ws.on('error', () => {});
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const now = Date.now();
+      tokens = Math.min(this.opts.messagesPerSecond * 4, tokens + ((now - last) / 1000) * this.opts.messagesPerSecond);
+      last = now;
+      if (--tokens < 0) return fail('ERR_RATE_LIMIT', `more than ${this.opts.messagesPerSecond} messages per second`);
+      if (isBinary) return fail('ERR_BAD_REQUEST', 'messages are JSON text frames');
+      let msg: unknown;
+      try {
+        msg = JSON.parse(data.toString());
+      } catch {
+        return fail('ERR_BAD_JSON', 'a message is not valid JSON');
+      }
+      if (!validate(msg)) return fail('ERR_BAD_REQUEST', `malformed message: ${ajv.errorsText(validate.errors).slice(0, 300)}`);
+      if (conn) conn.lastHeard = now;
+      // Messages of one provider are handled in order.
+      const onHello = (c: ProviderConn & { lastHeard: number }) => {
+        clearTimeout(helloTimer);
+        conn = c;
+      };
+      chain = chain.then(() => this.handle(msg as ProviderMessage, conn, token, send, ws, onHello).catch((err) => {
+        const e = err as Error & { code?: string };
+        fail(e.code ?? 'ERR_INTERNAL', e.message);
+      }));
+    });
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      this.sockets.delete(ws);
+      if (conn) {
+        this.conns.delete(conn);
+        const c = conn;
+        chain = chain.then(() => this.state.disconnected(c)).catch((err) => this.opts.log(`disconnect: ${(err as Error).message}`));
+      }
+    });
+  }
+
+  private async handle(
+    msg: ProviderMessage,
+    conn: (ProviderConn & { lastHeard: number }) | null,
+    token: string,
+    send: (m: CoordinatorMessage) => boolean,
+    ws: WebSocket,
+    onHello: (c: ProviderConn & { lastHeard: number }) => void,
+  ): Promise<void> {
+    if (msg.type === 'hello') {
+      if (conn) throw Object.assign(new Error('hello sent twice'), { code: 'ERR_BAD_REQUEST' });
+      const c: ProviderConn & { lastHeard: number } = {
+        id: msg.provider_id,
+        token,
+        name: msg.name,
+        capability: msg.capability,
+        leases: new Set(),
+        open: true,
+        lastHeard: Date.now(),
+        send,
+        close: (code, reason) => {
+          c.open = false;
+          ws.close(code, reason);
+        },
+      };
+      const resumed = await this.state.hello(c, msg.leases);
+      onHello(c);
+      this.conns.add(c);
+      send({ type: 'welcome', provider_id: c.id, heartbeat_ms: this.opts.heartbeatMs, lease_ms: this.opts.leaseMs, resumed });
+      this.state.dispatch();
+      return;
+    }
+    if (!conn) throw Object.assign(new Error(`'${msg.type}' before hello`), { code: 'ERR_BAD_REQUEST' });
+    if (msg.type === 'heartbeat') return this.state.heartbeat(conn, msg.leases);
+    if (msg.type === 'failed') return this.state.failed(conn, msg.lease, msg.error);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweep);
+    for (const ws of this.sockets) ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,303 @@
+// A provider node: measures itself, connects to the coordinator's WebSocket, and runs the
+// subgraphs it is assigned in worker threads: inputs downloaded over HTTP and checked against
+// their SHA-256, outputs uploaded as result blobs, then the lease completed. Heartbeats name
+// the leases in progress; a lost connection is retried with exponential backoff, and work whose
+// lease the coordinator no longer knows is dropped.
+import { randomBytes } from 'node:crypto';
+import { freemem, hostname, totalmem } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import WebSocket from 'ws';
+import { native } from '../../native/load.js';
+import { RemoteError, Http } from '../http.js';
+import { type Assignment, type Capability, type CoordinatorMessage, PROVIDER_WS_PATH, type ProviderMessage, decodeBundle, encodeBundle, sha256 } from '../protocol.js';
+import type { WorkerJob, WorkerReply } from './worker.js';
+
+export interface ProviderOptions {
+  /** The coordinator's URL (http://host:port). */
+  server: string;
+  token: string;
+  /** Engine threads (default: the pool's default, one per core). */
+  threads?: number;
+  /** Memory offered for one subgraph, bytes (default 80% of the free memory at start). */
+  maxMemory?: number;
+  /** Subgraphs run at once (default 1). */
+  slots?: number;
+  name?: string;
+  /** Longest wait between reconnection attempts, ms (default 10,000). */
+  maxBackoffMs?: number;
+  /** How long a finished job keeps retrying its upload while the coordinator is unreachable, ms (default 60,000). */
+  uploadRetryMs?: number;
+  log?: ((line: string) => void) | null;
+}
+
+export interface Provider {
+  id: string;
+  capability: Capability;
+  /** Resolves when the provider stops; rejects if the coordinator refuses its token. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+  /** Subgraphs completed and accepted so far. */
+  readonly completed: number;
+}
+
+/** Measures GFLOP/s (an FMA loop on `threads` threads) and the memory on offer. */
+export function measureCapability(threads: number, maxMemory: number | undefined, slots: number): Capability {
+  const gflops = native().probe_fma_gflops(200, threads);
+  const memory = Math.floor(Math.min(maxMemory ?? Infinity, freemem() * 0.8, totalmem()));
+  return { gflops: Math.round(gflops * 10) / 10, memory_bytes: memory, threads, slots, platform: `${process.platform}-${process.arch} node ${process.version}`, version: '0.1.0' };
+}
+
+/** The worker script: TypeScript through tsx when running from the sources, JavaScript when built. */
+function spawnWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
+  return new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: { entry: new URL('./worker.ts', import.meta.url).href } });
+}
+
+interface Job {
+  lease: string;
+  abort: AbortController;
+  worker: Worker | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startProvider(opts: ProviderOptions): Promise<Provider> {
+  const log = opts.log === undefined ? (line: string) => console.log(`[provider] ${line}`) : (opts.log ?? (() => {}));
+  const base = opts.server.replace(/\/+$/, '');
+  const wsUrl = base.replace(/^http/, 'ws') + PROVIDER_WS_PATH;
+  const http = new Http(base, opts.token);
+  const threads = opts.threads ?? native().getNumThreads();
+  native().setNumThreads(threads);
+  const slots = opts.slots ?? 1;
+  const capability = measureCapability(threads, opts.maxMemory, slots);
+  const id = `p_${randomBytes(12).toString('base64url')}`;
+  const name = opts.name ?? `${hostname()}-${process.pid}`;
+  const maxBackoff = opts.maxBackoffMs ?? 10_000;
+  const uploadRetryMs = opts.uploadRetryMs ?? 60_000;
+  log(`${name}: ${capability.gflops} GFLOP/s on ${threads} thread(s), ${(capability.memory_bytes / 2 ** 20).toFixed(0)} MiB offered, ${slots} slot(s)`);
+
+  const jobs = new Map<string, Job>();
+  const idle: Worker[] = [];
+  let jobSeq = 0;
+  const pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
+  // A small cache of downloaded blobs: the dataset is read by every subgraph of a training run.
+  const cache = new Map<string, Uint8Array>();
+  let cacheBytes = 0;
+  const CACHE_MAX = Math.min(256 * 2 ** 20, capability.memory_bytes / 4);
+  let completed = 0;
+  let stopping = false;
+  let ws: WebSocket | null = null;
+  let heartbeat: NodeJS.Timeout | null = null;
+  let resolveDone!: () => void;
+  let rejectDone!: (e: Error) => void;
+  const done = new Promise<void>((res, rej) => ((resolveDone = res), (rejectDone = rej)));
+  done.catch(() => {});
+
+  const send = (m: ProviderMessage) => {
+    if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m));
+  };
+
+  function wire(w: Worker): Worker {
+    w.on('message', (r: WorkerReply) => {
+      const p = pending.get(r.job);
+      pending.delete(r.job);
+      p?.resolve(r);
+    });
+    // An uncaught error ends the worker: its 'exit' fails the job it had.
+    w.on('error', (err) => log(`worker thread error: ${err.message}`));
+    return w;
+  }
+  const takeWorker = () => idle.pop() ?? wire(spawnWorker());
+
+  async function compute(job: Job, a: Assignment, blobs: [string, Uint8Array][]): Promise<WorkerReply> {
+    const w = takeWorker();
+    job.worker = w;
+    const n = ++jobSeq;
+    const reply = await new Promise<WorkerReply>((resolve, reject) => {
+      const entry = { resolve, reject };
+      pending.set(n, entry);
+      const onExit = (code: number) => {
+        if (pending.get(n) === entry) (pending.delete(n), reject(new Error(`the worker thread exited (${code})`)));
+      };
+      w.once('exit', onExit);
+      const msg: WorkerJob = { job: n, graph: a.graph, blobs, outputs: a.outputs, threads, maxMemory: capability.memory_bytes, maxNodes: 5_000_000 };
+      w.postMessage(msg);
+      entry.resolve = (r) => (w.off('exit', onExit), resolve(r));
+    });
+    job.worker = null;
+    if (!job.abort.signal.aborted) idle.push(w);
+    return reply;
+  }
+
+  async function download(a: Assignment, signal: AbortSignal): Promise<[string, Uint8Array][]> {
+    const want = a.blobs.filter((b) => !cache.has(b.sha256)).map((b) => b.sha256);
+    const got = new Map<string, Uint8Array>();
+    if (want.length) {
+      const body = await http.bytes(`/v1/leases/${a.lease}/blobs`, { method: 'POST', body: { sha256: want }, retryMs: uploadRetryMs, signal });
+      for (const e of decodeBundle(body)) {
+        const actual = sha256(e.bytes);
+        if (actual !== e.sha256 || !want.includes(e.sha256)) throw new RemoteError(`blob ${e.sha256} arrived with SHA-256 ${actual}`, 0, 'ERR_HASH_MISMATCH');
+        got.set(e.sha256, e.bytes);
+      }
+    }
+    return a.blobs.map((b) => {
+      const bytes = cache.get(b.sha256) ?? got.get(b.sha256);
+      if (!bytes) throw new RemoteError(`the coordinator did not send blob ${b.sha256}`, 0, 'ERR_MISSING_BLOBS');
+      remember(b.sha256, bytes);
+      return [b.sha256, bytes];
+    });
+  }
+
+  /** Keeps a blob (verified input or own result) for later subgraphs, least recently used out first. */
+  function remember(sha: string, bytes: Uint8Array): void {
+    if (cache.delete(sha)) cacheBytes -= bytes.length;
+    if (bytes.length > CACHE_MAX) return;
+    cache.set(sha, bytes);
+    cacheBytes += bytes.length;
+    for (const [k, v] of cache) {
+      if (cacheBytes <= CACHE_MAX) break;
+      cache.delete(k);
+      cacheBytes -= v.length;
+    }
+  }
+
+  async function runJob(a: Assignment): Promise<void> {
+    const job: Job = { lease: a.lease, abort: new AbortController(), worker: null };
+    jobs.set(a.lease, job);
+    const signal = job.abort.signal;
+    const t0 = performance.now();
+    try {
+      const blobs = await download(a, signal);
+      if (signal.aborted) return;
+      const t1 = performance.now();
+      const r = await compute(job, a, blobs);
+      const t2 = performance.now();
+      if (signal.aborted) return;
+      if (!r.ok) {
+        log(`lease ${a.lease} (subgraph ${a.subgraph}) failed: ${r.error.code}: ${r.error.message}`);
+        send({ type: 'failed', lease: a.lease, error: r.error });
+        return;
+      }
+      const distinct = [...new Map(r.outputs.map((o) => [o.sha256, o])).values()];
+      // The next subgraph of a chain often reads these: no need to download them again.
+      for (const o of distinct) remember(o.sha256, o.bytes);
+      await http.request(`/v1/leases/${a.lease}/results`, { method: 'PUT', body: encodeBundle(distinct), retryMs: uploadRetryMs, signal });
+      const outputs = Object.fromEntries(r.outputs.map((o) => [o.name, o.sha256]));
+      const t3 = performance.now();
+      const res = await http.json<{ status: string }>(`/v1/leases/${a.lease}/complete`, { method: 'POST', body: { outputs }, retryMs: uploadRetryMs, signal });
+      if (res.status === 'accepted') completed++;
+      const t4 = performance.now();
+      const ms = (x: number) => x.toFixed(0);
+      log(`subgraph ${a.subgraph} of graph ${a.graph_id}: ${res.status} in ${ms(t4 - t0)} ms (inputs ${ms(t1 - t0)}, worker ${ms(t2 - t1)} of which running ${ms(r.ms)}, results ${ms(t3 - t2)}, complete ${ms(t4 - t3)})`);
+    } catch (err) {
+      if (signal.aborted) return;
+      const e = err as RemoteError;
+      if (e.remoteCode === 'ERR_LEASE_ENDED' || e.status === 404) log(`lease ${a.lease}: ${e.message} (dropped)`);
+      else {
+        log(`lease ${a.lease} failed: ${e.message}`);
+        send({ type: 'failed', lease: a.lease, error: { code: e.remoteCode ?? e.code ?? 'ERR_INTERNAL', message: e.message } });
+      }
+    } finally {
+      jobs.delete(a.lease);
+    }
+  }
+
+  function cancel(lease: string, why: string): void {
+    const job = jobs.get(lease);
+    if (!job) return;
+    log(`lease ${lease} cancelled: ${why}`);
+    job.abort.abort();
+    // A worker busy with cancelled work is replaced (terminating it mid-kernel is safe).
+    if (job.worker) void job.worker.terminate();
+    jobs.delete(lease);
+  }
+
+  function onMessage(m: CoordinatorMessage): void {
+    if (m.type === 'welcome') {
+      backoff = 250;
+      for (const lease of [...jobs.keys()]) if (!m.resumed.includes(lease)) cancel(lease, 'the coordinator no longer holds its lease');
+      if (heartbeat) clearInterval(heartbeat);
+      heartbeat = setInterval(() => send({ type: 'heartbeat', leases: [...jobs.keys()] }), m.heartbeat_ms);
+      log(`connected to ${base} as ${id}`);
+    } else if (m.type === 'assign') {
+      if (jobs.has(m.lease)) return;
+      void runJob(m);
+    } else if (m.type === 'cancel') {
+      cancel(m.lease, m.reason);
+    } else if (m.type === 'error') {
+      log(`coordinator: ${m.error.code}: ${m.error.message}`);
+    }
+  }
+
+  let backoff = 250;
+  function connect(): void {
+    if (stopping) return;
+    const sock = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${opts.token}` }, maxPayload: 2 ** 30, handshakeTimeout: 10_000 });
+    ws = sock;
+    sock.on('open', () => send({ type: 'hello', provider_id: id, name, capability, leases: [...jobs.keys()] }));
+    sock.on('message', (data) => {
+      let m: CoordinatorMessage;
+      try {
+        m = JSON.parse(data.toString());
+      } catch {
+        return log('a message from the coordinator is not JSON (ignored)');
+      }
+      onMessage(m);
+    });
+    sock.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()).length > 4096 && res.destroy());
+      res.on('end', () => {
+        sock.terminate();
+        if (res.statusCode === 401 || res.statusCode === 403) {
+          let reason = body;
+          try {
+            const e = JSON.parse(body).error;
+            reason = `${e.code}: ${e.message}`;
+          } catch {
+            /* not JSON */
+          }
+          const msg = `the coordinator refused this provider (${res.statusCode}): ${reason}`;
+          log(msg);
+          stopping = true;
+          rejectDone(new RemoteError(msg, res.statusCode, res.statusCode === 401 ? 'ERR_UNAUTHORIZED' : 'ERR_FORBIDDEN'));
+          void shutdown();
+        }
+      });
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      if (heartbeat) clearInterval(heartbeat);
+      heartbeat = null;
+      if (ws === sock) ws = null;
+      if (stopping) return;
+      const wait = backoff * (0.5 + Math.random() / 2);
+      backoff = Math.min(backoff * 2, maxBackoff);
+      setTimeout(connect, wait);
+    });
+  }
+
+  async function shutdown(): Promise<void> {
+    stopping = true;
+    if (heartbeat) clearInterval(heartbeat);
+    for (const lease of [...jobs.keys()]) cancel(lease, 'the provider stops');
+    ws?.close(1000, 'provider stopping');
+    await Promise.all([...idle.splice(0)].map((w) => w.terminate()));
+    await sleep(0);
+    resolveDone();
+  }
+
+  connect();
+  return {
+    id,
+    capability,
+    done,
+    stop: async () => {
+      await shutdown();
+      await done.catch(() => {});
+    },
+    get completed() {
+      return completed;
+    },
+  };
+}

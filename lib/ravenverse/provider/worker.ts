@@ -1,0 +1,72 @@
+// A provider's worker thread: validates a subgraph (graph.json + blobs) against the op catalog
+// and the blobs' hashes, runs it with the graph executor on the native engine, and returns each
+// output as a result blob named by its SHA-256. Off the main thread, so heartbeats never stall.
+// Nothing received is code: only catalog ops named in the data run.
+import { parentPort } from 'node:worker_threads';
+import { RavdlError } from '../../errors.js';
+import { executeGraph } from '../../graph/execute.js';
+import { decodeBlob, encodeBlob } from '../../graph/format.js';
+import { validateGraphJson } from '../../graph/validate.js';
+import { native } from '../../native/load.js';
+import type { Data } from '../../tensor/dtype.js';
+// Registers every op of the catalog, which validation checks graphs against.
+import '../../ops/index.js';
+import { estimatePeakBytes } from '../memory.js';
+
+export interface WorkerJob {
+  job: number;
+  graph: unknown;
+  /** [sha256, bytes] of every blob the graph names. */
+  blobs: [string, Uint8Array][];
+  outputs: string[];
+  threads: number;
+  maxMemory: number;
+  maxNodes: number;
+}
+
+export type WorkerReply =
+  | { job: number; ok: true; outputs: { name: string; sha256: string; bytes: Uint8Array }[]; ms: number }
+  | { job: number; ok: false; error: { code: string; message: string } };
+
+async function run(j: WorkerJob): Promise<WorkerReply> {
+  const t0 = performance.now();
+  if (native().getNumThreads() !== j.threads) native().setNumThreads(j.threads);
+  const g = validateGraphJson(j.graph, { max_nodes: j.maxNodes, max_value_bytes: j.maxMemory });
+  const need = estimatePeakBytes(g);
+  if (need > j.maxMemory) return { job: j.job, ok: false, error: { code: 'ERR_CAPACITY', message: `the subgraph needs about ${need} bytes, this provider offers ${j.maxMemory}` } };
+  const names = [...g.persist.keys()];
+  if (names.length !== j.outputs.length || !j.outputs.every((n) => g.persist.has(n))) throw new RavdlError('ERR_GRAPH', 'the subgraph persists other values than the assignment names as its outputs');
+  const blobs = new Map(j.blobs);
+  const decoded = new Map<string, Data>();
+  g.nodes.forEach((n, i) => {
+    if (n.kind !== 'const') return;
+    const key = `${n.blob}:${n.dtype}:${n.shape.join(',')}`;
+    let data = decoded.get(key);
+    if (!data) {
+      const bytes = blobs.get(n.blob!);
+      if (!bytes) throw new RavdlError('ERR_GRAPH', `node ${i} (const): blob ${n.blob} was not downloaded`);
+      data = decodeBlob(bytes, n.blob!, n, `subgraph node ${i} (const)`);
+      decoded.set(key, data);
+    }
+    n.data = data;
+  });
+  blobs.clear();
+  const result = await executeGraph(g, { constData: (n) => n.data! });
+  const outputs = j.outputs.map((name) => {
+    const t = result.persisted.get(name)!;
+    const { bytes, sha256 } = encodeBlob(t.shape, t._data);
+    return { name, sha256, bytes: new Uint8Array(bytes) }; // a copy of its own, to transfer
+  });
+  for (const t of new Set(result.persisted.values())) t.dispose();
+  return { job: j.job, ok: true, outputs, ms: performance.now() - t0 };
+}
+
+parentPort?.on('message', (j: WorkerJob) => {
+  run(j).then(
+    (reply) => parentPort!.postMessage(reply, reply.ok ? reply.outputs.map((o) => o.bytes.buffer as ArrayBuffer) : []),
+    (err: unknown) => {
+      const e = err as Error & { code?: string };
+      parentPort!.postMessage({ job: j.job, ok: false, error: { code: typeof e.code === 'string' ? e.code : 'ERR_INTERNAL', message: String(e.message ?? err).slice(0, 4000) } } satisfies WorkerReply);
+    },
+  );
+});

@@ -1,0 +1,110 @@
+// The requester client against an in-process coordinator and provider (a worker thread): the
+// seed's workflow with R.initialize(token, { server }) gives a local run's persisted values and
+// leaves the model with the same trained weights; persisted values are there during the run;
+// large blobs go up in parts; bad tokens and an unreachable coordinator are typed errors.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as R from '../../lib/index.js';
+import { remoteExecutor } from '../../lib/ravenverse/client.js';
+import { type Coordinator, startCoordinator } from '../../lib/ravenverse/coordinator/server.js';
+import { createToken } from '../../lib/ravenverse/db/tokens.js';
+import { RemoteError } from '../../lib/ravenverse/http.js';
+import { type Provider, startProvider } from '../../lib/ravenverse/provider/provider.js';
+import { NeuralNetwork } from '../../lib/v2/index.js';
+import { Activation, BatchNormalization1D, Dense, Dropout } from '../../lib/v2/layers/index.js';
+import { RMSprop } from '../../lib/v2/optimizers/index.js';
+import { backends } from './helpers.js';
+
+const bits = (t: R.Tensor) => Array.from(new Uint32Array(new Float32Array(t.data() as Float32Array).buffer));
+const [sqlite] = backends();
+
+/** Records the seed's workflow: a model trained in a graph, its prediction persisted. */
+async function define(): Promise<{ model: NeuralNetwork; X: R.Tensor }> {
+  R.flush();
+  new R.Graph({ name: 'client', algorithm: 'mlp', approach: 'distributed' });
+  R.manual_seed(3);
+  const model = new NeuralNetwork(new RMSprop(), 'SquareLoss');
+  model.add(new Dense(12, { input_shape: [20] }));
+  model.add(new BatchNormalization1D());
+  model.add(new Activation('relu'));
+  model.add(new Dropout(0.2));
+  model.add(new Dense(2));
+  const X = R.t(Array.from({ length: 64 }, (_, i) => Array.from({ length: 20 }, (_, j) => Math.cos(i * 3 + j)))); // 5 KB: more than one upload part
+  const y = R.t(Array.from({ length: 64 }, (_, i) => [Math.sin(i), Math.cos(i)]));
+  await model.fit(X, y, { n_epochs: 6, batch_size: 16, verbose: false });
+  model.predict(X).persist_op('prediction');
+  R.activate();
+  return { model, X };
+}
+
+async function run(server: string | null, token: string | null) {
+  R.initialize(token, { server });
+  const { model, X } = await define();
+  let during = 0;
+  const done = R.execute();
+  await R.track_progress({
+    stream: null,
+    onProgress: (p) => {
+      if (p.status !== 'running' || p.persistedDone === 0) return;
+      try {
+        R.fetch_persisting_op('training_loss_epoch_1_batch_1');
+        during++;
+      } catch {
+        /* not yet */
+      }
+    },
+  });
+  await done;
+  const g = R.Graph.current()!;
+  const persisted = new Map([...g.data.persist.keys()].map((k) => [k, bits(R.fetch_persisting_op(k))]));
+  // After the run the model holds its trained weights: an eager prediction shows them.
+  const after = bits(model.predict(X));
+  return { persisted, after, during };
+}
+
+describe('the requester client', () => {
+  let c: Coordinator;
+  let drop: () => Promise<void>;
+  let provider: Provider;
+  let token: string;
+
+  beforeAll(async () => {
+    const db = await sqlite!.create();
+    drop = db.drop;
+    c = await startCoordinator({ db: db.spec, port: 0, log: null, bytesPerSecond: 1e12, maxChunkBytes: 4096 });
+    token = await createToken(c.db.db, 'requester');
+    provider = await startProvider({ server: c.url, token: await createToken(c.db.db, 'provider'), threads: 1, log: null });
+  }, 60_000);
+
+  afterAll(async () => {
+    R.initialize(null);
+    R.flush();
+    await provider?.stop();
+    await c?.close();
+    await drop?.();
+  });
+
+  it('R.initialize(token, { server }) runs the seed workflow on the coordinator: a local run\'s values, the same trained weights, values during the run, blobs in parts', async () => {
+    const local = await run(null, null);
+    const remote = await run(c.url, token);
+    expect(remote.persisted).toEqual(local.persisted);
+    expect(remote.after).toEqual(local.after);
+    expect(remote.during).toBeGreaterThan(0);
+    expect(provider.completed).toBeGreaterThan(1);
+  }, 60_000);
+
+  it('a wrong token and an unreachable coordinator are typed errors', async () => {
+    R.initialize('rv_r_wrong-wrong-wrong-wrong-wrong', { server: c.url });
+    await define();
+    const err = await R.execute().catch((e) => e);
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(err).toBeInstanceOf(R.GraphError);
+    expect(`${err.status} ${err.remoteCode}`).toBe('401 ERR_UNAUTHORIZED');
+    expect(() => R.fetch_persisting_op('prediction')).toThrow(/failed/);
+
+    await define();
+    const g = R.Graph.current()!;
+    const down = await g.execute(remoteExecutor('http://127.0.0.1:9', token, { retryMs: 300 })).catch((e) => e);
+    expect(down).toBeInstanceOf(RemoteError);
+    expect(down.remoteCode).toBe('ERR_UNREACHABLE');
+  }, 60_000);
+});

@@ -1,0 +1,522 @@
+// The coordinator's API on SQLite and PostgreSQL, driven by hand-written providers: a run from
+// upload to results (bit for bit those of a local run, each result accepted once), leases that
+// expire or are kept alive by heartbeats, a restart that resumes leases from the database,
+// typed errors for bad input and bad tokens, reads scoped to their owner, rate limits, and a
+// server that stays up through all of it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import * as R from '../../lib/index.js';
+import { executeGraph } from '../../lib/graph/execute.js';
+import { encodeBlob, graphJson, hashConstants } from '../../lib/graph/format.js';
+import type { GraphData } from '../../lib/graph/graph-data.js';
+import { type Coordinator, startCoordinator } from '../../lib/ravenverse/coordinator/server.js';
+import { openDatabase } from '../../lib/ravenverse/db/open.js';
+import { createToken } from '../../lib/ravenverse/db/tokens.js';
+import type { Assignment } from '../../lib/ravenverse/protocol.js';
+import { sha256 } from '../../lib/ravenverse/protocol.js';
+import { NeuralNetwork } from '../../lib/v2/index.js';
+import { Activation, Dense } from '../../lib/v2/layers/index.js';
+import { Adam } from '../../lib/v2/optimizers/index.js';
+import { FakeProvider, api, backends, sleep, waitFor } from './helpers.js';
+
+interface Recorded {
+  g: GraphData;
+  doc: Record<string, unknown>;
+  blobs: Map<string, Buffer>;
+  /** Each persisted value's bits from a local run. */
+  local: Map<string, number[]>;
+}
+
+const bits = (d: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; length: number }) => Array.from(new Uint32Array(d.buffer, d.byteOffset, d.length));
+
+/** A small training run recorded as a graph (losses persisted), and its local results. */
+async function record(seed: number): Promise<Recorded> {
+  R.flush();
+  new R.Graph({ name: `rv-${seed}`, algorithm: 'mlp', approach: 'distributed' });
+  R.manual_seed(seed);
+  const m = new NeuralNetwork(new Adam({ lr: 0.01 }), 'CrossEntropy');
+  m.add(new Dense(16, { input_shape: [6] }));
+  m.add(new Activation('relu'));
+  m.add(new Dense(3));
+  m.add(new Activation('softmax'));
+  const X = R.t(Array.from({ length: 48 }, (_, i) => Array.from({ length: 6 }, (_, j) => Math.sin(i * 7 + j + seed))));
+  const y = R.t(Array.from({ length: 48 }, (_, i) => i % 3), { dtype: 'int32' });
+  await m.fit(X, y, { n_epochs: 4, batch_size: 16, verbose: false });
+  m.predict(X).persist_op('prediction');
+  R.activate();
+  const g = R.Graph.current()!.data;
+  R.flush();
+  const blobs = new Map<string, Buffer>();
+  hashConstants(g, (n) => n.data!, (sha, bytes) => blobs.set(sha, bytes));
+  const run = await executeGraph(g, { constData: (n) => n.data! });
+  const local = new Map([...run.persisted].map(([k, t]) => [k, bits(t._data)]));
+  return { g, doc: graphJson(g), blobs, local };
+}
+
+const gid = () => `g_${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+
+/** Decodes a result blob (one float32 tensor named value) into its bits. */
+function blobBits(bytes: Uint8Array): number[] {
+  const b = Buffer.from(bytes);
+  const n = Number(b.readBigUInt64LE(0));
+  const data = b.subarray(8 + n);
+  const copy = new Uint8Array(data); // aligned
+  return Array.from(new Uint32Array(copy.buffer));
+}
+
+/** Uploads the graph and its blobs as `token`; returns its id. */
+async function upload(c: Coordinator, token: string, rec: Recorded, id = gid()): Promise<string> {
+  const put = await api(c.url, `/v1/graphs/${id}`, token, { method: 'PUT', body: rec.doc });
+  expect(put.status).toBe(201);
+  for (const sha of put.json.missing as string[]) expect((await api(c.url, `/v1/blobs/${sha}`, token, { method: 'PUT', raw: rec.blobs.get(sha)! })).status).toBe(201);
+  return id;
+}
+
+/** Serves assignments with a fake provider until the graph is done (bounded). */
+async function serve(c: Coordinator, p: FakeProvider, requester: string, id: string, onEach?: (a: Assignment, outs: Awaited<ReturnType<FakeProvider['compute']>>) => Promise<void>): Promise<void> {
+  for (let served = 0; served < 200; served++) {
+    const g = await api(c.url, `/v1/graphs/${id}`, requester);
+    if (g.json.graph.status === 'done') return;
+    const a = await p.next();
+    const outs = await p.compute(a);
+    const r = await p.finish(a, outs);
+    expect(r.up.status).toBe(201);
+    expect(r.done.json).toEqual({ status: 'accepted' });
+    await onEach?.(a, outs);
+  }
+  throw new Error('the graph did not finish after 200 subgraphs');
+}
+
+describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', (_name, backend) => {
+  let c: Coordinator;
+  let drop: () => Promise<void>;
+  let spec: string;
+  let alice: string;
+  let bob: string;
+  let prov: string;
+  let prov2: string;
+  let rec: Recorded;
+  const LEASE_MS = 1000;
+
+  beforeAll(async () => {
+    ({ spec, drop } = await backend.create());
+    c = await startCoordinator({ db: spec, port: 0, log: null, leaseMs: LEASE_MS, heartbeatMs: 200, bytesPerSecond: 1e12, maxGraphBytes: 4 * 2 ** 20, maxBlobBytes: 2 ** 20, maxChunkBytes: 64 * 1024 });
+    alice = await createToken(c.db.db, 'requester', 'alice');
+    bob = await createToken(c.db.db, 'requester', 'bob');
+    prov = await createToken(c.db.db, 'provider', 'p1');
+    prov2 = await createToken(c.db.db, 'provider', 'p2');
+    rec = await record(1);
+  }, 60_000);
+
+  afterAll(async () => {
+    await c?.close();
+    await drop?.();
+  });
+
+  it('runs a graph from upload to results: blobs de-duplicated per owner, persisted values readable as they come, each result accepted once, the same bits as a local run', async () => {
+    const id = gid();
+    const put = await api(c.url, `/v1/graphs/${id}`, alice, { method: 'PUT', body: rec.doc });
+    expect(put.status).toBe(201);
+    expect(new Set(put.json.missing)).toEqual(new Set(rec.blobs.keys()));
+    // Retrying the same upload is fine; a different graph under the same id is not.
+    expect((await api(c.url, `/v1/graphs/${id}`, alice, { method: 'PUT', body: rec.doc })).status).toBe(200);
+    expect((await api(c.url, `/v1/graphs/${id}`, alice, { method: 'PUT', body: { ...rec.doc, name: 'other' } })).json.error.code).toBe('ERR_CONFLICT');
+    for (const sha of put.json.missing) expect((await api(c.url, `/v1/blobs/${sha}`, alice, { method: 'PUT', raw: rec.blobs.get(sha)! })).status).toBe(201);
+    expect((await api(c.url, `/v1/graphs/${id}`, alice, { method: 'PUT', body: rec.doc })).json.missing).toEqual([]);
+    // Bob holds none of them until he uploads them himself; the bytes are stored once.
+    const bobId = gid();
+    expect(new Set((await api(c.url, `/v1/graphs/${bobId}`, bob, { method: 'PUT', body: rec.doc })).json.missing)).toEqual(new Set(rec.blobs.keys()));
+    const before = await c.db.db.selectFrom('blobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    for (const [sha, bytes] of rec.blobs) expect((await api(c.url, `/v1/blobs/${sha}`, bob, { method: 'PUT', raw: bytes })).status).toBe(201);
+    const after = await c.db.db.selectFrom('blobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(before.n));
+
+    const ex = await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+    expect(ex.status).toBe(200);
+    expect(ex.json.graph.status).toBe('running');
+    expect(ex.json.graph.subgraphs_total).toBeGreaterThan(1);
+    expect((await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' })).json.graph.status).toBe('running');
+    expect((await api(c.url, `/v1/graphs/${id}/persisted/prediction`, alice)).json.error.code).toBe('ERR_NOT_READY');
+
+    // Follow the event stream while the fake provider works.
+    const events: { event: string; data: any }[] = [];
+    const stream = (async () => {
+      const res = await fetch(`${c.url}/v1/graphs/${id}/events`, { headers: { authorization: `Bearer ${alice}` } });
+      const reader = res.body!.getReader();
+      let buf = '';
+      for (let i = 0; i < 10_000; i++) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buf += new TextDecoder().decode(value);
+        for (let cut = buf.indexOf('\n\n'); cut >= 0; cut = buf.indexOf('\n\n')) {
+          const block = buf.slice(0, cut);
+          buf = buf.slice(cut + 2);
+          const ev = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (ev && data) events.push({ event: ev, data: JSON.parse(data) });
+        }
+      }
+    })();
+
+    const p = await new FakeProvider(c.url, prov).connect();
+    let duringRun = 0;
+    await serve(c, p, alice, id, async (a, outs) => {
+      // A second completion of the same lease is answered, not counted.
+      expect((await api(c.url, `/v1/leases/${a.lease}/complete`, prov, { method: 'POST', body: { outputs: Object.fromEntries(outs.map((o) => [o.name, o.sha256])) } })).json).toEqual({ status: 'duplicate' });
+      const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
+      if (g.graph.status === 'running') {
+        for (const pv of g.persisted.filter((x: { sha256: string | null }) => x.sha256)) {
+          const r = await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice);
+          expect(r.status).toBe(200);
+          expect(sha256(r.bytes!)).toBe(pv.sha256);
+          expect(blobBits(r.bytes!)).toEqual(rec.local.get(pv.name));
+          duringRun++;
+        }
+      }
+    });
+    expect(duringRun).toBeGreaterThan(0);
+    await stream;
+    p.close();
+
+    const final = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
+    expect(final.graph.status).toBe('done');
+    expect(final.graph.nodes_done).toBe(final.graph.nodes_total);
+    expect(final.persisted.length).toBe(rec.local.size);
+    for (const pv of final.persisted) {
+      const r = await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice);
+      expect(blobBits(r.bytes!)).toEqual(rec.local.get(pv.name));
+    }
+    // The stream told the whole story, ending with 'end'.
+    expect(events[events.length - 1]!.event).toBe('end');
+    expect(new Set(events.filter((e) => e.event === 'persisted').map((e) => e.data.name))).toEqual(new Set(rec.local.keys()));
+    // Each subgraph was accepted once and credited once.
+    const subs = await c.db.db.selectFrom('subgraphs').select(['state']).where('graph_id', '=', id).execute();
+    expect(subs.every((s) => s.state === 'done')).toBe(true);
+    const done = await c.db.db.selectFrom('leases').select('id').where('graph_id', '=', id).where('state', '=', 'done').execute();
+    expect(done.length).toBe(subs.length);
+    const credit = await c.db.db.selectFrom('providers').select('subgraphs_done').where('id', '=', p.id).executeTakeFirstOrThrow();
+    expect(credit.subgraphs_done).toBe(subs.length);
+    // The dashboard's data: progress, subgraphs by state, providers, persisted losses.
+    const dash = (await api(c.url, '/api/dashboard', null)).json;
+    const dg = dash.graphs.find((x: { id: string }) => x.id === id);
+    expect(dg.subgraphs.done).toBe(subs.length);
+    expect(dg.persisted_scalars.length).toBe([...rec.local.keys()].filter((k) => k.startsWith('training_loss')).length);
+    expect(dg.persisted_scalars[0].name).toBe('training_loss_epoch_1_batch_1');
+    expect(dash.providers.some((x: { id: string; subgraphs_done: number }) => x.id === p.id && x.subgraphs_done === subs.length)).toBe(true);
+    // Deleting the graph removes it (and only the requester may).
+    expect((await api(c.url, `/v1/graphs/${id}`, bob, { method: 'DELETE' })).status).toBe(403);
+    expect((await api(c.url, `/v1/graphs/${id}`, alice, { method: 'DELETE' })).status).toBe(200);
+    expect((await api(c.url, `/v1/graphs/${id}`, alice)).status).toBe(404);
+  });
+
+  it('a provider that goes silent loses its lease within a lease time, another gets the work, and the late result is refused; heartbeats keep a lease', async () => {
+    const id = await upload(c, alice, rec);
+    await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+    const slow = await new FakeProvider(c.url, prov).connect();
+    const first = await slow.next();
+    // Heartbeats keep the lease past its time: nobody else gets it.
+    const other = await new FakeProvider(c.url, prov2).connect();
+    await sleep(2.5 * LEASE_MS);
+    expect(other.assignments.filter((a) => a.subgraph === first.subgraph && a.graph_id === id)).toEqual([]);
+    const outs = await slow.compute(first);
+    expect((await slow.finish(first, outs)).done.json.status).toBe('accepted');
+
+    // The next subgraph goes to one of them; it goes silent holding it.
+    const holder = await waitFor('the next assignment', () => (slow.assignments.length > 1 ? slow : other.assignments.length > 0 ? other : null));
+    const rescuer = holder === slow ? other : slow;
+    holder.silent = true;
+    const second = await holder.next();
+    const t0 = Date.now();
+    const moved = await rescuer.next(10 * LEASE_MS);
+    const reassignedMs = Date.now() - t0;
+    console.log(`lease of a silent provider reassigned after ${reassignedMs} ms (lease time ${LEASE_MS} ms, ${backend.name})`);
+    expect(moved.subgraph).toBe(second.subgraph);
+    expect((await waitFor('the silent provider to be dropped', () => holder.closed, 5000)).code).toBe(4001);
+    expect((await c.db.db.selectFrom('leases').select('state').where('id', '=', second.lease).executeTakeFirstOrThrow()).state).toBe('expired');
+    // Its late result is refused and changes nothing.
+    const late = await holder.compute(second).catch((e: Error) => e);
+    expect(String(late)).toMatch(/409.*ERR_LEASE_ENDED/);
+    const lateUp = await holder.finish(second, await rescuer.compute(moved));
+    expect(lateUp.up.json.error.code).toBe('ERR_LEASE_ENDED');
+    expect(lateUp.done.json.error.code).toBe('ERR_LEASE_ENDED');
+    const outs2 = await rescuer.compute(moved);
+    expect((await rescuer.finish(moved, outs2)).done.json.status).toBe('accepted');
+    await serve(c, rescuer, alice, id);
+    const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
+    for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+    slow.close();
+    other.close();
+  });
+
+  it('a subgraph that fails on one provider goes to another; failing on three providers fails its graph with the error', async () => {
+    const id = await upload(c, alice, rec);
+    await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+    const ps = [prov, prov2, prov].map((t) => new FakeProvider(c.url, t));
+    await ps[0]!.connect();
+    await ps[1]!.connect();
+    const holder = await waitFor('the first assignment', () => ps.slice(0, 2).find((p) => p.assignments.length > 0));
+    const rescuer = holder === ps[0] ? ps[1]! : ps[0]!;
+    const a0 = await holder.next();
+    holder.send({ type: 'failed', lease: a0.lease, error: { code: 'ERR_GRAPH', message: 'could not run it' } });
+    // The other provider gets it (a provider that failed it only when no other fits), computes it, and the run goes on.
+    const a1 = await rescuer.next();
+    expect(a1.subgraph).toBe(a0.subgraph);
+    expect((await rescuer.finish(a1, await rescuer.compute(a1))).done.json.status).toBe('accepted');
+    expect((await api(c.url, `/v1/graphs/${id}`, alice)).json.graph.status).toBe('running');
+    // The next subgraph fails everywhere: after three providers the graph fails, saying why.
+    await ps[2]!.connect();
+    const seen = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const holder = await waitFor('a provider holding the next subgraph', () => ps.find((p) => p.assignments.some((x) => x.graph_id === id && x.subgraph !== a0.subgraph && !seen.has(x.lease))));
+      const a = holder.assignments.find((x) => x.graph_id === id && x.subgraph !== a0.subgraph && !seen.has(x.lease))!;
+      seen.add(a.lease);
+      holder.send({ type: 'failed', lease: a.lease, error: { code: 'ERR_GRAPH', message: `broken ${i}` } });
+    }
+    const g = await waitFor('the graph to fail', async () => {
+      const r = (await api(c.url, `/v1/graphs/${id}`, alice)).json.graph;
+      return r.status === 'failed' ? r : null;
+    });
+    expect(g.error).toMatch(/failed on 3 providers; last: ERR_GRAPH: broken 2/);
+    for (const p of ps) p.close();
+  });
+
+  it('heartbeats keep a lease only up to its longest time: a provider that never finishes loses it and is told to stop', async () => {
+    const fresh = await backend.create();
+    const capped = await startCoordinator({ db: fresh.spec, port: 0, log: null, leaseMs: 600, maxLeaseMs: 1500, bytesPerSecond: 1e12 });
+    try {
+      const alice = await createToken(capped.db.db, 'requester');
+      const prov = await createToken(capped.db.db, 'provider');
+      const prov2 = await createToken(capped.db.db, 'provider');
+      const id = await upload(capped, alice, rec);
+      await api(capped.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+      const stuck = await new FakeProvider(capped.url, prov).connect();
+      const a = await stuck.next();
+      const other = await new FakeProvider(capped.url, prov2).connect();
+      const moved = await other.next(10_000);
+      expect(moved.subgraph).toBe(a.subgraph);
+      expect(stuck.closed).toBe(null); // still connected, heartbeating
+      await waitFor('a cancel', () => stuck.messages.some((m) => m.type === 'cancel' && m.lease === a.lease));
+      stuck.close();
+      other.close();
+    } finally {
+      await capped.close();
+      await fresh.drop();
+    }
+  });
+
+  it('resumes from the database after a restart: a provider that reconnects keeps its lease and its result is accepted once', async () => {
+    const { spec: spec2, drop: drop2 } = await backend.create();
+    let c1: Coordinator | null = await startCoordinator({ db: spec2, port: 0, log: null, leaseMs: 3000, bytesPerSecond: 1e12 });
+    try {
+      const tok = await createToken(c1.db.db, 'requester');
+      const ptok = await createToken(c1.db.db, 'provider');
+      const id = await upload(c1, tok, rec);
+      await api(c1.url, `/v1/graphs/${id}/execute`, tok, { method: 'POST' });
+      const p = await new FakeProvider(c1.url, ptok).connect();
+      const a = await p.next();
+      const outs = await p.compute(a);
+      // The coordinator goes away while the provider holds the lease.
+      const port = c1.port;
+      await c1.close();
+      c1 = null;
+      p.close();
+      const c2 = await startCoordinator({ db: spec2, port, log: null, leaseMs: 3000, bytesPerSecond: 1e12 });
+      try {
+        // The same provider comes back naming its lease: it is resumed, its result accepted.
+        const again = new FakeProvider(c2.url, ptok);
+        (again as { id: string }).id = p.id;
+        await again.connect(false);
+        again.send({ type: 'hello', provider_id: p.id, name: 'back', leases: [a.lease], capability: { gflops: 1, memory_bytes: 2 ** 30, threads: 1, slots: 1, platform: 't', version: '0' } });
+        const welcome = await waitFor('welcome', () => again.messages.find((m) => m.type === 'welcome'));
+        again.assignments.push(a);
+        await again.next();
+        expect(welcome.type === 'welcome' && welcome.resumed).toEqual([a.lease]);
+        const r = await again.finish(a, outs);
+        expect(r.done.json.status).toBe('accepted');
+        expect((await again.finish(a, outs)).done.json.status).toBe('duplicate');
+        await serve(c2, again, tok, id);
+        const g = (await api(c2.url, `/v1/graphs/${id}`, tok)).json;
+        expect(g.graph.status).toBe('done');
+        for (const pv of g.persisted) expect(blobBits((await api(c2.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, tok)).bytes!)).toEqual(rec.local.get(pv.name));
+        again.close();
+      } finally {
+        await c2.close();
+      }
+    } finally {
+      await c1?.close();
+      await drop2();
+    }
+  });
+
+  it('refuses bad input with typed errors (4xx) and keeps running', async () => {
+    const id = gid();
+    const put = (body: unknown, raw?: string) => api(c.url, `/v1/graphs/${id}`, alice, raw === undefined ? { method: 'PUT', body } : { method: 'PUT', raw });
+    const codeOf = async (p: Promise<{ status: number; json: any }>) => {
+      const r = await p;
+      return `${r.status} ${r.json?.error?.code}`;
+    };
+    expect(await codeOf(put(null, '{"format": "ravdl-graph", '))).toBe('400 ERR_BAD_JSON');
+    expect(await codeOf(put([1, 2, 3]))).toBe('400 ERR_BAD_REQUEST');
+    expect(await codeOf(put({ ...rec.doc, nodes: 'many' }))).toBe('400 ERR_BAD_REQUEST');
+    expect(await codeOf(put({ ...rec.doc, format: 'pickle' }))).toBe('400 ERR_BAD_REQUEST');
+    const nodes = (rec.doc.nodes as Record<string, unknown>[]).slice();
+    const firstOp = nodes.findIndex((n) => n.op !== 'const');
+    nodes[firstOp] = { ...nodes[firstOp], op: 'os.system' };
+    expect(await codeOf(put({ ...rec.doc, nodes }))).toBe('400 ERR_GRAPH');
+    const cyclic = (rec.doc.nodes as Record<string, unknown>[]).slice();
+    cyclic[firstOp] = { ...cyclic[firstOp], inputs: [[firstOp, 0], [0, 0]] };
+    expect(await codeOf(put({ ...rec.doc, nodes: cyclic }))).toBe('400 ERR_GRAPH');
+    expect(await codeOf(put({ ...rec.doc, nodes: [...(rec.doc.nodes as unknown[]), ...Array.from({ length: 60_000 }, () => ({ op: 'const', blob: '0'.repeat(64), shape: [1], dtype: 'float32' }))] }))).toBe('413 ERR_TOO_LARGE');
+    expect(await codeOf(api(c.url, '/v1/graphs/short', alice, { method: 'PUT', body: rec.doc }))).toBe('400 ERR_BAD_REQUEST');
+
+    // Blobs: the bytes must hash to the name and be one tensor; sizes are bounded.
+    const [sha, bytes] = [...rec.blobs][0]!;
+    expect(await codeOf(api(c.url, `/v1/blobs/${sha}`, alice, { method: 'PUT', raw: Buffer.concat([bytes, Buffer.from([0])]) }))).toBe('400 ERR_HASH_MISMATCH');
+    const junk = Buffer.from('not a safetensors file at all');
+    expect(await codeOf(api(c.url, `/v1/blobs/${sha256(junk)}`, alice, { method: 'PUT', raw: junk }))).toBe('400 ERR_BLOB');
+    expect(await codeOf(api(c.url, `/v1/blobs/${'a'.repeat(64)}`, alice, { method: 'PUT', raw: Buffer.alloc(10), headers: { 'upload-length': String(2 ** 21) } }))).toBe('413 ERR_TOO_LARGE');
+    expect(await codeOf(api(c.url, `/v1/blobs/${'a'.repeat(64)}`, alice, { method: 'PUT', raw: Buffer.alloc(65 * 1024) }))).toBe('413 ERR_TOO_LARGE');
+    expect(await codeOf(api(c.url, `/v1/blobs/${'a'.repeat(64)}`, alice, { method: 'PUT', raw: '{"x": 1}' }))).toBe('415 ERR_MEDIA_TYPE');
+    expect(await codeOf(api(c.url, '/v1/blobs/XYZ', alice, { method: 'PUT', raw: Buffer.alloc(1) }))).toBe('400 ERR_BAD_REQUEST');
+    expect(await codeOf(api(c.url, `/v1/blobs/${sha}`, alice, { method: 'PUT', raw: bytes, headers: { 'upload-offset': '-1' } }))).toBe('400 ERR_BAD_REQUEST');
+
+    // A resumable upload in parts: a part at the wrong place is refused with where to go on.
+    const big = encodeBlob([100, 300], new Float32Array(30_000).map((_, i) => Math.cos(i))).bytes; // about 120 KB: two parts
+    const bigSha = sha256(big);
+    const part = (from: number, to: number) => api(c.url, `/v1/blobs/${bigSha}`, alice, { method: 'PUT', raw: big.subarray(from, to), headers: { 'upload-offset': String(from), 'upload-length': String(big.length) } });
+    expect((await part(0, 60_000)).status).toBe(202);
+    const wrong = await part(61_000, 100_000);
+    expect(`${wrong.status} ${wrong.json.error.code} ${wrong.headers.get('upload-offset')}`).toBe('409 ERR_OFFSET 60000');
+    const head = await api(c.url, `/v1/blobs/${bigSha}`, alice, { method: 'HEAD' });
+    expect(`${head.status} ${head.headers.get('upload-offset')}`).toBe('404 60000');
+    expect((await part(60_000, big.length)).status).toBe(201);
+    expect((await api(c.url, `/v1/blobs/${bigSha}`, alice, { method: 'HEAD' })).status).toBe(200);
+    expect(Buffer.compare((await api(c.url, `/v1/blobs/${bigSha}`, alice)).bytes!, big)).toBe(0);
+
+    // Executing before the blobs are there, or with a blob of another shape.
+    const carol = await createToken(c.db.db, 'requester', 'carol');
+    const gid2 = gid();
+    expect((await api(c.url, `/v1/graphs/${gid2}`, carol, { method: 'PUT', body: { ...rec.doc, name: 'b2' } })).status).toBe(201);
+    expect(await codeOf(api(c.url, `/v1/graphs/${gid2}/execute`, carol, { method: 'POST' }))).toBe('409 ERR_MISSING_BLOBS');
+    const constIdx = (rec.doc.nodes as { op: string }[]).findIndex((n) => n.op === 'const');
+    const wrongShape = (rec.doc.nodes as Record<string, unknown>[]).slice();
+    const n0 = wrongShape[constIdx] as { shape: number[] };
+    wrongShape[constIdx] = { ...n0, blob: bigSha, shape: n0.shape };
+    const gid3 = gid();
+    const p3 = await api(c.url, `/v1/graphs/${gid3}`, alice, { method: 'PUT', body: { ...rec.doc, name: 'b3', nodes: wrongShape } });
+    for (const s of p3.json.missing) await api(c.url, `/v1/blobs/${s}`, alice, { method: 'PUT', raw: rec.blobs.get(s)! });
+    expect(await codeOf(api(c.url, `/v1/graphs/${gid3}/execute`, alice, { method: 'POST' }))).toBe('400 ERR_BLOB');
+
+    expect(await codeOf(api(c.url, '/v1/nothing-here', alice))).toBe('404 ERR_NOT_FOUND');
+    expect((await api(c.url, '/v1/health', null)).json.ok).toBe(true);
+  });
+
+  it('every read needs the right token and stays within its owner', async () => {
+    const rec2 = await record(2); // results that no earlier test stored
+    const id = await upload(c, alice, rec2);
+    const codeOf = async (p: Promise<{ status: number; json: any }>) => {
+      const r = await p;
+      return `${r.status} ${r.json?.error?.code}`;
+    };
+    expect(await codeOf(api(c.url, `/v1/graphs/${id}`, null))).toBe('401 ERR_UNAUTHORIZED');
+    expect(await codeOf(api(c.url, `/v1/graphs/${id}`, 'rv_r_not-a-real-token-at-all-000000000'))).toBe('401 ERR_UNAUTHORIZED');
+    expect(await codeOf(api(c.url, `/v1/graphs/${id}`, prov))).toBe('403 ERR_FORBIDDEN');
+    expect(await codeOf(api(c.url, `/v1/graphs/${id}`, bob))).toBe('403 ERR_FORBIDDEN');
+    expect(await codeOf(api(c.url, `/v1/graphs/${id}/events`, bob))).toBe('403 ERR_FORBIDDEN');
+    expect(await codeOf(api(c.url, `/v1/graphs/${id}/execute`, bob, { method: 'POST' }))).toBe('403 ERR_FORBIDDEN');
+    expect(await codeOf(api(c.url, `/v1/graphs/${id}/persisted/prediction`, bob))).toBe('403 ERR_FORBIDDEN');
+    const [aliceBlob] = [...rec2.blobs.keys()];
+    // Bob may have uploaded the same bytes himself in the first test: use a blob only Alice has.
+    const onlyAlice = encodeBlob([7], new Float32Array([1, 2, 3.5, 4, 5, 6, 7])).bytes; // no output of the graph has this shape
+    expect((await api(c.url, `/v1/blobs/${sha256(onlyAlice)}`, alice, { method: 'PUT', raw: onlyAlice })).status).toBe(201);
+    expect(await codeOf(api(c.url, `/v1/blobs/${sha256(onlyAlice)}`, bob))).toBe('404 ERR_NOT_FOUND');
+    expect((await api(c.url, `/v1/blobs/${sha256(onlyAlice)}`, bob, { method: 'HEAD' })).status).toBe(404);
+    expect((await api(c.url, `/v1/blobs/${aliceBlob}`, alice)).status).toBe(200);
+    expect(await codeOf(api(c.url, `/v1/blobs/${aliceBlob}`, prov))).toBe('403 ERR_FORBIDDEN');
+
+    // Providers: only the inputs of their own active leases.
+    await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+    const p = await new FakeProvider(c.url, prov).connect();
+    const a = await p.next();
+    expect((await api(c.url, `/v1/leases/${a.lease}/blobs/${a.blobs[0]!.sha256}`, prov)).status).toBe(200);
+    expect(await codeOf(api(c.url, `/v1/leases/${a.lease}/blobs/${sha256(onlyAlice)}`, prov))).toBe('403 ERR_FORBIDDEN');
+    expect(await codeOf(api(c.url, `/v1/leases/${a.lease}/blobs/${a.blobs[0]!.sha256}`, prov2))).toBe('403 ERR_FORBIDDEN');
+    expect(await codeOf(api(c.url, `/v1/leases/${a.lease}/blobs`, prov2, { method: 'POST', body: { sha256: [a.blobs[0]!.sha256] } }))).toBe('403 ERR_FORBIDDEN');
+    expect(await codeOf(api(c.url, `/v1/leases/${a.lease}/complete`, prov2, { method: 'POST', body: { outputs: {} } }))).toBe('403 ERR_FORBIDDEN');
+    expect(await codeOf(api(c.url, `/v1/leases/${a.lease}/complete`, alice, { method: 'POST', body: { outputs: {} } }))).toBe('403 ERR_FORBIDDEN');
+    expect(await codeOf(api(c.url, `/v1/leases/${a.lease}/complete`, prov, { method: 'POST', body: { outputs: {} } }))).toBe('400 ERR_BAD_REQUEST');
+    expect(await codeOf(api(c.url, `/v1/leases/${a.lease}/complete`, prov, { method: 'POST', body: { outputs: { '1:0': 'nope' } } }))).toBe('400 ERR_BAD_REQUEST');
+    // A result that is not one of the lease's outputs is refused.
+    expect(await codeOf(api(c.url, `/v1/leases/${a.lease}/results/${sha256(onlyAlice)}`, prov, { method: 'PUT', raw: onlyAlice }))).toBe('400 ERR_BLOB');
+    expect(await codeOf(api(c.url, `/v1/leases/${a.lease}/results`, prov, { method: 'PUT', raw: Buffer.from('garbage bundle') }))).toBe('400 ERR_BAD_REQUEST');
+    // Completing with outputs that were never uploaded.
+    const outs = await p.compute(a);
+    expect(await codeOf(api(c.url, `/v1/leases/${a.lease}/complete`, prov, { method: 'POST', body: { outputs: Object.fromEntries(outs.map((o) => [o.name, o.sha256])) } }))).toBe('409 ERR_MISSING_BLOBS');
+    expect((await p.finish(a, outs)).done.json.status).toBe('accepted');
+    p.close();
+    expect((await api(c.url, '/v1/health', null)).status).toBe(200);
+  });
+
+  it('the provider channel refuses bad tokens and malformed messages, and the server stays up', async () => {
+    const upgrade = (token: string | null) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(c.url.replace('http', 'ws') + '/v1/provider', { headers: token ? { authorization: `Bearer ${token}` } : {} });
+        ws.on('unexpected-response', (_req, res) => (resolve(res.statusCode!), ws.terminate()));
+        ws.on('open', () => (resolve(101), ws.close()));
+        ws.on('error', () => {});
+      });
+    expect(await upgrade(null)).toBe(401);
+    expect(await upgrade('rv_p_unknown-unknown-unknown-unknown')).toBe(401);
+    expect(await upgrade(alice)).toBe(403);
+    expect(await upgrade(prov)).toBe(101);
+    const closedWith = async (send: (p: FakeProvider) => void, hello = false) => {
+      const p = await new FakeProvider(c.url, prov).connect(hello);
+      send(p);
+      await waitFor('the coordinator to close the connection', () => p.closed, 10_000);
+      return p.closed!.code;
+    };
+    expect(await closedWith((p) => p.send('{not json'))).toBe(1008);
+    expect(await closedWith((p) => p.send({ type: 'launch', code: 'rm -rf /' }))).toBe(1008);
+    expect(await closedWith((p) => p.send({ type: 'heartbeat', leases: [] }))).toBe(1008);
+    expect(await closedWith((p) => p.send({ type: 'hello', provider_id: 'x', name: 'n', leases: [], capability: {} }))).toBe(1008);
+    expect(await closedWith((p) => p.ws.send(Buffer.from([1, 2, 3]), { binary: true }))).toBe(1008);
+    expect(await closedWith((p) => p.send('x'.repeat(2 ** 20 + 10)))).toBe(1009);
+    expect(await closedWith((p) => p.send({ type: 'hello', provider_id: p.id, name: 'twice', leases: [], capability: { gflops: 1, memory_bytes: 1, threads: 1, slots: 1, platform: 'x', version: '0' } }), true)).toBe(1008);
+    expect((await api(c.url, '/v1/health', null)).status).toBe(200);
+  });
+
+  it('off loopback the dashboard data needs a requester token and shows only that requester\'s graphs', async () => {
+    const id = await upload(c, bob, rec);
+    const closed = await startCoordinator({ db: c.db, port: 0, log: null, dashboardPublic: false });
+    try {
+      expect((await api(closed.url, '/api/dashboard', null)).json.error.code).toBe('ERR_UNAUTHORIZED');
+      expect((await api(closed.url, '/api/dashboard', prov)).json.error.code).toBe('ERR_FORBIDDEN');
+      const mine = (await api(closed.url, `/api/dashboard?token=${bob}`, null)).json;
+      expect(mine.graphs.some((g: { id: string }) => g.id === id)).toBe(true);
+      const theirs = (await api(closed.url, '/api/dashboard', alice)).json;
+      expect(theirs.graphs.some((g: { id: string }) => g.id === id)).toBe(false);
+      expect((await api(c.url, '/api/dashboard', null)).json.graphs.some((g: { id: string }) => g.id === id)).toBe(true); // on loopback: everything
+      expect((await api(c.url, '/dashboard/', null)).status).toBe(200);
+    } finally {
+      await closed.close();
+    }
+  });
+
+  it('limits the request rate per token with a typed 429', async () => {
+    const { spec: s2, drop: d2 } = await backend.create();
+    const db = await openDatabase(s2);
+    const tok = await createToken(db.db, 'requester');
+    const limited = await startCoordinator({ db, port: 0, log: null, rateLimit: { max: 10, windowMs: 60_000 } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) statuses.push((await api(limited.url, '/v1/graphs', tok)).status);
+      expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
+      const r = await api(limited.url, '/v1/graphs', tok);
+      expect(`${r.status} ${r.json.error.code}`).toBe('429 ERR_RATE_LIMIT');
+    } finally {
+      await limited.close();
+      await db.close();
+      await d2();
+    }
+  });
+});
