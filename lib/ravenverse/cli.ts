@@ -19,7 +19,7 @@ const USAGE = `ravdl: the Ravenverse (a coordinator, provider nodes, a demo)
 
   npx ravdl coordinator [--port 8080] [--host 127.0.0.1] [--db FILE | --db postgres://...]
                         [--lease-ms 5000] [--max-lease-ms 1800000] [--heartbeat-ms 1000]
-                        [--bandwidth BYTES_PER_S]
+                        [--bandwidth BYTES_PER_S] [--max-subgraph-seconds S] [--plan auto|per-step|per-op]
                         [--max-graph 256M] [--max-blob 512M]
   npx ravdl provider --server URL --token TOKEN [--threads N] [--max-memory 2G] [--slots 1] [--name NAME]
                         (the token may also come from RAVDL_TOKEN)
@@ -29,6 +29,12 @@ const USAGE = `ravdl: the Ravenverse (a coordinator, provider nodes, a demo)
 The database defaults to ${DEFAULT_DB} in the working directory.`;
 
 class UsageError extends Error {}
+
+const PLANS = ['auto', 'per-step', 'per-op'] as const;
+function plan(v: string | undefined): (typeof PLANS)[number] | undefined {
+  if (v === undefined || (PLANS as readonly string[]).includes(v)) return v as (typeof PLANS)[number] | undefined;
+  throw new UsageError(`--plan must be one of ${PLANS.join(', ')}, got ${JSON.stringify(v)}`);
+}
 
 function num(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -63,7 +69,7 @@ async function coordinator(args: string[]): Promise<number> {
     args,
     options: {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, 'lease-ms': { type: 'string' }, 'max-lease-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' },
-      bandwidth: { type: 'string' }, 'max-graph': { type: 'string' }, 'max-blob': { type: 'string' },
+      bandwidth: { type: 'string' }, 'max-subgraph-seconds': { type: 'string' }, plan: { type: 'string' }, 'max-graph': { type: 'string' }, 'max-blob': { type: 'string' },
     },
   });
   const { startCoordinator } = await import('./coordinator/server.js');
@@ -75,6 +81,8 @@ async function coordinator(args: string[]): Promise<number> {
     maxLeaseMs: num(values['max-lease-ms'], 'max-lease-ms'),
     heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms'),
     bytesPerSecond: num(values.bandwidth, 'bandwidth'),
+    maxSubgraphSeconds: num(values['max-subgraph-seconds'], 'max-subgraph-seconds'),
+    plan: plan(values.plan),
     maxGraphBytes: bytes(values['max-graph'], 'max-graph'),
     maxBlobBytes: bytes(values['max-blob'], 'max-blob'),
   });

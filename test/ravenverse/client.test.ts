@@ -70,7 +70,7 @@ describe('the requester client', () => {
   beforeAll(async () => {
     const db = await sqlite!.create();
     drop = db.drop;
-    c = await startCoordinator({ db: db.spec, port: 0, log: null, bytesPerSecond: 1e12, maxChunkBytes: 4096 });
+    c = await startCoordinator({ db: db.spec, port: 0, log: null, bytesPerSecond: 1e12, plan: 'per-step', maxChunkBytes: 4096 });
     token = await createToken(c.db.db, 'requester');
     provider = await startProvider({ server: c.url, token: await createToken(c.db.db, 'provider'), threads: 1, log: null });
   }, 60_000);

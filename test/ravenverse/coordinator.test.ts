@@ -47,7 +47,7 @@ async function record(seed: number): Promise<Recorded> {
   const g = R.Graph.current()!.data;
   R.flush();
   const blobs = new Map<string, Buffer>();
-  hashConstants(g, (n) => n.data!, (sha, bytes) => blobs.set(sha, bytes));
+  hashConstants(g, (n) => n.data!, (sha, bytes) => blobs.set(sha, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
   const run = await executeGraph(g, { constData: (n) => n.data! });
   const local = new Map([...run.persisted].map(([k, t]) => [k, bits(t._data)]));
   return { g, doc: graphJson(g), blobs, local };
@@ -100,7 +100,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
 
   beforeAll(async () => {
     ({ spec, drop } = await backend.create());
-    c = await startCoordinator({ db: spec, port: 0, log: null, leaseMs: LEASE_MS, heartbeatMs: 200, bytesPerSecond: 1e12, maxGraphBytes: 4 * 2 ** 20, maxBlobBytes: 2 ** 20, maxChunkBytes: 64 * 1024 });
+    c = await startCoordinator({ db: spec, port: 0, log: null, leaseMs: LEASE_MS, heartbeatMs: 200, bytesPerSecond: 1e12, plan: 'per-step', maxGraphBytes: 4 * 2 ** 20, maxBlobBytes: 2 ** 20, maxChunkBytes: 64 * 1024 });
     alice = await createToken(c.db.db, 'requester', 'alice');
     bob = await createToken(c.db.db, 'requester', 'bob');
     prov = await createToken(c.db.db, 'provider', 'p1');
@@ -282,7 +282,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
 
   it('heartbeats keep a lease only up to its longest time: a provider that never finishes loses it and is told to stop', async () => {
     const fresh = await backend.create();
-    const capped = await startCoordinator({ db: fresh.spec, port: 0, log: null, leaseMs: 600, maxLeaseMs: 1500, bytesPerSecond: 1e12 });
+    const capped = await startCoordinator({ db: fresh.spec, port: 0, log: null, leaseMs: 600, maxLeaseMs: 1500, bytesPerSecond: 1e12, plan: 'per-step' });
     try {
       const alice = await createToken(capped.db.db, 'requester');
       const prov = await createToken(capped.db.db, 'provider');
@@ -306,7 +306,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
 
   it('resumes from the database after a restart: a provider that reconnects keeps its lease and its result is accepted once', async () => {
     const { spec: spec2, drop: drop2 } = await backend.create();
-    let c1: Coordinator | null = await startCoordinator({ db: spec2, port: 0, log: null, leaseMs: 3000, bytesPerSecond: 1e12 });
+    let c1: Coordinator | null = await startCoordinator({ db: spec2, port: 0, log: null, leaseMs: 3000, bytesPerSecond: 1e12, plan: 'per-step' });
     try {
       const tok = await createToken(c1.db.db, 'requester');
       const ptok = await createToken(c1.db.db, 'provider');
@@ -320,7 +320,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       await c1.close();
       c1 = null;
       p.close();
-      const c2 = await startCoordinator({ db: spec2, port, log: null, leaseMs: 3000, bytesPerSecond: 1e12 });
+      const c2 = await startCoordinator({ db: spec2, port, log: null, leaseMs: 3000, bytesPerSecond: 1e12, plan: 'per-step' });
       try {
         // The same provider comes back naming its lease: it is resumed, its result accepted.
         const again = new FakeProvider(c2.url, ptok);

@@ -88,7 +88,7 @@ describe.runIf(haveDataset('iris')).each(backends().map((b) => [b.name, b] as co
   let local: Map<string, number[]>;
   let localAccuracy: number;
 
-  const coordinatorArgs = () => ['coordinator', '--db', spec, '--port', String(port), '--lease-ms', '2000', '--heartbeat-ms', '300', '--bandwidth', '1e12'];
+  const coordinatorArgs = () => ['coordinator', '--db', spec, '--port', String(port), '--lease-ms', '2000', '--heartbeat-ms', '300', '--bandwidth', '1e12', '--plan', 'per-step'];
   const startProvider = async (name: string) => {
     const p = new Child(['provider', '--server', url, '--threads', '1', '--name', name], { RAVDL_TOKEN: providerToken });
     providers.set(name, p);

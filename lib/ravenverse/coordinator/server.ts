@@ -20,6 +20,7 @@
 //   POST   /v1/leases/:lease/complete     { outputs: { "<node>:<output>": sha256 } }
 // Anyone: GET /v1/health; the dashboard page at /dashboard/ and its data at /api/dashboard.
 import { existsSync, readFileSync } from 'node:fs';
+import { naivePartition } from '../partition.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
@@ -45,6 +46,13 @@ export interface CoordinatorOptions {
   maxFailures?: number;
   /** The partitioner's assumed bandwidth to providers, bytes/s (default 1e8). */
   bytesPerSecond?: number;
+  /** Longest estimated compute time of one subgraph, seconds (default 2): smaller means more, shorter subgraphs. */
+  maxSubgraphSeconds?: number;
+  /**
+   * How graphs are split: 'auto' (default: the partitioner's cost model), or the naive plans
+   * 'per-step' (one subgraph per training step) and 'per-op'.
+   */
+  plan?: 'auto' | 'per-step' | 'per-op';
   /** Another partitioner (benchmarks, tests): GraphData -> Subgraph[] in dependency order. */
   partitioner?: StateOptions['partitioner'];
   /** Largest graph.json accepted, bytes (default 256 MiB). */
@@ -107,7 +115,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     maxLeaseMs: o.maxLeaseMs,
     maxFailures: o.maxFailures,
     bytesPerSecond: o.bytesPerSecond,
-    partitioner: o.partitioner,
+    maxSubgraphSeconds: o.maxSubgraphSeconds,
+    partitioner: o.partitioner ?? (o.plan === 'per-step' || o.plan === 'per-op' ? (g) => naivePartition(g, o.plan as 'per-step' | 'per-op') : undefined),
     maxNodes: o.maxNodes,
     maxValueBytes: o.maxValueBytes,
     maxBlobBytes: o.maxBlobBytes,

@@ -32,6 +32,8 @@ export interface StateOptions {
   maxFailures: number;
   /** Partitioner's assumed coordinator-provider bandwidth, bytes/s. */
   bytesPerSecond: number;
+  /** Longest estimated compute time of one subgraph, seconds (the partitioner's maxSeconds). */
+  maxSubgraphSeconds?: number;
   /** Splits a graph into subgraphs (default: partition() of lib/ravenverse/partition.ts). */
   partitioner?: (g: GraphData, opts: PartitionOptions) => Subgraph[];
   maxNodes: number;
@@ -250,6 +252,7 @@ export class CoordinatorState {
       providers: Math.max(1, connected.length),
       flopsPerSecond: gflops.length ? gflops[gflops.length >> 1]! * 1e9 : undefined,
       bytesPerSecond: this.opts.bytesPerSecond,
+      maxSeconds: this.opts.maxSubgraphSeconds,
     });
     const dependents = subs.map(() => [] as number[]);
     for (const s of subs) for (const d of s.deps) dependents[d]!.push(s.index);
