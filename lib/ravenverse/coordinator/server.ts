@@ -98,6 +98,8 @@ const isLoopback = (host: string) => host === 'localhost' || host === '::1' || h
 const here = dirname(fileURLToPath(import.meta.url));
 /** The dashboard's static files: beside this module in the sources; from dist/ravenverse/coordinator/, the package's lib/ (package.json `files` ships lib). */
 const DASHBOARD_DIRS = [join(here, 'dashboard'), join(here, '..', '..', '..', 'lib', 'ravenverse', 'coordinator', 'dashboard'), join(here, '..', '..', '..', '..', 'lib', 'ravenverse', 'coordinator', 'dashboard')];
+/** The folder the dashboard's files are served from (undefined when none has index.html). */
+export const dashboardDir = (): string | undefined => DASHBOARD_DIRS.find((d) => existsSync(join(d, 'index.html')));
 /** The page loads only its own files and data: no inline script or style, nothing from elsewhere, not framed. */
 const DASHBOARD_HEADERS = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
@@ -433,7 +435,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   function serveStatic(file: string, reply: FastifyReply) {
     const m = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,100}\.([a-z]+)$/.exec(file);
     const type = m ? STATIC_TYPES[m[1]!] : undefined;
-    const dir = DASHBOARD_DIRS.find((d) => existsSync(join(d, 'index.html')));
+    const dir = dashboardDir();
     if (!type || !dir || !existsSync(join(dir, file))) throw new ApiError(404, 'ERR_NOT_FOUND', `no dashboard file ${file}`);
     return reply.type(type).headers(DASHBOARD_HEADERS).send(readFileSync(join(dir, file)));
   }
