@@ -99,7 +99,7 @@ function renderGraphs(d) {
     return el('tr', { 'data-graph': g.id },
       el('th', { scope: 'row' }, g.name || '(unnamed)', el('span', { class: 'id' }, g.id)),
       status,
-      el('td', {}, el('progress', { max: g.nodes_total || 1, value: g.nodes_done, 'aria-label': `${g.name}: ${p.toFixed(0)}% of the op nodes computed` }), `${p.toFixed(0)}%`),
+      el('td', { class: 'bar' }, el('progress', { max: g.nodes_total || 1, value: g.nodes_done, 'aria-label': `${g.name}: ${p.toFixed(0)}% of the op nodes computed` }), `${p.toFixed(0)}%`),
       num(`${g.subgraphs_done} / ${g.subgraphs_total}`, { 'data-field': 'subgraphs' }),
       num(`${g.persisted_done} / ${g.persisted_total}`, { 'data-field': 'persisted' }),
       num(last ? loss(last.value) : '', { title: last ? last.name : '' }),
@@ -183,8 +183,9 @@ function renderChart(g) {
   train.forEach((t, i) => (i === 0 || train[i - 1].epoch !== t.epoch) && starts.push({ epoch: t.epoch, x: i + 1 }));
   const every = Math.max(1, Math.ceil(starts.length / 12));
   starts.forEach((s, k) => {
+    if (k % every !== 0) return;
     if (train.length > 1) chart.append(svg('line', { x1: px(s.x), x2: px(s.x), y1: T, y2: H - B, class: 'epoch' }));
-    if (k % every === 0) chart.append(svg('text', { x: px(s.x), y: H - B + 16, 'text-anchor': 'middle', class: 'tick' }, String(s.epoch)));
+    chart.append(svg('text', { x: px(s.x), y: H - B + 16, 'text-anchor': 'middle', class: 'tick' }, String(s.epoch)));
   });
   chart.append(svg('line', { x1: L, x2: L, y1: T, y2: H - B, class: 'axis' }));
   chart.append(svg('line', { x1: L, x2: W - R, y1: H - B, y2: H - B, class: 'axis' }));
