@@ -1,9 +1,10 @@
 // Reverse-mode autograd over the tape. Gradients are computed by each op's `grad`, which is
 // written in catalog ops, so everything backward dispatches is a catalog op too.
 import { GradError } from '../errors.js';
-import { keep, tidy } from '../tensor/scope.js';
-import { type Tensor, shapeStr, withTapeAccess } from '../tensor/tensor.js';
-import { no_grad } from './mode.js';
+import { type Work, noPause, runSync } from '../io/drive.js';
+import { keep, tidyWork } from '../tensor/scope.js';
+import { type Tensor, shapeStr, tapeAccessWork } from '../tensor/tensor.js';
+import { noGradWork } from './mode.js';
 import { type TapeNode, freeNode } from './node.js';
 import { callOp } from '../ops/define.js';
 
@@ -45,52 +46,63 @@ function accumulate(prev: Tensor | undefined | null, g: Tensor): Tensor {
  * to leaf.grad. root must hold one element unless `gradient` (of root's shape) is given.
  */
 export function backward(root: Tensor, gradient?: Tensor | null, options: BackwardOptions = {}): void {
+  runSync(backwardWork(root, gradient, options));
+}
+
+/**
+ * backward() as work that calls `pause` between tape nodes (fit lets the event loop run there).
+ * Its scope, no_grad and tape access hold only while it runs, never during a pause.
+ */
+export function* backwardWork(root: Tensor, gradient?: Tensor | null, options: BackwardOptions = {}, pause: () => Work<void> = noPause): Work<void> {
   root._checkUsable(); // DisposedError for a disposed root
   if (!root.requires_grad) throw new GradError('backward(): the tensor does not require grad (no input of the ops that made it requires grad, or it was computed under no_grad)');
   // A scope of its own: every gradient but the leaves' (kept) goes back to the pool at the end.
-  tidy(() => no_grad(() => withTapeAccess(() => {
-    let seed: Tensor;
-    if (gradient) {
-      if (gradient.shape.length !== root.shape.length || gradient.shape.some((d, i) => d !== root.shape[i])) {
-        throw new GradError(`backward(): gradient has shape ${shapeStr(gradient.shape)} but the tensor has shape ${shapeStr(root.shape)}`);
-      }
-      seed = gradient;
-    } else {
-      if (root.size !== 1) throw new GradError(`backward(): the tensor has shape ${shapeStr(root.shape)}; a gradient can be created implicitly only for one-element outputs (pass one)`);
-      seed = callOp('full', [], { shape: root.shape, value: 1 })[0]!;
+  yield* tidyWork(noGradWork(tapeAccessWork(propagate(root, gradient, options, pause))));
+}
+
+function* propagate(root: Tensor, gradient: Tensor | null | undefined, options: BackwardOptions, pause: () => Work<void>): Work<void> {
+  let seed: Tensor;
+  if (gradient) {
+    if (gradient.shape.length !== root.shape.length || gradient.shape.some((d, i) => d !== root.shape[i])) {
+      throw new GradError(`backward(): gradient has shape ${shapeStr(gradient.shape)} but the tensor has shape ${shapeStr(root.shape)}`);
     }
-    const leafGrads = new Map<Tensor, Tensor>();
-    if (!root.grad_fn) {
-      leafGrads.set(root, seed);
-      storeLeafGrads(leafGrads, gradient);
-      return;
-    }
-    const grads = new Map<Tensor, Tensor>([[root, seed]]);
-    const order = topoOrder(root.grad_fn);
-    const freed = order.find((n) => n.freed);
-    if (freed) throw new GradError(`backward(): the tape through '${freed.op.name}' was already freed by an earlier backward(); pass { retain_graph: true } to the first call to go through it twice`);
-    for (const node of order) {
-      const gOuts = node.outputs.map((o) => grads.get(o) ?? null);
-      for (const o of node.outputs) grads.delete(o);
-      if (gOuts.every((g) => g === null)) {
-        if (!options.retain_graph) freeNode(node);
-        continue;
-      }
-      const gIns = node.op.grad!({ inputs: node.inputs, outputs: node.outputs, grads: gOuts, attrs: node.attrs });
-      for (let i = 0; i < node.inputs.length; i++) {
-        const x = node.inputs[i];
-        const g = gIns[i];
-        if (!x || !x.requires_grad || !g) continue;
-        if (g.shape.length !== x.shape.length || g.shape.some((d, k) => d !== x.shape[k])) {
-          throw new GradError(`backward(): the gradient of '${node.op.name}' for input ${i} has shape ${shapeStr(g.shape)}, expected ${shapeStr(x.shape)} (a bug in the op's grad)`);
-        }
-        if (x.grad_fn) grads.set(x, accumulate(grads.get(x), g));
-        else leafGrads.set(x, accumulate(leafGrads.get(x), g));
-      }
-      if (!options.retain_graph) freeNode(node); // releases what only this node still held
-    }
+    seed = gradient;
+  } else {
+    if (root.size !== 1) throw new GradError(`backward(): the tensor has shape ${shapeStr(root.shape)}; a gradient can be created implicitly only for one-element outputs (pass one)`);
+    seed = callOp('full', [], { shape: root.shape, value: 1 })[0]!;
+  }
+  const leafGrads = new Map<Tensor, Tensor>();
+  if (!root.grad_fn) {
+    leafGrads.set(root, seed);
     storeLeafGrads(leafGrads, gradient);
-  })));
+    return;
+  }
+  const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  const order = topoOrder(root.grad_fn);
+  const freed = order.find((n) => n.freed);
+  if (freed) throw new GradError(`backward(): the tape through '${freed.op.name}' was already freed by an earlier backward(); pass { retain_graph: true } to the first call to go through it twice`);
+  for (const node of order) {
+    const gOuts = node.outputs.map((o) => grads.get(o) ?? null);
+    for (const o of node.outputs) grads.delete(o);
+    if (gOuts.every((g) => g === null)) {
+      if (!options.retain_graph) freeNode(node);
+      continue;
+    }
+    const gIns = node.op.grad!({ inputs: node.inputs, outputs: node.outputs, grads: gOuts, attrs: node.attrs });
+    for (let i = 0; i < node.inputs.length; i++) {
+      const x = node.inputs[i];
+      const g = gIns[i];
+      if (!x || !x.requires_grad || !g) continue;
+      if (g.shape.length !== x.shape.length || g.shape.some((d, k) => d !== x.shape[k])) {
+        throw new GradError(`backward(): the gradient of '${node.op.name}' for input ${i} has shape ${shapeStr(g.shape)}, expected ${shapeStr(x.shape)} (a bug in the op's grad)`);
+      }
+      if (x.grad_fn) grads.set(x, accumulate(grads.get(x), g));
+      else leafGrads.set(x, accumulate(leafGrads.get(x), g));
+    }
+    if (!options.retain_graph) freeNode(node); // releases what only this node still held
+    yield* pause();
+  }
+  storeLeafGrads(leafGrads, gradient);
 }
 
 /** A copy made by a catalog op (astype to its own dtype copies). */

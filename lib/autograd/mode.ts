@@ -1,3 +1,5 @@
+import { type Work, segmented } from '../io/drive.js';
+
 // Whether ops are recorded on the autograd tape.
 let enabled = true;
 
@@ -25,4 +27,15 @@ export function enable_grad<T>(fn: () => T): T {
   } finally {
     enabled = prev;
   }
+}
+
+/** no_grad() for work that pauses: recording is off only while the work runs. */
+export function noGradWork<T>(work: Work<T>): Work<T> {
+  return segmented(() => {
+    const prev = enabled;
+    enabled = false;
+    return () => {
+      enabled = prev;
+    };
+  }, work);
 }

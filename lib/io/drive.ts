@@ -96,3 +96,36 @@ export function call<T>(fn: () => T | Promise<T>, syncError: () => Error): Io<T>
     async: async () => await fn(),
   };
 }
+
+/**
+ * Runs work with a context around each synchronous segment of it: enter() sets the context up
+ * and returns what undoes it, which runs before each Io goes out and when the work ends. Code
+ * that runs while the work waits (other callbacks of the event loop) never sees the context.
+ */
+export function* segmented<T>(enter: () => () => void, work: Work<T>): Work<T> {
+  let exit: (() => void) | null = enter();
+  try {
+    let r = work.next();
+    while (!r.done) {
+      exit();
+      exit = null;
+      let value: unknown;
+      let failed = false;
+      let error: unknown;
+      try {
+        value = yield r.value;
+      } catch (e) {
+        failed = true;
+        error = e;
+      }
+      exit = enter();
+      r = failed ? work.throw(error) : work.next(value);
+    }
+    return r.value;
+  } finally {
+    exit?.();
+  }
+}
+
+/** A pause that never yields: the work's synchronous form. */
+export function* noPause(): Work<void> {}

@@ -8,6 +8,7 @@ import { ArgError, DtypeError, GraphError, RavdlError, ShapeError, fromNative } 
 import type { DType } from '../tensor/dtype.js';
 import { type Shape, Tensor } from '../tensor/tensor.js';
 import { type AttrSchema, parseAttrs } from './attrs.js';
+import { type Work, segmented } from '../io/drive.js';
 
 export interface InputSpec {
   name: string;
@@ -283,6 +284,17 @@ export function withoutRecording<T>(fn: () => T): T {
   } finally {
     recorder = prev;
   }
+}
+
+/** withoutRecording() for work that pauses: a graph begun during a pause does not capture its ops. */
+export function withoutRecordingWork<T>(work: Work<T>): Work<T> {
+  return segmented(() => {
+    const prev = recorder;
+    recorder = null;
+    return () => {
+      recorder = prev;
+    };
+  }, work);
 }
 
 /** Runs the op named `name` with raw options (validated against its schema). */

@@ -6,6 +6,8 @@
 // and kept tensors can still back-propagate through stay alive (and move to the enclosing scope);
 // the others are freed at once, so the tensors they held go back to the pool deterministically
 // instead of waiting for the garbage collector.
+import { type Work, segmented } from '../io/drive.js';
+
 interface Disposable {
   dispose(): void;
   readonly isDisposed: boolean;
@@ -109,6 +111,28 @@ export function tidy<T>(fn: () => T): T {
   if (result instanceof Promise) {
     endScope(scope, new Set());
     throw new TypeError('tidy(fn): fn must be synchronous (it returned a Promise); tensors created after an await cannot be tracked');
+  }
+  const returned = new Set<unknown>();
+  collect(result, returned);
+  endScope(scope, returned);
+  return result;
+}
+
+/**
+ * tidy() for work that pauses (see io/drive.ts): the scope is open only while the work runs, so
+ * tensors that other code creates during a pause are not the work's, and are not disposed with it.
+ */
+export function* tidyWork<T>(work: Work<T>): Work<T> {
+  const scope: Scope = { tensors: new Set(), nodes: [], kept: [] };
+  let result: T;
+  try {
+    result = yield* segmented(() => {
+      scopes.push(scope);
+      return () => void scopes.pop();
+    }, work);
+  } catch (err) {
+    endScope(scope, new Set());
+    throw err;
   }
   const returned = new Set<unknown>();
   collect(result, returned);

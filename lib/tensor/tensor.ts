@@ -5,6 +5,7 @@ import { ArgError, DisposedError, GradError, GraphError, ShapeError } from '../e
 import type { TapeNode } from '../autograd/node.js';
 import { type DType, type Data, dtypeOf } from './dtype.js';
 import { enterScope } from './scope.js';
+import { type Work, segmented } from '../io/drive.js';
 import { type GcCell, SYMBOLIC, Storage, allocData, track, untrack, watchGc } from './storage.js';
 
 /** Where a tensor's value lives in a graph (lib/graph): output `output` of node `node` of `graph`. */
@@ -351,6 +352,17 @@ export function withTapeAccess<T>(fn: () => T): T {
   } finally {
     tapeReading = prev;
   }
+}
+
+/** @internal withTapeAccess() for work that pauses (backward in steps). */
+export function tapeAccessWork<T>(work: Work<T>): Work<T> {
+  return segmented(() => {
+    const prev = tapeReading;
+    tapeReading = true;
+    return () => {
+      tapeReading = prev;
+    };
+  }, work);
 }
 
 function formatFloat(v: number): string {

@@ -131,6 +131,86 @@ describe('fit returns a Promise and yields to the event loop', () => {
   });
 });
 
+/** Set by SlowReLU when a step's forward pass reaches it; tests clear it at the batch's end. */
+let inStep = false;
+
+/** ReLU that holds the thread for longer than a time slice in its forward pass. */
+class SlowReLU extends Activation {
+  constructor() {
+    super('relu');
+  }
+  protected override forward(x: R.Tensor): R.Tensor {
+    inStep = true;
+    spin(SLICE_MS + 1);
+    return super.forward(x);
+  }
+}
+
+function slowMlp() {
+  R.manual_seed(7);
+  const m = new NeuralNetwork(new Adam({ lr: 0.02 }), 'CrossEntropy');
+  m.add(new Dense(16, { input_shape: [4] }));
+  m.add(new SlowReLU());
+  m.add(new Dense(3));
+  m.add(new Activation('softmax'));
+  return m;
+}
+
+const stepEnds = { on_batch_end: () => void (inStep = false) };
+
+describe('the async fit also pauses inside a training step', () => {
+  it('other tasks run during a step; their tensors are theirs (not disposed with the step); results equal fit_sync', async () => {
+    const { X, y } = blobs();
+    const m = slowMlp();
+    inStep = false;
+    const created: R.Tensor[] = [];
+    let running = true;
+    const tick = () => {
+      if (inStep) created.push(R.t([created.length + 1, 2, 3])); // made during a pause of the step, in no tidy
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const before = R.memory().tensors;
+    await m.fit(X, y, { n_epochs: 2, batch_size: 30, shuffle: false, ...quiet, callbacks: [stepEnds] });
+    running = false;
+    const grown = R.memory().tensors - before;
+    expect(created.length).toBeGreaterThanOrEqual(4); // at least one turn inside each of the 4 steps
+    created.forEach((t, i) => expect(Array.from(t.data())).toEqual([i + 1, 2, 3]));
+    created.forEach((t) => t.dispose());
+    const twin = slowMlp();
+    const twinBefore = R.memory().tensors;
+    twin.fit_sync(X, y, { n_epochs: 2, batch_size: 30, shuffle: false, ...quiet });
+    expect(grown - created.length).toBe(R.memory().tensors - twinBefore); // besides those, what fit_sync leaves (the optimizer's state)
+    expect(weights(m)).toEqual(weights(twin));
+  });
+
+  it('a graph begun during a pause inside a step records nothing of it; fit stops at the next batch boundary', async () => {
+    const { X, y } = blobs();
+    const m = slowMlp();
+    inStep = false;
+    let begun = false;
+    let stepsDone = 0;
+    const tick = () => {
+      if (inStep && !begun) {
+        begun = true;
+        new R.Graph({ name: 'begun during a step' });
+      }
+      if (!begun) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const counted = { on_batch_end: () => void ((inStep = false), stepsDone++) };
+    const training = m.fit(X, y, { n_epochs: 3, batch_size: 30, shuffle: false, ...quiet, callbacks: [counted] });
+    await expect(training).rejects.toThrow(/a graph began being defined while this fit was training eagerly/);
+    expect(begun).toBe(true);
+    expect(R.Graph.current()!.nodeCount).toBe(0); // the rest of the step ran eagerly
+    expect(stepsDone).toBe(1); // the step it began in completed
+    R.flush();
+    const twin = slowMlp();
+    twin.fit_sync(R.slice(X, [0, 0], [30, 4]), R.slice(y, [0], [30]), { n_epochs: 1, batch_size: 30, shuffle: false, ...quiet }); // the first batch
+    expect(weights(m)).toEqual(weights(twin)); // exactly that one step
+  });
+});
+
 describe('fit with an AbortSignal', () => {
   it('aborted from a callback: rejects with an AbortError, the model holds the weights of the last completed batch', async () => {
     const { X, y } = blobs();

@@ -3,19 +3,20 @@
 // asynchronously, yielding to the event loop between batches, by the Promise forms), the
 // backward pass with an optimizer step, and weight snapshots.
 import { AbortError, ArgError, AttrError, GraphError } from '../../errors.js';
-import { isRecording } from '../../ops/define.js';
+import { isRecording, withoutRecordingWork } from '../../ops/define.js';
 import { type AttrCheck, type AttrSchema, any, bool, int, nullable, parseAttrs } from '../../ops/attrs.js';
 import { add, mul } from '../../ops/binary.js';
 import { full } from '../../ops/creation.js';
 import { gather } from '../../ops/indexing.js';
 import { concat, slice } from '../../ops/join.js';
 import { no_grad } from '../../autograd/mode.js';
-import { tidy } from '../../tensor/scope.js';
+import { tidy, tidyWork } from '../../tensor/scope.js';
 import { t } from '../../tensor/create.js';
 import type { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Graph } from '../../graph/graph.js';
-import { type Work, call, io, timeSlice } from '../../io/drive.js';
+import { type Work, call, io, noPause, runSync, timeSlice } from '../../io/drive.js';
+import { backwardWork } from '../../autograd/backward.js';
 import type { NamedTensors } from '../layers/layer.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { sliceRows, takeRows } from '../utils/rows.js';
@@ -28,6 +29,8 @@ import { Progress, type ProgressStream } from './progress.js';
 export interface Trainable {
   /** The model's forward pass on a batch. */
   _forward_pass(x: Tensor, training?: boolean): Tensor;
+  /** The forward pass as work that may pause between its parts (Sequential: between layers). */
+  _forwardWork?(x: Tensor, training: boolean, pause: () => Work<void>): Work<Tensor>;
   parameters(): NamedTensors;
   state_tensors(): NamedTensors;
   optimizer: Optimizer | null;
@@ -138,11 +141,16 @@ export const SLICE_MS = 5;
 
 /** loss.backward(); with step, one optimizer update of every parameter and the gradients reset. */
 export function backwardPass(model: Trainable, where: string, loss: Tensor, step: boolean): void {
+  runSync(backwardPassWork(model, where, loss, step, noPause));
+}
+
+function* backwardPassWork(model: Trainable, where: string, loss: Tensor, step: boolean, pause: () => Work<void>): Work<void> {
   if (!(loss instanceof Tensor)) throw new ArgError(`${where}: loss must be a Tensor, got ${String(loss)}`);
   if (loss.size !== 1) throw new ArgError(`${where}: loss must hold one value, got shape [${loss.shape.join(', ')}]`);
-  loss.backward();
+  yield* backwardWork(loss, null, {}, pause);
   if (!step) return;
   if (!model.optimizer) throw new AttrError(`${where}: no optimizer (call initialize_params(optimizer) in the constructor)`);
+  yield* pause();
   const params = model.parameters();
   model.optimizer.step(params);
   model.optimizer.zero_grad(params);
@@ -157,13 +165,26 @@ export type History = { [key: `training_loss_epoch_${number}_batch_${number}`]: 
 
 /** One training step on a batch: its loss and (for accuracy) how many samples it got right. */
 export function trainStep(model: Model, where: string, X: Tensor, y: Tensor, withAccuracy = false): { loss: number; correct: number } {
-  const out = model._forward_pass(X, true);
-  const loss = model.loss.fn(y, out);
-  const value = loss.item();
-  if (!Number.isFinite(value)) throw new ArgError(`${where}: the loss became ${value} (lower the learning rate or check the data)`);
-  const correct = withAccuracy ? countCorrect(out, y) : 0;
-  backwardPass(model, where, loss, true);
-  return { loss: value, correct };
+  return runSync(trainStepWork(model, where, X, y, withAccuracy, noPause));
+}
+
+/**
+ * trainStep as work that calls `pause` between the forward pass, the tape nodes of the backward
+ * pass and the update, so the async fit never holds the event loop for a whole step. Its tidy
+ * scope and its eager mode hold only while it runs: what other code does during a pause (create
+ * tensors, begin a graph) neither joins nor changes the step.
+ */
+function trainStepWork(model: Model, where: string, X: Tensor, y: Tensor, withAccuracy: boolean, pause: () => Work<void>): Work<{ loss: number; correct: number }> {
+  return tidyWork(withoutRecordingWork((function* () {
+    const out = model._forwardWork ? yield* model._forwardWork(X, true, pause) : model._forward_pass(X, true);
+    const loss = model.loss.fn(y, out);
+    const value = loss.item();
+    if (!Number.isFinite(value)) throw new ArgError(`${where}: the loss became ${value} (lower the learning rate or check the data)`);
+    const correct = withAccuracy ? countCorrect(out, y) : 0;
+    yield* pause();
+    yield* backwardPassWork(model, where, loss, true, pause);
+    return { loss: value, correct };
+  })()));
 }
 
 /** Graph mode: records one training step; its loss is persisted under `name`. */
@@ -282,7 +303,15 @@ function* fitLoop(model: Model, where: string, X: DataInput, y: DataInput, o: Fi
       checkSignal(where, o.signal, `after ${epoch - 1} epochs and ${b} batches; the model holds the weights of the last completed batch`);
       if (isRecording()) throw graphBegan(where);
       const idx = order ? order.subarray(lo, hi) : Uint32Array.from({ length: hi - lo }, (_, i) => lo + i);
-      const r = tidy(() => trainStep(model, where, takeRows(Xt, idx), takeRows(yt, idx), withAccuracy));
+      const Xb = takeRows(Xt, idx);
+      const yb = takeRows(yt, idx);
+      let r: { loss: number; correct: number };
+      try {
+        r = yield* trainStepWork(model, where, Xb, yb, withAccuracy, pause);
+      } finally {
+        Xb.dispose(); // the batch goes back to the buffer pool at once
+        yb.dispose();
+      }
       lossSum += r.loss * (hi - lo);
       correct += r.correct;
       history[`training_loss_epoch_${epoch}_batch_${b + 1}`] = r.loss;

@@ -2,7 +2,7 @@
 // bar, history, callbacks and validation, predict(), evaluate(), save()/load().
 import { ArgError, ShapeError } from '../../errors.js';
 import { sameShape } from '../../ops/shape-rules.js';
-import { tidy } from '../../tensor/scope.js';
+import { tidy, tidyWork } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { shapeStr } from '../../tensor/tensor.js';
 import type { DType } from '../../tensor/dtype.js';
@@ -120,6 +120,22 @@ export class NeuralNetwork implements TrainingModel, Model {
       for (const l of this.layers) h = l._forward_pass(h, training);
       return h;
     });
+    this.syncShapes(X);
+    return out;
+  }
+
+  /** @internal _forward_pass as work that calls `pause` between layers (the async fit's steps). */
+  *_forwardWork(X: Tensor, training: boolean, pause: () => Work<void>): Work<Tensor> {
+    if (this.layers.length === 0) throw new ArgError('NeuralNetwork: the model has no layers (add some with model.add)');
+    const layers = this.layers;
+    const out = yield* tidyWork((function* () {
+      let h = X;
+      for (const l of layers) {
+        h = l._forward_pass(h, training);
+        yield* pause();
+      }
+      return h;
+    })());
     this.syncShapes(X);
     return out;
   }
