@@ -65,6 +65,48 @@ describe('schedulers follow torch.optim.lr_scheduler', () => {
     });
   }
 
+  for (const [name, s] of Object.entries(fixture.schedules)) {
+    it(`${name}: state_dict taken half-way (through JSON) resumes the same schedule`, () => {
+      const half = Math.floor(s.lrs.length / 2);
+      const step = (sched: LRScheduler, i: number) => (s.metrics ? (sched as ReduceLROnPlateau).step(s.metrics[i]) : sched.step());
+      const a = make(s.scheduler, new SGD({ lr: s.lr }), s.options);
+      for (let i = 0; i < half; i++) step(a, i);
+      const saved = JSON.parse(JSON.stringify(a.state_dict()));
+      const resumedOpt = new SGD({ lr: 123 }); // a fresh run: load_state_dict also restores the lr
+      const b = make(s.scheduler, resumedOpt, s.options);
+      b.load_state_dict(saved);
+      const lrs: number[] = [];
+      for (let i = half; i < s.lrs.length; i++) {
+        step(b, i);
+        lrs.push(resumedOpt.lr);
+      }
+      relClose(lrs, s.lrs.slice(half));
+      expect(b.state_dict()).toEqual(JSON.parse(JSON.stringify((() => {
+        const c = make(s.scheduler, new SGD({ lr: s.lr }), s.options);
+        for (let i = 0; i < s.lrs.length; i++) step(c, i);
+        return c.state_dict();
+      })())));
+    });
+  }
+
+  it('load_state_dict refuses states of another scheduler, unknown keys and bad values, changing nothing', () => {
+    const opt = new SGD({ lr: 0.5 });
+    const plateau = new ReduceLROnPlateau(opt, { patience: 1 });
+    plateau.step(1);
+    const good = plateau.state_dict();
+    expect(good).toEqual({ scheduler: 'ReduceLROnPlateau', last_epoch: 1, base_lr: 0.5, lr: 0.5, best: 1, num_bad_epochs: 0, cooldown_counter: 0 });
+    expect(new ReduceLROnPlateau(new SGD()).state_dict().best).toBeNull(); // no value yet (JSON has no Infinity)
+    const step = new StepLR(new SGD({ lr: 0.1 }), { step_size: 2 });
+    expectError(() => step.load_state_dict(good), R.ArgError, 'StepLR.load_state_dict', 'ReduceLROnPlateau');
+    expectError(() => plateau.load_state_dict({ ...good, extra: 1 } as never), R.ArgError, 'ReduceLROnPlateau.load_state_dict', "unknown key 'extra'");
+    expectError(() => plateau.load_state_dict({ ...good, last_epoch: -1 }), R.ArgError, 'last_epoch', '-1');
+    expectError(() => plateau.load_state_dict({ ...good, lr: Number.NaN }), R.ArgError, 'lr', 'NaN');
+    expectError(() => plateau.load_state_dict({ ...good, best: '1' as never }), R.ArgError, 'best', '1');
+    expectError(() => plateau.load_state_dict({ ...good, num_bad_epochs: 0.5 }), R.ArgError, 'num_bad_epochs', '0.5');
+    expectError(() => plateau.load_state_dict(null as never), R.ArgError, 'ReduceLROnPlateau.load_state_dict', 'null');
+    expect(plateau.state_dict()).toEqual(good); // unchanged by the refused loads
+  });
+
   it('bad arguments are typed errors naming the scheduler and the option', () => {
     const opt = new SGD();
     expectError(() => new StepLR(opt, {} as never), R.AttrError, 'StepLR', "option 'step_size' is required");

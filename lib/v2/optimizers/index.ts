@@ -17,6 +17,7 @@ export type { RMSpropOptions } from './rmsprop.js';
 export { SGD } from './sgd.js';
 export type { SGDOptions } from './sgd.js';
 export { LRScheduler, StepLR, CosineAnnealingLR, ReduceLROnPlateau } from './lr_scheduler.js';
+export type { LRSchedulerStateDict } from './lr_scheduler.js';
 export type { StepLROptions, CosineAnnealingLROptions, ReduceLROnPlateauOptions } from './lr_scheduler.js';
 
 const classes: Record<string, new (options?: any) => Optimizer> = { Adam, AdamW, RMSprop, SGD };

@@ -9,10 +9,25 @@ import { type AttrSchema, int, num, oneOf, parseAttrs, required } from '../../op
 import type { EpochLogs } from '../models/callbacks.js';
 import { Optimizer } from './optimizer.js';
 
+/**
+ * A scheduler's progress (plain numbers, JSON-safe): what resumes the schedule where it was.
+ * `lr` is the optimizer's lr at the time (the optimizer's own state_dict does not hold it).
+ */
+export interface LRSchedulerStateDict {
+  scheduler: string;
+  last_epoch: number;
+  base_lr: number;
+  lr: number;
+  /** ReduceLROnPlateau: the best value seen, null before any. */
+  best?: number | null;
+  num_bad_epochs?: number;
+  cooldown_counter?: number;
+}
+
 export abstract class LRScheduler {
   readonly optimizer: Optimizer;
-  /** The optimizer's lr when the scheduler was made (torch's base_lrs[0]). */
-  readonly base_lr: number;
+  /** The optimizer's lr when the scheduler was made (torch's base_lrs[0]); load_state_dict restores it. */
+  base_lr: number;
   /** Epochs stepped so far (torch's last_epoch: 0 after construction). */
   last_epoch = 0;
 
@@ -40,6 +55,36 @@ export abstract class LRScheduler {
 
   /** torch's get_lr(), from the current lr (the rules are recursive, as torch's are) at last_epoch. */
   protected abstract next_lr(lr: number): number;
+
+  /** The class name stored in state_dict (load_state_dict accepts only its own). */
+  protected abstract readonly kind: string;
+
+  /** Where the schedule is: restore it with load_state_dict on a scheduler of the same class. */
+  state_dict(): LRSchedulerStateDict {
+    return { scheduler: this.kind, last_epoch: this.last_epoch, base_lr: this.base_lr, lr: this.optimizer.lr };
+  }
+
+  /** Resumes the schedule of a state_dict (also sets the optimizer's lr); nothing changes unless all of it is valid. */
+  load_state_dict(s: LRSchedulerStateDict): void {
+    const where = `${this.kind}.load_state_dict`;
+    if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new ArgError(`${where}: expected a state_dict object, got ${String(s)}`);
+    if (s.scheduler !== this.kind) throw new ArgError(`${where}: the state is of a ${String(s.scheduler)}, not a ${this.kind}`);
+    const allowed = new Set(Object.keys(this.state_dict()));
+    for (const k of Object.keys(s)) if (!allowed.has(k)) throw new ArgError(`${where}: unknown key '${k}' (a ${this.kind} state has ${[...allowed].join(', ')})`);
+    if (!Number.isSafeInteger(s.last_epoch) || s.last_epoch < 0) throw new ArgError(`${where}: last_epoch must be a non-negative integer, got ${String(s.last_epoch)}`);
+    for (const k of ['base_lr', 'lr'] as const) {
+      if (typeof s[k] !== 'number' || !Number.isFinite(s[k]) || s[k] < 0) throw new ArgError(`${where}: ${k} must be a finite number >= 0, got ${String(s[k])}`);
+    }
+    this.checkExtra(where, s);
+    this.last_epoch = s.last_epoch;
+    this.base_lr = s.base_lr;
+    this.optimizer.lr = s.lr;
+    this.loadExtra(s);
+  }
+
+  /** Subclasses with more state check it here (before anything changes) and take it in loadExtra. */
+  protected checkExtra(_where: string, _s: LRSchedulerStateDict): void {}
+  protected loadExtra(_s: LRSchedulerStateDict): void {}
 }
 
 export interface StepLROptions {
@@ -55,6 +100,7 @@ const stepSchema: AttrSchema<Required<StepLROptions>> = {
 
 /** Multiplies the lr by gamma every step_size epochs (torch.optim.lr_scheduler.StepLR). */
 export class StepLR extends LRScheduler {
+  protected readonly kind = 'StepLR';
   readonly step_size: number;
   readonly gamma: number;
 
@@ -85,6 +131,7 @@ const cosineSchema: AttrSchema<Required<CosineAnnealingLROptions>> = {
  * in between carries on).
  */
 export class CosineAnnealingLR extends LRScheduler {
+  protected readonly kind = 'CosineAnnealingLR';
   readonly T_max: number;
   readonly eta_min: number;
 
@@ -134,6 +181,7 @@ const plateauSchema: AttrSchema<Required<ReduceLROnPlateauOptions>> = {
 
 /** Reduces the lr by factor when a metric stops improving (torch.optim.lr_scheduler.ReduceLROnPlateau). */
 export class ReduceLROnPlateau extends LRScheduler {
+  protected readonly kind = 'ReduceLROnPlateau';
   readonly mode: 'min' | 'max';
   readonly factor: number;
   readonly patience: number;
@@ -187,6 +235,24 @@ export class ReduceLROnPlateau extends LRScheduler {
 
   protected next_lr(lr: number): number {
     return lr; // step(metric) decides
+  }
+
+  override state_dict(): LRSchedulerStateDict {
+    const best = Number.isFinite(this.best) ? this.best : null; // JSON has no Infinity
+    return { ...super.state_dict(), best, num_bad_epochs: this.num_bad_epochs, cooldown_counter: this.cooldown_counter };
+  }
+
+  protected override checkExtra(where: string, s: LRSchedulerStateDict): void {
+    if (s.best !== null && (typeof s.best !== 'number' || !Number.isFinite(s.best))) throw new ArgError(`${where}: best must be a finite number or null, got ${String(s.best)}`);
+    for (const k of ['num_bad_epochs', 'cooldown_counter'] as const) {
+      if (!Number.isSafeInteger(s[k]) || s[k]! < 0) throw new ArgError(`${where}: ${k} must be a non-negative integer, got ${String(s[k])}`);
+    }
+  }
+
+  protected override loadExtra(s: LRSchedulerStateDict): void {
+    this.best = s.best ?? (this.mode === 'min' ? Infinity : -Infinity);
+    this.num_bad_epochs = s.num_bad_epochs!;
+    this.cooldown_counter = s.cooldown_counter!;
   }
 
   private isBetter(a: number): boolean {
