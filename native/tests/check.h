@@ -1,6 +1,7 @@
 // A tiny test harness for the core's C++ tests (no Node, no external framework).
 #pragma once
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -19,6 +20,16 @@ struct Register {
   Register(const char* name, std::function<void()> fn) { registry().push_back({name, std::move(fn)}); }
 };
 void report_failure(const char* file, int line, const std::string& what);
+
+// n reproducible floats in [-1, 1) from seed (a linear congruential generator).
+inline std::vector<float> rnd(size_t n, uint32_t seed) {
+  std::vector<float> v(n);
+  for (auto& x : v) {
+    seed = seed * 1664525u + 1013904223u;
+    x = static_cast<float>((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+  }
+  return v;
+}
 
 }  // namespace ravdl::test
 

@@ -12,14 +12,7 @@ using namespace ravdl;
 
 namespace {
 
-std::vector<float> rnd(size_t n, uint32_t seed) {
-  std::vector<float> v(n);
-  for (auto& x : v) {
-    seed = seed * 1664525u + 1013904223u;
-    x = static_cast<float>((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
-  }
-  return v;
-}
+using ravdl::test::rnd;
 
 // Source index of padded coordinate i (already shifted by the pad) for each mode, or -1.
 int64_t ref_src(int64_t i, int64_t n, ConvPaddingMode m) {

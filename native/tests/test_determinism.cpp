@@ -15,14 +15,7 @@ using namespace ravdl;
 
 namespace {
 
-std::vector<float> rnd(size_t n, uint32_t seed) {
-  std::vector<float> v(n);
-  for (auto& x : v) {
-    seed = seed * 1664525u + 1013904223u;
-    x = static_cast<float>((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
-  }
-  return v;
-}
+using ravdl::test::rnd;
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;

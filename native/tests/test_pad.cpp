@@ -11,14 +11,7 @@ using namespace ravdl;
 
 namespace {
 
-std::vector<float> rnd(size_t n, uint32_t seed) {
-  std::vector<float> v(n);
-  for (auto& x : v) {
-    seed = seed * 1664525u + 1013904223u;
-    x = static_cast<float>((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
-  }
-  return v;
-}
+using ravdl::test::rnd;
 
 // Reference source index along one dim (i = output index minus the before-pad).
 int64_t ref(int64_t i, int64_t n, PadMode m) {

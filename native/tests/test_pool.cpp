@@ -11,14 +11,7 @@ using namespace ravdl;
 
 namespace {
 
-std::vector<float> rnd(size_t n, uint32_t seed) {
-  std::vector<float> v(n);
-  for (auto& x : v) {
-    seed = seed * 1664525u + 1013904223u;
-    x = static_cast<float>((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
-  }
-  return v;
-}
+using ravdl::test::rnd;
 
 MaxPool2dAttrs attrs(int64_t k, int64_t s, int64_t p, int64_t d, bool ceil) {
   MaxPool2dAttrs a;
