@@ -39,6 +39,15 @@ Conv2dAttrs conv_attrs(const Napi::CallbackInfo& info, size_t i, const char* op)
   return a;
 }
 
+// Five int32 arrays from argument i on: h0, h1, w0, w1, div (see PoolWindows).
+PoolWindows pool_windows(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  auto c = [&](size_t k, const char* name) {
+    Span<int32_t> a = arg_i32(info, i + k, op, name);
+    return Span<const int32_t>{a.data, a.size};
+  };
+  return PoolWindows{c(0, "h0"), c(1, "h1"), c(2, "w0"), c(3, "w1"), c(4, "div")};
+}
+
 MaxPool2dAttrs pool_attrs(const Napi::CallbackInfo& info, size_t i, const char* op) {
   Napi::Object o = arg_obj(info, i, op, "attrs");
   check_keys(o, op, {"kernel_size", "stride", "padding", "dilation", "ceil_mode"});
@@ -156,6 +165,20 @@ void register_conv(Napi::Env env, Napi::Object exports) {
     Span<float> gx = arg_f32(info, 3, op, "gx");
     Shape xs = arg_shape(info, 4, op, "xShape");
     maxpool2d_backward(gy, idx, xs, gx);
+    return info.Env().Undefined();
+  }));
+  // avgpool2d(x, xShape, h0, h1, w0, w1, div, out) and
+  // avgpool2d_backward(gy, gyShape, h0, h1, w0, w1, div, gx, xShape): windows as int32 arrays.
+  exports.Set("avgpool2d", fn(env, "avgpool2d", [](const Napi::CallbackInfo& info) {
+    const char* op = "avgpool2d";
+    auto x = cview(op, "x", arg_f32(info, 0, op, "x"), arg_shape(info, 1, op, "xShape"));
+    avgpool2d(x, arg_f32(info, 7, op, "out"), pool_windows(info, 2, op));
+    return info.Env().Undefined();
+  }));
+  exports.Set("avgpool2d_backward", fn(env, "avgpool2d_backward", [](const Napi::CallbackInfo& info) {
+    const char* op = "avgpool2d_backward";
+    auto gy = cview(op, "gy", arg_f32(info, 0, op, "gy"), arg_shape(info, 1, op, "gyShape"));
+    avgpool2d_backward(gy, arg_shape(info, 8, op, "xShape"), arg_f32(info, 7, op, "gx"), pool_windows(info, 2, op));
     return info.Env().Undefined();
   }));
   exports.Set("maxpool2d_shape", fn(env, "maxpool2d_shape", [](const Napi::CallbackInfo& info) {

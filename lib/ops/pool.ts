@@ -1,6 +1,7 @@
 // Average pooling (torch.nn.functional semantics): avg_pool2d and adaptive_avg_pool2d with their
-// backward ops, and global_avg_pool2d. The kernels loop in JavaScript over each (N*C) plane in
-// index order (deterministic; pooling is memory-bound and cheap next to the convolutions).
+// backward ops, and global_avg_pool2d. Each op lays out its windows here (the one place their
+// rules live: rows and columns each output reads, and its divisor); one native kernel pair
+// averages over any such windows, plane by plane, in a fixed order (deterministic).
 import { native } from '../native/load.js';
 import { ShapeError } from '../errors.js';
 import { type Tensor, numel, shapeStr } from '../tensor/tensor.js';
@@ -48,26 +49,20 @@ const avgShape = (op: string, x: readonly number[], a: AvgPool2dAttrs) =>
   nativeShape(op, { x }, () => N.maxpool2d_shape(x as number[], { kernel_size: a.kernel_size, stride: a.stride, padding: a.padding, dilation: 1, ceil_mode: a.ceil_mode }));
 
 /**
- * Where each output of a plane reads: rows [h0, h1) and columns [w0, w1) of the input (the
- * window clipped to it) and the divisor of its sum (torch's rule: windows are first clipped to
- * the padded input, whose window size is the divisor with count_include_pad).
+ * Where each output of a plane reads: rows [h0[oh], h1[oh]) and columns [w0[ow], w1[ow]) of the
+ * input, and the divisor of its sum by output position oh * OW + ow.
  */
-interface AvgGeometry {
-  P: number;
-  H: number;
-  W: number;
-  OH: number;
-  OW: number;
+interface Windows {
   h0: Int32Array;
   h1: Int32Array;
   w0: Int32Array;
   w1: Int32Array;
-  /** By output position oh * OW + ow. */
-  div: Float64Array;
+  div: Int32Array;
 }
 
-function avgGeometry(xShape: readonly number[], yShape: readonly number[], a: AvgPool2dAttrs): AvgGeometry {
-  const [P, H, W] = planes('avg_pool2d', xShape);
+/** avg_pool2d's windows: clipped to the padded input first, whose window size is the divisor with count_include_pad (torch's rule). */
+function avgWindows(xShape: readonly number[], yShape: readonly number[], a: AvgPool2dAttrs): Windows {
+  const [, H, W] = planes('avg_pool2d', xShape);
   const [, OH, OW] = planes('avg_pool2d', yShape);
   const [kh, kw] = pair(a.kernel_size);
   const [sh, sw] = pair(a.stride ?? a.kernel_size);
@@ -85,13 +80,23 @@ function avgGeometry(xShape: readonly number[], yShape: readonly number[], a: Av
   };
   const [h0, h1, hp] = axis(OH, H, kh, sh, ph);
   const [w0, w1, wp] = axis(OW, W, kw, sw, pw);
-  const div = new Float64Array(OH * OW);
+  const div = new Int32Array(OH * OW);
   for (let oh = 0; oh < OH; oh++) {
     for (let ow = 0; ow < OW; ow++) {
       div[oh * OW + ow] = a.divisor_override ?? (a.count_include_pad ? hp[oh]! * wp[ow]! : (h1[oh]! - h0[oh]!) * (w1[ow]! - w0[ow]!));
     }
   }
-  return { P, H, W, OH, OW, h0, h1, w0, w1, div };
+  return { h0, h1, w0, w1, div };
+}
+
+/** Average pooling of x over the windows, into y (the op's kernel). */
+function poolForward(x: Tensor, y: Tensor, w: Windows): void {
+  N.avgpool2d(x._data as Float32Array, x.shape as number[], w.h0, w.h1, w.w0, w.w1, w.div, y._data as Float32Array);
+}
+
+/** The gradient of poolForward: gy spread evenly over each window, into gx (shape xShape). */
+function poolBackward(gy: Tensor, gx: Tensor, xShape: number[], w: Windows): void {
+  N.avgpool2d_backward(gy._data as Float32Array, gy.shape as number[], w.h0, w.h1, w.w0, w.w1, w.div, gx._data as Float32Array, xShape);
 }
 
 const avgBackward = defineOp<AvgPool2dAttrs & { x_shape: number[] }>({
@@ -104,21 +109,7 @@ const avgBackward = defineOp<AvgPool2dAttrs & { x_shape: number[] }>({
     expectShape('avg_pool2d_backward', 'gy', gy!.shape, avgShape('avg_pool2d_backward', a.x_shape, a), `avg_pool2d of x ${shapeStr(a.x_shape)}`);
     return [{ shape: a.x_shape, dtype: 'float32' }];
   },
-  kernel: ([gy], [gx], a) => {
-    const g = gy!._data as Float32Array;
-    const out = gx!._data as Float32Array;
-    out.fill(0);
-    const { P, H, W, OH, OW, h0, h1, w0, w1, div } = avgGeometry(a.x_shape, gy!.shape, a);
-    for (let p = 0, o = 0; p < P; p++) {
-      const base = p * H * W;
-      for (let oh = 0; oh < OH; oh++) {
-        for (let ow = 0; ow < OW; ow++, o++) {
-          const v = g[o]! / div[oh * OW + ow]!;
-          for (let h = h0[oh]!; h < h1[oh]!; h++) for (let w = w0[ow]!, r = base + h * W; w < w1[ow]!; w++) out[r + w]! += v;
-        }
-      }
-    }
-  },
+  kernel: ([gy], [gx], a) => poolBackward(gy!, gx!, a.x_shape, avgWindows(a.x_shape, gy!.shape, a)),
 });
 
 const avgOp = defineOp<AvgPool2dAttrs>({
@@ -127,21 +118,7 @@ const avgOp = defineOp<AvgPool2dAttrs>({
   inputs: [{ name: 'x' }],
   attrs: avgSchema,
   infer: ([x], a) => [{ shape: avgShape('avg_pool2d', x!.shape, a), dtype: 'float32' }],
-  kernel: ([x], [y], a) => {
-    const d = x!._data as Float32Array;
-    const out = y!._data as Float32Array;
-    const { P, H, W, OH, OW, h0, h1, w0, w1, div } = avgGeometry(x!.shape, y!.shape, a);
-    for (let p = 0, o = 0; p < P; p++) {
-      const base = p * H * W;
-      for (let oh = 0; oh < OH; oh++) {
-        for (let ow = 0; ow < OW; ow++, o++) {
-          let s = 0;
-          for (let h = h0[oh]!; h < h1[oh]!; h++) for (let w = w0[ow]!, r = base + h * W; w < w1[ow]!; w++) s += d[r + w]!;
-          out[o] = s / div[oh * OW + ow]!;
-        }
-      }
-    }
-  },
+  kernel: ([x], [y], a) => poolForward(x!, y!, avgWindows(x!.shape, y!.shape, a)),
   grad: ({ inputs: [x], grads: [gy], attrs }) => [dispatch(avgBackward, [gy!], { ...attrs, x_shape: [...x!.shape] })[0]!],
 });
 
@@ -178,15 +155,16 @@ function adaptiveShape(op: string, x: readonly number[], a: AdaptiveAvgPool2dAtt
 const start = (i: number, I: number, O: number) => Math.floor((i * I) / O);
 const end = (i: number, I: number, O: number) => Math.ceil(((i + 1) * I) / O);
 
-function adaptiveWindows(xShape: readonly number[], yShape: readonly number[], visit: (p: number, o: number, h0: number, h1: number, w0: number, w1: number) => void): void {
-  const [P, H, W] = planes('adaptive_avg_pool2d', xShape);
+/** adaptive_avg_pool2d's windows, each divided by its own size. */
+function adaptiveWindows(xShape: readonly number[], yShape: readonly number[]): Windows {
+  const [, H, W] = planes('adaptive_avg_pool2d', xShape);
   const [, OH, OW] = planes('adaptive_avg_pool2d', yShape);
-  for (let p = 0; p < P; p++) {
-    for (let oh = 0, o = p * OH * OW; oh < OH; oh++) {
-      const h0 = start(oh, H, OH), h1 = end(oh, H, OH);
-      for (let ow = 0; ow < OW; ow++, o++) visit(p * H * W, o, h0, h1, start(ow, W, OW), end(ow, W, OW));
-    }
-  }
+  const axis = (O: number, I: number) => [Int32Array.from({ length: O }, (_, i) => start(i, I, O)), Int32Array.from({ length: O }, (_, i) => end(i, I, O))] as const;
+  const [h0, h1] = axis(OH, H);
+  const [w0, w1] = axis(OW, W);
+  const div = new Int32Array(OH * OW);
+  for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) div[oh * OW + ow] = (h1[oh]! - h0[oh]!) * (w1[ow]! - w0[ow]!);
+  return { h0, h1, w0, w1, div };
 }
 
 const adaptiveBackward = defineOp<AdaptiveAvgPool2dAttrs & { x_shape: number[] }>({
@@ -199,16 +177,7 @@ const adaptiveBackward = defineOp<AdaptiveAvgPool2dAttrs & { x_shape: number[] }
     expectShape('adaptive_avg_pool2d_backward', 'gy', gy!.shape, adaptiveShape('adaptive_avg_pool2d_backward', a.x_shape, a), `adaptive_avg_pool2d of x ${shapeStr(a.x_shape)}`);
     return [{ shape: a.x_shape, dtype: 'float32' }];
   },
-  kernel: ([gy], [gx], a) => {
-    const g = gy!._data as Float32Array;
-    const out = gx!._data as Float32Array;
-    const W = a.x_shape[a.x_shape.length - 1]!;
-    out.fill(0);
-    adaptiveWindows(a.x_shape, gy!.shape, (base, o, h0, h1, w0, w1) => {
-      const v = g[o]! / ((h1 - h0) * (w1 - w0));
-      for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) out[base + h * W + w]! += v;
-    });
-  },
+  kernel: ([gy], [gx], a) => poolBackward(gy!, gx!, a.x_shape, adaptiveWindows(a.x_shape, gy!.shape)),
 });
 
 const adaptiveOp = defineOp<AdaptiveAvgPool2dAttrs>({
@@ -217,16 +186,7 @@ const adaptiveOp = defineOp<AdaptiveAvgPool2dAttrs>({
   inputs: [{ name: 'x' }],
   attrs: adaptiveSchema,
   infer: ([x], a) => [{ shape: adaptiveShape('adaptive_avg_pool2d', x!.shape, a), dtype: 'float32' }],
-  kernel: ([x], [y], a) => {
-    const d = x!._data as Float32Array;
-    const out = y!._data as Float32Array;
-    const W = x!.shape[x!.ndim - 1]!;
-    adaptiveWindows(x!.shape, y!.shape, (base, o, h0, h1, w0, w1) => {
-      let s = 0;
-      for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) s += d[base + h * W + w]!;
-      out[o] = s / ((h1 - h0) * (w1 - w0));
-    });
-  },
+  kernel: ([x], [y]) => poolForward(x!, y!, adaptiveWindows(x!.shape, y!.shape)),
   grad: ({ inputs: [x], grads: [gy], attrs }) => [dispatch(adaptiveBackward, [gy!], { ...attrs, x_shape: [...x!.shape] })[0]!],
 });
 

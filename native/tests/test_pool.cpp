@@ -163,3 +163,65 @@ TEST_CASE("maxpool2d rejects bad attributes, shapes and indices") {
                                        FSpan{gx.data(), 31}),
                     ErrorCode::Shape);
 }
+
+namespace {
+// Windows of k rows/columns every s over n inputs with padding p, clipped to the input.
+struct Axis {
+  std::vector<int32_t> lo, hi;
+};
+Axis windows(int64_t n, int64_t o, int64_t k, int64_t s, int64_t p) {
+  Axis a;
+  for (int64_t i = 0; i < o; ++i) {
+    a.lo.push_back(static_cast<int32_t>(std::max<int64_t>(0, i * s - p)));
+    a.hi.push_back(static_cast<int32_t>(std::min<int64_t>(n, i * s - p + k)));
+  }
+  return a;
+}
+}  // namespace
+
+TEST_CASE("avgpool2d and its gradient match a direct reference over overlapping, clipped windows") {
+  const int64_t P = 3, H = 7, W = 6, OH = 4, OW = 3;
+  const Axis h = windows(H, OH, 3, 2, 1), w = windows(W, OW, 2, 2, 0);
+  std::vector<int32_t> div(OH * OW);
+  for (int64_t i = 0; i < OH * OW; ++i) div[i] = static_cast<int32_t>(1 + i % 5);  // any divisor >= 1
+  PoolWindows win{{h.lo.data(), h.lo.size()}, {h.hi.data(), h.hi.size()}, {w.lo.data(), w.lo.size()},
+                  {w.hi.data(), w.hi.size()}, {div.data(), div.size()}};
+  const std::vector<float> x = rnd(P * H * W, 11), gy = rnd(P * OH * OW, 12);
+  std::vector<float> y(P * OH * OW), gx(P * H * W, 7.0f);  // gx starts dirty: the kernel zeroes it
+  avgpool2d(CFView{x.data(), {P, H, W}}, FSpan{y.data(), y.size()}, win);
+  avgpool2d_backward(CFView{gy.data(), {P, OH, OW}}, {P, H, W}, FSpan{gx.data(), gx.size()}, win);
+  std::vector<double> want_gx(P * H * W, 0.0);
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        double s = 0;
+        const int64_t o = p * OH * OW + oh * OW + ow;
+        for (int64_t i = h.lo[oh]; i < h.hi[oh]; ++i)
+          for (int64_t j = w.lo[ow]; j < w.hi[ow]; ++j) {
+            s += x[p * H * W + i * W + j];
+            want_gx[p * H * W + i * W + j] += gy[o] / static_cast<double>(div[oh * OW + ow]);
+          }
+        CHECK_NEAR(y[o], s / div[oh * OW + ow], 1e-6);
+      }
+  for (size_t i = 0; i < gx.size(); ++i) CHECK_NEAR(gx[i], want_gx[i], 1e-6);
+}
+
+TEST_CASE("avgpool2d rejects windows outside the plane, bad divisors and wrong shapes") {
+  std::vector<float> x(16), y(4), gx(16);
+  std::vector<int32_t> lo{0, 2}, hi{2, 4}, bad_hi{2, 5}, div{4, 4, 4, 4}, zero_div{4, 0, 4, 4};
+  auto win = [&](std::vector<int32_t>& h1, std::vector<int32_t>& d) {
+    return PoolWindows{{lo.data(), 2}, {h1.data(), 2}, {lo.data(), 2}, {hi.data(), 2}, {d.data(), d.size()}};
+  };
+  const Shape xs{1, 4, 4};
+  avgpool2d(CFView{x.data(), xs}, FSpan{y.data(), 4}, win(hi, div));  // valid
+  CHECK_THROWS_CODE(avgpool2d(CFView{x.data(), xs}, FSpan{y.data(), 4}, win(bad_hi, div)), ErrorCode::Arg);
+  CHECK_THROWS_CODE(avgpool2d(CFView{x.data(), xs}, FSpan{y.data(), 4}, win(hi, zero_div)), ErrorCode::Arg);
+  std::vector<int32_t> short_div{4, 4, 4};
+  CHECK_THROWS_CODE(avgpool2d(CFView{x.data(), xs}, FSpan{y.data(), 4}, win(hi, short_div)), ErrorCode::Arg);
+  std::vector<int32_t> reversed{2, 1};  // h0[1] = 2 > h1[1] = 1
+  CHECK_THROWS_CODE(avgpool2d(CFView{x.data(), xs}, FSpan{y.data(), 4}, win(reversed, div)), ErrorCode::Arg);
+  CHECK_THROWS_CODE(avgpool2d(CFView{x.data(), {16}}, FSpan{y.data(), 4}, win(hi, div)), ErrorCode::Shape);
+  CHECK_THROWS_CODE(avgpool2d(CFView{x.data(), xs}, FSpan{y.data(), 3}, win(hi, div)), ErrorCode::Shape);
+  CHECK_THROWS_CODE(avgpool2d_backward(CFView{y.data(), {1, 2, 3}}, xs, FSpan{gx.data(), 16}, win(hi, div)), ErrorCode::Shape);
+  CHECK_THROWS_CODE(avgpool2d_backward(CFView{y.data(), {1, 2, 2}}, xs, FSpan{gx.data(), 15}, win(hi, div)), ErrorCode::Shape);
+}

@@ -156,6 +156,16 @@ add('maxpool2d_backward', '[16, 32, 16, 16] -> [16, 32, 32, 32]', () => {
   return [f(16 * 32 * 256, 59), [16, 32, 16, 16], idx, z(numel(MP)), MP];
 });
 
+// Average pooling windows of 3 rows/columns every 2 (overlapping, like the max pooling above; the
+// last one clipped), divisor 9.
+const AW = (() => {
+  const lo = Int32Array.from({ length: 16 }, (_, o) => Math.max(0, 2 * o - 1));
+  const hi = Int32Array.from({ length: 16 }, (_, o) => Math.min(32, 2 * o + 2));
+  return [lo, hi, lo, hi, new Int32Array(256).fill(9)] as const;
+})();
+add('avgpool2d', '[16, 32, 32, 32] k3 s2 p1', () => [f(numel(MP), 59), MP, ...AW, z(16 * 32 * 16 * 16)]);
+add('avgpool2d_backward', '[16, 32, 16, 16] -> [16, 32, 32, 32]', () => [f(16 * 32 * 16 * 16, 60), [16, 32, 16, 16], ...AW, z(numel(MP)), MP]);
+
 // ---- GEMM and matmul (every path of sgemm: tall, batched, broadcast, GEMV)
 for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
   const [M, N, K] = [300, 257, 700];

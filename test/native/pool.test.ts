@@ -62,3 +62,32 @@ describe('maxpool2d errors', () => {
     expectCode(() => n.maxpool2d_backward(gy, [2, 1, 2, 2], new Int32Array(8), new Float32Array(32), xs), 'ERR_SHAPE', /leading dims/);
   });
 });
+
+describe('avgpool2d errors (windows laid out by the avg_pool2d / adaptive_avg_pool2d ops)', () => {
+  const n = native();
+  const i32 = (...v: number[]) => Int32Array.from(v);
+  const x = new Float32Array(16);
+  it('windows outside the plane, reversed windows and divisors < 1 are ERR_ARG naming the op and the value', () => {
+    expectCode(() => n.avgpool2d(x, [1, 4, 4], i32(0, 2), i32(2, 5), i32(0, 2), i32(2, 4), i32(4, 4, 4, 4), new Float32Array(4)), 'ERR_ARG', /avgpool2d: window h\[1\] = \[2, 5\) is not inside \[0, 4\]/);
+    expectCode(() => n.avgpool2d(x, [1, 4, 4], i32(0, 2), i32(2, 1), i32(0, 2), i32(2, 4), i32(4, 4, 4, 4), new Float32Array(4)), 'ERR_ARG', /window h\[1\]/);
+    expectCode(() => n.avgpool2d(x, [1, 4, 4], i32(0, 2), i32(2, 4), i32(0, 2), i32(2, 4), i32(4, 0, 4, 4), new Float32Array(4)), 'ERR_ARG', /div\[1\] = 0/);
+    expectCode(() => n.avgpool2d(x, [1, 4, 4], i32(0, 2), i32(2, 4), i32(0, 2), i32(2, 4), new Float32Array(4) as any, new Float32Array(4)), 'ERR_DTYPE', /div/);
+  });
+  it('an output sharing memory with the windows is ERR_ARG (the fuzzer found it crashing the process)', () => {
+    const buf = new ArrayBuffer(64);
+    const out = new Float32Array(buf, 0, 4);
+    const w0 = new Int32Array(buf, 8, 2); // inside out
+    w0.set([0, 2]);
+    expectCode(() => n.avgpool2d(x, [1, 4, 4], i32(0, 2), i32(2, 4), w0, i32(2, 4), i32(4, 4, 4, 4), out), 'ERR_ARG', /avgpool2d: out must not share memory with w0/);
+    const gx = new Float32Array(new ArrayBuffer(64));
+    const div = new Int32Array(gx.buffer, 16, 4);
+    div.set([4, 4, 4, 4]);
+    expectCode(() => n.avgpool2d_backward(new Float32Array(4), [1, 2, 2], i32(0, 2), i32(2, 4), i32(0, 2), i32(2, 4), div, gx, [1, 4, 4]), 'ERR_ARG', /gx must not share memory with div/);
+  });
+  it('wrong shapes are ERR_SHAPE', () => {
+    const w = [i32(0, 2), i32(2, 4), i32(0, 2), i32(2, 4), i32(4, 4, 4, 4)] as const;
+    expectCode(() => n.avgpool2d(x, [16], ...w, new Float32Array(4)), 'ERR_SHAPE', /3-D/);
+    expectCode(() => n.avgpool2d(x, [1, 4, 4], ...w, new Float32Array(3)), 'ERR_SHAPE', /out/);
+    expectCode(() => n.avgpool2d_backward(new Float32Array(6), [1, 2, 3], ...w, new Float32Array(16), [1, 4, 4]), 'ERR_SHAPE', /gy/);
+  });
+});

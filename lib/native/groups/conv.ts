@@ -109,4 +109,12 @@ export interface ConvBinding {
    * dim; with ceil_mode, O -= 1 when the last window would start at or past I + padding.
    */
   maxpool2d_shape(xShape: number[], attrs: MaxPool2dAttrs): number[];
+  /**
+   * Average pooling over caller-given windows: output (oh, ow) of each plane averages rows
+   * [h0[oh], h1[oh]) and columns [w0[ow], w1[ow]), the sum (in double) divided by div[oh * OW + ow].
+   * out has x's leading dims and [h0.length, w0.length]. Windows outside the plane are ERR_ARG.
+   */
+  avgpool2d(x: Float32Array, xShape: number[], h0: Int32Array, h1: Int32Array, w0: Int32Array, w1: Int32Array, div: Int32Array, out: Float32Array): void;
+  /** avgpool2d's gradient: gx (shape xShape) = 0, then gy / div added to each element of its window. */
+  avgpool2d_backward(gy: Float32Array, gyShape: number[], h0: Int32Array, h1: Int32Array, w0: Int32Array, w1: Int32Array, div: Int32Array, gx: Float32Array, xShape: number[]): void;
 }

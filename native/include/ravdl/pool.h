@@ -35,4 +35,18 @@ void maxpool2d(CFView x, FSpan out, ISpan indices, const MaxPool2dAttrs& a);
 // (empty window, gradient dropped), else ERR_INDEX before anything is written.
 void maxpool2d_backward(CFView gy, CIView indices, const Shape& x_shape, FSpan gx);
 
+// Average pooling over windows that the caller lays out (avg_pool2d's and adaptive_avg_pool2d's
+// rules live in one place, the TypeScript op): output (oh, ow) of each plane averages rows
+// [h0[oh], h1[oh]) and columns [w0[ow], w1[ow]) of the input, dividing the sum by
+// div[oh * OW + ow]. OH = h0.size, OW = w0.size. ERR_ARG for windows outside the plane, h0 > h1
+// or a divisor < 1, before anything is written.
+struct PoolWindows {
+  Span<const int32_t> h0, h1, w0, w1, div;
+};
+// out has x's leading dims and [OH, OW]; each sum is taken in double, in row-major window order.
+void avgpool2d(CFView x, FSpan out, const PoolWindows& win);
+// gx (shape x_shape) = 0, then each gy / div added to every element of its window (in float,
+// outputs in order): avgpool2d's gradient.
+void avgpool2d_backward(CFView gy, const Shape& x_shape, FSpan gx, const PoolWindows& win);
+
 }  // namespace ravdl

@@ -1,4 +1,5 @@
-// maxpool2d forward (with argmax indices) and backward (scatter-add by index).
+// maxpool2d forward (with argmax indices) and backward (scatter-add by index); average pooling
+// over caller-given windows, forward and backward.
 #include <cstring>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -237,6 +238,106 @@ void maxpool2d_backward(CFView gy, CIView indices, const Shape& x_shape, FSpan g
       const int32_t* ip = indices.data + p * OHW;
       for (int64_t i = 0; i < OHW; ++i)
         if (ip[i] >= 0) gp[ip[i]] += g[i];
+    }
+  });
+}
+
+namespace {
+
+// Checks the windows against a plane of H x W; returns (OH, OW).
+std::array<int64_t, 2> check_windows(const char* op, const PoolWindows& win, int64_t H, int64_t W) {
+  const int64_t OH = static_cast<int64_t>(win.h0.size), OW = static_cast<int64_t>(win.w0.size);
+  if (win.h1.size != win.h0.size || win.w1.size != win.w0.size)
+    fail(ErrorCode::Arg, op, ": h0/h1 (", win.h0.size, "/", win.h1.size, ") and w0/w1 (", win.w0.size, "/",
+         win.w1.size, ") must have equal lengths");
+  if (static_cast<int64_t>(win.div.size) != OH * OW)
+    fail(ErrorCode::Arg, op, ": div has ", win.div.size, " entries, expected OH*OW = ", OH * OW);
+  auto axis = [&](const char* name, const int32_t* lo, const int32_t* hi, int64_t n, int64_t I) {
+    for (int64_t i = 0; i < n; ++i)
+      if (lo[i] < 0 || lo[i] > hi[i] || hi[i] > I)
+        fail(ErrorCode::Arg, op, ": window ", name, "[", i, "] = [", lo[i], ", ", hi[i], ") is not inside [0, ", I, "]");
+  };
+  axis("h", win.h0.data, win.h1.data, OH, H);
+  axis("w", win.w0.data, win.w1.data, OW, W);
+  for (int64_t i = 0; i < OH * OW; ++i)
+    if (win.div.data[i] < 1) fail(ErrorCode::Arg, op, ": div[", i, "] = ", win.div.data[i], " must be >= 1");
+  return {OH, OW};
+}
+
+// The kernels read the windows while writing `out`: they must not overlap.
+void check_windows_apart(const char* op, const char* name, const float* out, size_t n, const PoolWindows& win) {
+  check_no_alias(op, name, out, n, "h0", win.h0.data, win.h0.size);
+  check_no_alias(op, name, out, n, "h1", win.h1.data, win.h1.size);
+  check_no_alias(op, name, out, n, "w0", win.w0.data, win.w0.size);
+  check_no_alias(op, name, out, n, "w1", win.w1.data, win.w1.size);
+  check_no_alias(op, name, out, n, "div", win.div.data, win.div.size);
+}
+
+void check_rank(const char* op, const char* name, const Shape& s) {
+  if (s.size() != 3 && s.size() != 4)
+    fail(ErrorCode::Shape, op, ": ", name, " must be 3-D [C, H, W] or 4-D [N, C, H, W], got shape ", shape_str(s));
+}
+
+}  // namespace
+
+void avgpool2d(CFView x, FSpan out, const PoolWindows& win) {
+  const char* op = "avgpool2d";
+  check_rank(op, "x", x.shape);
+  const size_t r = x.shape.size();
+  const int64_t H = x.shape[r - 2], W = x.shape[r - 1];
+  const auto [OH, OW] = check_windows(op, win, H, W);
+  Shape ys = x.shape;
+  ys[r - 2] = OH, ys[r - 1] = OW;
+  FView y = out_view(op, "out", out, ys);
+  check_no_alias(op, "out", y.data, out.size, "x", x.data, static_cast<size_t>(x.numel()));
+  check_windows_apart(op, "out", y.data, out.size, win);
+  const int64_t HW = H * W, OHW = OH * OW, planes = HW > 0 ? x.numel() / HW : 0;
+  if (OHW == 0 || planes == 0) return;
+  const int64_t per = std::max<int64_t>(1, HW + OHW);
+  parallel_for(planes, std::max<int64_t>(1, 32768 / per), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const float* xp = x.data + p * HW;
+      float* yp = y.data + p * OHW;
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          double s = 0;
+          for (int64_t h = win.h0.data[oh]; h < win.h1.data[oh]; ++h)
+            for (int64_t w = win.w0.data[ow]; w < win.w1.data[ow]; ++w) s += xp[h * W + w];
+          yp[oh * OW + ow] = static_cast<float>(s / win.div.data[oh * OW + ow]);
+        }
+    }
+  });
+}
+
+void avgpool2d_backward(CFView gy, const Shape& x_shape, FSpan gx, const PoolWindows& win) {
+  const char* op = "avgpool2d_backward";
+  check_rank(op, "x_shape", x_shape);
+  const size_t r = x_shape.size();
+  const int64_t H = x_shape[r - 2], W = x_shape[r - 1];
+  const auto [OH, OW] = check_windows(op, win, H, W);
+  Shape ys = x_shape;
+  ys[r - 2] = OH, ys[r - 1] = OW;
+  if (gy.shape != ys) fail(ErrorCode::Shape, op, ": gy ", shape_str(gy.shape), " must have shape ", shape_str(ys));
+  FView out = out_view(op, "gx", gx, x_shape);
+  check_no_alias(op, "gx", out.data, gx.size, "gy", gy.data, static_cast<size_t>(gy.numel()));
+  check_windows_apart(op, "gx", out.data, gx.size, win);
+  const int64_t HW = H * W, OHW = OH * OW, planes = HW > 0 ? out.numel() / HW : 0;
+  std::fill(out.data, out.data + out.numel(), 0.0f);
+  if (OHW == 0 || planes == 0) return;
+  const int64_t per = std::max<int64_t>(1, HW + OHW);
+  parallel_for(planes, std::max<int64_t>(1, 32768 / per), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      float* gp = out.data + p * HW;
+      const float* g = gy.data + p * OHW;
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const double v = static_cast<double>(g[oh * OW + ow]) / win.div.data[oh * OW + ow];
+          for (int64_t h = win.h0.data[oh]; h < win.h1.data[oh]; ++h)
+            for (int64_t w = win.w0.data[ow]; w < win.w1.data[ow]; ++w) {
+              float& e = gp[h * W + w];
+              e = static_cast<float>(static_cast<double>(e) + v);
+            }
+        }
     }
   });
 }
