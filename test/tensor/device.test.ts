@@ -14,6 +14,8 @@ import { NeuralNetwork } from '../../lib/v2/models/sequential.js';
 import { Dense } from '../../lib/v2/layers/index.js';
 import { Adam } from '../../lib/v2/optimizers/index.js';
 import { expectCode } from '../helpers/fixtures.js';
+import { dispatchInto, getOp } from '../../lib/ops/define.js';
+import { parseAttrs } from '../../lib/ops/attrs.js';
 
 const REASONS = /^(ravdl was built without CUDA|the CUDA runtime could not be loaded: |no CUDA device \(cudaGetDeviceCount: )/;
 const cuda = R.backendInfo().cuda;
@@ -112,6 +114,11 @@ describe('devices', () => {
     expect(deviceError(() => R.matmul(R.t([[1, 2]]), fakeOn('cuda:1', [1, 2]).reshape([2, 1]))).message).toMatch(/^matmul: inputs on different devices: '\w+' on cpu, '\w+' on cuda:1/);
     expect(deviceError(() => R.concat([a, a, b])).message).toMatch(/^concat: inputs on different devices: '\w+\[0\]' on cpu, '\w+\[2\]' on cuda:0/);
     expect(deviceError(() => R.add(fakeOn('cuda:0', [1]), fakeOn('cuda:1', [1]))).message).toContain("on cuda:0, 'b' on cuda:1");
+    // An in-place output (optimizer updates, the graph executor) must be on the inputs' device.
+    const neg = getOp('neg');
+    const target = fakeOn('cuda:0', [0, 0]);
+    expect(deviceError(() => dispatchInto(neg, [a], parseAttrs('neg', neg.attrs, {}), [target])).message).toBe('neg: in-place output 0 is on cuda:0, the inputs on cpu');
+    expect(target.toArray()).toEqual([0, 0]); // untouched
   });
 
   it('never computes an op of a CUDA tensor on the CPU; views keep the device', () => {
