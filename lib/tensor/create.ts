@@ -48,6 +48,9 @@ export function t(value: TensorInput, options: TensorOptions = {}): Tensor {
   if (options === null || typeof options !== 'object') throw new ArgError(`t(): options must be an object`);
   let dtype: DType | undefined = options.dtype === undefined ? undefined : checkDtype('t()', options.dtype);
   const device = options.device === undefined ? undefined : resolveDevice('t()', options.device);
+  if (device !== undefined && device !== 'cpu' && value instanceof Tensor && value.isSymbolic) {
+    throw new ArgError(`t(): a value of a graph being defined cannot be put on '${device}'`);
+  }
   let out: Tensor;
   if (value instanceof Tensor && value.isSymbolic) {
     // A value of a graph being defined: the same value (graph values are never changed in place).
@@ -76,10 +79,7 @@ export function t(value: TensorInput, options: TensorOptions = {}): Tensor {
     throw new ArgError(`t(): cannot make a tensor from ${value === null ? 'null' : typeof value}`);
   }
   const dev = device ?? (value instanceof Tensor ? value.device : 'cpu');
-  if (dev !== 'cpu') {
-    if (value instanceof Tensor && value.isSymbolic) throw new ArgError(`t(): a value of a graph being defined cannot be put on '${dev}'`);
-    out._device = dev;
-  }
+  if (dev !== 'cpu') out._device = dev;
   if (options.requires_grad) out.requires_grad_(true);
   return out;
 }

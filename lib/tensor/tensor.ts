@@ -154,10 +154,9 @@ export class Tensor {
 
   /**
    * This tensor on `device` ('cpu', 'cuda', 'cuda:N'): itself when it is there already, else a
-   * copy there (a new leaf: no gradient flows back through the copy, as with R.t(tensor)). A
-   * DeviceError names an unknown device or says why a CUDA device cannot be used. The copy is
-   * not on the autograd tape yet, so a tensor that requires grad is a GradError outside no_grad
-   * (move leaves before setting requires_grad, or move a model with model.to()).
+   * copy there. A DeviceError names an unknown device or says why a CUDA device cannot be used.
+   * The copy is not recorded on the autograd tape yet, so moving a tensor that requires grad is a
+   * GradError outside no_grad() (move leaves before requires_grad_(), or a model with model.to()).
    */
   to(device: DeviceLike): Tensor {
     const dev = resolveDevice('to()', device);
