@@ -11,6 +11,7 @@ import { packageRoot } from '../../lib/native/load.js';
 import { _setCudaInfoForTest } from '../../lib/tensor/device.js';
 import { Tensor } from '../../lib/tensor/tensor.js';
 import { NeuralNetwork } from '../../lib/v2/models/sequential.js';
+import { Functional } from '../../lib/v2/models/functional.js';
 import { Dense } from '../../lib/v2/layers/index.js';
 import { Adam } from '../../lib/v2/optimizers/index.js';
 import { expectCode } from '../helpers/fixtures.js';
@@ -168,6 +169,35 @@ describe('devices', () => {
     for (const p of params) expect(p.device).toBe('cpu');
     for (const b of bufs) expect(b.device).toBe('cpu');
     model.train_on_batch(X, Y); // state and params on the CPU again
+  });
+
+  it('moves a Functional model and its optimizer state (simulated report)', () => {
+    _setCudaInfoForTest(simulated);
+    class Net extends Functional {
+      d1 = new Dense(4);
+      d2 = new Dense(2);
+      constructor() {
+        super();
+        this.initialize_params(new Adam({ lr: 0.01 }));
+      }
+      _forward_pass_call(input: Tensor) {
+        return this.d2._forward_pass(R.relu(this.d1._forward_pass(input)));
+      }
+    }
+    const net = new Net();
+    const X = R.t([[1, 2, 3], [4, 5, 6]]);
+    net._backward_pass(R.square_loss(R.t([[1, 0], [0, 1]]), net._forward_pass(X)));
+    const params = net.state_tensors().map(([, t]) => t);
+    expect(params.length).toBe(4);
+    const state = (net.optimizer as unknown as { state: Map<string, { bufs: Record<string, Tensor> }> }).state;
+    const bufs = [...state.values()].flatMap((st) => Object.values(st.bufs));
+    expect(bufs.length).toBe(8);
+    expect(net.to('cuda:0')).toBe(net);
+    for (const t of [...params, ...bufs]) expect(t.device).toBe('cuda:0');
+    expect(deviceError(() => net._forward_pass(X)).message).toBe("Dense 'd1': matmul: inputs on different devices: 'a' on cpu, 'b' on cuda:0 (move them with .to(device))");
+    net.to('cpu');
+    for (const t of [...params, ...bufs]) expect(t.device).toBe('cpu');
+    expect(net._forward_pass(X).shape).toEqual([2, 2]);
   });
 
   it.skipIf(cuda.available)('model.to() an unavailable or unknown device moves nothing', () => {
