@@ -22,7 +22,7 @@ void expect_args(const KernelCall& c, size_t n_in, size_t n_out) {
       if (t.dtype != DType::F32) fail(ErrorCode::Dtype, c.op, ": float32 tensors only");
 }
 
-CFView cview(const KernelCall& c, const char* name, const TensorArg& t) {
+CFView cview(const TensorArg& t) {
   return CFView{static_cast<const float*>(t.data), t.shape};
 }
 FView fview(const TensorArg& t) { return FView{static_cast<float*>(t.data), t.shape}; }
@@ -50,7 +50,7 @@ void binary_cpu(BinaryOp op, KernelCall& c) {
   expect_args(c, 2, 1);
   Shape want = broadcast_shapes(c.op.c_str(), c.inputs[0].shape, c.inputs[1].shape);
   if (want != c.outputs[0].shape) fail(ErrorCode::Shape, c.op, ": output must have shape ", shape_str(want), ", got ", shape_str(c.outputs[0].shape));
-  binary(op, cview(c, "a", c.inputs[0]), cview(c, "b", c.inputs[1]), fview(c.outputs[0]));
+  binary(op, cview(c.inputs[0]), cview(c.inputs[1]), fview(c.outputs[0]));
 }
 
 void unary_cpu(UnaryOp op, KernelCall& c) {
@@ -66,14 +66,14 @@ void sum_cpu(KernelCall& c) {
   bool keep = c.attrs.integer("sum", "keepdims", 0) != 0;
   Shape want = reduce_shape("sum", c.inputs[0].shape, axes, keep);
   if (want != c.outputs[0].shape) fail(ErrorCode::Shape, "sum: output must have shape ", shape_str(want), ", got ", shape_str(c.outputs[0].shape));
-  reduce(ReduceOp::Sum, cview(c, "x", c.inputs[0]), axes, keep, fspan(c.outputs[0]));
+  reduce(ReduceOp::Sum, cview(c.inputs[0]), axes, keep, fspan(c.outputs[0]));
 }
 
 // softmax: attr axis (default -1).
 void softmax_cpu(KernelCall& c) {
   expect_args(c, 1, 1);
   if (c.inputs[0].shape != c.outputs[0].shape) fail(ErrorCode::Shape, "softmax: output must have the input's shape");
-  softmax_forward(SoftmaxKind::Softmax, cview(c, "x", c.inputs[0]), c.attrs.integer("softmax", "axis", -1),
+  softmax_forward(SoftmaxKind::Softmax, cview(c.inputs[0]), c.attrs.integer("softmax", "axis", -1),
                   fspan(c.outputs[0]));
 }
 
