@@ -2,11 +2,31 @@
 // physical-limit probes of the benchmark suite (FMA peak, triad bandwidth).
 #include "common.h"
 #include "ravdl/backend.h"
+#include "ravdl/cuda.h"
 #include "ravdl/gemm.h"
 #include "ravdl/parallel.h"
 #include "ravdl/probe.h"
 
 namespace ravdl::node {
+
+// backendInfo().cuda: { built, available, reason?, devices: [{ name, memoryBytes, computeCapability }] }.
+static Napi::Object cuda_object(Napi::Env e) {
+  const CudaStatus& s = cuda_status();
+  Napi::Object o = Napi::Object::New(e);
+  o.Set("built", s.built);
+  o.Set("available", s.available);
+  if (!s.available) o.Set("reason", s.reason);
+  Napi::Array devices = Napi::Array::New(e, s.devices.size());
+  for (size_t i = 0; i < s.devices.size(); i++) {
+    Napi::Object d = Napi::Object::New(e);
+    d.Set("name", s.devices[i].name);
+    d.Set("memoryBytes", static_cast<double>(s.devices[i].memory_bytes));
+    d.Set("computeCapability", std::to_string(s.devices[i].cc_major) + "." + std::to_string(s.devices[i].cc_minor));
+    devices.Set(static_cast<uint32_t>(i), d);
+  }
+  o.Set("devices", devices);
+  return o;
+}
 
 void register_core(Napi::Env env, Napi::Object exports) {
   exports.Set("backendInfo", fn(env, "backendInfo", [](const Napi::CallbackInfo& info) {
@@ -18,7 +38,7 @@ void register_core(Napi::Env env, Napi::Object exports) {
     o.Set("simd", b.simd);
     o.Set("threads", b.threads);
     o.Set("hardwareThreads", b.hardware_threads);
-    o.Set("cuda", b.cuda);
+    o.Set("cuda", cuda_object(e));
     o.Set("version", b.version);
     return o;
   }));

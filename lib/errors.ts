@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'ERR_ATTR'
   | 'ERR_ARG'
   | 'ERR_BACKEND'
+  | 'ERR_DEVICE'
   | 'ERR_DISPOSED'
   | 'ERR_GRAD'
   | 'ERR_GRAPH'
@@ -53,6 +54,16 @@ export class ArgError extends RavdlError {
     super('ERR_ARG', message, options);
   }
 }
+/**
+ * A device problem: an unknown device string, CUDA asked for where it is missing (the message
+ * says why: not built with CUDA, runtime not loadable, no device), inputs of one op on different
+ * devices, or an op without a kernel for its inputs' device.
+ */
+export class DeviceError extends RavdlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_DEVICE', message, options);
+  }
+}
 /** Use of a tensor after dispose() (or after the tidy() scope that owned it ended). */
 export class DisposedError extends RavdlError {
   constructor(message: string) {
@@ -93,6 +104,7 @@ const byCode: Record<string, new (m: string, o?: { cause?: unknown }) => RavdlEr
   ERR_INDEX: RangeIndexError,
   ERR_ATTR: AttrError,
   ERR_ARG: ArgError,
+  ERR_DEVICE: DeviceError,
 };
 
 /** Converts an error thrown by the native engine into the typed error of its code. */

@@ -2,7 +2,8 @@
 //   import * as R from 'ravdl';  const x = R.t([[1, 2], [3, 4]], { requires_grad: true });
 export { native, NativeLoadError } from './native/load.js';
 export type { NativeBinding } from './native/api.js';
-export type { BackendInfo } from './native/groups/core.js';
+export type { BackendInfo, CudaInfo, CudaDevice } from './native/groups/core.js';
+export type { Device, DeviceLike } from './tensor/device.js';
 export * from './errors.js';
 export { Tensor, numel } from './tensor/tensor.js';
 export type { Shape, NestedArray } from './tensor/tensor.js';

@@ -4,7 +4,7 @@
 # LD_PRELOAD=$(gcc -print-file-name=libasan.so): see test/fuzz/driver.ts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npx cmake-js build --out build-asan --config RelWithDebInfo --CDRAVDL_SANITIZE=ON \
+npx cmake-js build --out build-asan --config RelWithDebInfo --CDRAVDL_SANITIZE=ON --CDRAVDL_CUDA=OFF \
   --parallel "$(nproc)" --log-level warn
 mkdir -p build-asan/Release
 # cmake-js puts the library under the configuration's name; one fixed path for RAVDL_ADDON_PATH.

@@ -8,4 +8,6 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$root/build-prebuild"
+# The prebuilt addon ships alone (no libravdl_cuda.so beside it), so the CUDA library is not built.
+export RAVDL_CUDA=OFF
 exec "$root/node_modules/.bin/prebuildify" --napi --strip --name ravdl --cwd "$root/build-prebuild" --out "$root" --node-gyp "$root/scripts/cmake-js-as-node-gyp.sh"

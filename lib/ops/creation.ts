@@ -4,6 +4,7 @@ import { native } from '../native/load.js';
 import { ArgError, AttrError, DtypeError } from '../errors.js';
 import { type DType, checkInt32 } from '../tensor/dtype.js';
 import { nextStream } from '../tensor/random.js';
+import { type DeviceLike, resolveDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkShape } from '../tensor/create.js';
 import { type AttrCheck, type AttrSchema, int, intList, num, oneOf, parseAttrs, required } from './attrs.js';
@@ -42,16 +43,22 @@ const fullOp = defineOp<FullAttrs>({
 export interface CreationOptions {
   dtype?: DType;
   requires_grad?: boolean;
+  /** 'cpu' (default), 'cuda' or 'cuda:N'. */
+  device?: DeviceLike;
 }
 
-const OPTION_KEYS = new Set(['dtype', 'requires_grad']);
-function checkOptions(op: string, options: object): void {
+const OPTION_KEYS = new Set(['dtype', 'requires_grad', 'device']);
+function checkOptions(op: string, options: CreationOptions): void {
   if (options === null || typeof options !== 'object') throw new ArgError(`${op}: options must be an object, got ${String(options)}`);
   for (const k of Object.keys(options)) {
-    if (!OPTION_KEYS.has(k)) throw new ArgError(`${op}: unknown option '${k}' (valid: dtype, requires_grad)`);
+    if (!OPTION_KEYS.has(k)) throw new ArgError(`${op}: unknown option '${k}' (valid: dtype, requires_grad, device)`);
   }
+  if (options.device !== undefined && options.device !== 'cpu') resolveDevice(op, options.device); // before anything is allocated
 }
-const finish = (t: Tensor, options: CreationOptions): Tensor => (options.requires_grad ? t.requires_grad_(true) : t);
+const finish = (t: Tensor, options: CreationOptions): Tensor => {
+  if (options.device !== undefined && options.device !== 'cpu') t._device = resolveDevice('device', options.device);
+  return options.requires_grad ? t.requires_grad_(true) : t;
+};
 
 /** a tensor of `shape` filled with `value`. */
 export function full(shape: ShapeArg, value: number, options: CreationOptions = {}): Tensor {
@@ -62,10 +69,10 @@ export function full(shape: ShapeArg, value: number, options: CreationOptions = 
 export const zeros = (shape: ShapeArg, options: CreationOptions = {}): Tensor => full(shape, 0, options);
 /** A tensor of `shape` filled with 1 (float32 unless options.dtype says otherwise). */
 export const ones = (shape: ShapeArg, options: CreationOptions = {}): Tensor => full(shape, 1, options);
-/** Zeros of x's shape and dtype. */
-export const zeros_like = (x: Tensor): Tensor => full(x.shape, 0, { dtype: x.dtype });
-/** Ones of x's shape and dtype. */
-export const ones_like = (x: Tensor): Tensor => full(x.shape, 1, { dtype: x.dtype });
+/** Zeros of x's shape, dtype and device. */
+export const zeros_like = (x: Tensor): Tensor => full(x.shape, 0, { dtype: x.dtype, device: x.device });
+/** Ones of x's shape, dtype and device. */
+export const ones_like = (x: Tensor): Tensor => full(x.shape, 1, { dtype: x.dtype, device: x.device });
 
 interface ArangeAttrs {
   start: number;

@@ -4,7 +4,7 @@
 import { type TapeNode, holdTensors } from '../autograd/node.js';
 import { adoptNode } from '../tensor/scope.js';
 import { isGradEnabled, no_grad } from '../autograd/mode.js';
-import { ArgError, DtypeError, GraphError, RavdlError, ShapeError, fromNative } from '../errors.js';
+import { ArgError, DeviceError, DtypeError, GraphError, RavdlError, ShapeError, fromNative } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
 import { type Shape, Tensor } from '../tensor/tensor.js';
 import { type AttrSchema, parseAttrs } from './attrs.js';
@@ -92,7 +92,13 @@ export function onDispatch(listener: DispatchListener): () => void {
   };
 }
 
-function checkInputs(def: OpDef<any>, inputs: (Tensor | null)[], validating = false): void {
+/**
+ * Checks the inputs; returns the device they are all on ('cpu' for an op without inputs). Inputs
+ * on two devices are a DeviceError naming the op and both devices.
+ */
+function checkInputs(def: OpDef<any>, inputs: (Tensor | null)[], validating = false): string {
+  let device = 'cpu';
+  let first = -1;
   if (!def.variadic && inputs.length !== def.inputs.length) {
     throw new ArgError(`${def.name}: expected ${def.inputs.length} inputs (${def.inputs.map((s) => s.name).join(', ')}), got ${inputs.length}`);
   }
@@ -110,7 +116,21 @@ function checkInputs(def: OpDef<any>, inputs: (Tensor | null)[], validating = fa
     if (want !== 'any' && x.dtype !== want) {
       throw new DtypeError(`${def.name}: input '${spec.name}' must be ${want}, got ${x.dtype}${want === 'float32' ? " (convert with .astype('float32'))" : ''}`);
     }
+    if (first < 0) {
+      first = i;
+      device = x.device;
+    } else if (x.device !== device) {
+      const name = (k: number) => (def.variadic ? `${def.inputs[0]!.name}[${k}]` : def.inputs[k]!.name);
+      throw new DeviceError(`${def.name}: inputs on different devices: '${name(first)}' on ${device}, '${name(i)}' on ${x.device} (move them with .to(device))`);
+    }
   }
+  return device;
+}
+
+// No op of the catalog has a CUDA kernel wired yet: computing one on the CPU instead would be
+// a silent fallback, so it is an error naming the op (views, which copy nothing, work anywhere).
+function noKernel(def: OpDef<any>, device: string): DeviceError {
+  return new DeviceError(`${def.name}: no kernel for device '${device}' yet (the op runs on the CPU only; move its inputs with .to('cpu'))`);
 }
 
 function wrap(def: OpDef<any>, err: unknown): unknown {
@@ -136,7 +156,8 @@ export function inferCall<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A)
 
 /** Runs op `def` on tensors with already-parsed attrs; returns all its outputs. */
 export function dispatch<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A): Tensor[] {
-  checkInputs(def, inputs);
+  const device = checkInputs(def, inputs);
+  if (device !== 'cpu' && !def.view) throw noKernel(def, device);
   let metas: OutMeta[];
   try {
     metas = def.infer(inputs, attrs);
@@ -205,7 +226,8 @@ export function dispatchInPlace<A>(def: OpDef<A>, inputs: (Tensor | null)[], att
  * fresh ones elsewhere; returns all the outputs. The graph executor's in-place path.
  */
 export function dispatchInto<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A, given: (Tensor | null)[]): Tensor[] {
-  checkInputs(def, inputs);
+  const device = checkInputs(def, inputs);
+  if (device !== 'cpu') throw noKernel(def, device);
   let metas: OutMeta[];
   try {
     metas = def.infer(inputs, attrs);
@@ -222,6 +244,7 @@ export function dispatchInto<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs:
       return tmp;
     }
     t._checkUsable();
+    if (t.device !== device) throw new DeviceError(`${def.name}: in-place output ${i} is on ${t.device}, the inputs on ${device}`);
     if (t.dtype !== m.dtype || t.shape.length !== m.shape.length || t.shape.some((d, k) => d !== m.shape[k])) {
       throw new ShapeError(`${def.name}: in-place output ${i} is ${t.dtype} ${JSON.stringify(t.shape)}, the op makes ${m.dtype} ${JSON.stringify(m.shape)}`);
     }

@@ -1,5 +1,6 @@
 // R.t(): tensors from numbers, nested arrays and typed arrays.
 import { ArgError, DtypeError, ShapeError } from '../errors.js';
+import { type DeviceLike, resolveDevice } from './device.js';
 import { type DType, type Data, checkDtype, checkInt32, toInt32 } from './dtype.js';
 import { type Shape, Tensor, numel, shapeStr } from './tensor.js';
 
@@ -9,6 +10,8 @@ export interface TensorOptions {
   /** Needed with a flat typed array or flat list (otherwise inferred from the nesting). */
   shape?: readonly number[];
   requires_grad?: boolean;
+  /** 'cpu' (default; a tensor argument keeps its device), 'cuda' or 'cuda:N'. */
+  device?: DeviceLike;
 }
 
 export type NestedNumbers = number | boolean | readonly NestedNumbers[];
@@ -44,6 +47,10 @@ function flattenInto(v: NestedNumbers, shape: number[], d: number, out: Data, po
 export function t(value: TensorInput, options: TensorOptions = {}): Tensor {
   if (options === null || typeof options !== 'object') throw new ArgError(`t(): options must be an object`);
   let dtype: DType | undefined = options.dtype === undefined ? undefined : checkDtype('t()', options.dtype);
+  const device = options.device === undefined ? undefined : resolveDevice('t()', options.device);
+  if (device !== undefined && device !== 'cpu' && value instanceof Tensor && value.isSymbolic) {
+    throw new ArgError(`t(): a value of a graph being defined cannot be put on '${device}'`);
+  }
   let out: Tensor;
   if (value instanceof Tensor && value.isSymbolic) {
     // A value of a graph being defined: the same value (graph values are never changed in place).
@@ -71,6 +78,8 @@ export function t(value: TensorInput, options: TensorOptions = {}): Tensor {
   } else {
     throw new ArgError(`t(): cannot make a tensor from ${value === null ? 'null' : typeof value}`);
   }
+  const dev = device ?? (value instanceof Tensor ? value.device : 'cpu');
+  if (dev !== 'cpu') out._device = dev;
   if (options.requires_grad) out.requires_grad_(true);
   return out;
 }

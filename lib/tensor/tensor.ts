@@ -3,6 +3,8 @@
 // delegate to the op catalog.
 import { ArgError, DisposedError, GradError, GraphError, ShapeError } from '../errors.js';
 import type { TapeNode } from '../autograd/node.js';
+import { isGradEnabled } from '../autograd/mode.js';
+import { type Device, type DeviceLike, resolveDevice } from './device.js';
 import { type DType, type Data, dtypeOf } from './dtype.js';
 import { enterScope } from './scope.js';
 import { type Work, segmented } from '../io/drive.js';
@@ -31,6 +33,17 @@ export class Tensor {
   readonly shape: Shape;
   readonly dtype: DType;
   readonly size: number;
+  /**
+   * Where the value lives: 'cpu' or 'cuda:N'. An op runs on its inputs' device (inputs on two
+   * devices are a DeviceError). Until the CUDA kernels are wired to the op catalog, a CUDA
+   * tensor's values are staged in host memory and every op on it but views is a DeviceError
+   * naming the op: nothing computes silently on the CPU.
+   */
+  get device(): Device {
+    return this._device;
+  }
+  /** @internal set only where a tensor is made or moved. */
+  _device: Device = 'cpu';
   /** Whether backward() computes a gradient for this tensor. */
   requires_grad = false;
   /** The accumulated gradient (leaf tensors that require grad, after backward()). */
@@ -135,7 +148,37 @@ export class Tensor {
       return v;
     }
     s.refs++;
-    return new Tensor(shape, s, false);
+    const v = new Tensor(shape, s, false);
+    v._device = this._device;
+    return v;
+  }
+
+  /**
+   * This tensor on `device` ('cpu', 'cuda', 'cuda:N'): itself when it is there already, else a
+   * copy there. A DeviceError names an unknown device or says why a CUDA device cannot be used.
+   * The copy is not recorded on the autograd tape yet, so moving a tensor that requires grad is a
+   * GradError outside no_grad() (move leaves before requires_grad_(), or a model with model.to()).
+   */
+  to(device: DeviceLike): Tensor {
+    const dev = resolveDevice('to()', device);
+    if (dev === this.device) return this;
+    if (this.requires_grad && isGradEnabled()) {
+      throw new GradError(`to('${dev}'): the tensor requires grad and a copy across devices is not differentiable yet; move it before requires_grad_(), or inside no_grad()`);
+    }
+    const out = Tensor._fromData(this.shape, this._data.slice());
+    out._device = dev;
+    return out;
+  }
+
+  /**
+   * @internal moves this tensor to `dev` in place (model.to(): layers keep their parameter
+   * objects); dev was resolved by the caller. Its gradient moves with it.
+   */
+  _moveTo(dev: Device): void {
+    if (dev === this.device) return;
+    this._checkUsable();
+    this._device = dev;
+    this.grad?._moveTo(dev);
   }
 
   /**
@@ -305,6 +348,7 @@ export class Tensor {
     };
     const extras = [`shape=${shapeStr(this.shape)}`];
     if (this.dtype !== 'float32') extras.push(`dtype=${this.dtype}`);
+    if (this.device !== 'cpu') extras.push(`device='${this.device}'`);
     if (this.grad_fn) extras.push(`grad_fn=${this.grad_fn.op.name}`);
     else if (this.requires_grad) extras.push('requires_grad=true');
     return `tensor(${render(0, 0, '       ')}, ${extras.join(', ')})`;

@@ -1,5 +1,6 @@
 #include "ravdl/backend.h"
 
+#include "ravdl/cuda.h"
 #include "ravdl/gemm.h"
 #include "ravdl/parallel.h"
 
@@ -12,7 +13,7 @@ BackendInfo backend_info() {
   info.simd = simd_level();
   info.threads = get_num_threads();
   info.hardware_threads = hardware_threads();
-  info.cuda = false;  // no CUDA target yet: CPU kernels only
+  info.cuda = cuda_status().available;  // loads the CUDA library on first use
   info.version = "0.1.0";
   return info;
 }

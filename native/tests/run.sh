@@ -12,3 +12,5 @@ cmake -S . -B "$dir" "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$(nproc)"
 "$dir/ravdl_core_tests" "$@"
 RAVDL_GEMM=builtin "$dir/ravdl_core_tests" "$@"
+# The CUDA kernels against the CPU ones (prints "skipped: no CUDA device (...)" without a GPU).
+"$dir/ravdl_cuda_tests"

@@ -1,3 +1,20 @@
+export interface CudaDevice {
+  name: string;
+  memoryBytes: number;
+  /** e.g. '9.0' */
+  computeCapability: string;
+}
+
+export interface CudaInfo {
+  /** The CUDA backend was compiled into this build (nvcc found, RAVDL_CUDA not OFF). */
+  built: boolean;
+  /** Its library and the CUDA runtime loaded and at least one device answered. */
+  available: boolean;
+  /** Why it is not available (absent when it is). */
+  reason?: string;
+  devices: CudaDevice[];
+}
+
 export interface BackendInfo {
   /** BLAS linked into this build, e.g. "OpenBLAS 0.3.21 ...", or "none". */
   blas: string;
@@ -8,8 +25,8 @@ export interface BackendInfo {
   /** Threads of ravdl's pool (which also drives BLAS). */
   threads: number;
   hardwareThreads: number;
-  /** Whether CUDA kernels are built and a device is present. */
-  cuda: boolean;
+  /** The CUDA backend: whether it was built, whether it can run here (else why not), its devices. */
+  cuda: CudaInfo;
   version: string;
 }
 

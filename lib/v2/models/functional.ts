@@ -1,6 +1,8 @@
 // Functional: the seed's custom model class. A subclass composes layers in its constructor,
 // calls initialize_params(optimizer), and defines _forward_pass_call(input, training); the
 // training loop calls _forward_pass(x) and _backward_pass(loss) (step=false accumulates gradients).
+import { moveModel } from './device.js';
+import type { DeviceLike } from '../../tensor/device.js';
 import { ArgError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { DType } from '../../tensor/dtype.js';
@@ -103,6 +105,16 @@ export abstract class Functional extends CustomLayer implements TrainingModel, M
       this.probed = { input, output };
     }
     return this.probed.output.slice();
+  }
+
+  /**
+   * Moves the parameters, buffers and optimizer state built so far to `device` ('cpu', 'cuda',
+   * 'cuda:N') in place and returns the model; a DeviceError (nothing moved) when the device is
+   * unknown or unavailable. Layers built later start on the CPU.
+   */
+  to(device: DeviceLike): this {
+    moveModel('Functional.to', this, device);
+    return this;
   }
 
   get_weights(): Map<string, Float32Array | Int32Array> {

@@ -1,5 +1,7 @@
 // NeuralNetwork: the seed's Sequential model. add() layers, summary(), fit() with a progress
 // bar, history, callbacks and validation, predict(), evaluate(), save()/load().
+import { moveModel } from './device.js';
+import type { DeviceLike } from '../../tensor/device.js';
 import { ArgError, ShapeError } from '../../errors.js';
 import { sameShape } from '../../ops/shape-rules.js';
 import { tidy, tidyWork } from '../../tensor/scope.js';
@@ -99,6 +101,16 @@ export class NeuralNetwork implements TrainingModel, Model {
 
   state_tensors(): NamedTensors {
     return this.layers.flatMap((l) => l.state_tensors());
+  }
+
+  /**
+   * Moves the parameters, buffers and optimizer state built so far to `device` ('cpu', 'cuda',
+   * 'cuda:N') in place and returns the model; a DeviceError (nothing moved) when the device is
+   * unknown or unavailable. Layers built later start on the CPU.
+   */
+  to(device: DeviceLike): this {
+    moveModel('NeuralNetwork.to', this, device);
+    return this;
   }
 
   get_weights(): Map<string, Float32Array | Int32Array> {

@@ -1,6 +1,7 @@
 // The Optimizer base class of ravdl/v2/optimizers: validation of params and grads, per-param
 // state created lazily and keyed by the param's name, state_dict/load_state_dict. Subclasses
 // only declare their state buffers and call their native fused kernel.
+import type { Device } from '../../tensor/device.js';
 import { ArgError, DtypeError, ShapeError, fromNative } from '../../errors.js';
 import { zeros } from '../../ops/creation.js';
 import { keep } from '../../tensor/scope.js';
@@ -99,7 +100,7 @@ export abstract class Optimizer {
       if (!st) {
         st = { step: 0, bufs: {} };
         // Zeros as data, not graph nodes: the state is a constant the recorded updates rebind.
-        for (const k of this.stateNames()) st.bufs[k] = keep(withoutRecording(() => zeros(p.shape)));
+        for (const k of this.stateNames()) st.bufs[k] = keep(withoutRecording(() => zeros(p.shape, { device: p.device })));
         this.state.set(name, st);
       }
       const { op, inputs, attrs } = this.update(p, g, st.bufs, st.step + 1);
@@ -113,6 +114,11 @@ export abstract class Optimizer {
       }
       st.step++;
     }
+  }
+
+  /** @internal moves every state buffer to dev, in place (model.to()). */
+  _moveTo(dev: Device): void {
+    for (const st of this.state.values()) for (const b of Object.values(st.bufs)) b._moveTo(dev);
   }
 
   /** Sets every param's .grad to null, disposing the old grad tensors. */

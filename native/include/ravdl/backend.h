@@ -10,7 +10,7 @@ struct BackendInfo {
   std::string simd;        // "avx512" | "avx2" | "portable"
   int threads = 1;         // threads used by the pool (and so by BLAS)
   int hardware_threads = 1;
-  bool cuda = false;       // CUDA kernels built and a device found
+  bool cuda = false;       // CUDA library loaded and a device found (details: cuda_status())
   std::string version;     // ravdl core version
 };
 

@@ -14,6 +14,7 @@ enum class ErrorCode {
   Attr,      // ERR_ATTR: an attribute (stride, padding, p, momentum, mode...) is invalid
   Arg,       // ERR_ARG: wrong number or kind of arguments
   Backend,   // ERR_BACKEND: the requested backend is not available in this build
+  Device,    // ERR_DEVICE: unknown/unavailable device, or no kernel for an op on a device
   Internal,  // ERR_INTERNAL: a bug in ravdl, never the caller's fault
 };
 
@@ -25,6 +26,7 @@ inline const char* error_code_name(ErrorCode c) {
     case ErrorCode::Attr: return "ERR_ATTR";
     case ErrorCode::Arg: return "ERR_ARG";
     case ErrorCode::Backend: return "ERR_BACKEND";
+    case ErrorCode::Device: return "ERR_DEVICE";
     case ErrorCode::Internal: return "ERR_INTERNAL";
   }
   return "ERR_INTERNAL";

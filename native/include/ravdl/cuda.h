@@ -1,0 +1,43 @@
+// The CUDA backend as the core sees it: whether it was built, whether it loaded and why not,
+// its devices, and device memory for callers (tests, later the binding). Plain C++: the core
+// never includes a CUDA header and links nothing of CUDA (see cuda_plugin.h for why).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ravdl {
+
+struct CudaDeviceInfo {
+  std::string name;
+  size_t memory_bytes = 0;
+  int cc_major = 0, cc_minor = 0;
+};
+
+struct CudaStatus {
+  bool built = false;      // compiled with RAVDL_CUDA (nvcc was found)
+  bool available = false;  // the library loaded and at least one device answered
+  std::string reason;      // why not, when !available
+  std::vector<CudaDeviceInfo> devices;
+};
+
+// Loads the CUDA library once (thread-safe) and reports; on success the CUDA kernels are in the
+// registry. The library is looked for in $RAVDL_CUDA_LIB, else beside the module holding the
+// core (the addon ravdl.node, or a test executable).
+const CudaStatus& cuda_status();
+
+// Throws ERR_DEVICE saying why when CUDA device `index` cannot be used.
+void cuda_require(const char* where, int index);
+
+// Device memory through the library's caching allocator and the device's stream. Each throws
+// ERR_DEVICE when CUDA is not available, and the library's error otherwise.
+void* cuda_alloc(int dev, size_t bytes);
+void cuda_free(int dev, void* ptr);
+void cuda_copy_to_device(int dev, void* dst, const void* src, size_t bytes);
+void cuda_copy_to_host(int dev, void* dst, const void* src, size_t bytes);  // synchronises
+void cuda_synchronize(int dev);
+size_t cuda_cached_bytes(int dev);
+void cuda_empty_cache(int dev);
+
+}  // namespace ravdl

@@ -1,0 +1,162 @@
+// Loads the CUDA library (libravdl_cuda.so, see cuda_plugin.h for why it is separate) at run
+// time, reports why when it cannot, and registers its kernels in the kernel registry. Plain
+// C++ compiled into the core in every build; without RAVDL_CUDA_BUILT it only reports that.
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
+#include "ravdl/cuda.h"
+#include "ravdl/cuda_plugin.h"
+#include "ravdl/error.h"
+#include "ravdl/registry.h"
+
+namespace ravdl {
+namespace {
+
+const RavdlCudaPlugin* g_plugin = nullptr;
+
+// The library beside the module that holds this code (ravdl.node, or a test executable).
+std::string library_path() {
+  if (const char* env = std::getenv("RAVDL_CUDA_LIB"); env && *env) return env;
+  Dl_info info{};
+  std::string dir = ".";
+  if (dladdr(reinterpret_cast<void*>(&library_path), &info) && info.dli_fname) {
+    std::string self = info.dli_fname;
+    auto slash = self.rfind('/');
+    if (slash != std::string::npos) dir = self.substr(0, slash);
+  }
+  return dir + "/libravdl_cuda.so";
+}
+
+[[noreturn]] void throw_plugin(int rc, const char* err) {
+  int code = rc - 1;
+  if (code < 0 || code > static_cast<int>(ErrorCode::Internal)) code = static_cast<int>(ErrorCode::Internal);
+  throw Error(static_cast<ErrorCode>(code), err);
+}
+
+void forward(KernelCall& c) {
+  auto descs = [&](const std::vector<TensorArg>& ts) {
+    std::vector<RavdlTensorDesc> out(ts.size());
+    for (size_t i = 0; i < ts.size(); i++) {
+      if (ts[i].shape.size() > RAVDL_CUDA_MAX_DIMS)
+        fail(ErrorCode::Shape, c.op, ": at most ", RAVDL_CUDA_MAX_DIMS, " dimensions on cuda, got ", shape_str(ts[i].shape));
+      out[i].data = ts[i].data;
+      out[i].ndim = static_cast<int32_t>(ts[i].shape.size());
+      out[i].dtype = static_cast<int32_t>(ts[i].dtype);
+      for (size_t d = 0; d < ts[i].shape.size(); d++) out[i].dims[d] = ts[i].shape[d];
+    }
+    return out;
+  };
+  auto in = descs(c.inputs), out = descs(c.outputs);
+  std::vector<RavdlAttr> attrs;
+  for (auto& [name, values] : c.attrs.items())
+    attrs.push_back({name.c_str(), values.data(), static_cast<int32_t>(values.size())});
+  char err[512] = {0};
+  int rc = g_plugin->run(c.device_index, c.op.c_str(), in.data(), static_cast<int>(in.size()), out.data(),
+                         static_cast<int>(out.size()), attrs.data(), static_cast<int>(attrs.size()), err, sizeof err);
+  if (rc != 0) throw_plugin(rc, err);
+}
+
+CudaStatus load() {
+  CudaStatus s;
+#ifndef RAVDL_CUDA_BUILT
+  s.reason = "ravdl was built without CUDA (nvcc was not found when the addon was compiled, or RAVDL_CUDA=OFF)";
+  return s;
+#else
+  s.built = true;
+  std::string path = library_path();
+  void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    const char* e = dlerror();
+    s.reason = std::string("the CUDA runtime could not be loaded: ") + (e ? e : path.c_str());
+    return s;
+  }
+  using Entry = const RavdlCudaPlugin* (*)();
+  auto entry = reinterpret_cast<Entry>(dlsym(h, "ravdl_cuda_plugin"));
+  const RavdlCudaPlugin* p = entry ? entry() : nullptr;
+  if (!p || p->abi != RAVDL_CUDA_ABI) {
+    s.reason = "the CUDA runtime could not be loaded: " + path + " is not a ravdl CUDA library of this version";
+    return s;
+  }
+  char err[512] = {0};
+  int n = 0;
+  if (p->device_count(&n, err, sizeof err) != 0) {
+    s.reason = std::string("no CUDA device (cudaGetDeviceCount: ") + err + ")";
+    return s;
+  }
+  if (n <= 0) {
+    s.reason = "no CUDA device (cudaGetDeviceCount: 0 devices)";
+    return s;
+  }
+  for (int d = 0; d < n; d++) {
+    char name[256] = {0};
+    CudaDeviceInfo info;
+    if (p->device_info(d, name, sizeof name, &info.memory_bytes, &info.cc_major, &info.cc_minor, err, sizeof err) != 0) {
+      s.reason = std::string("CUDA device ") + std::to_string(d) + " did not answer (cudaGetDeviceProperties: " + err + ")";
+      s.devices.clear();
+      return s;
+    }
+    info.name = name;
+    s.devices.push_back(info);
+  }
+  g_plugin = p;
+  for (int i = 0; i < p->n_ops; i++) register_kernel(p->ops[i], DeviceType::CUDA, forward);
+  s.available = true;
+  return s;
+#endif
+}
+
+const RavdlCudaPlugin& plugin(const char* where, int dev) {
+  cuda_require(where, dev);
+  return *g_plugin;
+}
+
+void check(int rc, const char* err) {
+  if (rc != 0) throw_plugin(rc, err);
+}
+
+}  // namespace
+
+const CudaStatus& cuda_status() {
+  static CudaStatus status = load();  // thread-safe one-time initialisation
+  return status;
+}
+
+void cuda_require(const char* where, int index) {
+  const CudaStatus& s = cuda_status();
+  if (!s.available) fail(ErrorCode::Device, where, ": CUDA is not available: ", s.reason);
+  if (index < 0 || index >= static_cast<int>(s.devices.size()))
+    fail(ErrorCode::Device, where, ": no device 'cuda:", index, "' (this machine has ", s.devices.size(), ")");
+}
+
+void* cuda_alloc(int dev, size_t bytes) {
+  char err[512] = {0};
+  void* p = nullptr;
+  check(plugin("cuda_alloc", dev).alloc(dev, bytes, &p, err, sizeof err), err);
+  return p;
+}
+void cuda_free(int dev, void* ptr) {
+  char err[512] = {0};
+  check(plugin("cuda_free", dev).release(dev, ptr, err, sizeof err), err);
+}
+void cuda_copy_to_device(int dev, void* dst, const void* src, size_t bytes) {
+  char err[512] = {0};
+  check(plugin("cuda_copy", dev).copy(dev, dst, src, bytes, 0, err, sizeof err), err);
+}
+void cuda_copy_to_host(int dev, void* dst, const void* src, size_t bytes) {
+  char err[512] = {0};
+  check(plugin("cuda_copy", dev).copy(dev, dst, src, bytes, 1, err, sizeof err), err);
+}
+void cuda_synchronize(int dev) {
+  char err[512] = {0};
+  check(plugin("cuda_synchronize", dev).synchronize(dev, err, sizeof err), err);
+}
+size_t cuda_cached_bytes(int dev) { return plugin("cuda_cached_bytes", dev).cached_bytes(dev); }
+void cuda_empty_cache(int dev) {
+  char err[512] = {0};
+  check(plugin("cuda_empty_cache", dev).empty_cache(dev, err, sizeof err), err);
+}
+
+}  // namespace ravdl
