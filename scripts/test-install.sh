@@ -26,7 +26,8 @@ tar -tzf "$tgz" | sort >"$work/files"
 echo "$(wc -l <"$work/files") files, $(du -k "$tgz" | cut -f1) KiB"
 for f in package/package.json package/LICENSE package/README.md package/prebuilds/linux-x64/ravdl.node \
   package/dist/main.js package/dist/main.d.ts package/dist/index.js.map package/lib/index.ts \
-  package/scripts/install.cjs package/scripts/install-datasets.sh package/CMakeLists.txt; do
+  package/scripts/install.cjs package/scripts/install-datasets.sh package/CMakeLists.txt \
+  package/lib/ravenverse/coordinator/dashboard/index.html package/lib/ravenverse/coordinator/dashboard/dashboard.js; do
   grep -qx "$f" "$work/files" || fail "the tarball lacks $f"
 done
 ! grep -q '^package/native/tests/' "$work/files" || fail 'the tarball ships native/tests'
@@ -64,6 +65,14 @@ node --input-type=module -e "
   m.add(new Dense(3, { input_shape: [2] }));
   const h = await m.fit(R.t([[0, 1], [1, 0], [1, 1]]), R.t([0, 1, 2], { dtype: 'int32' }), { n_epochs: 2, verbose: 0 });
   console.log('ESM ok:', R.backendInfo().gemm, 'GEMM, BLAS', R.backendInfo().blas, '- fit', h.epochs.length, 'epochs;', to_categorical(R.t([1], { dtype: 'int32' })).shape);
+"
+
+echo "== the coordinator's built code finds the dashboard's files (the package's lib/)"
+node --input-type=module -e "
+  const { dashboardDir } = await import('./node_modules/ravdl/dist/ravenverse/coordinator/server.js');
+  const dir = dashboardDir();
+  if (!dir || !dir.startsWith(process.cwd() + '/node_modules/ravdl/lib/')) throw new Error('dashboard files not found from dist/: ' + dir);
+  console.log('dashboard ok:', dir);
 "
 
 echo "== require('ravdl')"

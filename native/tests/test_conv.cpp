@@ -340,16 +340,17 @@ TEST_CASE("conv2d keeps its scratch under the workspace cap, in blocks, with the
       detail::set_conv_workspace_cap(0);
       Results whole = run_all(c);
       Conv2dGeom g = conv2d_geometry("t", {c.N, c.C, c.H, c.W}, {c.Cout, c.C / c.a.groups, c.KH, c.KW}, c.a);
-      const detail::ConvPlan one = detail::conv_plan(g, 1, 256);
+      const detail::ConvPlan one = detail::conv_plan(g, 256);
       CHECK(one.pb == one.P);
-      // Winograd: one row of tiles per call; im2col: 7 output positions per block.
+      // Winograd: one row of tiles per call; im2col: 7 output positions per block (each task
+      // plans within 1/kConvShares of the cap).
       const int64_t f = static_cast<int64_t>(sizeof(float));
       const int64_t per_tile = 16 * (c.C + c.Cout) + (one.prepad ? 16 * c.C : 0);
-      const int64_t cap = one.wino && one.nb == 1 ? per_tile * ((g.OW + 1) / 2) * f
-                          : one.wino            ? per_tile * ((g.OH + 1) / 2) * ((g.OW + 1) / 2) * f
-                                                : 7 * c.C * c.KH * c.KW * f;
-      detail::set_conv_workspace_cap(cap);
-      const detail::ConvPlan small = detail::conv_plan(g, threads, 256);
+      const int64_t share = one.wino && one.nb == 1 ? per_tile * ((g.OW + 1) / 2) * f
+                            : one.wino            ? per_tile * ((g.OH + 1) / 2) * ((g.OW + 1) / 2) * f
+                                                  : 7 * c.C * c.KH * c.KW * f;
+      detail::set_conv_workspace_cap(share * detail::kConvShares);
+      const detail::ConvPlan small = detail::conv_plan(g, 256);
       if (one.wino) CHECK((small.wino && (small.band < (g.OH + 1) / 2 || small.nb < one.nb)));
       else if (!one.direct) CHECK(small.pb < one.P);
       Results tiled = run_all(c);
@@ -359,7 +360,7 @@ TEST_CASE("conv2d keeps its scratch under the workspace cap, in blocks, with the
       CHECK(max_rel(tiled.gx, whole.gx) < 1e-6);
       CHECK(max_rel(tiled.gw, whole.gw) < 1e-5);
       detail::set_conv_workspace_cap(1);  // smaller than one position: blocks of one position
-      CHECK((detail::conv_plan(g, threads, 256).pb == 1));
+      CHECK((detail::conv_plan(g, 256).pb == 1));
       Results single = run_all(c);
       CHECK(max_rel(single.y, whole.y) < 1e-5);  // Winograd cases fall back to im2col here
       CHECK(max_rel(single.gx, whole.gx) < 1e-5);

@@ -98,8 +98,17 @@ const DEFAULTS = {
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 const here = dirname(fileURLToPath(import.meta.url));
-/** The dashboard's static files (beside this module in the sources; copied beside it when built). */
+/** The dashboard's static files: beside this module in the sources; from dist/ravenverse/coordinator/, the package's lib/ (package.json `files` ships lib). */
 const DASHBOARD_DIRS = [join(here, 'dashboard'), join(here, '..', '..', '..', 'lib', 'ravenverse', 'coordinator', 'dashboard'), join(here, '..', '..', '..', '..', 'lib', 'ravenverse', 'coordinator', 'dashboard')];
+/** The folder the dashboard's files are served from (undefined when none has index.html). */
+export const dashboardDir = (): string | undefined => DASHBOARD_DIRS.find((d) => existsSync(join(d, 'index.html')));
+/** The page loads only its own files and data: no inline script or style, nothing from elsewhere, not framed. */
+const DASHBOARD_HEADERS = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+};
 const STATIC_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml', png: 'image/png', json: 'application/json' };
 
 const params = (props: Record<string, object>) => ({ type: 'object', required: Object.keys(props), properties: props });
@@ -423,13 +432,15 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   );
 
   // ---------------------------------------------------------------- dashboard
-  // The page (lib/ravenverse/coordinator/dashboard/) reads /api/dashboard.
+  // The page (lib/ravenverse/coordinator/dashboard/: index.html, dashboard.js, dashboard.css)
+  // polls /api/dashboard: every graph on loopback, else the graphs of the requester token given.
   const dashboardPublic = o.dashboardPublic ?? isLoopback(o.host);
   app.get('/', async (_req, reply) => reply.redirect('/dashboard/'));
   app.get('/dashboard', async (_req, reply) => reply.redirect('/dashboard/'));
   app.get<{ Params: { file?: string } }>('/dashboard/:file', async (req, reply) => serveStatic(req.params.file || 'index.html', reply));
   app.get('/dashboard/', async (_req, reply) => serveStatic('index.html', reply));
-  app.get<{ Querystring: { token?: string } }>('/api/dashboard', async (req) => {
+  app.get<{ Querystring: { token?: string } }>('/api/dashboard', async (req, reply) => {
+    reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
     if (dashboardPublic) return state.dashboard(null);
     const token = bearer(req) ?? (typeof req.query.token === 'string' ? req.query.token : null);
     const tok = await authenticate(token);
@@ -441,9 +452,9 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   function serveStatic(file: string, reply: FastifyReply) {
     const m = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,100}\.([a-z]+)$/.exec(file);
     const type = m ? STATIC_TYPES[m[1]!] : undefined;
-    const dir = DASHBOARD_DIRS.find((d) => existsSync(join(d, 'index.html')));
+    const dir = dashboardDir();
     if (!type || !dir || !existsSync(join(dir, file))) throw new ApiError(404, 'ERR_NOT_FOUND', `no dashboard file ${file}`);
-    return reply.type(type).header('cache-control', 'no-cache').send(readFileSync(join(dir, file)));
+    return reply.type(type).headers(DASHBOARD_HEADERS).send(readFileSync(join(dir, file)));
   }
 
   // ---------------------------------------------------------------- providers' channel, timers

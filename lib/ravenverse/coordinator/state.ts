@@ -1341,14 +1341,36 @@ export class CoordinatorState {
 
   // ---------------------------------------------------------------- dashboard
 
-  /** Graphs with progress, subgraphs by state, providers with capability and work done, persisted scalars so far. */
+  /**
+   * Graphs with progress, subgraphs by state, providers with capability and work done, persisted
+   * scalars so far. A subgraph that failed on maxFailures providers (and so failed its graph)
+   * counts as failed, not as ready.
+   */
   async dashboard(owner: string | null): Promise<Record<string, unknown>> {
     let q = this.db.selectFrom('graphs').select([...SUMMARY_COLS, 'owner']).orderBy('created_at', 'desc').limit(20);
     if (owner) q = q.where('owner', '=', owner);
     const graphs = await q.execute();
+    const ids = graphs.map((g) => g.id);
+    const counts = new Map(ids.map((id) => [id, { waiting: 0, ready: 0, leased: 0, done: 0, failed: 0 }]));
+    if (ids.length) {
+      const states = await this.db.selectFrom('subgraphs').select(['graph_id', 'state', (eb) => eb.fn.countAll<number>().as('n')]).where('graph_id', 'in', ids).groupBy(['graph_id', 'state']).execute();
+      for (const s of states) counts.get(s.graph_id)![s.state] += Number(s.n);
+      const failed = await this.db
+        .selectFrom('subgraphs')
+        .select(['graph_id', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('graph_id', 'in', ids)
+        .where('state', '!=', 'done')
+        .where('failures', '>=', this.opts.maxFailures)
+        .groupBy(['graph_id', 'state'])
+        .execute();
+      for (const f of failed) {
+        const c = counts.get(f.graph_id)!;
+        c[f.state] -= Number(f.n);
+        c.failed += Number(f.n);
+      }
+    }
     const out = [];
     for (const g of graphs) {
-      const states = await this.db.selectFrom('subgraphs').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).where('graph_id', '=', g.id).groupBy('state').execute();
       const scalars = await this.db
         .selectFrom('persisted')
         .select(['name', 'scalar', 'ready_at'])
@@ -1362,7 +1384,7 @@ export class CoordinatorState {
       out.push({
         ...summary,
         owner: o.slice(0, 8),
-        subgraphs: Object.fromEntries(['waiting', 'ready', 'leased', 'done'].map((k) => [k, Number(states.find((s) => s.state === k)?.n ?? 0)])),
+        subgraphs: counts.get(g.id)!,
         persisted_scalars: scalars.map((s) => ({ name: s.name, value: s.scalar, at: s.ready_at })),
       });
     }

@@ -80,8 +80,11 @@ constexpr int64_t kConvWorkspaceBytes = int64_t{64} << 20;
 int64_t conv_workspace_cap();
 void set_conv_workspace_cap(int64_t bytes);
 
-// How a call is computed, from its geometry and its number of sample tasks (each task has
-// its own scratch, so each gets cap / tasks).
+// How a call is computed, from its geometry only: never from the thread count, so the blocks
+// (hence the GEMM shapes, and the order in which the weight gradient sums) are the same on
+// every machine. A task plans its scratch within 1/kConvShares of the cap, so kConvShares
+// tasks at once stay under it.
+constexpr int64_t kConvShares = 16;
 struct ConvPlan {
   bool direct = false;  // 1x1, stride 1, no padding: a sample is its own im2col matrix
   bool wino = false;    // Winograd F(2x2, 3x3)
@@ -90,12 +93,18 @@ struct ConvPlan {
   int64_t pb = 1;       // im2col: output positions per block
   int64_t nb = 1;       // Winograd: samples per call (whole samples)
   int64_t band = 1;     // Winograd: tile rows per call (all of them when nb > 1)
+  int64_t scratch = 0;  // floats of scratch one task holds
 };
-// wino_tiles: the Winograd call size aimed for (see winograd_batch).
-ConvPlan conv_plan(const Conv2dGeom& g, int64_t tasks, int64_t wino_tiles);
-// Splits N samples into tasks so that each is >= ~0.5 ms of work: 1 when the work is small
-// or single-threaded (then the GEMMs use the pool themselves).
-int64_t conv_sample_tasks(int64_t N, double flops_per_sample);
+// wino_tiles: the Winograd call size aimed for (see winograd_batch); 0 for im2col only.
+ConvPlan conv_plan(const Conv2dGeom& g, int64_t wino_tiles);
+// Tasks to run N samples on at once (forward and input gradient, whose results do not depend
+// on it): one per thread, fewer so that each is >= ~0.5 MFLOP of work and all their scratch
+// fits the cap; 1 when single-threaded (then the GEMMs use the pool themselves).
+int64_t conv_sample_tasks(int64_t N, double flops_per_sample, const ConvPlan& p);
+// Sample chunks of the weight gradient: each sums its samples into its own partial of `wsize`
+// floats and the partials are added in chunk order, so the chunks, not the threads, fix the
+// order of the sums. At most kConvShares, >= ~0.5 MFLOP each, partials within 1/8 of the cap.
+int64_t conv_weight_chunks(int64_t N, double flops_per_sample, int64_t wsize);
 // Unpacks output positions [p0, p1) of one sample x (C x H x W) into col [C*KH*KW, p1 - p0]:
 // row (c, kh, kw) holds what that kernel tap reads, through g's padding (zeros, or the
 // padding mode's source element).

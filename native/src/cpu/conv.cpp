@@ -125,41 +125,61 @@ void set_conv_workspace_cap(int64_t bytes) {
   g_workspace_cap.store(bytes > 0 ? bytes : kConvWorkspaceBytes, std::memory_order_relaxed);
 }
 
-ConvPlan conv_plan(const Conv2dGeom& g, int64_t tasks, int64_t wino_tiles) {
+ConvPlan conv_plan(const Conv2dGeom& g, int64_t wino_tiles) {
   ConvPlan p;
   const bool padded = g.pt || g.pb || g.pl || g.pr;
   p.Kg = g.Cg() * g.KH * g.KW;
   p.P = g.OH * g.OW;
   p.direct = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && !padded;
-  // Floats of scratch each task may hold.
-  const int64_t budget = std::max<int64_t>(1, conv_workspace_cap() / std::max<int64_t>(1, tasks)) /
-                         static_cast<int64_t>(sizeof(float));
-  p.pb = std::clamp<int64_t>(budget / std::max<int64_t>(1, g.C * g.KH * g.KW), 1, std::max<int64_t>(1, p.P));
-  p.wino = !p.direct && winograd_applies(g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.G, g.C, g.Cout);
+  // Floats of scratch one task may hold.
+  const int64_t budget = std::max<int64_t>(1, conv_workspace_cap() / kConvShares) / static_cast<int64_t>(sizeof(float));
+  const int64_t per_pos = g.C * g.KH * g.KW;  // im2col floats per output position
+  p.pb = std::clamp<int64_t>(budget / std::max<int64_t>(1, per_pos), 1, std::max<int64_t>(1, p.P));
+  p.wino = wino_tiles > 0 && !p.direct && winograd_applies(g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.G, g.C, g.Cout);
   p.prepad = p.wino && padded && g.mode != ConvPaddingMode::Zeros;
+  int64_t tiles_per_call = 0;
+  const int64_t per_tile = 16 * (g.C + g.Cout) + (p.prepad ? 16 * g.C : 0);
   if (p.wino) {
     const int64_t TH = (g.OH + 1) / 2, TW = (g.OW + 1) / 2;
     // Per 2x2 tile: 16 transformed values per channel in and out, and for prepad the padded
     // rows (a band of b tile rows reads (2b + 2) x (2 TW + 2) values: at most 16 per tile).
-    const int64_t per_tile = 16 * (g.C + g.Cout) + (p.prepad ? 16 * g.C : 0);
     const int64_t tiles = budget / per_tile;  // tiles per call within the budget
     if (TH * TW <= tiles) {
       p.nb = std::clamp<int64_t>(winograd_batch(g.OH, g.OW, wino_tiles), 1, tiles / std::max<int64_t>(1, TH * TW));
       p.band = TH;
+      tiles_per_call = p.nb * TH * TW;
     } else {
       p.band = tiles / std::max<int64_t>(1, TW);
       p.wino = p.band > 0;  // not even one row of tiles fits: im2col blocks can be smaller
+      tiles_per_call = p.band * TW;
     }
   }
+  p.scratch = p.direct ? 0 : p.wino ? per_tile * tiles_per_call : per_pos * p.pb;
   return p;
 }
 
-int64_t conv_sample_tasks(int64_t N, double flops_per_sample) {
-  int64_t t = std::min<int64_t>(get_num_threads(), N);
-  // ~0.5 MFLOP (tens of µs) per task at least, so small convs stay on the calling thread.
-  int64_t by_work = static_cast<int64_t>(flops_per_sample * static_cast<double>(N) / 5e5);
-  t = std::min(t, by_work);
+namespace {
+// Tasks whose scratch fits the cap together (at least 1: a single position may exceed it).
+int64_t fitting_tasks(const ConvPlan& p) {
+  const int64_t cap = conv_workspace_cap() / static_cast<int64_t>(sizeof(float));
+  return std::max<int64_t>(1, cap / std::max<int64_t>(1, p.scratch));
+}
+
+// Tasks worth a thread: ~0.5 MFLOP (tens of µs) each at least.
+int64_t by_work(int64_t N, double flops_per_sample) {
+  return std::max<int64_t>(1, static_cast<int64_t>(flops_per_sample * static_cast<double>(N) / 5e5));
+}
+}  // namespace
+
+int64_t conv_sample_tasks(int64_t N, double flops_per_sample, const ConvPlan& p) {
+  const int64_t t = std::min<int64_t>({get_num_threads(), N, by_work(N, flops_per_sample), fitting_tasks(p)});
   return std::max<int64_t>(1, t);
+}
+
+int64_t conv_weight_chunks(int64_t N, double flops_per_sample, int64_t wsize) {
+  const int64_t partials = conv_workspace_cap() / 8 / static_cast<int64_t>(sizeof(float)) / std::max<int64_t>(1, wsize);
+  const int64_t c = std::min<int64_t>({N, by_work(N, flops_per_sample), kConvShares, 1 + partials});
+  return std::max<int64_t>(1, c);
 }
 
 }  // namespace detail
@@ -181,8 +201,8 @@ void conv2d(CFView x, CFView w, std::optional<Span<const float>> bias, FSpan out
   if (y.numel() == 0) return;  // no output, no work: allocate nothing
 
   const int64_t CHW = g.C * g.H * g.W, Coutg = g.Coutg(), P = g.OH * g.OW;
-  const int64_t tasks = detail::conv_sample_tasks(g.N, 2.0 * g.Cout * g.Cg() * g.KH * g.KW * P);
-  const detail::ConvPlan pl = detail::conv_plan(g, tasks, 256);
+  const detail::ConvPlan pl = detail::conv_plan(g, 256);
+  const int64_t tasks = detail::conv_sample_tasks(g.N, 2.0 * g.Cout * g.Cg() * g.KH * g.KW * P, pl);
   const int64_t Kg = pl.Kg, TH = (g.OH + 1) / 2;
   const float* b = bias ? bias->data : nullptr;
   std::vector<float> U(pl.wino ? static_cast<size_t>(16 * g.Cout * g.C) : 0);

@@ -1,6 +1,7 @@
 // conv2d gradients: input (GEMM + col2im, which also folds non-zero padding modes back),
-// weight (per-task partial sums reduced in a fixed order, so results are deterministic)
-// and bias. Scratch stays under detail::kConvWorkspaceBytes (see conv_plan).
+// weight (per-chunk partial sums added in chunk order; the chunks depend on the shape only, so
+// the result does not depend on the thread count) and bias. Scratch stays under
+// detail::kConvWorkspaceBytes (see conv_plan).
 #include <algorithm>
 #include <vector>
 
@@ -46,8 +47,8 @@ void conv2d_backward_input(CFView gy, CFView w, const Shape& x_shape, FSpan gx,
     std::fill(out.data, out.data + out.numel(), 0.0f);
     return;
   }
-  const int64_t tasks = detail::conv_sample_tasks(g.N, 2.0 * g.Cout * g.Cg() * g.KH * g.KW * P);
-  const detail::ConvPlan pl = detail::conv_plan(g, tasks, 0);
+  const detail::ConvPlan pl = detail::conv_plan(g, 0);
+  const int64_t tasks = detail::conv_sample_tasks(g.N, 2.0 * g.Cout * g.Cg() * g.KH * g.KW * P, pl);
   const int64_t Kg = pl.Kg;
   // GEMM + col2im for every shape: the Winograd form of this gradient (a 3x3 conv of gy with the
   // rotated kernel) measured 1.1-1.7x slower than col2im here, unlike the forward pass.
@@ -92,63 +93,78 @@ void conv2d_backward_weight(CFView gy, CFView x, const Shape& w_shape, FSpan gw,
   std::fill(out.data, out.data + out.numel(), 0.0f);
   if (out.numel() == 0 || gy.numel() == 0) return;  // no output position: gw = 0, no scratch
 
-  const int64_t tasks = detail::conv_sample_tasks(g.N, 2.0 * g.Cout * g.Cg() * g.KH * g.KW * P);
-  const detail::ConvPlan pl = detail::conv_plan(g, tasks, 64);
+  const detail::ConvPlan pl = detail::conv_plan(g, 64);
   const int64_t Kg = pl.Kg, TH = (g.OH + 1) / 2;
-  // What the tasks sum: gw itself, or its Winograd-domain form [16][Cout][C].
+  // What the chunks sum: gw itself, or its Winograd-domain form [16][Cout][C].
   const int64_t wsize = pl.wino ? 16 * g.Cout * g.C : g.Cout * Kg;
+  const int64_t chunks = detail::conv_weight_chunks(g.N, 2.0 * g.Cout * g.Cg() * g.KH * g.KW * P, wsize);
   std::vector<float> UW(pl.wino ? static_cast<size_t>(wsize) : 0);
   float* sum = pl.wino ? UW.data() : out.data;
-  // Task 0 sums into `sum`; the others into their own partial, added in task order below.
-  std::vector<std::vector<float>> parts(static_cast<size_t>(tasks - 1));
-  auto run = [&](int64_t t0, int64_t t1) {
-    std::vector<float> col, V, Z, rows;  // scratch, sized on first use
-    for (int64_t t = t0; t < t1; ++t) {
-      float* acc = sum;
-      if (t > 0) {
-        parts[t - 1].assign(static_cast<size_t>(wsize), 0.0f);
-        acc = parts[t - 1].data();
-      }
-      const int64_t s1 = (t + 1) * g.N / tasks;
-      for (int64_t s = t * g.N / tasks; s < s1; s += pl.wino ? pl.nb : 1) {
-        const float* src = x.data + s * CHW;
-        const float* gys = gy.data + s * g.Cout * P;
-        if (pl.wino) {
-          const int64_t cnt = std::min(pl.nb, s1 - s);
-          for (int64_t th0 = 0; th0 < TH; th0 += pl.band) {
-            const int64_t th1 = std::min(TH, th0 + pl.band);
-            if (!pl.prepad) {
-              detail::winograd_weight_grad(src, gys, cnt, g.C, g.H, g.W, g.pt, g.pl, g.Cout, g.OH, g.OW, th0, th1,
-                                           acc, V, Z);
-              continue;
-            }
-            const int64_t r0 = 2 * th0, r1 = std::min(g.Hp(), 2 * th1 + 2);  // as in conv2d
-            rows.resize(static_cast<size_t>(cnt * g.C * (r1 - r0) * g.Wp()));
-            detail::pad_rows(src, cnt, g, r0, r1, rows.data());
-            detail::winograd_weight_grad(rows.data(), gys, cnt, g.C, r1 - r0, g.Wp(), r0, 0, g.Cout, g.OH, g.OW,
-                                         th0, th1, acc, V, Z);
+  // Chunk 0 sums into `sum`; the others into their own partial, added in chunk order below.
+  std::vector<std::vector<float>> parts(static_cast<size_t>(chunks - 1));
+  struct Scratch {
+    std::vector<float> col, V, Z, rows;  // sized on first use
+  };
+  // Sums the samples of chunk k (in sample order) into acc.
+  auto run_chunk = [&](int64_t k, float* acc, Scratch& sc) {
+    const int64_t s1 = (k + 1) * g.N / chunks;
+    for (int64_t s = k * g.N / chunks; s < s1; s += pl.wino ? pl.nb : 1) {
+      const float* src = x.data + s * CHW;
+      const float* gys = gy.data + s * g.Cout * P;
+      if (pl.wino) {
+        const int64_t cnt = std::min(pl.nb, s1 - s);
+        for (int64_t th0 = 0; th0 < TH; th0 += pl.band) {
+          const int64_t th1 = std::min(TH, th0 + pl.band);
+          if (!pl.prepad) {
+            detail::winograd_weight_grad(src, gys, cnt, g.C, g.H, g.W, g.pt, g.pl, g.Cout, g.OH, g.OW, th0, th1,
+                                         acc, sc.V, sc.Z);
+            continue;
           }
-          continue;
+          const int64_t r0 = 2 * th0, r1 = std::min(g.Hp(), 2 * th1 + 2);  // as in conv2d
+          sc.rows.resize(static_cast<size_t>(cnt * g.C * (r1 - r0) * g.Wp()));
+          detail::pad_rows(src, cnt, g, r0, r1, sc.rows.data());
+          detail::winograd_weight_grad(sc.rows.data(), gys, cnt, g.C, r1 - r0, g.Wp(), r0, 0, g.Cout, g.OH, g.OW,
+                                       th0, th1, acc, sc.V, sc.Z);
         }
-        if (pl.direct) {
-          for (int64_t grp = 0; grp < g.G; ++grp)
-            sgemm(false, true, Coutg, Kg, P, 1.0f, gys + grp * Coutg * P, P, src + grp * Kg * P, P, 1.0f,
-                  acc + grp * Coutg * Kg, Kg);
-          continue;
-        }
-        col.resize(static_cast<size_t>(g.G * Kg * pl.pb));
-        for (int64_t p0 = 0; p0 < P; p0 += pl.pb) {
-          const int64_t p1 = std::min(P, p0 + pl.pb), n = p1 - p0;
-          detail::im2col(src, g, p0, p1, col.data());
-          for (int64_t grp = 0; grp < g.G; ++grp)
-            sgemm(false, true, Coutg, Kg, n, 1.0f, gys + grp * Coutg * P + p0, P, col.data() + grp * Kg * n, n,
-                  1.0f, acc + grp * Coutg * Kg, Kg);
-        }
+        continue;
+      }
+      if (pl.direct) {
+        for (int64_t grp = 0; grp < g.G; ++grp)
+          sgemm(false, true, Coutg, Kg, P, 1.0f, gys + grp * Coutg * P, P, src + grp * Kg * P, P, 1.0f,
+                acc + grp * Coutg * Kg, Kg);
+        continue;
+      }
+      sc.col.resize(static_cast<size_t>(g.G * Kg * pl.pb));
+      for (int64_t p0 = 0; p0 < P; p0 += pl.pb) {
+        const int64_t p1 = std::min(P, p0 + pl.pb), n = p1 - p0;
+        detail::im2col(src, g, p0, p1, sc.col.data());
+        for (int64_t grp = 0; grp < g.G; ++grp)
+          sgemm(false, true, Coutg, Kg, n, 1.0f, gys + grp * Coutg * P + p0, P, sc.col.data() + grp * Kg * n, n,
+                1.0f, acc + grp * Coutg * Kg, Kg);
       }
     }
   };
-  if (tasks > 1) parallel_for(tasks, 1, run);
-  else run(0, 1);
+  auto acc_of = [&](int64_t k) {
+    if (k == 0) return sum;
+    parts[k - 1].assign(static_cast<size_t>(wsize), 0.0f);
+    return parts[k - 1].data();
+  };
+  // Lanes run the chunks at once, round robin, when that keeps at least half the threads busy;
+  // otherwise the chunks run one after another and their GEMMs use the pool. Same sums either way.
+  const int64_t threads = get_num_threads();
+  const int64_t fit = detail::conv_workspace_cap() / static_cast<int64_t>(sizeof(float)) / std::max<int64_t>(1, pl.scratch);
+  const int64_t lanes = std::min({chunks, threads, std::max<int64_t>(1, fit)});
+  if (lanes > 1 && 2 * lanes >= threads) {
+    parallel_for(lanes, 1, [&](int64_t l0, int64_t l1) {
+      for (int64_t l = l0; l < l1; ++l) {
+        Scratch sc;
+        for (int64_t k = l; k < chunks; k += lanes) run_chunk(k, acc_of(k), sc);
+      }
+    });
+  } else {
+    Scratch sc;
+    for (int64_t k = 0; k < chunks; ++k) run_chunk(k, acc_of(k), sc);
+  }
   for (const auto& p : parts)
     for (int64_t i = 0; i < wsize; ++i) sum[i] += p[i];
   if (pl.wino) detail::winograd_weights_back(UW.data(), g.Cout, g.C, out.data);

@@ -226,7 +226,8 @@ void builtin_with(const KernelInfo& kr, bool ta, bool tb, int64_t M, int64_t N, 
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0.0f) return scale_c(M, N, beta, C, ldc);
   // Split the larger of M and N into one slice per thread, on tile boundaries; each
-  // thread packs into its own buffers.
+  // thread packs into its own buffers. Any split gives the same bits: an element of C is
+  // summed over K in depth blocks that depend on K alone (see gemm_serial).
   const bool split_n = N >= M;
   const int64_t tile = split_n ? kr.nr : kr.mr;
   const int64_t units = ((split_n ? N : M) + tile - 1) / tile;
@@ -250,6 +251,17 @@ void builtin_with(const KernelInfo& kr, bool ta, bool tb, int64_t M, int64_t N, 
 
 #ifdef RAVDL_HAVE_OPENBLAS
 bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
+
+// Pieces of an OpenBLAS product along the larger of M and N (16-aligned): at least 64 wide
+// and kBlasPieceFlops of work each, at most kBlasMaxPieces (each piece repacks the other
+// operand: 8 pieces of a 2048^3 product measured 17% slower on one thread than one call).
+constexpr double kBlasPieceFlops = 4e6;
+constexpr int64_t kBlasMaxPieces = 8;
+int64_t blas_pieces(int64_t M, int64_t N, int64_t K) {
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  const auto by_work = static_cast<int64_t>(std::min(flops / kBlasPieceFlops, 1024.0));
+  return std::max<int64_t>(1, std::min({(std::max(M, N) + 63) / 64, by_work, kBlasMaxPieces}));
+}
 
 void blas_call(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
@@ -326,10 +338,12 @@ void sgemm_blas(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, 
     return sgemm_builtin(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   static bool single = (openblas_set_num_threads(1), true);  // our pool drives BLAS
   (void)single;
-  // Split the larger of M and N over the pool in one slice per thread (16-aligned).
+  // OpenBLAS's result for an element depends on the shape of the call (it picks small-matrix
+  // and direct kernels by size), so the pieces it is called on depend only on M, N and K, never
+  // on the thread count or the caller: the pool (or a caller's task) then runs the same pieces.
   const bool split_n = N >= M;
   const int64_t units = ((split_n ? N : M) + 15) / 16;
-  const int64_t slices = slices_for(M, N, K, units);
+  const int64_t slices = blas_pieces(M, N, K);
   if (slices == 1) return blas_call(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   parallel_for(slices, 1, [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
