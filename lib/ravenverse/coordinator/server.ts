@@ -29,6 +29,7 @@ import type { ServerResponse } from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Db, openDatabase } from '../db/open.js';
+import type { Journal } from '../db/journal.js';
 import { findToken } from '../db/tokens.js';
 import { API, ID_RE, LENGTH_HEADER, MAX_PROVIDER_MESSAGE, OFFSET_HEADER, SHA256_RE, SHA_HEADER, decodeBundle, encodeBundle, sha256 } from '../protocol.js';
 import { ApiError, badRequest, forbidden } from './errors.js';
@@ -57,6 +58,8 @@ export interface CoordinatorOptions {
   plan?: 'auto' | 'per-step' | 'per-op';
   /** Another partitioner (benchmarks, tests): GraphData -> Subgraph[] in dependency order. */
   partitioner?: StateOptions['partitioner'];
+  /** Writes the group commits (default: db/journal.ts on the database; tests give one that fails). */
+  journal?: (store: Db) => Journal;
   /** Largest graph.json accepted, bytes (default 256 MiB). */
   maxGraphBytes?: number;
   maxNodes?: number;
@@ -132,6 +135,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     maxValueBytes: o.maxValueBytes,
     maxBlobBytes: o.maxBlobBytes,
     maxPendingUploads: 32,
+    journal: o.journal?.(store),
     log,
   });
   await state.recover();
