@@ -233,6 +233,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     console.log(`lease of a silent provider reassigned after ${reassignedMs} ms (lease time ${LEASE_MS} ms, ${backend.name})`);
     expect(moved.subgraph).toBe(second.subgraph);
     expect((await waitFor('the silent provider to be dropped', () => holder.closed, 5000)).code).toBe(4001);
+    await c.state.idle(); // the database follows the memory by one group commit
     expect((await c.db.db.selectFrom('leases').select('state').where('id', '=', second.lease).executeTakeFirstOrThrow()).state).toBe('expired');
     // Its late result is refused and changes nothing.
     const late = await holder.compute(second).catch((e: Error) => e);
@@ -407,7 +408,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     // Fails the first batch that completes a lease (nothing of it is written).
     const journal = (store: Db): Journal => {
       const real = openJournal(store);
-      return { ready: () => real.ready(), commit: async (b) => (failed === 0 && b.leases.some((l) => l.state === 'done') ? (failed++, Promise.reject(new Error('disk full (test)'))) : real.commit(b)) };
+      return { ready: () => real.ready(), close: async () => real.close?.(), commit: async (b) => (failed === 0 && b.leases.some((l) => l.state === 'done') ? (failed++, Promise.reject(new Error('disk full (test)'))) : real.commit(b)) };
     };
     const c2 = await startCoordinator({ db: spec2, port: 0, log: null, leaseMs: 3000, bytesPerSecond: 1e12, plan: 'per-step', journal });
     try {

@@ -487,7 +487,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
         await channel.close();
         for (const s of streams) s.end();
         await app.close();
-        await state.idle();
+        await state.shutdown();
         if (typeof o.db !== 'object') await store.close();
       })()),
   };

@@ -279,6 +279,12 @@ export class CoordinatorState {
     for (const set of this.listeners.values()) set.clear();
   }
 
+  /** After close(): writes what is left, then stops the journal's writer. */
+  async shutdown(): Promise<void> {
+    await this.idle();
+    await this.journal.close?.();
+  }
+
   /** Resolves when every change made so far is committed (or its batch failed). */
   async idle(): Promise<void> {
     for (let i = 0; i < 1000 && (this.inFlight || isDirty(this.dirty) || this.tickScheduled); i++) {

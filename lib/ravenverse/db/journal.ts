@@ -2,10 +2,13 @@
 // to the database in batches, one transaction per batch, before it acknowledges anything that
 // depends on the change (a provider's result is answered only once its batch is committed).
 // A batch holds each row's final values (a lease granted and completed in one batch is one insert
-// of a done lease). SQLite: prepared statements in one transaction, one fsync (synchronous=FULL).
+// of a done lease). SQLite: prepared statements in one transaction, one fsync (synchronous=FULL),
+// in a worker thread.
 // PostgreSQL: one statement (data-modifying CTEs over arrays), so a batch is one round trip.
 // A lease is only ever inserted or moved from active: a batch that finds one otherwise (the
 // memory no longer matches the database) is rolled back whole with a JournalConflict.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type { Db } from './open.js';
 import type { GraphsTable, LeasesTable, PersistedTable, ResultsTable, SubgraphsTable } from './schema.js';
 
@@ -53,6 +56,8 @@ export interface Journal {
   ready(): boolean;
   /** Writes the batch in one transaction; rejects (nothing written) on any failure. */
   commit(b: Batch): Promise<void>;
+  /** Stops its writer (after the last commit resolved). */
+  close?(): Promise<void>;
 }
 
 export function openJournal(store: Db): Journal {
@@ -61,37 +66,87 @@ export function openJournal(store: Db): Journal {
   throw new Error('the coordinator needs a SQLite or PostgreSQL database it opened itself');
 }
 
+// SQLite: the batches are written by a worker thread on its own connection to the file, so the
+// fsync of a commit never stalls the event loop (assignments keep going out meanwhile). WAL lets
+// the coordinator's connection read while it writes; a write of either waits for the other's
+// (busy_timeout). The worker is plain JavaScript (it only needs better-sqlite3), so it runs the
+// same from the sources and from the built package.
+const SQLITE_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const db = new (require(workerData.module))(workerData.file);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+db.pragma('busy_timeout = 5000');
+const lease = db.prepare(\`INSERT INTO leases (id, graph_id, idx, provider_id, token, state, expires_at, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (id) DO UPDATE SET state = excluded.state, expires_at = excluded.expires_at, finished_at = excluded.finished_at WHERE leases.state = 'active'\`);
+const sub = db.prepare('UPDATE subgraphs SET state = ?, deps_left = ?, attempts = ?, failures = ?, excluded = ?, last_error = ?, done_by = ?, updated_at = ? WHERE graph_id = ? AND idx = ?');
+const blob = db.prepare('INSERT INTO blobs (sha256, size, dtype, shape, data, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING');
+const result = db.prepare('INSERT INTO results (graph_id, ref, sha256, lease_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (graph_id, ref) DO NOTHING');
+const persisted = db.prepare('UPDATE persisted SET sha256 = ?, scalar = ?, ready_at = ? WHERE graph_id = ? AND name = ?');
+const graph = db.prepare('UPDATE graphs SET status = ?, error = ?, nodes_done = ?, subgraphs_done = ?, persisted_done = ?, updated_at = ? WHERE id = ?');
+const provider = db.prepare('UPDATE providers SET connected = coalesce(?, connected), last_seen = max(last_seen, coalesce(?, last_seen)), subgraphs_done = subgraphs_done + ?, flops_done = flops_done + ?, busy_ms = busy_ms + ? WHERE id = ?');
+class Conflict extends Error {}
+const write = db.transaction((b) => {
+  for (const l of b.leases) {
+    if (lease.run(l.id, l.graph_id, l.idx, l.provider_id, l.token, l.state, l.expires_at, l.created_at, l.finished_at).changes !== 1) throw new Conflict('lease ' + l.id + ' is not active in the database');
+  }
+  for (const s of b.subgraphs) sub.run(s.state, s.deps_left, s.attempts, s.failures, s.excluded, s.last_error, s.done_by, s.updated_at, s.graph_id, s.idx);
+  for (const x of b.blobs) blob.run(x.sha256, x.size, x.dtype, x.shape, Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength), x.created_at);
+  for (const r of b.results) result.run(r.graph_id, r.ref, r.sha256, r.lease_id, r.created_at);
+  for (const p of b.persisted) persisted.run(p.sha256, p.scalar, p.ready_at, p.graph_id, p.name);
+  for (const g of b.graphs) graph.run(g.status, g.error, g.nodes_done, g.subgraphs_done, g.persisted_done, g.updated_at, g.id);
+  for (const p of b.providers) provider.run(p.connected, p.last_seen, p.subgraphs_done, p.flops_done, p.busy_ms, p.id);
+});
+parentPort.on('message', (m) => {
+  if (m === 'close') return (db.close(), parentPort.close());
+  try {
+    write(m.batch);
+    parentPort.postMessage({ id: m.id });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, error: String(e && e.message), conflict: e instanceof Conflict });
+  }
+});
+`;
+
 function sqliteJournal(store: Db): Journal {
-  const db = store.sqlite!;
-  const lease = db.prepare(
-    `INSERT INTO leases (id, graph_id, idx, provider_id, token, state, expires_at, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (id) DO UPDATE SET state = excluded.state, expires_at = excluded.expires_at, finished_at = excluded.finished_at WHERE leases.state = 'active'`,
-  );
-  const sub = db.prepare('UPDATE subgraphs SET state = ?, deps_left = ?, attempts = ?, failures = ?, excluded = ?, last_error = ?, done_by = ?, updated_at = ? WHERE graph_id = ? AND idx = ?');
-  const blob = db.prepare('INSERT INTO blobs (sha256, size, dtype, shape, data, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING');
-  const result = db.prepare('INSERT INTO results (graph_id, ref, sha256, lease_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (graph_id, ref) DO NOTHING');
-  const persisted = db.prepare('UPDATE persisted SET sha256 = ?, scalar = ?, ready_at = ? WHERE graph_id = ? AND name = ?');
-  const graph = db.prepare('UPDATE graphs SET status = ?, error = ?, nodes_done = ?, subgraphs_done = ?, persisted_done = ?, updated_at = ? WHERE id = ?');
-  const provider = db.prepare(
-    'UPDATE providers SET connected = coalesce(?, connected), last_seen = max(last_seen, coalesce(?, last_seen)), subgraphs_done = subgraphs_done + ?, flops_done = flops_done + ?, busy_ms = busy_ms + ? WHERE id = ?',
-  );
-  const write = db.transaction((b: Batch) => {
-    for (const l of b.leases) {
-      if (lease.run(l.id, l.graph_id, l.idx, l.provider_id, l.token, l.state, l.expires_at, l.created_at, l.finished_at).changes !== 1) {
-        throw new JournalConflict(`lease ${l.id} is not active in the database`);
-      }
-    }
-    for (const s of b.subgraphs) sub.run(s.state, s.deps_left, s.attempts, s.failures, s.excluded, s.last_error, s.done_by, s.updated_at, s.graph_id, s.idx);
-    for (const x of b.blobs) blob.run(x.sha256, x.size, x.dtype, x.shape, x.data, x.created_at);
-    for (const r of b.results) result.run(r.graph_id, r.ref, r.sha256, r.lease_id, r.created_at);
-    for (const p of b.persisted) persisted.run(p.sha256, p.scalar, p.ready_at, p.graph_id, p.name);
-    for (const g of b.graphs) graph.run(g.status, g.error, g.nodes_done, g.subgraphs_done, g.persisted_done, g.updated_at, g.id);
-    for (const p of b.providers) provider.run(p.connected, p.last_seen, p.subgraphs_done, p.flops_done, p.busy_ms, p.id);
+  const worker = new Worker(SQLITE_WORKER, { eval: true, workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), file: store.where } });
+  // The thread keeps the process alive only while a batch is in flight.
+  worker.unref();
+  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  let next = 0;
+  let dead: Error | null = null;
+  const failAll = (err: Error) => {
+    dead = err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  worker.on('message', (m: { id: number; error?: string; conflict?: boolean }) => {
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (!pending.size) worker.unref();
+    if (!p) return;
+    if (m.error === undefined) p.resolve();
+    else p.reject(m.conflict ? new JournalConflict(m.error) : new Error(`SQLite: ${m.error}`));
   });
+  worker.on('error', (err) => failAll(new Error(`the SQLite writer thread failed: ${err.message}`)));
+  worker.on('exit', () => failAll(dead ?? new Error('the SQLite writer thread stopped')));
   return {
-    // Kysely runs its transactions on the same connection: a batch never goes inside one of them.
-    ready: () => !db.inTransaction,
-    commit: async (b) => write(b),
+    ready: () => true,
+    commit: (b) =>
+      new Promise<void>((resolve, reject) => {
+        if (dead) return reject(dead);
+        const id = next++;
+        if (!pending.size) worker.ref();
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ id, batch: b });
+      }),
+    close: async () => {
+      if (dead) return;
+      const exited = new Promise((r) => worker.once('exit', r));
+      worker.ref();
+      worker.postMessage('close');
+      await exited;
+    },
   };
 }
 
