@@ -305,8 +305,19 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     streams.add(raw);
     let ended = false;
+    let corked = false;
     const write = (event: string, data: unknown) => {
-      if (!ended && !raw.destroyed) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      if (ended || raw.destroyed) return;
+      // The events of one commit leave in one write.
+      if (!corked) {
+        corked = true;
+        raw.cork();
+        process.nextTick(() => {
+          corked = false;
+          raw.uncork();
+        });
+      }
+      raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
     const end = () => {
       if (ended) return;

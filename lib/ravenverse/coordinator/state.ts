@@ -312,6 +312,15 @@ export class CoordinatorState {
     return row;
   }
 
+  /** 404 or 403 unless the graph is the requester's (its summary without graph.json, which can be large). */
+  private async ownGraph(owner: string, id: string): Promise<GraphSummary> {
+    const row = await this.db.selectFrom('graphs').select([...SUMMARY_COLS, 'owner']).where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound(`no graph ${id}`);
+    if (row.owner !== owner) throw forbidden(`graph ${id} belongs to another requester`);
+    const { owner: _, ...summary } = row;
+    return summary as GraphSummary;
+  }
+
   private async parsed(id: string, json?: string): Promise<GraphData> {
     let g = this.parsedGraphs.get(id);
     if (g) return g;
@@ -364,8 +373,7 @@ export class CoordinatorState {
   }
 
   async summary(owner: string, id: string): Promise<GraphSummary> {
-    const row = await this.graphRow(owner, id);
-    return Object.fromEntries(SUMMARY_COLS.map((k) => [k, row[k]])) as unknown as GraphSummary;
+    return this.ownGraph(owner, id);
   }
 
   private async summaryOf(id: string): Promise<GraphSummary | null> {
@@ -390,7 +398,7 @@ export class CoordinatorState {
   }
 
   async persistedList(owner: string, id: string): Promise<{ name: string; sha256: string | null }[]> {
-    await this.graphRow(owner, id);
+    await this.ownGraph(owner, id);
     return this.db.selectFrom('persisted').select(['name', 'sha256']).where('graph_id', '=', id).orderBy('position').execute();
   }
 
@@ -489,7 +497,7 @@ export class CoordinatorState {
 
   /** The blobs of several persisted values, each once (the names may share one); 409 ERR_NOT_READY if one is not computed yet. */
   async persistedBlobs(owner: string, id: string, names: readonly string[]): Promise<{ sha256: string; bytes: Buffer }[]> {
-    await this.graphRow(owner, id);
+    await this.ownGraph(owner, id);
     const shaOf = new Map<string, string | null>();
     for (const part of chunks([...new Set(names)])) {
       for (const p of await this.db.selectFrom('persisted').select(['name', 'sha256']).where('graph_id', '=', id).where('name', 'in', part).execute()) shaOf.set(p.name, p.sha256);
@@ -532,7 +540,7 @@ export class CoordinatorState {
 
   /** Deletes a graph, its subgraphs, leases and results (and result blobs nothing else uses). */
   async deleteGraph(owner: string, id: string): Promise<void> {
-    await this.graphRow(owner, id);
+    await this.ownGraph(owner, id);
     // Out of memory first (its leases cancelled, its pending writes dropped), then out of the database.
     const rt = this.graphs.get(id);
     if (rt) this.forget(rt, 'the graph was deleted');
