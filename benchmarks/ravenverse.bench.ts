@@ -4,7 +4,7 @@
 // - overhead per subgraph: a chain of N one-op subgraphs (each reads the one before: nothing runs
 //   in parallel), run by one provider process; the time from the first lease to the last one's
 //   end over N: assignment, inputs down, the op, outputs up, the commit, the next assignment.
-// - throughput: S independent one-op subgraphs and P simulated providers in a thread of their own
+// - throughput: S independent one-op subgraphs and P simulated providers in a process of their own
 //   (the provider protocol over WebSockets, one slot each, answering every assignment at once with
 //   a result blob of the right shape), from the first assignment to the last completion
 //   acknowledged (that is, committed); assignment latency: a provider's completion sent -> its
@@ -17,7 +17,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 import * as R from '../lib/index.js';
 import { encodeBlob } from '../lib/graph/format.js';
@@ -179,27 +178,27 @@ class SimProvider {
   }
 }
 
-/** Milliseconds on a clock that threads share (performance.now() is per thread). */
+/** Milliseconds on the machine's monotonic clock, which processes share (performance.now() is per process). */
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
-/** The simulated providers' thread: connects p of them, reports when connected and, once asked, what they saw. */
-async function simThread(base: string, token: string, p: number): Promise<void> {
+/** The simulated providers' process: connects p of them, reports when connected and, once asked, what they saw. */
+async function simProcess(base: string, token: string, p: number): Promise<void> {
   const latencies: number[] = [];
   const sims = Array.from({ length: p }, () => new SimProvider(base, token, latencies));
   await Promise.all(sims.map((x) => x.connect()));
-  parentPort!.postMessage({ type: 'connected' });
-  parentPort!.once('message', () => {
+  process.send!({ type: 'connected' });
+  process.once('message', () => {
     for (const x of sims) x.close();
-    parentPort!.postMessage({
+    process.send!({
       type: 'report', latencies, error: sims.find((x) => x.error)?.error ?? null, acknowledged: sims.reduce((n, x) => n + x.acknowledged, 0),
       first: Math.min(...sims.map((x) => x.firstAssignAt)), last: Math.max(...sims.map((x) => x.lastAckAt)),
     });
-    parentPort!.close(); // nothing left: the thread ends by itself
+    process.disconnect(); // nothing left: the process ends by itself
   });
 }
-if (!isMainThread && workerData?.ravenverseSim) {
-  const w = workerData.ravenverseSim as { base: string; token: string; p: number };
-  await simThread(w.base, w.token, w.p);
+if (process.env.RAVDL_BENCH_SIM && process.send) {
+  const w = JSON.parse(process.env.RAVDL_BENCH_SIM) as { base: string; token: string; p: number };
+  await simProcess(w.base, w.token, w.p);
 }
 
 const quantile = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
@@ -207,11 +206,16 @@ const quantile = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.fl
 /** Throughput: s independent one-op subgraphs on p simulated providers. */
 export async function throughput(kind: 'sqlite' | 'postgres', s: number, p: number) {
   return withCoordinator(kind, async (c, tok) => {
-    // The providers run in their own thread, as they would on their own machines.
-    const worker = new Worker(new URL('../lib/ravenverse/provider/worker-boot.mjs', import.meta.url), { workerData: { entry: import.meta.url, ravenverseSim: { base: c.url, token: tok.provider, p } } });
+    // The providers run in a process of their own, as they would on their own machines.
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+      env: { ...process.env, RAVDL_BENCH_SIM: JSON.stringify({ base: c.url, token: tok.provider, p }) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 300_000);
     const messages: { type: string; [k: string]: unknown }[] = [];
-    worker.on('message', (m) => messages.push(m));
-    const failed = new Promise<never>((_, reject) => worker.once('error', reject));
+    child.on('message', (m) => messages.push(m as { type: string }));
+    const failed = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`ravenverse bench: the simulated providers exited (${code})`))));
+    failed.catch(() => {});
     const waitMessage = (type: string) =>
       Promise.race([failed, (async () => {
         for (let i = 0; i < 60_000 / 20; i++) {
@@ -232,7 +236,7 @@ export async function throughput(kind: 'sqlite' | 'postgres', s: number, p: numb
       const t0 = performance.now();
       await R.execute();
       const wholeMs = performance.now() - t0;
-      worker.postMessage('report');
+      child.send('report');
       const r = (await waitMessage('report')) as unknown as { latencies: number[]; error: string | null; acknowledged: number; first: number; last: number };
       if (r.error) throw new Error(`ravenverse bench: a simulated provider got ${r.error}`);
       if (r.acknowledged !== s) throw new Error(`ravenverse bench: ${r.acknowledged} completions acknowledged, not ${s}`);
@@ -247,12 +251,15 @@ export async function throughput(kind: 'sqlite' | 'postgres', s: number, p: numb
       return { window: [r.first, r.last], perSecond: (s / (r.last - r.first)) * 1000, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), wholeMs };
     } finally {
       R.initialize(null, {});
-      // Asked for its report, the thread ends by itself; stopped if it does not.
-      const exited = new Promise((r) => worker.once('exit', r));
-      worker.postMessage('report');
-      const t = setTimeout(() => void worker.terminate(), 5000);
-      await exited;
-      clearTimeout(t);
+      // Asked for its report, the process ends by itself; killed if it does not.
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        if (child.connected) child.send('report');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      clearTimeout(killer);
     }
   });
 }
@@ -267,7 +274,9 @@ export const suite: BenchSuite = {
     const skipped = PG_URL ? [] : ['PostgreSQL rows left out: set RAVDL_BENCH_POSTGRES_URL or RAVDL_TEST_POSTGRES_URL (.ci/postgres.sh start prints one)'];
     const rows: BenchRow[] = [];
     for (const kind of kinds) {
+      if (process.env.RAVDL_BENCH_TRACE) console.log(`ravenverse: overhead on ${kind}`);
       const o = await overhead(kind, N);
+      if (process.env.RAVDL_BENCH_TRACE) console.log(`ravenverse: throughput on ${kind}`);
       rows.push({
         suite: 'ravenverse',
         workload: `${kind}: overhead per subgraph, chain of ${N} one-op subgraphs, 1 provider process`,
@@ -282,7 +291,7 @@ export const suite: BenchSuite = {
         ],
       });
       const t = await throughput(kind, S, P);
-      const note = `${kind}: ${S} independent subgraphs, ${P} simulated providers in a thread of their own; first assignment to last acknowledged completion; the whole R.execute() ${(t.wholeMs / 1000).toFixed(1)} s; Ray documents about 8,000 tasks/s`;
+      const note = `${kind}: ${S} independent subgraphs, ${P} simulated providers in a process of their own; first assignment to last acknowledged completion; the whole R.execute() ${(t.wholeMs / 1000).toFixed(1)} s; Ray documents about 8,000 tasks/s`;
       rows.push({ suite: 'ravenverse', workload: `${kind}: subgraphs/s, ${S} one-op subgraphs on ${P} simulated providers`, unit: 'subgraphs/s', higherIsBetter: true, ravdl: t.perSecond, peers: { goal: 5000 }, target: { peer: 'goal', min: 1 }, notes: [note] });
       rows.push({
         suite: 'ravenverse',
