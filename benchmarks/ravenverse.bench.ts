@@ -274,9 +274,7 @@ export const suite: BenchSuite = {
     const skipped = PG_URL ? [] : ['PostgreSQL rows left out: set RAVDL_BENCH_POSTGRES_URL or RAVDL_TEST_POSTGRES_URL (.ci/postgres.sh start prints one)'];
     const rows: BenchRow[] = [];
     for (const kind of kinds) {
-      if (process.env.RAVDL_BENCH_TRACE) console.log(`ravenverse: overhead on ${kind}`);
       const o = await overhead(kind, N);
-      if (process.env.RAVDL_BENCH_TRACE) console.log(`ravenverse: throughput on ${kind}`);
       rows.push({
         suite: 'ravenverse',
         workload: `${kind}: overhead per subgraph, chain of ${N} one-op subgraphs, 1 provider process`,
