@@ -29,7 +29,7 @@ export const suite: BenchSuite = {
   async run({ quick }) {
     // A provider's speed: the FP32 peak of this machine's FMA probe at 1 thread, as one core would run kernels.
     const flopsPerSecond = R.native().probe_fma_gflops(quick ? 20 : 200, 1) * 1e9 * 0.5;
-    const model: ScheduleModel = { providers: 2, flopsPerSecond, bytesPerSecond: 1e9, overheadSeconds: 1e-3 };
+    const model: Required<ScheduleModel> = { providers: 2, flopsPerSecond, bytesPerSecond: 1e9, overheadSeconds: 1e-3, nodeSeconds: 1e-4 };
     const graphs: [string, GraphData][] = [];
     try {
       load_iris_sync();
@@ -62,7 +62,7 @@ export const suite: BenchSuite = {
     const rows: BenchRow[] = [];
     for (const [label, g] of graphs) {
       const plans = {
-        ravdl: partition(g, { providers: model.providers, flopsPerSecond: model.flopsPerSecond, bytesPerSecond: model.bytesPerSecond }),
+        ravdl: partition(g, model),
         'per-op': naivePartition(g, 'per-op'),
         'per-step': naivePartition(g, 'per-step'),
         single: naivePartition(g, 'single'),
@@ -79,7 +79,7 @@ export const suite: BenchSuite = {
         target: { peer: 'per-step', min: 1 },
         notes: [
           `${label}: ${g.nodes.length} nodes; subgraphs ravdl ${plans.ravdl.length}, per-op ${plans['per-op'].length}, per-step ${plans['per-step'].length}; MB moved ravdl ${moved('ravdl').toFixed(1)}, per-op ${moved('per-op').toFixed(1)}, per-step ${moved('per-step').toFixed(1)}`,
-          `model: ${model.providers} providers at ${(flopsPerSecond / 1e9).toFixed(0)} GFLOP/s (half this machine's 1-thread FMA peak), 1 GB/s link, 1 ms per subgraph`,
+          `model: ${model.providers} providers at ${(flopsPerSecond / 1e9).toFixed(0)} GFLOP/s (half this machine's 1-thread FMA peak), 1 GB/s link, 1 ms per subgraph, 0.1 ms per op`,
         ],
       });
     }

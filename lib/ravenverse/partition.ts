@@ -1,5 +1,5 @@
 // The partitioner: splits a graph into subgraphs for provider nodes, with a cost model built
-// from the op catalog's inferred shapes (FLOPs per op, bytes per value).
+// from the op catalog's inferred shapes (FLOPs per op, bytes per value) and a fixed cost per op.
 //
 // Algorithm (README "Partitioning"): candidate plans are made by grouping nodes in recorded
 // (topological) order into subgraphs of about a target amount of work, for several targets
@@ -24,6 +24,11 @@ export interface PartitionOptions {
   bytesPerSecond?: number;
   /** Fixed cost of one subgraph (assignment, messages, validation), seconds (default 1e-3). */
   overheadSeconds?: number;
+  /**
+   * Cost of one op beyond its FLOPs (the executor and the kernel call), seconds (default 1e-4:
+   * a graph of 21,820 tiny ops ran in 2.3 s on one thread of the 2-core VM, ~100 µs per op).
+   */
+  nodeSeconds?: number;
   /** How much more a subgraph should compute than it costs to move and dispatch (default 4). */
   computeToTransfer?: number;
   /** Longest estimated compute time of one subgraph, seconds (default 2). */
@@ -68,20 +73,23 @@ export function partition(g: GraphData, options: PartitionOptions = {}): Subgrap
     flopsPerSecond: options.flopsPerSecond ?? 2e10,
     bytesPerSecond: options.bytesPerSecond ?? 1e8,
     overheadSeconds: options.overheadSeconds ?? 1e-3,
+    nodeSeconds: options.nodeSeconds ?? 1e-4,
   };
+  const maxSeconds = options.maxSeconds ?? 2;
   const flops = g.nodes.map((n) => (n.kind === 'op' ? nodeFlops(g, n) : 0));
-  const total = flops.reduce((a, b) => a + b, 0);
+  // Each node's estimated compute time: its FLOPs at the provider's speed plus the per-op cost.
+  const seconds = g.nodes.map((n, i) => (n.kind === 'op' ? flops[i]! / m.flopsPerSecond + m.nodeSeconds : 0));
+  const total = seconds.reduce((a, b) => a + b, 0);
   const candidates: Subgraph[][] = [];
   for (const per of [0, 1, 2, 4, 8, 16, 32]) {
     const target = per === 0 ? Infinity : total / (m.providers * per);
-    candidates.push(group(g, flops, target, { ...m, ratio: options.computeToTransfer ?? 4, maxFlops: (options.maxSeconds ?? 2) * m.flopsPerSecond }));
+    candidates.push(group(g, flops, seconds, target, { ...m, ratio: options.computeToTransfer ?? 4, maxSeconds }));
   }
   // The naive plans compete too (one per step; one per op on graphs small enough to simulate cheaply).
   candidates.push(naivePartition(g, 'per-step'));
   if (g.nodes.length <= 20_000) candidates.push(naivePartition(g, 'per-op'));
   // maxSeconds bounds every plan (a single node longer than it cannot be split).
-  const maxFlops = (options.maxSeconds ?? 2) * m.flopsPerSecond;
-  const allowed = candidates.filter((plan) => plan.every((sub) => sub.flops <= maxFlops || sub.nodes.length === 1));
+  const allowed = candidates.filter((plan) => plan.every((sub) => computeSeconds(sub, m) <= maxSeconds || sub.nodes.length === 1));
   let best = allowed[0]!; // the grouped candidates always respect it
   let bestTime = simulate(best, m).seconds;
   for (const plan of allowed.slice(1)) {
@@ -91,26 +99,26 @@ export function partition(g: GraphData, options: PartitionOptions = {}): Subgrap
   return best;
 }
 
-/** One candidate: nodes grouped in order into subgraphs of about `target` FLOPs (see the header). */
-function group(g: GraphData, flops: number[], target: number, m: ScheduleModel & { ratio: number; maxFlops: number }): Subgraph[] {
+/** One candidate: nodes grouped in order into subgraphs of about `target` seconds of compute (see the header). */
+function group(g: GraphData, flops: number[], seconds: number[], target: number, m: Required<ScheduleModel> & { ratio: number; maxSeconds: number }): Subgraph[] {
   const owner = new Int32Array(g.nodes.length).fill(-1);
   let count = 0;
-  let cur: { flops: number; bytesIn: number; reads: Set<string>; computed: Set<number> } | null = null;
+  let cur: { seconds: number; bytesIn: number; reads: Set<string>; computed: Set<number> } | null = null;
   // Worth its own subgraph: computing it takes `ratio` times longer than moving its inputs and dispatching it.
-  const worthIt = (c: { flops: number; bytesIn: number }) => c.flops / m.flopsPerSecond >= m.ratio * (c.bytesIn / m.bytesPerSecond + m.overheadSeconds);
+  const worthIt = (c: { seconds: number; bytesIn: number }) => c.seconds >= m.ratio * (c.bytesIn / m.bytesPerSecond + m.overheadSeconds);
   g.nodes.forEach((n: GraphNode, i) => {
     if (n.kind === 'const') return;
     if (cur) {
       const readsOwn = n.inputs.some((r) => r !== null && cur!.computed.has(r[0]));
-      const full = (cur.flops >= target || (!readsOwn && cur.flops >= target / 2)) && worthIt(cur);
-      if (full || cur.flops + flops[i]! > m.maxFlops) {
+      const full = (cur.seconds >= target || (!readsOwn && cur.seconds >= target / 2)) && worthIt(cur);
+      if (full || cur.seconds + seconds[i]! > m.maxSeconds) {
         count++;
         cur = null;
       }
     }
-    cur ??= { flops: 0, bytesIn: 0, reads: new Set(), computed: new Set() };
+    cur ??= { seconds: 0, bytesIn: 0, reads: new Set(), computed: new Set() };
     cur.computed.add(i);
-    cur.flops += flops[i]!;
+    cur.seconds += seconds[i]!;
     owner[i] = count;
     for (const r of n.inputs) {
       if (!r || cur.computed.has(r[0])) continue;
@@ -191,11 +199,18 @@ export interface ScheduleModel {
   bytesPerSecond: number;
   /** Fixed cost of one subgraph: assignment, messages, validation (seconds). */
   overheadSeconds: number;
+  /** Cost of one op beyond its FLOPs (seconds; default 0 here, 1e-4 in partition()). */
+  nodeSeconds?: number;
+}
+
+/** Estimated compute time of a subgraph on one provider: its FLOPs and its ops' dispatch. */
+function computeSeconds(s: Subgraph, m: ScheduleModel): number {
+  return s.flops / m.flopsPerSecond + s.nodes.length * (m.nodeSeconds ?? 0);
 }
 
 /**
  * Simulated run time of a plan: list scheduling of the subgraphs in order on identical providers,
- * each taking overhead + (bytes in + out) / bandwidth + FLOPs / speed, and starting when its
+ * each taking overhead + (bytes in + out) / bandwidth + FLOPs / speed + ops x per-op cost, and starting when its
  * dependencies are done. A model of the plan's quality, not a measurement.
  */
 export function simulate(subs: readonly Subgraph[], m: ScheduleModel): { seconds: number; busy: number } {
@@ -206,7 +221,7 @@ export function simulate(subs: readonly Subgraph[], m: ScheduleModel): { seconds
     const ready = s.deps.reduce((t, d) => Math.max(t, done[d]!), 0);
     let best = 0;
     for (let p = 1; p < free.length; p++) if (Math.max(free[p]!, ready) < Math.max(free[best]!, ready)) best = p;
-    const cost = m.overheadSeconds + (s.bytesIn + s.bytesOut) / m.bytesPerSecond + s.flops / m.flopsPerSecond;
+    const cost = m.overheadSeconds + (s.bytesIn + s.bytesOut) / m.bytesPerSecond + computeSeconds(s, m);
     done[s.index] = Math.max(free[best]!, ready) + cost;
     free[best] = done[s.index]!;
     busy += cost;
