@@ -10,19 +10,12 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Db } from './open.js';
-import type { GraphsTable, LeasesTable, PersistedTable, ResultsTable, SubgraphsTable } from './schema.js';
+import type { BlobsTable, GraphsTable, LeasesTable, PersistedTable, ResultsTable, SubgraphsTable } from './schema.js';
 
 export type LeaseWrite = LeasesTable;
 export type SubgraphWrite = Pick<SubgraphsTable, 'graph_id' | 'idx' | 'state' | 'deps_left' | 'attempts' | 'failures' | 'excluded' | 'last_error' | 'done_by' | 'updated_at'>;
 export type ResultWrite = ResultsTable;
-export interface BlobWrite {
-  sha256: string;
-  size: number;
-  dtype: string;
-  shape: string;
-  data: Buffer;
-  created_at: number;
-}
+export type BlobWrite = BlobsTable;
 export type PersistedWrite = Pick<PersistedTable, 'graph_id' | 'name' | 'sha256' | 'scalar' | 'ready_at'>;
 export type GraphWrite = Pick<GraphsTable, 'id' | 'status' | 'error' | 'nodes_done' | 'subgraphs_done' | 'persisted_done' | 'updated_at'>;
 /** connected and last_seen are set when given; the counters are added. */
