@@ -46,6 +46,8 @@ export class Graph {
   private variableRefs = new Map<Tensor, ValueRef>();
   private _status: GraphStatus = 'defining';
   private results = new Map<string, Tensor>();
+  /** Run when the graph is dropped: an executor's clean-up elsewhere (the coordinator's copy). */
+  private dropHooks: (() => void)[] = [];
   private progress = { nodesDone: 0, nodesTotal: 0, persistedDone: 0, persistedTotal: 0 };
   private listeners = new Set<(p: GraphProgress) => void>();
   private run: Promise<void> | null = null;
@@ -207,10 +209,22 @@ export class Graph {
     if (b) b.state = 'dropped';
     this._status = 'dropped';
     this.results.clear();
+    for (const fn of this.dropHooks.splice(0)) {
+      try {
+        fn();
+      } catch {
+        /* a clean-up elsewhere never stops the drop */
+      }
+    }
     if (current === this) {
       setGraphRecorder(null);
       current = null;
     }
+  }
+
+  /** @internal runs fn when the graph is dropped (R.flush()): the remote executor deletes the coordinator's copy. */
+  _onDrop(fn: () => void): void {
+    this.dropHooks.push(fn);
   }
 
   /** @internal the constants' data while the graph is in memory. */

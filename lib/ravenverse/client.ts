@@ -101,6 +101,9 @@ export async function runRemote(server: string, token: string | null, graph: Gra
   const id = randomBytes(18).toString('base64url');
   // A coordinator that cannot be reached at the start is most likely a wrong address: fail fast.
   const put = await http.json<{ missing: string[]; limits: { max_chunk_bytes: number } }>(`${API}/graphs/${id}`, { method: 'PUT', body: doc, retryMs: Math.min(retryMs, 2000) });
+  // R.flush() deletes the coordinator's copy too (in the background: flush is synchronous; a
+  // running graph is stopped there, and its results and the blobs only it used go).
+  graph._onDrop(() => void http.request(`${API}/graphs/${id}`, { method: 'DELETE', retryMs: Math.min(retryMs, 10_000) }).catch(() => {}));
   const part = Math.max(1024, Math.min(chunk, put.limits.max_chunk_bytes));
   const constOf = new Map<string, ConstNode>();
   for (const n of g.nodes) if (n.kind === 'const') constOf.set(n.blob!, n);

@@ -12,7 +12,7 @@ import { type Provider, startProvider } from '../../lib/ravenverse/provider/prov
 import { NeuralNetwork } from '../../lib/v2/index.js';
 import { Activation, BatchNormalization1D, Dense, Dropout } from '../../lib/v2/layers/index.js';
 import { RMSprop } from '../../lib/v2/optimizers/index.js';
-import { backends } from './helpers.js';
+import { backends, waitFor } from './helpers.js';
 
 const bits = (t: R.Tensor) => Array.from(new Uint32Array(new Float32Array(t.data() as Float32Array).buffer));
 const [sqlite] = backends();
@@ -90,6 +90,19 @@ describe('the requester client', () => {
     expect(remote.after).toEqual(local.after);
     expect(remote.during).toBeGreaterThan(0);
     expect(provider.completed).toBeGreaterThan(1);
+  }, 60_000);
+
+  it('R.flush() deletes the graph on the coordinator too (its results and the blobs only it used)', async () => {
+    await run(c.url, token);
+    const list = async () => ((await (await fetch(`${c.url}/v1/graphs`, { headers: { authorization: `Bearer ${token}` } })).json()) as { graphs: { id: string }[] }).graphs.map((g) => g.id);
+    const before = await list();
+    expect(before.length).toBeGreaterThan(0);
+    const results = async () => Number((await c.db.db.selectFrom('results').select((e) => e.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    expect(await results()).toBeGreaterThan(0);
+    R.flush();
+    // In the background: flush is synchronous.
+    await waitFor('the graphs deleted on the coordinator', async () => (await list()).length === 0, 10_000);
+    expect(await results()).toBe(0);
   }, 60_000);
 
   it('a wrong token and an unreachable coordinator are typed errors', async () => {
