@@ -97,7 +97,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
   let prov: string;
   let prov2: string;
   let rec: Recorded;
-  const LEASE_MS = 1000;
+  const LEASE_MS = 3000; // long enough that a loaded machine (heartbeats every 200 ms) never expires a live lease
 
   beforeAll(async () => {
     ({ spec, drop } = await backend.create());

@@ -220,6 +220,11 @@ export class ProviderChannel {
         },
       };
       const resumed = await this.state.hello(c, msg.leases);
+      if (ws.readyState !== WebSocket.OPEN) {
+        // The socket closed while hello was being recorded (its 'close' saw no provider yet): undo it here.
+        c.open = false;
+        return this.state.disconnected(c);
+      }
       onHello(c);
       this.conns.add(c);
       send({ type: 'welcome', provider_id: c.id, heartbeat_ms: this.opts.heartbeatMs, lease_ms: this.opts.leaseMs, resumed });
