@@ -10,6 +10,7 @@
 //   acknowledged (that is, committed); assignment latency: a provider's completion sent -> its
 //   next assignment received.
 // Every result is checked (the chain's end value; every persisted value of the wide graph).
+// RAVDL_BENCH_PROVIDER_NODE_ARGS: node options for the chain's provider process (e.g. '--cpu-prof --cpu-prof-dir=/tmp/p').
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { encodeBlob } from '../lib/graph/format.js';
 import { type Coordinator, startCoordinator } from '../lib/ravenverse/coordinator/server.js';
 import { createToken } from '../lib/ravenverse/db/tokens.js';
 import { naivePartition } from '../lib/ravenverse/partition.js';
-import { type Assignment, type CoordinatorMessage, PROVIDER_WS_PATH, decodeFrame, encodeFrame } from '../lib/ravenverse/protocol.js';
+import { type Assignment, type CoordinatorMessage, PROVIDER_WS_PATH, decodeFrame, encodeFrame, messageBytes } from '../lib/ravenverse/protocol.js';
 import type { BenchRow, BenchSuite } from './harness.js';
 
 const BIN = fileURLToPath(new URL('../bin/ravdl.mjs', import.meta.url));
@@ -75,7 +76,7 @@ async function leaseSpanMs(c: Coordinator): Promise<number> {
 /** Overhead per subgraph: a chain of n one-op subgraphs through one provider process. */
 export async function overhead(kind: 'sqlite' | 'postgres', n: number): Promise<{ spanMs: number; wholeMs: number }> {
   return withCoordinator(kind, async (c, tok) => {
-    const child = spawn(process.execPath, [BIN, 'provider', '--server', c.url, '--threads', '1', '--name', 'bench'], { env: { ...process.env, RAVDL_TOKEN: tok.provider }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(process.env.RAVDL_BENCH_PROVIDER_NODE_ARGS?.split(' ') ?? []), BIN, 'provider', '--server', c.url, '--threads', '1', '--name', 'bench'], { env: { ...process.env, RAVDL_TOKEN: tok.provider }, stdio: ['ignore', 'pipe', 'pipe'] });
     const killer = setTimeout(() => child.kill('SIGKILL'), 300_000);
     const exited = new Promise((r) => child.once('exit', r));
     try {
@@ -132,7 +133,7 @@ class SimProvider {
     this.ws = new WebSocket(this.base.replace(/^http/, 'ws') + PROVIDER_WS_PATH, { headers: { authorization: `Bearer ${this.token}` } });
     await new Promise<void>((resolve, reject) => {
       this.ws.on('message', (data, isBinary) => {
-        const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+        const buf = messageBytes(data);
         const m = (isBinary ? decodeFrame(buf).header : JSON.parse(buf.toString())) as CoordinatorMessage;
         if (m.type === 'welcome') {
           this.beat = setInterval(() => this.ws.send(JSON.stringify({ type: 'heartbeat', leases: [...this.leases] })), m.heartbeat_ms);

@@ -110,14 +110,34 @@ export function blobMeta(bytes: Uint8Array): { dtype: 'float32' | 'int32'; shape
  * characters, its length as a little-endian u64, then its bytes.
  */
 export function encodeBundle(blobs: readonly { sha256: string; bytes: Uint8Array }[]): Buffer {
-  const parts: Uint8Array[] = [];
-  for (const b of blobs) {
-    const head = Buffer.alloc(72);
-    head.write(b.sha256, 0, 'latin1');
-    head.writeBigUInt64LE(BigInt(b.bytes.length), 64);
-    parts.push(head, b.bytes);
+  return writeFrame(null, blobs);
+}
+
+/** One allocation for a frame's header (when given) and its bundle, written in place. */
+function writeFrame(header: string | null, blobs: readonly { sha256: string; bytes: Uint8Array }[]): Buffer {
+  const headBytes = header === null ? 0 : 4 + Buffer.byteLength(header);
+  let size = headBytes;
+  for (const b of blobs) size += 72 + b.bytes.length;
+  const out = Buffer.allocUnsafe(size);
+  if (header !== null) {
+    out.writeUInt32LE(headBytes - 4, 0);
+    out.write(header, 4, 'utf8');
   }
-  return Buffer.concat(parts);
+  let at = headBytes;
+  for (const b of blobs) {
+    if (!SHA256_RE.test(b.sha256)) throw new Error(`a bundle entry needs a SHA-256 in hex, not ${JSON.stringify(b.sha256.slice(0, 80))}`);
+    out.write(b.sha256, at, 'latin1');
+    out.writeBigUInt64LE(BigInt(b.bytes.length), at + 64);
+    out.set(b.bytes, at + 72);
+    at += 72 + b.bytes.length;
+  }
+  return out;
+}
+
+/** A WebSocket message's bytes as one Buffer (ws hands over a Buffer, an ArrayBuffer or fragments); no copy when it is one Buffer. */
+export function messageBytes(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
 
 /** The entries of a bundle (views into `buf`, not checked against their hashes: the caller does). */
@@ -140,10 +160,7 @@ export function decodeBundle(buf: Uint8Array, maxEntries = 100_000): { sha256: s
 
 /** A binary WebSocket frame: a u32 (little-endian) header length, the header as JSON, then a bundle of blobs. */
 export function encodeFrame(header: object, blobs: readonly { sha256: string; bytes: Uint8Array }[] = []): Buffer {
-  const json = Buffer.from(JSON.stringify(header));
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(json.length, 0);
-  return Buffer.concat([len, json, encodeBundle(blobs)]);
+  return writeFrame(JSON.stringify(header), blobs);
 }
 
 /** The header (parsed JSON, unchecked) and the blobs (views, not checked against their hashes) of a binary frame. */

@@ -11,7 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Ajv } from 'ajv';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { type CompleteHeader, type CoordinatorMessage, ID_RE, PROVIDER_WS_PATH, type ProviderMessage, SHA256_RE, decodeFrame } from '../protocol.js';
+import { type CompleteHeader, type CoordinatorMessage, ID_RE, PROVIDER_WS_PATH, type ProviderMessage, SHA256_RE, decodeFrame, messageBytes } from '../protocol.js';
 import type { CoordinatorState, ProviderConn } from './state.js';
 
 export interface ChannelOptions {
@@ -146,7 +146,7 @@ export class ProviderChannel {
       last = now;
       if (--tokens < 0) return fail('ERR_RATE_LIMIT', `more than ${this.opts.messagesPerSecond} messages per second`);
       if (conn) conn.lastHeard = now;
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const buf = messageBytes(data);
       if (isBinary) {
         // A completion with its results (protocol 2).
         if (!conn || conn.protocol < 2) return fail('ERR_BAD_REQUEST', 'binary frames are completions, after a hello with protocol 2');

@@ -25,9 +25,10 @@ import {
   decodeFrame,
   encodeBundle,
   encodeFrame,
+  messageBytes,
   sha256,
 } from '../protocol.js';
-import type { WorkerJob, WorkerReply } from './worker.js';
+import { INLINE_MAX_NODES, type WorkerJob, type WorkerReply, isTiny, run, validateJob } from './worker.js';
 
 export interface ProviderOptions {
   /** The coordinator's URL (http://host:port). */
@@ -133,9 +134,22 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const takeWorker = () => idle.pop() ?? wire(spawnWorker());
 
   async function compute(job: Job, a: Assignment, blobs: [string, Uint8Array][]): Promise<WorkerReply> {
+    const msg: WorkerJob = { job: ++jobSeq, graph: a.graph, blobs, outputs: a.outputs, threads, maxMemory: capability.memory_bytes, maxNodes: 5_000_000 };
+    // A tiny subgraph (a few small ops) runs here: the hand-off to a worker thread and back would
+    // cost more than its kernels, which cannot keep heartbeats waiting for long.
+    const nodes = (a.graph as { nodes?: unknown }).nodes;
+    if (Array.isArray(nodes) && nodes.length <= 4 * INLINE_MAX_NODES) {
+      try {
+        const g = validateJob(msg);
+        if (isTiny(g)) return await run(msg, g);
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        return { job: msg.job, ok: false, error: { code: typeof e.code === 'string' ? e.code : 'ERR_INTERNAL', message: String(e.message ?? err).slice(0, 4000) } };
+      }
+    }
     const w = takeWorker();
     job.worker = w;
-    const n = ++jobSeq;
+    const n = msg.job;
     const reply = await new Promise<WorkerReply>((resolve, reject) => {
       const entry = { resolve, reject };
       pending.set(n, entry);
@@ -143,7 +157,6 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
         if (pending.get(n) === entry) (pending.delete(n), reject(new Error(`the worker thread exited (${code})`)));
       };
       w.once('exit', onExit);
-      const msg: WorkerJob = { job: n, graph: a.graph, blobs, outputs: a.outputs, threads, maxMemory: capability.memory_bytes, maxNodes: 5_000_000 };
       w.postMessage(msg);
       entry.resolve = (r) => (w.off('exit', onExit), resolve(r));
     });
@@ -155,9 +168,11 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   async function download(a: Assignment, inline: readonly { sha256: string; bytes: Uint8Array }[], signal: AbortSignal): Promise<[string, Uint8Array][]> {
     const got = new Map<string, Uint8Array>();
     for (const e of inline) {
+      if (cache.has(e.sha256)) continue; // verified when it came (or made here): not hashed again
       const actual = sha256(e.bytes);
       if (actual !== e.sha256) throw new RemoteError(`inline blob ${e.sha256} arrived with SHA-256 ${actual}`, 0, 'ERR_HASH_MISMATCH');
-      got.set(e.sha256, e.bytes);
+      // A copy of its own: a view would keep (and a worker message would copy) the whole frame's memory.
+      got.set(e.sha256, new Uint8Array(e.bytes));
     }
     const want = a.blobs.filter((b) => !cache.has(b.sha256) && !got.has(b.sha256)).map((b) => b.sha256);
     if (want.length) {
@@ -294,7 +309,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     ws = sock;
     sock.on('open', () => send({ type: 'hello', provider_id: id, name, capability, leases: [...jobs.keys()], protocol: wsProtocol }));
     sock.on('message', (data, isBinary) => {
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const buf = messageBytes(data);
       let m: CoordinatorMessage;
       let inline: { sha256: string; bytes: Uint8Array }[] = [];
       try {
