@@ -10,6 +10,7 @@ import { executeGraph } from '../../lib/graph/execute.js';
 import { encodeBlob, graphJson, hashConstants } from '../../lib/graph/format.js';
 import type { GraphData } from '../../lib/graph/graph-data.js';
 import { type Coordinator, startCoordinator } from '../../lib/ravenverse/coordinator/server.js';
+import type { ProviderConn } from '../../lib/ravenverse/coordinator/state.js';
 import { type Journal, openJournal } from '../../lib/ravenverse/db/journal.js';
 import { type Db, openDatabase } from '../../lib/ravenverse/db/open.js';
 import { createToken } from '../../lib/ravenverse/db/tokens.js';
@@ -248,6 +249,36 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
     slow.close();
     other.close();
+  });
+
+  it('a provider whose socket is closing (sends fail) gets one lease, which ends at once; its work goes to another provider', async () => {
+    const id = await upload(c, alice, rec);
+    let sends = 0;
+    // Registered directly: the state holds it as connected, but every send fails (as while its socket closes).
+    const dying: ProviderConn = {
+      id: `p_dying${Date.now().toString(36)}`, token: 'dying-token-hash', name: 'dying',
+      capability: { gflops: 1, memory_bytes: 2 ** 30, threads: 1, slots: 1, platform: 'test', version: '0' },
+      protocol: 2, leases: new Set(), open: true,
+      send: () => false,
+      sendRaw: () => (sends++, false),
+      close: () => {},
+    };
+    await waitFor('the earlier tests\' providers gone', () => [...c.state.providers.values()].every((x) => !x.open) || null, 5000);
+    await c.state.hello(dying, []);
+    await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+    await waitFor('an assignment tried', () => sends > 0, 5000);
+    await sleep(100); // more dispatch rounds: none may use it again
+    expect(sends).toBe(1);
+    expect(dying.open).toBe(false);
+    await c.state.idle();
+    const leases = await c.db.db.selectFrom('leases').select(['state', 'provider_id']).where('graph_id', '=', id).execute();
+    expect(leases).toEqual([{ state: 'expired', provider_id: dying.id }]);
+    await c.state.disconnected(dying);
+    const p = await new FakeProvider(c.url, prov).connect();
+    await serve(c, p, alice, id);
+    const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
+    for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+    p.close();
   });
 
   it('a subgraph that fails on one provider goes to another; failing on three providers fails its graph with the error', async () => {

@@ -221,6 +221,8 @@ class BlobCache {
     const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     this.map.set(sha, b);
     this.bytes += b.length;
+    // Iterated only when over budget: walking a Map that churns steps over its deleted entries.
+    if (this.bytes <= this.budget) return;
     for (const [k, v] of this.map) {
       if (this.bytes <= this.budget) break;
       this.map.delete(k);
@@ -249,7 +251,7 @@ export class CoordinatorState {
   private inFlight: Promise<void> | null = null;
   private flushAgain = false;
   private flushTimer: NodeJS.Timeout | null = null;
-  private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private waiters: { resolve: () => void; reject: (e: Error) => void; promise?: Promise<void> }[] = [];
   private tickScheduled = false;
   private wantDispatch = false;
   /** Resolves when the in-memory state matches the database (after start, or a reload). */
@@ -924,8 +926,13 @@ export class CoordinatorState {
       this.dirty.graphs.add(rt);
       this.markProvider(l.provider_id, { credit: [1, sub.flops, now - l.created_at] });
     }
-    l.durable = quiet(this.durable());
-    this.dispatch();
+    l.durable = this.durable();
+    // Its provider waits for the next subgraph: assigned now, not after the other messages of this turn.
+    try {
+      this.dispatchNow();
+    } catch (err) {
+      this.opts.log(`dispatch failed: ${(err as Error).stack ?? err}`);
+    }
     return { status, durable: l.durable };
   }
 
@@ -1130,10 +1137,14 @@ export class CoordinatorState {
 
   /** Resolves when everything changed so far is committed; rejects if that commit fails. */
   private durable(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      this.kick();
-    });
+    // One promise for every change until the next batch is collected (no allocation per completion).
+    if (!this.waiters.length) {
+      const w = { resolve: () => {}, reject: (_: Error) => {}, promise: null as unknown as Promise<void> };
+      w.promise = quiet(new Promise<void>((resolve, reject) => ((w.resolve = resolve), (w.reject = reject))));
+      this.waiters.push(w);
+    }
+    this.kick();
+    return this.waiters[0]!.promise!;
   }
 
   /** Resolves when no batch is being written. */
@@ -1264,9 +1275,11 @@ export class CoordinatorState {
     for (const p of this.providers.values()) if (p.open && p.leases.size < p.capability.slots) free.push(p);
     if (!free.length) return;
     const now = Date.now();
+    // At most one grant per free slot: a grant that fails puts its subgraph back in the queue.
+    let slots = free.reduce((n, p) => n + p.capability.slots - p.leases.size, 0);
     for (const rt of [...this.running]) {
       const skipped: number[] = [];
-      while (free.length && rt.ready.size && rt.summary.status === 'running') {
+      while (free.length && slots > 0 && rt.ready.size && rt.summary.status === 'running') {
         const idx = rt.ready.pop()!;
         const sub = rt.subs[idx]!;
         sub.queued = false;
@@ -1278,6 +1291,7 @@ export class CoordinatorState {
           continue;
         }
         this.grant(rt, sub, conn, now);
+        slots--;
         if (!conn.open || conn.leases.size >= conn.capability.slots) free.splice(free.indexOf(conn), 1);
       }
       for (const idx of skipped) this.enqueue(rt, rt.subs[idx]!);
@@ -1324,7 +1338,10 @@ export class CoordinatorState {
       this.endLease(l.id, 'failed', `coordinator: ${(err as Error).message}`);
       return;
     }
-    if (!conn.open || !conn.sendRaw(frame)) this.endLease(l.id, 'expired', 'the provider went away before the assignment reached it');
+    if (!conn.open || !conn.sendRaw(frame)) {
+      conn.open = false; // its socket is closing: no more work for it (its 'close' still ends the connection)
+      this.endLease(l.id, 'expired', 'the provider went away before the assignment reached it');
+    }
   }
 
   /** The assignment message: JSON (protocol 1), or a binary frame with the small inputs inline (protocol 2). */
