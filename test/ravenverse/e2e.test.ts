@@ -177,6 +177,9 @@ describe.runIf(haveDataset('iris')).each(backends().map((b) => [b.name, b] as co
     const { lost } = await acceptedOnce();
     console.log(`kill -9 of the coordinator (${backend.name}): ${lost} lease(s) ended without result`);
     // The providers came back to the new coordinator.
-    await waitFor('three providers connected again', async () => ((await (await fetch(`${url}/v1/health`)).json()) as { providers: number }).providers === 3, 30_000);
+    await waitFor('three providers connected again', async () => ((await (await fetch(`${url}/v1/health`)).json()) as { providers: number }).providers === 3, 30_000).catch((err: Error) => {
+      const tails = [...providers].map(([name, p]) => `--- ${name} (${p.alive ? 'alive' : 'exited'}):\n${p.out.slice(-1500)}`).join('\n');
+      throw new Error(`${err.message}\n--- coordinator:\n${coordinator.out.slice(-3000)}\n${tails}`);
+    });
   }, 120_000);
 });

@@ -83,6 +83,8 @@ interface Job {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Most leases a hello or heartbeat may name (the coordinator's schema). */
+const MAX_NAMED_LEASES = 64;
 
 export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const log = opts.log === undefined ? (line: string) => console.log(`[provider] ${line}`) : (opts.log ?? (() => {}));
@@ -283,7 +285,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       // Completions the coordinator never answered: it still holds their leases, so they go again.
       for (const job of jobs.values()) if (job.completion) ws?.send(job.completion, { binary: true });
       if (heartbeat) clearInterval(heartbeat);
-      heartbeat = setInterval(() => send({ type: 'heartbeat', leases: [...jobs.keys()] }), m.heartbeat_ms);
+      heartbeat = setInterval(() => send({ type: 'heartbeat', leases: namedLeases() }), m.heartbeat_ms);
       log(`connected to ${base} as ${id}`);
     } else if (m.type === 'assign') {
       if (jobs.has(m.lease)) return;
@@ -302,12 +304,24 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     }
   }
 
+  /**
+   * The leases named in hello and heartbeats, at most MAX_NAMED_LEASES (the coordinator refuses
+   * longer lists): those still computing first, then finished ones awaiting their answer (when
+   * commits are slow, a chain of tiny subgraphs piles these up). One left out is dropped at the
+   * next welcome and simply redone.
+   */
+  function namedLeases(): string[] {
+    const running = [...jobs.values()].filter((j) => !j.completion).map((j) => j.lease);
+    const waiting = [...jobs.values()].filter((j) => j.completion).map((j) => j.lease);
+    return [...running, ...waiting].slice(0, MAX_NAMED_LEASES);
+  }
+
   let backoff = 250;
   function connect(): void {
     if (stopping) return;
     const sock = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${opts.token}` }, maxPayload: 2 ** 30, handshakeTimeout: 10_000 });
     ws = sock;
-    sock.on('open', () => send({ type: 'hello', provider_id: id, name, capability, leases: [...jobs.keys()], protocol: wsProtocol }));
+    sock.on('open', () => send({ type: 'hello', provider_id: id, name, capability, leases: namedLeases(), protocol: wsProtocol }));
     sock.on('message', (data, isBinary) => {
       const buf = messageBytes(data);
       let m: CoordinatorMessage;
