@@ -2,9 +2,10 @@
 // on a coordinator through this executor. It uploads graph.json and only the blobs the
 // coordinator lacks (resumable, in parts), starts the run, follows the server-sent progress
 // events into the Graph's progress reports, and downloads each persisted value as soon as it is
-// computed (checked against its SHA-256), so fetch_persisting_op works during the run. At the
-// end the model's variables take their final values, as after a local run. While the
-// coordinator cannot be reached (a restart), it retries with backoff for `retryMs`.
+// computed (checked against its SHA-256; values announced together come in one bundle), so
+// fetch_persisting_op works during the run. At the end the model's variables take their final
+// values, as after a local run. While the coordinator cannot be reached (a restart), it retries
+// with backoff for `retryMs`.
 import { randomBytes } from 'node:crypto';
 import { GraphError } from '../errors.js';
 import { decodeBlob, encodeBlob, graphJson, hashConstants } from '../graph/format.js';
@@ -14,7 +15,7 @@ import { setRemoteExecutor } from '../requester.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Http, RemoteError } from './http.js';
-import { API, LENGTH_HEADER, OFFSET_HEADER, type PersistedInfoWire, SHA_HEADER, VARIABLE_PREFIX, sha256 } from './protocol.js';
+import { API, LENGTH_HEADER, OFFSET_HEADER, type PersistedInfoWire, VARIABLE_PREFIX, decodeBundle, sha256 } from './protocol.js';
 
 export interface ClientOptions {
   /** How long to keep retrying while the coordinator cannot be reached, ms (default 120,000). */
@@ -119,25 +120,41 @@ export async function runRemote(server: string, token: string | null, graph: Gra
   const downloads: Promise<void>[] = [];
   let failure: unknown = null;
   const progress = () => report({ nodesDone: summary.nodes_done, nodesTotal: summary.nodes_total, persistedDone: [...received].filter((n) => !n.startsWith(VARIABLE_PREFIX)).length, persistedTotal: userTotal });
-  const fetchValue = async (p: PersistedInfoWire) => {
-    const res = await http.request(`${API}/graphs/${id}/persisted/${encodeURIComponent(p.name)}`, { retryMs });
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    const sha = res.headers.get(SHA_HEADER) ?? p.sha256;
-    if (sha !== p.sha256 || sha256(bytes) !== p.sha256) throw new GraphError(`execute: the value of '${p.name}' arrived with another SHA-256 than announced`);
+  const deliver = (p: PersistedInfoWire, bytes: Uint8Array) => {
     const data = decodeBlob(bytes, p.sha256, { kind: 'const', shape: p.shape, dtype: p.dtype as DType, data: null, blob: p.sha256 }, `execute: '${p.name}'`);
     const t = Tensor._fromData(p.shape, data);
     if (p.name.startsWith(VARIABLE_PREFIX)) varValues.set(Number(p.name.slice(VARIABLE_PREFIX.length)), t);
     else onPersisted(p.name, t);
   };
+  // Values announced while a download is under way are fetched together in the next one (a bundle, each blob once).
+  const queue: PersistedInfoWire[] = [];
+  let pumping = false;
+  const pump = async () => {
+    while (queue.length) {
+      const batch = queue.splice(0, 2000);
+      try {
+        const body = await http.bytes(`${API}/graphs/${id}/persisted`, { method: 'POST', body: { names: batch.map((p) => p.name) }, retryMs });
+        const bySha = new Map<string, Uint8Array>();
+        for (const e of decodeBundle(body)) if (sha256(e.bytes) === e.sha256) bySha.set(e.sha256, e.bytes);
+        for (const p of batch) {
+          const bytes = bySha.get(p.sha256);
+          if (!bytes) throw new GraphError(`execute: the value of '${p.name}' did not arrive with the SHA-256 announced`);
+          deliver(p, bytes);
+        }
+        progress();
+      } catch (err) {
+        for (const p of batch) received.delete(p.name);
+        failure ??= err;
+      }
+    }
+  };
   const want = (p: PersistedInfoWire) => {
     if (received.has(p.name)) return;
     received.add(p.name);
-    downloads.push(
-      fetchValue(p).then(progress, (err) => {
-        received.delete(p.name);
-        failure ??= err;
-      }),
-    );
+    queue.push(p);
+    if (pumping) return;
+    pumping = true;
+    downloads.push(pump().finally(() => (pumping = false)));
   };
 
   // Follow the event stream; reconnect (with the state so far resent) until the run ends.

@@ -44,11 +44,31 @@ export interface Capability {
   version: string;
 }
 
-// ---- WebSocket messages (JSON text frames) ----
+// ---- WebSocket messages: JSON text frames, and binary frames (a JSON header and a bundle) ----
+/**
+ * Protocol 2 (a provider says `protocol: 2` in hello): assignments come as binary frames with
+ * their small inputs inline, and a provider completes a lease with one binary frame carrying its
+ * results, answered by `completed` once the result is durable. Protocol 1: JSON assignments,
+ * inputs and results over HTTP.
+ */
+export const PROTOCOL = 2;
+/** Inline blobs in one assignment frame: each at most this many bytes, all together at most INLINE_TOTAL. */
+export const INLINE_BLOB_BYTES = 64 * 1024;
+export const INLINE_TOTAL_BYTES = 512 * 1024;
+/** Largest WebSocket message a provider may send (a completion with its results inline included). */
+export const MAX_PROVIDER_MESSAGE = 1 << 20;
+
 export type ProviderMessage =
-  | { type: 'hello'; provider_id: string; name: string; capability: Capability; leases: string[] }
+  | { type: 'hello'; provider_id: string; name: string; capability: Capability; leases: string[]; protocol?: number }
   | { type: 'heartbeat'; leases: string[] }
   | { type: 'failed'; lease: string; error: { code: string; message: string } };
+
+/** Header of a provider's binary completion frame; the results follow as a bundle (may be empty when uploaded over HTTP). */
+export interface CompleteHeader {
+  type: 'complete';
+  lease: string;
+  outputs: Record<string, string>;
+}
 
 export interface Assignment {
   type: 'assign';
@@ -64,10 +84,16 @@ export interface Assignment {
   expires_in_ms: number;
 }
 
+/** The answer to a protocol-2 completion, sent once its outcome is durable in the database. */
+export type Completed =
+  | { type: 'completed'; lease: string; status: 'accepted' | 'duplicate' | 'ignored' }
+  | { type: 'completed'; lease: string; error: { code: string; message: string } };
+
 export type CoordinatorMessage =
   | { type: 'welcome'; provider_id: string; heartbeat_ms: number; lease_ms: number; resumed: string[] }
   | Assignment
   | { type: 'cancel'; lease: string; reason: string }
+  | Completed
   | { type: 'error'; error: { code: string; message: string } };
 
 /** The dtype and shape a blob holds, checked: exactly one tensor named "value", F32 or I32. */
@@ -84,14 +110,34 @@ export function blobMeta(bytes: Uint8Array): { dtype: 'float32' | 'int32'; shape
  * characters, its length as a little-endian u64, then its bytes.
  */
 export function encodeBundle(blobs: readonly { sha256: string; bytes: Uint8Array }[]): Buffer {
-  const parts: Uint8Array[] = [];
-  for (const b of blobs) {
-    const head = Buffer.alloc(72);
-    head.write(b.sha256, 0, 'latin1');
-    head.writeBigUInt64LE(BigInt(b.bytes.length), 64);
-    parts.push(head, b.bytes);
+  return writeFrame(null, blobs);
+}
+
+/** One allocation for a frame's header (when given) and its bundle, written in place. */
+function writeFrame(header: string | null, blobs: readonly { sha256: string; bytes: Uint8Array }[]): Buffer {
+  const headBytes = header === null ? 0 : 4 + Buffer.byteLength(header);
+  let size = headBytes;
+  for (const b of blobs) size += 72 + b.bytes.length;
+  const out = Buffer.allocUnsafe(size);
+  if (header !== null) {
+    out.writeUInt32LE(headBytes - 4, 0);
+    out.write(header, 4, 'utf8');
   }
-  return Buffer.concat(parts);
+  let at = headBytes;
+  for (const b of blobs) {
+    if (!SHA256_RE.test(b.sha256)) throw new Error(`a bundle entry needs a SHA-256 in hex, not ${JSON.stringify(b.sha256.slice(0, 80))}`);
+    out.write(b.sha256, at, 'latin1');
+    out.writeBigUInt64LE(BigInt(b.bytes.length), at + 64);
+    out.set(b.bytes, at + 72);
+    at += 72 + b.bytes.length;
+  }
+  return out;
+}
+
+/** A WebSocket message's bytes as one Buffer (ws hands over a Buffer, an ArrayBuffer or fragments); no copy when it is one Buffer. */
+export function messageBytes(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
 
 /** The entries of a bundle (views into `buf`, not checked against their hashes: the caller does). */
@@ -110,6 +156,21 @@ export function decodeBundle(buf: Uint8Array, maxEntries = 100_000): { sha256: s
     at += 72 + Number(len);
   }
   return out;
+}
+
+/** A binary WebSocket frame: a u32 (little-endian) header length, the header as JSON, then a bundle of blobs. */
+export function encodeFrame(header: object, blobs: readonly { sha256: string; bytes: Uint8Array }[] = []): Buffer {
+  return writeFrame(JSON.stringify(header), blobs);
+}
+
+/** The header (parsed JSON, unchecked) and the blobs (views, not checked against their hashes) of a binary frame. */
+export function decodeFrame(buf: Uint8Array, maxEntries = 100_000): { header: unknown; blobs: { sha256: string; bytes: Uint8Array }[] } {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < 4) throw new Error('a binary frame is shorter than its 4-byte header length');
+  const n = b.readUInt32LE(0);
+  if (n > b.length - 4) throw new Error(`a binary frame claims a ${n}-byte header, only ${b.length - 4} bytes follow`);
+  const header = JSON.parse(b.toString('utf8', 4, 4 + n)) as unknown;
+  return { header, blobs: decodeBundle(b.subarray(4 + n), maxEntries) };
 }
 
 /** Bytes a blob of this shape takes at most (data plus a generous header). */

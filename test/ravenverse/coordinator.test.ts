@@ -10,10 +10,12 @@ import { executeGraph } from '../../lib/graph/execute.js';
 import { encodeBlob, graphJson, hashConstants } from '../../lib/graph/format.js';
 import type { GraphData } from '../../lib/graph/graph-data.js';
 import { type Coordinator, startCoordinator } from '../../lib/ravenverse/coordinator/server.js';
-import { openDatabase } from '../../lib/ravenverse/db/open.js';
+import type { ProviderConn } from '../../lib/ravenverse/coordinator/state.js';
+import { type Journal, openJournal } from '../../lib/ravenverse/db/journal.js';
+import { type Db, openDatabase } from '../../lib/ravenverse/db/open.js';
 import { createToken } from '../../lib/ravenverse/db/tokens.js';
 import type { Assignment } from '../../lib/ravenverse/protocol.js';
-import { sha256 } from '../../lib/ravenverse/protocol.js';
+import { decodeBundle, encodeFrame, sha256 } from '../../lib/ravenverse/protocol.js';
 import { NeuralNetwork } from '../../lib/v2/index.js';
 import { Activation, Dense } from '../../lib/v2/layers/index.js';
 import { Adam } from '../../lib/v2/optimizers/index.js';
@@ -96,7 +98,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
   let prov: string;
   let prov2: string;
   let rec: Recorded;
-  const LEASE_MS = 1000;
+  const LEASE_MS = 3000; // long enough that a loaded machine (heartbeats every 200 ms) never expires a live lease
 
   beforeAll(async () => {
     ({ spec, drop } = await backend.create());
@@ -232,6 +234,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     console.log(`lease of a silent provider reassigned after ${reassignedMs} ms (lease time ${LEASE_MS} ms, ${backend.name})`);
     expect(moved.subgraph).toBe(second.subgraph);
     expect((await waitFor('the silent provider to be dropped', () => holder.closed, 5000)).code).toBe(4001);
+    await c.state.idle(); // the database follows the memory by one group commit
     expect((await c.db.db.selectFrom('leases').select('state').where('id', '=', second.lease).executeTakeFirstOrThrow()).state).toBe('expired');
     // Its late result is refused and changes nothing.
     const late = await holder.compute(second).catch((e: Error) => e);
@@ -246,6 +249,36 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
     slow.close();
     other.close();
+  });
+
+  it('a provider whose socket is closing (sends fail) gets one lease, which ends at once; its work goes to another provider', async () => {
+    const id = await upload(c, alice, rec);
+    let sends = 0;
+    // Registered directly: the state holds it as connected, but every send fails (as while its socket closes).
+    const dying: ProviderConn = {
+      id: `p_dying${Date.now().toString(36)}`, token: 'dying-token-hash', name: 'dying',
+      capability: { gflops: 1, memory_bytes: 2 ** 30, threads: 1, slots: 1, platform: 'test', version: '0' },
+      protocol: 2, leases: new Set(), open: true,
+      send: () => false,
+      sendRaw: () => (sends++, false),
+      close: () => {},
+    };
+    await waitFor('the earlier tests\' providers gone', () => [...c.state.providers.values()].every((x) => !x.open) || null, 5000);
+    await c.state.hello(dying, []);
+    await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+    await waitFor('an assignment tried', () => sends > 0, 5000);
+    await sleep(100); // more dispatch rounds: none may use it again
+    expect(sends).toBe(1);
+    expect(dying.open).toBe(false);
+    await c.state.idle();
+    const leases = await c.db.db.selectFrom('leases').select(['state', 'provider_id']).where('graph_id', '=', id).execute();
+    expect(leases).toEqual([{ state: 'expired', provider_id: dying.id }]);
+    await c.state.disconnected(dying);
+    const p = await new FakeProvider(c.url, prov).connect();
+    await serve(c, p, alice, id);
+    const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
+    for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+    p.close();
   });
 
   it('a subgraph that fails on one provider goes to another; failing on three providers fails its graph with the error', async () => {
@@ -344,6 +377,113 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       }
     } finally {
       await c1?.close();
+      await drop2();
+    }
+  });
+
+  it('protocol 2: small inputs come inline with the assignment, results with the completion in one frame, answered only once committed; a repeat is a duplicate; bad completions get typed errors', async () => {
+    const id = await upload(c, alice, rec);
+    await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+    const p = await new FakeProvider(c.url, prov, {}, 2).connect();
+    try {
+      const a = await p.next();
+      // Every input came with the assignment, each the bytes its SHA-256 names.
+      const inline = p.inline.get(a.lease)!;
+      expect(new Set(inline.map((b) => b.sha256))).toEqual(new Set(a.blobs.map((b) => b.sha256)));
+      for (const b of inline) expect(sha256(b.bytes)).toBe(b.sha256);
+      const outs = await p.compute(a);
+      // Bytes that are not what their hash says, and another provider's lease: typed errors, nothing recorded.
+      const forged = outs.map((o) => ({ ...o, bytes: Uint8Array.from(o.bytes, (x, i) => (i === o.bytes.length - 1 ? x ^ 1 : x)) }));
+      expect(await p.completeWs(a, forged)).toMatchObject({ lease: a.lease, error: { code: 'ERR_HASH_MISMATCH' } });
+      const other = await new FakeProvider(c.url, prov2, {}, 2).connect();
+      expect(await other.completeWs(a, outs)).toMatchObject({ error: { code: 'ERR_FORBIDDEN' } });
+      other.close();
+      expect((await c.db.db.selectFrom('leases').select('state').where('id', '=', a.lease).executeTakeFirst())?.state ?? 'active').toBe('active');
+      // Accepted, and by the time the answer comes the database holds the lease done and its results.
+      expect(await p.completeWs(a, outs)).toEqual({ type: 'completed', lease: a.lease, status: 'accepted' });
+      expect((await c.db.db.selectFrom('leases').select('state').where('id', '=', a.lease).executeTakeFirstOrThrow()).state).toBe('done');
+      const stored = await c.db.db.selectFrom('results').select(['ref', 'sha256']).where('lease_id', '=', a.lease).execute();
+      expect(new Map(stored.map((r) => [r.ref, r.sha256]))).toEqual(new Map(outs.map((o) => [o.name, o.sha256])));
+      expect(await p.completeWs(a, outs)).toEqual({ type: 'completed', lease: a.lease, status: 'duplicate' });
+      // The rest of the run over protocol 2 gives the local run's bits.
+      for (let served = 0; served < 200; served++) {
+        if ((await api(c.url, `/v1/graphs/${id}`, alice)).json.graph.status === 'done') break;
+        const next = await p.next();
+        expect(await p.completeWs(next, await p.compute(next))).toMatchObject({ status: 'accepted' });
+      }
+      const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
+      expect(g.graph.status).toBe('done');
+      for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+      const names = g.persisted.map((pv: { name: string }) => pv.name);
+      const bundle = await api(c.url, `/v1/graphs/${id}/persisted`, alice, { method: 'POST', body: { names } });
+      expect(bundle.status).toBe(200);
+      expect(new Set(decodeBundle(bundle.bytes!).map((e) => e.sha256))).toEqual(new Set(g.persisted.map((pv: { sha256: string }) => pv.sha256)));
+      expect((await api(c.url, `/v1/graphs/${id}/persisted`, bob, { method: 'POST', body: { names } })).json.error.code).toBe('ERR_FORBIDDEN');
+    } finally {
+      p.close();
+    }
+    // A malformed completion frame closes the connection with a typed error; the server stays up.
+    for (const frame of [Buffer.from([9, 0, 0, 0, 123]), encodeFrame({ type: 'complete', lease: 'x', outputs: {} })]) {
+      const bad = await new FakeProvider(c.url, prov, {}, 2).connect();
+      bad.ws.send(frame, { binary: true });
+      await waitFor('the coordinator to close the connection', () => bad.closed, 10_000);
+      expect(bad.closed!.code).toBe(1008);
+      expect(bad.messages.some((m) => m.type === 'error' && m.error.code === 'ERR_BAD_REQUEST')).toBe(true);
+    }
+    expect((await api(c.url, '/v1/health', null)).status).toBe(200);
+  });
+
+  it('a commit that fails acknowledges nothing: the coordinator reloads from the database, the provider comes back, its result is accepted once and the run ends with the same bits', async () => {
+    const { spec: spec2, drop: drop2 } = await backend.create();
+    let failed = 0;
+    // Fails the first batch that completes a lease (nothing of it is written).
+    const journal = (store: Db): Journal => {
+      const real = openJournal(store);
+      return { ready: () => real.ready(), close: async () => real.close?.(), commit: async (b) => (failed === 0 && b.leases.some((l) => l.state === 'done') ? (failed++, Promise.reject(new Error('disk full (test)'))) : real.commit(b)) };
+    };
+    const c2 = await startCoordinator({ db: spec2, port: 0, log: null, leaseMs: 3000, bytesPerSecond: 1e12, plan: 'per-step', journal });
+    try {
+      const tok = await createToken(c2.db.db, 'requester');
+      const ptok = await createToken(c2.db.db, 'provider');
+      const id = await upload(c2, tok, rec);
+      await api(c2.url, `/v1/graphs/${id}/execute`, tok, { method: 'POST' });
+      const p = await new FakeProvider(c2.url, ptok, {}, 2).connect();
+      const a = await p.next();
+      const outs = await p.compute(a);
+      await c2.state.idle(); // the lease itself is committed
+      p.ws.send(encodeFrame({ type: 'complete', lease: a.lease, outputs: Object.fromEntries(outs.map((o) => [o.name, o.sha256])) }, outs), { binary: true });
+      await waitFor('the coordinator to drop the connection', () => p.closed, 10_000);
+      expect(failed).toBe(1);
+      expect(p.messages.some((m) => m.type === 'completed' && 'status' in m)).toBe(false);
+      expect((await c2.db.db.selectFrom('results').select('ref').where('lease_id', '=', a.lease).execute()).length).toBe(0);
+      // The provider comes back naming its lease: it is still held, and the result goes again.
+      const again = new FakeProvider(c2.url, ptok, {}, 2);
+      (again as { id: string }).id = p.id;
+      await waitFor('the reconnection to be taken', async () => {
+        await again.connect(false);
+        again.send({ type: 'hello', provider_id: p.id, name: 'back', leases: [a.lease], protocol: 2, capability: { gflops: 1, memory_bytes: 2 ** 30, threads: 1, slots: 1, platform: 't', version: '0' } });
+        const w = await waitFor('welcome or close', () => again.messages.find((m) => m.type === 'welcome') ?? again.closed, 5000);
+        if ('type' in w) return w;
+        again.messages.length = 0;
+        return null;
+      }, 10_000);
+      expect(again.messages.find((m) => m.type === 'welcome')).toMatchObject({ resumed: [a.lease] });
+      expect(await again.completeWs(a, outs)).toMatchObject({ status: 'accepted' });
+      expect(await again.completeWs(a, outs)).toMatchObject({ status: 'duplicate' });
+      for (let served = 0; served < 200; served++) {
+        if ((await api(c2.url, `/v1/graphs/${id}`, tok)).json.graph.status === 'done') break;
+        const next = await again.next();
+        expect(await again.completeWs(next, await again.compute(next))).toMatchObject({ status: 'accepted' });
+      }
+      const g = (await api(c2.url, `/v1/graphs/${id}`, tok)).json;
+      expect(g.graph.status).toBe('done');
+      for (const pv of g.persisted) expect(blobBits((await api(c2.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, tok)).bytes!)).toEqual(rec.local.get(pv.name));
+      // Each subgraph done by exactly one lease, each result recorded once.
+      const done = await c2.db.db.selectFrom('leases').select('idx').where('graph_id', '=', id).where('state', '=', 'done').execute();
+      expect(done.map((l) => l.idx).sort((x, y) => x - y)).toEqual(Array.from({ length: g.graph.subgraphs_total }, (_, i) => i));
+      again.close();
+    } finally {
+      await c2.close();
       await drop2();
     }
   });

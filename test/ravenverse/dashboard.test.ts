@@ -17,7 +17,7 @@ import { createToken } from '../../lib/ravenverse/db/tokens.js';
 import { NeuralNetwork } from '../../lib/v2/index.js';
 import { Activation, Dense } from '../../lib/v2/layers/index.js';
 import { Adam } from '../../lib/v2/optimizers/index.js';
-import { Child, FakeProvider, ROOT, api, backends, waitFor } from './helpers.js';
+import { Child, FakeProvider, ROOT, api, backends, waitFor, within } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const DASHBOARD_DIR = join(ROOT, 'lib', 'ravenverse', 'coordinator', 'dashboard');
@@ -223,7 +223,7 @@ describe.runIf(haveChromium)('the dashboard in headless Chromium', () => {
 
   /** A new page that records console errors and uncaught exceptions. */
   async function open(url: string) {
-    const page = await browser.newPage();
+    const page = await within('a new Chromium page', 20_000, browser.newPage());
     const errors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
     page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
@@ -298,10 +298,10 @@ describe.runIf(haveChromium)('the dashboard in headless Chromium', () => {
   }, 150_000);
 
   it('off loopback asks for a requester token and then shows only that requester\'s graphs', async () => {
-    const rec = await record('dash-other', 1);
-    const mine = await upload(c, other, rec, false);
-    const closed = await startCoordinator({ db: c.db, port: 0, log: null, dashboardPublic: false });
-    const { page, errors } = await open(`${closed.url}/dashboard/`);
+    const rec = await within('recording the graph', 10_000, record('dash-other', 1));
+    const mine = await within('uploading the graph', 10_000, upload(c, other, rec, false));
+    const closed = await within('a second coordinator on the same database', 10_000, startCoordinator({ db: c.db, port: 0, log: null, dashboardPublic: false }));
+    const { page, errors } = await within('opening the dashboard', 35_000, open(`${closed.url}/dashboard/`));
     try {
       await page.locator('#token-form').waitFor({ state: 'visible', timeout: 10_000 });
       expect(await page.locator('#status').textContent()).toBe('This dashboard needs a requester token.');
@@ -314,8 +314,8 @@ describe.runIf(haveChromium)('the dashboard in headless Chromium', () => {
       // The one expected error: the browser's report of the first, tokenless request's 401.
       expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
     } finally {
-      await page.close();
-      await closed.close();
+      await within('closing the page', 10_000, page.close());
+      await within('closing the second coordinator', 10_000, closed.close());
     }
-  }, 60_000);
+  }, 90_000);
 });

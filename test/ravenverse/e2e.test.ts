@@ -177,10 +177,9 @@ describe.runIf(haveDataset('iris')).each(backends().map((b) => [b.name, b] as co
     const { lost } = await acceptedOnce();
     console.log(`kill -9 of the coordinator (${backend.name}): ${lost} lease(s) ended without result`);
     // The providers came back to the new coordinator.
-    // (On a timeout the message says what each provider process was doing.)
-    const states = () => [...providers].map(([n, p]) => `${n} ${p.alive ? 'alive' : 'exited'}: ...${p.out.slice(-400)}`).join('\n');
-    await waitFor('three providers connected again', async () => ((await (await fetch(`${url}/v1/health`)).json()) as { providers: number }).providers === 3, 60_000).catch((e) => {
-      throw new Error(`${(e as Error).message}\n${states()}`);
+    await waitFor('three providers connected again', async () => ((await (await fetch(`${url}/v1/health`)).json()) as { providers: number }).providers === 3, 60_000).catch((err: Error) => {
+      const tails = [...providers].map(([name, p]) => `--- ${name} (${p.alive ? 'alive' : 'exited'}):\n${p.out.slice(-1500)}`).join('\n');
+      throw new Error(`${err.message}\n--- coordinator:\n${coordinator.out.slice(-3000)}\n${tails}`);
     });
   }, 120_000);
 });

@@ -12,8 +12,8 @@ import WebSocket from 'ws';
 import { executeGraph } from '../../lib/graph/execute.js';
 import { decodeBlob, encodeBlob } from '../../lib/graph/format.js';
 import { validateGraphJson } from '../../lib/graph/validate.js';
-import type { Assignment, Capability, CoordinatorMessage } from '../../lib/ravenverse/protocol.js';
-import { decodeBundle, encodeBundle } from '../../lib/ravenverse/protocol.js';
+import type { Assignment, Capability, Completed, CoordinatorMessage } from '../../lib/ravenverse/protocol.js';
+import { decodeBundle, decodeFrame, encodeBundle, encodeFrame } from '../../lib/ravenverse/protocol.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'ravdl.mjs');
@@ -78,6 +78,17 @@ export async function waitFor<T>(what: string, cond: () => T | Promise<T>, ms = 
   }
 }
 
+/** `p`, or an error naming `what` after `ms` (so a test that hangs says where). */
+export async function within<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A `ravdl` child process; its output is kept; it is killed when the test ends or after `limitMs`. */
 export class Child {
   readonly proc: ChildProcess;
@@ -136,6 +147,8 @@ export class FakeProvider {
   readonly id = `p_fake${randomBytes(8).toString('hex')}`;
   readonly assignments: Assignment[] = [];
   readonly messages: CoordinatorMessage[] = [];
+  /** Protocol 2: the blobs that came inline with each assignment, by lease. */
+  readonly inline = new Map<string, { sha256: string; bytes: Uint8Array }[]>();
   closed: { code: number; reason: string } | null = null;
   /** Stops the heartbeats a real provider sends (every 200 ms while connected). */
   silent = false;
@@ -147,12 +160,19 @@ export class FakeProvider {
     readonly base: string,
     readonly token: string,
     readonly capability: Partial<Capability> = {},
+    /** 2: binary assignments with inline inputs, completions over the WebSocket (completeWs). */
+    readonly protocol: 1 | 2 = 1,
   ) {}
 
   async connect(hello = true): Promise<this> {
     this.ws = new WebSocket(this.base.replace(/^http/, 'ws') + '/v1/provider', { headers: { authorization: `Bearer ${this.token}` } });
-    this.ws.on('message', (d) => {
-      const m = JSON.parse(d.toString()) as CoordinatorMessage;
+    this.ws.on('message', (d, isBinary) => {
+      let m: CoordinatorMessage;
+      if (isBinary) {
+        const f = decodeFrame(d as Buffer);
+        m = f.header as CoordinatorMessage;
+        if (m.type === 'assign') this.inline.set(m.lease, f.blobs);
+      } else m = JSON.parse(d.toString()) as CoordinatorMessage;
       this.messages.push(m);
       if (m.type === 'assign') {
         this.assignments.push(m);
@@ -175,6 +195,7 @@ export class FakeProvider {
         name: this.id,
         leases: [],
         capability: { gflops: 10, memory_bytes: 2 ** 30, threads: 1, slots: 1, platform: 'test', version: '0', ...this.capability },
+        ...(this.protocol === 2 ? { protocol: 2 } : {}),
       });
       await waitFor('welcome', () => this.messages.some((m) => m.type === 'welcome'), 10_000);
     }
@@ -227,6 +248,15 @@ export class FakeProvider {
     const done = await api(this.base, `/v1/leases/${a.lease}/complete`, this.token, { method: 'POST', body: { outputs: Object.fromEntries(outs.map((o) => [o.name, o.sha256])) } });
     this.finished.add(a.lease);
     return { up, done };
+  }
+
+  /** Protocol 2: completes the lease with its results in one binary frame; resolves with the coordinator's answer (at most `ms`). */
+  async completeWs(a: Assignment, outs: { name: string; sha256: string; bytes: Uint8Array }[], ms = 20_000): Promise<Completed> {
+    const seen = this.messages.length;
+    this.ws.send(encodeFrame({ type: 'complete', lease: a.lease, outputs: Object.fromEntries(outs.map((o) => [o.name, o.sha256])) }, outs), { binary: true });
+    const m = await waitFor('the completion\'s answer', () => this.messages.slice(seen).find((x): x is Completed => x.type === 'completed' && x.lease === a.lease), ms);
+    this.finished.add(a.lease);
+    return m;
   }
 
   close(): void {

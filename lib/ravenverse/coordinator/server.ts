@@ -11,9 +11,11 @@
 //   GET    /v1/graphs, /v1/graphs/:id     summaries (with the persisted names and their blobs)
 //   GET    /v1/graphs/:id/events          server-sent events: progress, persisted, end
 //   GET    /v1/graphs/:id/persisted/:name the value's result blob (409 ERR_NOT_READY before)
+//   POST   /v1/graphs/:id/persisted       { names: [...] }: several values' blobs, as a bundle
 //   DELETE /v1/graphs/:id, /v1/graphs     delete one graph, or all of one's graphs (flush)
 // Providers (provider token):
-//   WS     /v1/provider                   hello, assign, heartbeat, failed, cancel
+//   WS     /v1/provider                   hello, assign, heartbeat, failed, cancel; protocol 2:
+//                                         complete (binary, results inline) -> completed
 //   GET    /v1/leases/:lease/blobs/:sha   an input of the lease (POST /v1/leases/:lease/blobs
 //                                         { sha256: [...] }: several, as a bundle)
 //   PUT    /v1/leases/:lease/results/:sha a result blob of the lease (PUT .../results: a bundle)
@@ -27,8 +29,9 @@ import type { ServerResponse } from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Db, openDatabase } from '../db/open.js';
+import type { Journal } from '../db/journal.js';
 import { findToken } from '../db/tokens.js';
-import { API, ID_RE, LENGTH_HEADER, OFFSET_HEADER, SHA256_RE, SHA_HEADER, decodeBundle, encodeBundle, sha256 } from '../protocol.js';
+import { API, ID_RE, LENGTH_HEADER, MAX_PROVIDER_MESSAGE, OFFSET_HEADER, SHA256_RE, SHA_HEADER, decodeBundle, encodeBundle, sha256 } from '../protocol.js';
 import { ApiError, badRequest, forbidden } from './errors.js';
 import { CoordinatorState, type GraphEvent, type StateOptions } from './state.js';
 import { ProviderChannel } from './ws.js';
@@ -55,6 +58,8 @@ export interface CoordinatorOptions {
   plan?: 'auto' | 'per-step' | 'per-op';
   /** Another partitioner (benchmarks, tests): GraphData -> Subgraph[] in dependency order. */
   partitioner?: StateOptions['partitioner'];
+  /** Writes the group commits (default: db/journal.ts on the database; tests give one that fails). */
+  journal?: (store: Db) => Journal;
   /** Largest graph.json accepted, bytes (default 256 MiB). */
   maxGraphBytes?: number;
   maxNodes?: number;
@@ -130,6 +135,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     maxValueBytes: o.maxValueBytes,
     maxBlobBytes: o.maxBlobBytes,
     maxPendingUploads: 32,
+    journal: o.journal?.(store),
     log,
   });
   await state.recover();
@@ -274,6 +280,21 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     return reply.type('application/octet-stream').header(SHA_HEADER, b.sha256).send(b.data);
   });
 
+  // Several persisted values in one answer (a bundle, each blob once): the client fetches them in groups.
+  app.post<{ Params: { id: string }; Body: { names: string[] } }>(
+    `${API}/graphs/:id/persisted`,
+    {
+      schema: {
+        params: params({ id: idParam }),
+        body: { type: 'object', additionalProperties: false, required: ['names'], properties: { names: { type: 'array', minItems: 1, maxItems: 10_000, items: { type: 'string', minLength: 1, maxLength: 1000 } } } },
+      },
+    },
+    async (req, reply) => {
+      const owner = await auth(req, 'requester');
+      return reply.type('application/octet-stream').send(encodeBundle(await state.persistedBlobs(owner, req.params.id, req.body.names)));
+    },
+  );
+
   const streams = new Set<ServerResponse>();
   app.get<{ Params: { id: string } }>(`${API}/graphs/:id/events`, { schema: { params: params({ id: idParam }) } }, async (req, reply) => {
     const owner = await auth(req, 'requester');
@@ -284,8 +305,19 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     streams.add(raw);
     let ended = false;
+    let corked = false;
     const write = (event: string, data: unknown) => {
-      if (!ended && !raw.destroyed) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      if (ended || raw.destroyed) return;
+      // The events of one commit leave in one write.
+      if (!corked) {
+        corked = true;
+        raw.cork();
+        process.nextTick(() => {
+          corked = false;
+          raw.uncork();
+        });
+      }
+      raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
     const end = () => {
       if (ended) return;
@@ -441,7 +473,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   }
 
   // ---------------------------------------------------------------- providers' channel, timers
-  const channel = new ProviderChannel(state, { heartbeatMs: o.heartbeatMs, leaseMs: o.leaseMs, maxMessageBytes: 1 << 20, messagesPerSecond: 200, authenticate, log });
+  const channel = new ProviderChannel(state, { heartbeatMs: o.heartbeatMs, leaseMs: o.leaseMs, maxMessageBytes: MAX_PROVIDER_MESSAGE, messagesPerSecond: 200, authenticate, log });
   app.server.on('upgrade', (req, socket, head) => channel.handleUpgrade(req, socket, head));
   const timers = [
     setInterval(() => void state.expireDue().catch((e) => log(`lease expiry failed: ${(e as Error).message}`)), Math.max(50, Math.min(500, o.leaseMs / 4))),
@@ -466,7 +498,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
         await channel.close();
         for (const s of streams) s.end();
         await app.close();
-        await state.idle();
+        await state.shutdown();
         if (typeof o.db !== 'object') await store.close();
       })()),
   };

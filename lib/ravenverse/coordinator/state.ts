@@ -1,13 +1,18 @@
-// The coordinator's state machine, all of it in the database so a restart resumes a run:
+// The coordinator's state machine. The database holds all of it, so a restart resumes a run:
 //   graph:    uploaded -> running -> done | failed
 //   subgraph: waiting (for inputs) -> ready -> leased -> done, back to ready when its lease
 //             expires, its provider disconnects or reports a failure
 //   lease:    active -> done | expired | failed | cancelled; only an active lease's result is
-//             accepted, once (compare-and-set on the lease and the subgraph in one transaction)
-// Only what a running process needs besides the database is in memory: the connected providers,
-// a cache of parsed graphs, and the progress listeners.
+//             accepted, once
+// While a graph runs, its subgraphs, leases and results are also held in memory (rebuilt from
+// the database at start): the ready queue, assignment and completion never read the database.
+// Every change is written through a group commit (db/journal.ts), one transaction for all the
+// changes of a moment, and nothing that depends on a change is acknowledged before its commit:
+// a provider's result is answered, and requesters hear of progress, only once it is durable.
+// An assignment may leave before its lease is committed: if the coordinator dies first, the
+// provider's hello names a lease the database does not know, and the work is simply redone.
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import { GraphError, RavdlError } from '../../errors.js';
 import { graphJson } from '../../graph/format.js';
 import { type GraphData, outputsOf, type ValueRef } from '../../graph/graph-data.js';
@@ -15,13 +20,27 @@ import { validateGraphJson } from '../../graph/validate.js';
 import { numel } from '../../tensor/tensor.js';
 // Registers every op of the catalog, which validation checks graphs against.
 import '../../ops/index.js';
+import { type Batch, type BlobWrite, type Journal, type PersistedWrite, type ProviderWrite, type ResultWrite, openJournal } from '../db/journal.js';
 import type { Db } from '../db/open.js';
-import type { Database, GraphsTable, SubgraphsTable } from '../db/schema.js';
+import type { Database, GraphsTable, LeasesTable, SubgraphsTable } from '../db/schema.js';
 import { estimatePeakBytes } from '../memory.js';
 import { type PartitionOptions, partition } from '../partition.js';
-import { type Capability, type CoordinatorMessage, type PersistedInfoWire, VARIABLE_PREFIX, blobBytesFor, blobMeta, sha256 } from '../protocol.js';
+import {
+  type Assignment,
+  type Capability,
+  type CoordinatorMessage,
+  INLINE_BLOB_BYTES,
+  INLINE_TOTAL_BYTES,
+  type PersistedInfoWire,
+  VARIABLE_PREFIX,
+  blobBytesFor,
+  blobMeta,
+  encodeFrame,
+  sha256,
+} from '../protocol.js';
 import { type Subgraph, refKey, subgraphGraph } from '../subgraph.js';
 import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.js';
+import { ReadyQueue } from './queue.js';
 
 export interface StateOptions {
   /** How long a lease lives without a heartbeat, ms. */
@@ -41,6 +60,10 @@ export interface StateOptions {
   maxBlobBytes: number;
   /** Most unfinished resumable uploads per requester. */
   maxPendingUploads: number;
+  /** Bytes of small blobs kept in memory to send inline and serve without the database (default 64 MiB). */
+  blobCacheBytes?: number;
+  /** Writes batches (default: openJournal(store)); tests give one that fails. */
+  journal?: Journal;
   log: (line: string) => void;
 }
 
@@ -50,9 +73,13 @@ export interface ProviderConn {
   token: string;
   name: string;
   capability: Capability;
+  /** 2: binary assignments with inline inputs, completions over the WebSocket (protocol.ts). */
+  protocol: number;
   leases: Set<string>;
   open: boolean;
   send(msg: CoordinatorMessage): boolean;
+  /** Sends a prepared text or binary frame. */
+  sendRaw(data: string | Buffer): boolean;
   close(code: number, reason: string): void;
 }
 
@@ -80,21 +107,132 @@ export type GraphEvent =
   | { type: 'persisted'; value: PersistedInfo }
   | { type: 'end'; graph: GraphSummary };
 
+export type CompletionStatus = 'accepted' | 'duplicate' | 'ignored';
+
 interface OutputMetaRow {
   ref: string;
   shape: number[];
   dtype: string;
 }
 
+/** What the coordinator knows of a result blob a provider sent. */
+interface ResultInfo {
+  dtype: string;
+  shape: string;
+  size: number;
+  scalar: number | null;
+}
+
+/** A subgraph of a running graph, in memory. */
+interface SubRt {
+  graphId: string;
+  idx: number;
+  state: SubgraphsTable['state'];
+  depsLeft: number;
+  dependents: number[];
+  spec: Subgraph;
+  outputs: OutputMetaRow[];
+  constBlobs: string[];
+  peakBytes: number;
+  flops: number;
+  nodeCount: number;
+  attempts: number;
+  failures: number;
+  /** Providers whose lease of it failed or ran out (given it again only when no other provider fits). */
+  excluded: Set<string>;
+  lastError: string | null;
+  doneBy: string | null;
+  updatedAt: number;
+  /** Active leases of it. */
+  active: number;
+  /** In the ready queue (entries whose subgraph is no longer ready are skipped when popped). */
+  queued: boolean;
+}
+
+/** A running graph, in memory. */
+interface GraphRt {
+  id: string;
+  owner: string;
+  summary: GraphSummary;
+  g: GraphData;
+  subs: SubRt[];
+  ready: ReadyQueue;
+  /** "node:output" -> its result's SHA-256. */
+  results: Map<string, string>;
+  /** Sizes of its constants' and results' blobs. */
+  sizes: Map<string, number>;
+  /** Persisted names not computed yet, by the value they name. */
+  unfilled: Map<string, string[]>;
+  /** Persisted values filled since the last commit (announced once it is durable). */
+  fresh: PersistedInfo[];
+}
+
+/** A lease, in memory while active (and until its end is committed). */
+interface LeaseRt extends LeasesTable {
+  /** Results uploaded over HTTP for it. */
+  uploaded: Map<string, ResultInfo>;
+  /** The blobs its provider may download (computed with its assignment). */
+  allowed: Set<string> | null;
+  /** Resolves when its end (done) is durable. */
+  durable: Promise<void> | null;
+}
+
+interface Dirty {
+  leases: Set<LeaseRt>;
+  subs: Set<SubRt>;
+  graphs: Set<GraphRt>;
+  blobs: Map<string, BlobWrite>;
+  results: ResultWrite[];
+  persisted: PersistedWrite[];
+  providers: Map<string, ProviderWrite>;
+}
+
+const newDirty = (): Dirty => ({ leases: new Set(), subs: new Set(), graphs: new Set(), blobs: new Map(), results: [], persisted: [], providers: new Map() });
+const isDirty = (d: Dirty) => d.leases.size + d.subs.size + d.graphs.size + d.blobs.size + d.results.length + d.persisted.length + d.providers.size > 0;
+
 const CHUNK = 400; // rows or values per statement, well under SQLite's and PostgreSQL's parameter limits
 const chunks = <T>(xs: readonly T[], n = CHUNK): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 const SUMMARY_COLS = ['id', 'name', 'algorithm', 'approach', 'status', 'error', 'nodes_total', 'nodes_done', 'subgraphs_total', 'subgraphs_done', 'persisted_total', 'persisted_done', 'created_at', 'updated_at'] as const;
+/** How often a provider's last_seen is written while it only heartbeats, ms. */
+const LAST_SEEN_EVERY_MS = 10_000;
 
 /** The float a one-element F32 blob holds (its data follows the 8-byte length and the header). */
-function scalarOf(bytes: Buffer): number {
-  const n = bytes.readUInt32LE(0) + bytes.readUInt32LE(4) * 2 ** 32;
-  return bytes.readFloatLE(8 + n);
+function scalarOf(bytes: Uint8Array): number {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = b.readUInt32LE(0) + b.readUInt32LE(4) * 2 ** 32;
+  return b.readFloatLE(8 + n);
 }
+
+/** Small blobs by SHA-256, least recently used out first (content-addressed: never stale). */
+class BlobCache {
+  private map = new Map<string, Buffer>();
+  private bytes = 0;
+  constructor(private budget: number) {}
+  get(sha: string): Buffer | undefined {
+    const b = this.map.get(sha);
+    if (b) {
+      this.map.delete(sha);
+      this.map.set(sha, b);
+    }
+    return b;
+  }
+  put(sha: string, data: Uint8Array): void {
+    if (data.length > this.budget / 64 || this.map.has(sha)) return;
+    const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.map.set(sha, b);
+    this.bytes += b.length;
+    // Iterated only when over budget: walking a Map that churns steps over its deleted entries.
+    if (this.bytes <= this.budget) return;
+    for (const [k, v] of this.map) {
+      if (this.bytes <= this.budget) break;
+      this.map.delete(k);
+      this.bytes -= v.length;
+    }
+  }
+}
+
+/** Settles a promise without an unhandled rejection when nobody waits on it. */
+const quiet = <T>(p: Promise<T>): Promise<T> => (p.catch(() => {}), p);
 
 export class CoordinatorState {
   readonly db: Kysely<Database>;
@@ -102,28 +240,69 @@ export class CoordinatorState {
   readonly providers = new Map<string, ProviderConn>();
   private parsedGraphs = new Map<string, GraphData>();
   private listeners = new Map<string, Set<(e: GraphEvent) => void>>();
-  private allowedCache = new Map<string, Set<string>>();
-  private dispatching: Promise<void> | null = null;
-  private dispatchAgain = false;
+  /** Running graphs by id, and in the order they are served (oldest first). */
+  private graphs = new Map<string, GraphRt>();
+  private running: GraphRt[] = [];
+  /** Active leases (and ended ones until their end is committed). */
+  private leases = new Map<string, LeaseRt>();
+  private cache: BlobCache;
+  private journal: Journal;
+  private dirty = newDirty();
+  private inFlight: Promise<void> | null = null;
+  private flushAgain = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private waiters: { resolve: () => void; reject: (e: Error) => void; promise?: Promise<void> }[] = [];
+  private tickScheduled = false;
+  private wantDispatch = false;
+  /** Resolves when the in-memory state matches the database (after start, or a reload). */
+  private loaded: Promise<void> = Promise.resolve();
+  private reloading = false;
   private closed = false;
+  private lastSeenWritten = new Map<string, number>();
 
   constructor(
     readonly store: Db,
     readonly opts: StateOptions,
   ) {
     this.db = store.db;
+    this.cache = new BlobCache(opts.blobCacheBytes ?? 64 * 2 ** 20);
+    this.journal = opts.journal ?? openJournal(store);
   }
 
-  /** After a restart: providers are gone until they reconnect; give their leases one lease time to come back. */
+  /** After a restart: providers are gone until they reconnect; running graphs, their queues and active leases come back into memory, each lease with one lease time for its provider to return. */
   async recover(): Promise<void> {
-    const now = Date.now();
     await this.db.updateTable('providers').set({ connected: 0 }).execute();
-    await this.db.updateTable('leases').set({ expires_at: now + this.opts.leaseMs }).where('state', '=', 'active').execute();
+    this.loaded = this.load();
+    await this.loaded;
   }
 
   close(): void {
     this.closed = true;
     for (const set of this.listeners.values()) set.clear();
+  }
+
+  /** After close(): writes what is left, then stops the journal's writer. */
+  async shutdown(): Promise<void> {
+    await this.idle();
+    await this.journal.close?.();
+  }
+
+  /** Resolves when every change made so far is committed (or its batch failed). */
+  async idle(): Promise<void> {
+    for (let i = 0; i < 1000 && (this.inFlight || isDirty(this.dirty) || this.tickScheduled); i++) {
+      if (this.inFlight) await this.inFlight.catch(() => {});
+      else await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /** What is queued in memory (tests compare it with the database after a restart). */
+  queueSnapshot(): { graph: string; ready: number[]; leased: number[]; leases: string[] }[] {
+    return this.running.map((g) => ({
+      graph: g.id,
+      ready: g.subs.filter((s) => s.state === 'ready').map((s) => s.idx),
+      leased: g.subs.filter((s) => s.state === 'leased').map((s) => s.idx),
+      leases: [...this.leases.values()].filter((l) => l.graph_id === g.id && l.state === 'active').map((l) => l.id).sort(),
+    }));
   }
 
   // ---------------------------------------------------------------- graphs (requesters)
@@ -133,6 +312,15 @@ export class CoordinatorState {
     if (!row) throw notFound(`no graph ${id}`);
     if (row.owner !== owner) throw forbidden(`graph ${id} belongs to another requester`);
     return row;
+  }
+
+  /** 404 or 403 unless the graph is the requester's (its summary without graph.json, which can be large). */
+  private async ownGraph(owner: string, id: string): Promise<GraphSummary> {
+    const row = await this.db.selectFrom('graphs').select([...SUMMARY_COLS, 'owner']).where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound(`no graph ${id}`);
+    if (row.owner !== owner) throw forbidden(`graph ${id} belongs to another requester`);
+    const { owner: _, ...summary } = row;
+    return summary as GraphSummary;
   }
 
   private async parsed(id: string, json?: string): Promise<GraphData> {
@@ -187,8 +375,7 @@ export class CoordinatorState {
   }
 
   async summary(owner: string, id: string): Promise<GraphSummary> {
-    const row = await this.graphRow(owner, id);
-    return Object.fromEntries(SUMMARY_COLS.map((k) => [k, row[k]])) as unknown as GraphSummary;
+    return this.ownGraph(owner, id);
   }
 
   private async summaryOf(id: string): Promise<GraphSummary | null> {
@@ -213,24 +400,25 @@ export class CoordinatorState {
   }
 
   async persistedList(owner: string, id: string): Promise<{ name: string; sha256: string | null }[]> {
-    await this.graphRow(owner, id);
+    await this.ownGraph(owner, id);
     return this.db.selectFrom('persisted').select(['name', 'sha256']).where('graph_id', '=', id).orderBy('position').execute();
   }
 
   /** Partitions the graph and queues its subgraphs; a second call answers the run's state. */
   async execute(owner: string, id: string): Promise<GraphSummary> {
+    await this.loaded;
     const row = await this.graphRow(owner, id);
     if (row.status !== 'uploaded') return this.summary(owner, id);
     const g = await this.parsed(id, row.graph_json);
     // Every constant must be a blob this requester uploaded, holding what the node declares.
     const constNodes = g.nodes.flatMap((n) => (n.kind === 'const' ? [n] : []));
     const shas = [...new Set(constNodes.map((n) => n.blob!))];
-    const metas = new Map<string, { dtype: string; shape: string }>();
+    const metas = new Map<string, { dtype: string; shape: string; size: number }>();
     for (const part of chunks(shas)) {
       const rows = await this.db
         .selectFrom('blobs')
         .innerJoin('blob_owners', 'blob_owners.sha256', 'blobs.sha256')
-        .select(['blobs.sha256', 'blobs.dtype', 'blobs.shape'])
+        .select(['blobs.sha256', 'blobs.dtype', 'blobs.shape', 'blobs.size'])
         .where('blob_owners.owner', '=', owner)
         .where('blobs.sha256', 'in', part)
         .execute();
@@ -289,6 +477,12 @@ export class CoordinatorState {
     });
     const summary = await this.summary(owner, id);
     if (started) {
+      if (summary.status === 'running') {
+        const sizes = new Map([...metas].map(([sha, m]) => [sha, m.size]));
+        await this.cacheSmallBlobs([...metas].filter(([, m]) => m.size <= INLINE_BLOB_BYTES).map(([sha]) => sha));
+        const unfilled = persistRows.filter((p) => !p.sha256).map((p) => [p.ref, p.name] as const);
+        this.addRuntime(owner, summary, g, subRows.map((r, i) => ({ row: r, spec: subs[i]! })), new Map(), sizes, unfilled);
+      }
       this.opts.log(`graph ${id} ('${row.name}'): ${g.nodes.length} nodes in ${subs.length} subgraph(s) for ${connected.length} provider(s)`);
       this.emit(id, { type: 'progress', graph: summary });
       if (summary.status === 'done') this.emit(id, { type: 'end', graph: summary });
@@ -299,18 +493,60 @@ export class CoordinatorState {
 
   /** The blob of a persisted value; 409 ERR_NOT_READY until it is computed. */
   async persistedBlob(owner: string, id: string, name: string): Promise<{ sha256: string; data: Buffer }> {
-    await this.graphRow(owner, id);
-    const p = await this.db.selectFrom('persisted').select(['sha256']).where('graph_id', '=', id).where('name', '=', name).executeTakeFirst();
-    if (!p) throw notFound(`graph ${id} persists no value named '${name}'`);
-    if (!p.sha256) throw new ApiError(409, 'ERR_NOT_READY', `graph ${id}: '${name}' is not computed yet`);
-    const b = await this.db.selectFrom('blobs').select(['data']).where('sha256', '=', p.sha256).executeTakeFirstOrThrow();
-    return { sha256: p.sha256, data: b.data };
+    const [b] = await this.persistedBlobs(owner, id, [name]);
+    return { sha256: b!.sha256, data: b!.bytes };
+  }
+
+  /** The blobs of several persisted values, each once (the names may share one); 409 ERR_NOT_READY if one is not computed yet. */
+  async persistedBlobs(owner: string, id: string, names: readonly string[]): Promise<{ sha256: string; bytes: Buffer }[]> {
+    await this.ownGraph(owner, id);
+    const shaOf = new Map<string, string | null>();
+    for (const part of chunks([...new Set(names)])) {
+      for (const p of await this.db.selectFrom('persisted').select(['name', 'sha256']).where('graph_id', '=', id).where('name', 'in', part).execute()) shaOf.set(p.name, p.sha256);
+    }
+    for (const name of names) {
+      if (!shaOf.has(name)) throw notFound(`graph ${id} persists no value named '${name}'`);
+      if (!shaOf.get(name)) throw new ApiError(409, 'ERR_NOT_READY', `graph ${id}: '${name}' is not computed yet`);
+    }
+    const shas = [...new Set(names.map((n) => shaOf.get(n)!))];
+    const data = await this.blobData(shas);
+    return shas.map((sha) => ({ sha256: sha, bytes: data.get(sha)! }));
+  }
+
+  /** Blob bytes from the cache or the database. */
+  private async blobData(shas: readonly string[]): Promise<Map<string, Buffer>> {
+    const found = new Map<string, Buffer>();
+    const want: string[] = [];
+    for (const sha of shas) {
+      const hit = this.cache.get(sha);
+      if (hit) found.set(sha, hit);
+      else want.push(sha);
+    }
+    for (const part of chunks(want, 50)) {
+      for (const r of await this.db.selectFrom('blobs').select(['sha256', 'data']).where('sha256', 'in', part).execute()) {
+        found.set(r.sha256, r.data);
+        this.cache.put(r.sha256, r.data);
+      }
+    }
+    for (const sha of shas) if (!found.has(sha)) throw notFound(`blob ${sha} is not stored`);
+    return found;
+  }
+
+  /** Loads small blobs into the cache (they travel inline with assignments). */
+  private async cacheSmallBlobs(shas: readonly string[]): Promise<void> {
+    const want = shas.filter((s) => !this.cache.get(s)).slice(0, 4096);
+    for (const part of chunks(want, 100)) {
+      for (const r of await this.db.selectFrom('blobs').select(['sha256', 'data']).where('sha256', 'in', part).where('size', '<=', INLINE_BLOB_BYTES).execute()) this.cache.put(r.sha256, r.data);
+    }
   }
 
   /** Deletes a graph, its subgraphs, leases and results (and result blobs nothing else uses). */
   async deleteGraph(owner: string, id: string): Promise<void> {
-    await this.graphRow(owner, id);
-    const active = await this.db.selectFrom('leases').select(['id', 'provider_id']).where('graph_id', '=', id).where('state', '=', 'active').execute();
+    await this.ownGraph(owner, id);
+    // Out of memory first (its leases cancelled, its pending writes dropped), then out of the database.
+    const rt = this.graphs.get(id);
+    if (rt) this.forget(rt, 'the graph was deleted');
+    await this.settled();
     await this.db.transaction().execute(async (trx) => {
       const shas = (await trx.selectFrom('results').select('sha256').where('graph_id', '=', id).execute()).map((r) => r.sha256);
       await trx.deleteFrom('results').where('graph_id', '=', id).execute();
@@ -328,7 +564,6 @@ export class CoordinatorState {
       }
     });
     this.parsedGraphs.delete(id);
-    for (const l of active) this.dropLease(l.id, l.provider_id, 'the graph was deleted');
     const set = this.listeners.get(id);
     if (set) for (const fn of set) fn({ type: 'end', graph: { id, status: 'failed', error: 'deleted' } as GraphSummary });
     this.listeners.delete(id);
@@ -441,6 +676,7 @@ export class CoordinatorState {
 
   /** A provider said hello: record it, take back the leases it still holds. */
   async hello(conn: ProviderConn, leases: readonly string[]): Promise<string[]> {
+    await this.loaded;
     const now = Date.now();
     const row = await this.db.selectFrom('providers').select('token').where('id', '=', conn.id).executeTakeFirst();
     if (row && row.token !== conn.token) throw forbidden(`provider id ${conn.id} belongs to another provider token`);
@@ -448,8 +684,11 @@ export class CoordinatorState {
     await this.db
       .insertInto('providers')
       .values({ id: conn.id, token: conn.token, name: conn.name, capability: cap, gflops: conn.capability.gflops, memory_bytes: conn.capability.memory_bytes, connected: 1, last_seen: now, subgraphs_done: 0, flops_done: 0, busy_ms: 0, created_at: now })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ name: conn.name, capability: cap, gflops: conn.capability.gflops, memory_bytes: conn.capability.memory_bytes, connected: 1, last_seen: now }))
+      .onConflict((oc) => oc.column('id').doUpdateSet({ name: conn.name, capability: cap, gflops: conn.capability.gflops, memory_bytes: conn.capability.memory_bytes }))
       .execute();
+    // Connected-ness goes through the group commit, so it lands after an earlier disconnect of the same provider.
+    this.markProvider(conn.id, { connected: 1, last_seen: now });
+    this.lastSeenWritten.set(conn.id, now);
     const old = this.providers.get(conn.id);
     if (old && old !== conn) {
       // The same provider reconnected before its old socket was seen to close: the new one takes over.
@@ -460,31 +699,29 @@ export class CoordinatorState {
     }
     this.providers.set(conn.id, conn);
     const resumed: string[] = [];
-    for (const part of chunks(leases.slice(0, 64))) {
-      const rows = await this.db.selectFrom('leases').select('id').where('id', 'in', part).where('token', '=', conn.token).where('provider_id', '=', conn.id).where('state', '=', 'active').execute();
-      for (const r of rows) resumed.push(r.id);
+    for (const id of leases.slice(0, 64)) {
+      const l = this.leases.get(id);
+      if (!l || l.state !== 'active' || l.token !== conn.token || l.provider_id !== conn.id) continue;
+      l.expires_at = now + this.opts.leaseMs;
+      conn.leases.add(id);
+      resumed.push(id);
     }
-    if (resumed.length) await this.db.updateTable('leases').set({ expires_at: now + this.opts.leaseMs }).where('id', 'in', resumed).execute();
-    for (const l of resumed) conn.leases.add(l);
     this.opts.log(`provider ${conn.name} (${conn.id}) connected: ${conn.capability.gflops.toFixed(1)} GFLOP/s, ${(conn.capability.memory_bytes / 2 ** 20).toFixed(0)} MiB${resumed.length ? `, resumed ${resumed.length} lease(s)` : ''}`);
     return resumed;
   }
 
-  /** Extends the leases a provider says it is working on. */
+  /** Extends the leases a provider says it is working on (in memory: a restart gives every active lease a fresh lease time anyway). */
   async heartbeat(conn: ProviderConn, leases: readonly string[]): Promise<void> {
     const now = Date.now();
-    const mine = leases.filter((l) => conn.leases.has(l));
-    if (mine.length) {
-      await this.db
-        .updateTable('leases')
-        .set({ expires_at: now + this.opts.leaseMs })
-        .where('id', 'in', mine.slice(0, CHUNK))
-        .where('token', '=', conn.token)
-        .where('state', '=', 'active')
-        .where('created_at', '>', now + this.opts.leaseMs - this.opts.maxLeaseMs)
-        .execute();
+    for (const id of leases) {
+      if (!conn.leases.has(id)) continue;
+      const l = this.leases.get(id);
+      if (l?.state === 'active' && l.created_at > now + this.opts.leaseMs - this.opts.maxLeaseMs) l.expires_at = now + this.opts.leaseMs;
     }
-    await this.db.updateTable('providers').set({ last_seen: now }).where('id', '=', conn.id).execute();
+    if (now - (this.lastSeenWritten.get(conn.id) ?? 0) >= LAST_SEEN_EVERY_MS) {
+      this.lastSeenWritten.set(conn.id, now);
+      this.markProvider(conn.id, { last_seen: now });
+    }
   }
 
   async disconnected(conn: ProviderConn): Promise<void> {
@@ -492,61 +729,70 @@ export class CoordinatorState {
     if (this.providers.get(conn.id) !== conn) return; // replaced by a newer connection
     this.providers.delete(conn.id);
     if (this.closed) return;
-    await this.db.updateTable('providers').set({ connected: 0, last_seen: Date.now() }).where('id', '=', conn.id).execute();
+    this.markProvider(conn.id, { connected: 0, last_seen: Date.now() });
     // Its work goes back to the queue at once: nothing it sends for these leases is accepted any more.
-    for (const l of [...conn.leases]) await this.endLease(l, 'expired', 'the provider disconnected');
+    for (const l of [...conn.leases]) this.endLease(l, 'expired', 'the provider disconnected');
     this.opts.log(`provider ${conn.name} (${conn.id}) disconnected`);
   }
 
-  private async activeLease(token: string, leaseId: string) {
-    const lease = await this.db.selectFrom('leases').selectAll().where('id', '=', leaseId).executeTakeFirst();
-    if (!lease) throw notFound(`no lease ${leaseId}`);
-    if (lease.token !== token) throw forbidden(`lease ${leaseId} belongs to another provider`);
-    return lease;
+  /** The lease in memory, or its row from the database once it ended; 404 or 403 when it is not this token's. */
+  private async lookupLease(token: string, leaseId: string): Promise<LeaseRt | LeasesTable> {
+    const l = this.leases.get(leaseId) ?? (await this.db.selectFrom('leases').selectAll().where('id', '=', leaseId).executeTakeFirst());
+    if (!l) throw notFound(`no lease ${leaseId}`);
+    if (l.token !== token) throw forbidden(`lease ${leaseId} belongs to another provider`);
+    return l;
+  }
+
+  private ended(l: LeaseRt | LeasesTable, what: string): ApiError {
+    // A lease active in the database but not in memory is not this coordinator's to serve.
+    const state = l.state === 'active' && !('uploaded' in l) ? 'not held by this coordinator' : l.state;
+    return new ApiError(409, 'ERR_LEASE_ENDED', `lease ${l.id} is ${state}${what}`);
+  }
+
+  /** The active lease (in memory) or a 409 ERR_LEASE_ENDED. */
+  private async liveLease(token: string, leaseId: string, what: string): Promise<LeaseRt> {
+    const l = await this.lookupLease(token, leaseId);
+    if (!('uploaded' in l) || l.state !== 'active' || !this.subOf(l)) throw this.ended(l, what);
+    return l;
+  }
+
+  private subOf(l: LeasesTable): { rt: GraphRt; sub: SubRt } | null {
+    const rt = this.graphs.get(l.graph_id);
+    const sub = rt?.subs[l.idx];
+    return rt && sub ? { rt, sub } : null;
   }
 
   /** The blobs a lease's provider may download: the subgraph's constants and its inputs' results. */
-  private async allowedBlobs(leaseId: string, graphId: string, idx: number): Promise<Set<string>> {
-    let set = this.allowedCache.get(leaseId);
-    if (set) return set;
-    const sub = await this.db.selectFrom('subgraphs').select(['spec', 'const_blobs']).where('graph_id', '=', graphId).where('idx', '=', idx).executeTakeFirstOrThrow();
-    const spec = JSON.parse(sub.spec) as Subgraph;
-    set = new Set(JSON.parse(sub.const_blobs) as string[]);
-    for (const part of chunks(spec.inputs.map(refKey))) {
-      for (const r of await this.db.selectFrom('results').select('sha256').where('graph_id', '=', graphId).where('ref', 'in', part).execute()) set.add(r.sha256);
+  private allowedFor(l: LeaseRt): Set<string> {
+    if (l.allowed) return l.allowed;
+    const { rt, sub } = this.subOf(l)!;
+    l.allowed = new Set(sub.constBlobs);
+    for (const ref of sub.spec.inputs) {
+      const sha = rt.results.get(refKey(ref));
+      if (sha) l.allowed.add(sha);
     }
-    if (this.allowedCache.size > 10_000) this.allowedCache.clear();
-    this.allowedCache.set(leaseId, set);
-    return set;
+    return l.allowed;
   }
 
   /** Blobs a lease's provider asks for, each one it may read (its subgraph's constants and inputs). */
   async leaseBlobs(token: string, leaseId: string, shas: readonly string[]): Promise<{ sha256: string; bytes: Uint8Array }[]> {
-    const lease = await this.activeLease(token, leaseId);
-    if (lease.state !== 'active') throw new ApiError(409, 'ERR_LEASE_ENDED', `lease ${leaseId} is ${lease.state}`);
-    const allowed = await this.allowedBlobs(leaseId, lease.graph_id, lease.idx);
+    await this.loaded;
+    const l = await this.liveLease(token, leaseId, '');
+    const allowed = this.allowedFor(l);
     const denied = shas.find((s) => !allowed.has(s));
     if (denied) throw forbidden(`blob ${denied} is not an input of lease ${leaseId}`);
-    const found = new Map<string, Buffer>();
-    for (const part of chunks([...new Set(shas)], 50)) for (const r of await this.db.selectFrom('blobs').select(['sha256', 'data']).where('sha256', 'in', part).execute()) found.set(r.sha256, r.data);
-    return shas.map((sha) => {
-      const bytes = found.get(sha);
-      if (!bytes) throw notFound(`blob ${sha} is not stored`);
-      return { sha256: sha, bytes };
-    });
+    const data = await this.blobData([...new Set(shas)]);
+    return shas.map((sha) => ({ sha256: sha, bytes: data.get(sha)! }));
   }
 
-  /** Result blobs of an active lease: each checked against its SHA-256 and against the outputs the subgraph makes. */
-  async putResults(token: string, leaseId: string, blobs: readonly { sha256: string; bytes: Uint8Array }[]): Promise<void> {
-    const lease = await this.activeLease(token, leaseId);
-    if (lease.state !== 'active') throw new ApiError(409, 'ERR_LEASE_ENDED', `lease ${leaseId} is ${lease.state}: its results are ignored`);
-    const sub = await this.db.selectFrom('subgraphs').select('outputs').where('graph_id', '=', lease.graph_id).where('idx', '=', lease.idx).executeTakeFirstOrThrow();
-    const outs = JSON.parse(sub.outputs) as OutputMetaRow[];
-    const kinds = new Set(outs.map((o) => `${o.dtype}${JSON.stringify(o.shape)}`));
-    const budget = outs.reduce((n, o) => n + blobBytesFor(o.shape), 0);
+  /** Checks result blobs against their SHA-256 and against the outputs the lease's subgraph makes. */
+  private checkResults(leaseId: string, sub: SubRt, blobs: readonly { sha256: string; bytes: Uint8Array }[]): { write: BlobWrite; info: ResultInfo }[] {
+    const kinds = new Set(sub.outputs.map((o) => `${o.dtype}${JSON.stringify(o.shape)}`));
+    const budget = sub.outputs.reduce((n, o) => n + blobBytesFor(o.shape), 0);
     const total = blobs.reduce((n, b) => n + b.bytes.length, 0);
     if (total > budget) throw new ApiError(413, 'ERR_TOO_LARGE', `lease ${leaseId}: ${total} bytes of results, more than its outputs can take (${budget})`);
-    const rows = blobs.map(({ sha256: sha, bytes }) => {
+    const now = Date.now();
+    return blobs.map(({ sha256: sha, bytes }) => {
       const got = sha256(bytes);
       if (got !== sha) throw new ApiError(400, 'ERR_HASH_MISMATCH', `result ${sha}: the bytes received have SHA-256 ${got}`);
       let meta;
@@ -555,268 +801,574 @@ export class CoordinatorState {
       } catch (err) {
         throw new ApiError(400, 'ERR_BLOB', `result ${sha}: not a ravdl blob: ${(err as Error).message}`);
       }
-      if (!kinds.has(`${meta.dtype}${JSON.stringify(meta.shape)}`)) throw new ApiError(400, 'ERR_BLOB', `result ${sha} holds [${meta.shape.join(', ')}] ${meta.dtype}, which no output of lease ${leaseId} is`);
-      return { sha256: sha, size: bytes.length, dtype: meta.dtype, shape: JSON.stringify(meta.shape), data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), created_at: Date.now() };
+      const shape = JSON.stringify(meta.shape);
+      if (!kinds.has(`${meta.dtype}${shape}`)) throw new ApiError(400, 'ERR_BLOB', `result ${sha} holds [${meta.shape.join(', ')}] ${meta.dtype}, which no output of lease ${leaseId} is`);
+      const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const scalar = meta.dtype === 'float32' && numel(meta.shape) === 1 ? scalarOf(bytes) : null;
+      return { write: { sha256: sha, size: bytes.length, dtype: meta.dtype, shape, data, created_at: now }, info: { dtype: meta.dtype, shape, size: bytes.length, scalar } };
     });
-    for (const part of chunks(rows, 50)) await this.db.insertInto('blobs').values(part).onConflict((oc) => oc.column('sha256').doNothing()).execute();
+  }
+
+  /** Result blobs of an active lease (uploaded over HTTP before its completion): stored at once. */
+  async putResults(token: string, leaseId: string, blobs: readonly { sha256: string; bytes: Uint8Array }[]): Promise<void> {
+    await this.loaded;
+    const l = await this.liveLease(token, leaseId, ': its results are ignored');
+    const checked = this.checkResults(leaseId, this.subOf(l)!.sub, blobs);
+    for (const part of chunks(checked.map((c) => c.write), 50)) await this.db.insertInto('blobs').values(part).onConflict((oc) => oc.column('sha256').doNothing()).execute();
+    for (const c of checked) {
+      l.uploaded.set(c.write.sha256, c.info);
+      this.cache.put(c.write.sha256, c.write.data);
+    }
   }
 
   /**
    * A provider finished a lease: `outputs` names each output's result blob. Accepted once, only
-   * for an active lease; a repeated call for a lease already done answers 'duplicate'.
+   * for an active lease; a repeated call for a lease already done answers 'duplicate'. Answers
+   * once the outcome is committed.
    */
-  async complete(token: string, leaseId: string, outputs: Record<string, string>): Promise<{ status: 'accepted' | 'duplicate' | 'ignored' }> {
-    const lease = await this.activeLease(token, leaseId);
-    if (lease.state === 'done') return { status: 'duplicate' };
-    if (lease.state !== 'active') throw new ApiError(409, 'ERR_LEASE_ENDED', `lease ${leaseId} is ${lease.state}: its results are ignored`);
-    const sub = await this.db.selectFrom('subgraphs').selectAll().where('graph_id', '=', lease.graph_id).where('idx', '=', lease.idx).executeTakeFirstOrThrow();
-    const outs = JSON.parse(sub.outputs) as OutputMetaRow[];
+  async complete(token: string, leaseId: string, outputs: Record<string, string>, inline?: readonly { sha256: string; bytes: Uint8Array }[]): Promise<{ status: CompletionStatus }> {
+    const r = await this.accept(token, leaseId, outputs, inline);
+    await r.durable;
+    return { status: r.status };
+  }
+
+  /** complete() without waiting for the commit: the outcome, and when it is durable. */
+  async accept(token: string, leaseId: string, outputs: Record<string, string>, inline?: readonly { sha256: string; bytes: Uint8Array }[]): Promise<{ status: CompletionStatus; durable: Promise<void> }> {
+    await this.loaded;
+    let l = await this.lookupLease(token, leaseId);
+    if (l.state === 'done') return { status: 'duplicate', durable: ('uploaded' in l ? l.durable : null) ?? Promise.resolve() };
+    if (!('uploaded' in l) || l.state !== 'active' || !this.subOf(l)) throw this.ended(l, ': its results are ignored');
+    const { sub } = this.subOf(l)!;
     const names = Object.keys(outputs);
-    if (names.length !== outs.length || !outs.every((o) => Object.hasOwn(outputs, o.ref))) {
-      throw badRequest(`lease ${leaseId}: outputs must name exactly ${outs.map((o) => o.ref).slice(0, 8).join(', ')}${outs.length > 8 ? ', ...' : ''} (${outs.length})`);
+    if (names.length !== sub.outputs.length || !sub.outputs.every((o) => Object.hasOwn(outputs, o.ref))) {
+      throw badRequest(`lease ${leaseId}: outputs must name exactly ${sub.outputs.map((o) => o.ref).slice(0, 8).join(', ')}${sub.outputs.length > 8 ? ', ...' : ''} (${sub.outputs.length})`);
     }
-    const shas = [...new Set(Object.values(outputs))];
-    const metas = new Map<string, { dtype: string; shape: string }>();
-    for (const part of chunks(shas)) for (const r of await this.db.selectFrom('blobs').select(['sha256', 'dtype', 'shape']).where('sha256', 'in', part).execute()) metas.set(r.sha256, r);
-    for (const o of outs) {
-      const m = metas.get(outputs[o.ref]!);
+    const fresh = inline?.length ? this.checkResults(leaseId, sub, inline) : [];
+    const info = new Map<string, ResultInfo>(l.uploaded);
+    for (const f of fresh) info.set(f.write.sha256, f.info);
+    const unknown = [...new Set(Object.values(outputs))].filter((s) => !info.has(s));
+    if (unknown.length) {
+      // Results stored earlier (by another lease, or before a restart).
+      for (const part of chunks(unknown)) {
+        for (const r of await this.db.selectFrom('blobs').select(['sha256', 'dtype', 'shape', 'size']).where('sha256', 'in', part).execute()) info.set(r.sha256, { dtype: r.dtype, shape: r.shape, size: r.size, scalar: null });
+      }
+      for (const [sha, m] of info) {
+        if (!unknown.includes(sha) || m.dtype !== 'float32' || numel(JSON.parse(m.shape) as number[]) !== 1) continue;
+        m.scalar = scalarOf((await this.blobData([sha])).get(sha)!);
+      }
+      const again = this.leases.get(leaseId);
+      if (!again) return this.accept(token, leaseId, outputs, inline); // its end was committed meanwhile
+      l = again;
+      if (again.state === 'done') return { status: 'duplicate', durable: again.durable ?? Promise.resolve() };
+      if (again.state !== 'active' || !this.subOf(again)) throw this.ended(again, ': its results are ignored');
+    }
+    for (const o of sub.outputs) {
+      const m = info.get(outputs[o.ref]!);
       if (!m) throw new ApiError(409, 'ERR_MISSING_BLOBS', `lease ${leaseId}: result ${outputs[o.ref]} of output ${o.ref} was not uploaded`);
       if (m.dtype !== o.dtype || m.shape !== JSON.stringify(o.shape)) throw new ApiError(400, 'ERR_BLOB', `lease ${leaseId}: output ${o.ref} must be [${o.shape.join(', ')}] ${o.dtype}, its result holds ${m.shape} ${m.dtype}`);
     }
-    // Which persisted names these outputs fill (and the number, for the ones that are one).
-    const persisted = await this.db.selectFrom('persisted').select(['name', 'ref']).where('graph_id', '=', lease.graph_id).where('sha256', 'is', null).where('ref', 'in', outs.map((o) => o.ref).slice(0, 5000)).execute();
-    const scalars = new Map<string, number>();
-    for (const p of persisted) {
-      const o = outs.find((x) => x.ref === p.ref)!;
-      if (o.dtype === 'float32' && numel(o.shape) === 1 && !scalars.has(p.ref)) {
-        const b = await this.db.selectFrom('blobs').select('data').where('sha256', '=', outputs[p.ref]!).executeTakeFirstOrThrow();
-        scalars.set(p.ref, scalarOf(b.data));
-      }
-    }
+    // From here on nothing waits: the lease and its subgraph change together, once.
+    return this.finish(l as LeaseRt, outputs, fresh, info);
+  }
+
+  private finish(l: LeaseRt, outputs: Record<string, string>, fresh: { write: BlobWrite }[], info: Map<string, ResultInfo>): { status: CompletionStatus; durable: Promise<void> } {
+    const { rt, sub } = this.subOf(l)!;
     const now = Date.now();
-    const dependents = JSON.parse(sub.dependents) as number[];
-    const outcome = await this.db.transaction().execute(async (trx) => {
-      const l = await trx.updateTable('leases').set({ state: 'done', finished_at: now }).where('id', '=', leaseId).where('state', '=', 'active').executeTakeFirst();
-      if (Number(l.numUpdatedRows) !== 1) return 'raced' as const;
-      const s = await trx.updateTable('subgraphs').set({ state: 'done', done_by: lease.provider_id, updated_at: now }).where('graph_id', '=', lease.graph_id).where('idx', '=', lease.idx).where('state', '=', 'leased').executeTakeFirst();
-      if (Number(s.numUpdatedRows) !== 1) return 'ignored' as const; // another lease of it finished first
-      for (const part of chunks(outs, 100)) {
-        await trx.insertInto('results').values(part.map((o) => ({ graph_id: lease.graph_id, ref: o.ref, sha256: outputs[o.ref]!, lease_id: leaseId, created_at: now }))).onConflict((oc) => oc.columns(['graph_id', 'ref']).doNothing()).execute();
+    l.state = 'done';
+    l.finished_at = now;
+    this.dirty.leases.add(l);
+    this.providers.get(l.provider_id)?.leases.delete(l.id);
+    sub.active--;
+    let status: CompletionStatus = 'ignored'; // another lease of it finished first
+    if (sub.state === 'leased') {
+      status = 'accepted';
+      sub.state = 'done';
+      sub.doneBy = l.provider_id;
+      sub.updatedAt = now;
+      this.dirty.subs.add(sub);
+      for (const f of fresh) {
+        this.dirty.blobs.set(f.write.sha256, f.write);
+        this.cache.put(f.write.sha256, f.write.data);
       }
-      for (const p of persisted) {
-        await trx.updateTable('persisted').set({ sha256: outputs[p.ref]!, scalar: scalars.get(p.ref) ?? null, ready_at: now }).where('graph_id', '=', lease.graph_id).where('name', '=', p.name).execute();
-      }
-      if (dependents.length) {
-        for (const d of dependents) await trx.updateTable('subgraphs').set((eb) => ({ deps_left: eb('deps_left', '-', 1) })).where('graph_id', '=', lease.graph_id).where('idx', '=', d).execute();
-        await trx.updateTable('subgraphs').set({ state: 'ready', updated_at: now }).where('graph_id', '=', lease.graph_id).where('idx', 'in', dependents).where('deps_left', '=', 0).where('state', '=', 'waiting').execute();
-      }
-      await trx
-        .updateTable('graphs')
-        .set((eb) => ({ nodes_done: eb('nodes_done', '+', sub.node_count), subgraphs_done: eb('subgraphs_done', '+', 1), persisted_done: eb('persisted_done', '+', persisted.length), updated_at: now }))
-        .where('id', '=', lease.graph_id)
-        .execute();
-      await trx.updateTable('graphs').set({ status: 'done' }).where('id', '=', lease.graph_id).where('status', '=', 'running').whereRef('subgraphs_done', '=', 'subgraphs_total').execute();
-      await trx
-        .updateTable('providers')
-        .set((eb) => ({ subgraphs_done: eb('subgraphs_done', '+', 1), flops_done: eb('flops_done', '+', sub.flops), busy_ms: eb('busy_ms', '+', now - lease.created_at) }))
-        .where('id', '=', lease.provider_id)
-        .execute();
-      return 'accepted' as const;
-    });
-    if (outcome === 'raced') return this.complete(token, leaseId, outputs);
-    this.providers.get(lease.provider_id)?.leases.delete(leaseId);
-    this.allowedCache.delete(leaseId);
-    if (outcome === 'accepted') {
-      const summary = await this.summaryOf(lease.graph_id);
-      if (summary) {
-        const blobsOf = new Map(outs.map((o) => [o.ref, o]));
-        for (const p of persisted) {
-          const o = blobsOf.get(p.ref)!;
-          this.emit(lease.graph_id, { type: 'persisted', value: { name: p.name, sha256: outputs[p.ref]!, dtype: o.dtype, shape: o.shape } });
+      let filled = 0;
+      for (const o of sub.outputs) {
+        const sha = outputs[o.ref]!;
+        const m = info.get(sha)!;
+        rt.results.set(o.ref, sha);
+        rt.sizes.set(sha, m.size);
+        this.dirty.results.push({ graph_id: rt.id, ref: o.ref, sha256: sha, lease_id: l.id, created_at: now });
+        for (const name of rt.unfilled.get(o.ref) ?? []) {
+          this.dirty.persisted.push({ graph_id: rt.id, name, sha256: sha, scalar: m.scalar, ready_at: now });
+          rt.fresh.push({ name, sha256: sha, dtype: o.dtype, shape: o.shape });
+          filled++;
         }
-        this.emit(lease.graph_id, { type: 'progress', graph: summary });
-        if (summary.status === 'done') {
-          this.opts.log(`graph ${lease.graph_id} ('${summary.name}') done: ${summary.subgraphs_total} subgraph(s)`);
-          this.emit(lease.graph_id, { type: 'end', graph: summary });
-        }
+        rt.unfilled.delete(o.ref);
       }
+      for (const d of sub.dependents) {
+        const ds = rt.subs[d]!;
+        ds.depsLeft--;
+        ds.updatedAt = now;
+        if (ds.depsLeft === 0 && ds.state === 'waiting') {
+          ds.state = 'ready';
+          this.enqueue(rt, ds);
+        }
+        this.dirty.subs.add(ds);
+      }
+      const s = rt.summary;
+      s.nodes_done += sub.nodeCount;
+      s.subgraphs_done++;
+      s.persisted_done += filled;
+      s.updated_at = now;
+      if (s.subgraphs_done === s.subgraphs_total && s.status === 'running') {
+        s.status = 'done';
+        this.stopRunning(rt);
+      }
+      this.dirty.graphs.add(rt);
+      this.markProvider(l.provider_id, { credit: [1, sub.flops, now - l.created_at] });
     }
-    this.dispatch();
-    return { status: outcome };
+    l.durable = this.durable();
+    // Its provider waits for the next subgraph: assigned now, not after the other messages of this turn.
+    try {
+      this.dispatchNow();
+    } catch (err) {
+      this.opts.log(`dispatch failed: ${(err as Error).stack ?? err}`);
+    }
+    return { status, durable: l.durable };
   }
 
   /** A provider reports that it could not compute a lease. */
   async failed(conn: ProviderConn, leaseId: string, error: { code: string; message: string }): Promise<void> {
     if (!conn.leases.has(leaseId)) return;
-    await this.endLease(leaseId, 'failed', `${error.code}: ${error.message}`.slice(0, 2000));
+    this.endLease(leaseId, 'failed', `${error.code}: ${error.message}`.slice(0, 2000));
   }
 
   /** Ends an active lease that produced no result; its subgraph goes back to the queue (or fails its graph). */
-  private async endLease(leaseId: string, state: 'expired' | 'failed' | 'cancelled', why: string): Promise<void> {
+  private endLease(leaseId: string, state: 'expired' | 'failed' | 'cancelled', why: string): void {
+    const l = this.leases.get(leaseId);
+    const conn = l ? this.providers.get(l.provider_id) : undefined;
+    if (!l || l.state !== 'active') return;
     const now = Date.now();
-    const lease = await this.db.selectFrom('leases').selectAll().where('id', '=', leaseId).executeTakeFirst();
-    if (!lease) return;
-    // Whether the lease was still active, and the error that fails its graph (when its subgraph failed too often).
-    const outcome = await this.db.transaction().execute(async (trx) => {
-      const l = await trx.updateTable('leases').set({ state, finished_at: now }).where('id', '=', leaseId).where('state', '=', 'active').executeTakeFirst();
-      if (Number(l.numUpdatedRows) !== 1) return null;
-      const others = await trx.selectFrom('leases').select('id').where('graph_id', '=', lease.graph_id).where('idx', '=', lease.idx).where('state', '=', 'active').executeTakeFirst();
-      const sub = await trx.selectFrom('subgraphs').select(['failures', 'excluded', 'state']).where('graph_id', '=', lease.graph_id).where('idx', '=', lease.idx).executeTakeFirstOrThrow();
-      const set: Partial<SubgraphsTable> = { updated_at: now };
-      let fatal: string | null = null;
-      // The next lease of it goes to another provider when there is one.
-      if (state !== 'cancelled') set.excluded = JSON.stringify([...new Set([...(JSON.parse(sub.excluded) as string[]), lease.provider_id])]);
-      if (state === 'failed') {
-        set.failures = sub.failures + 1;
-        set.last_error = why;
-        if (set.failures >= this.opts.maxFailures) fatal = `subgraph ${lease.idx} failed on ${set.failures} providers; last: ${why}`;
-      }
-      if (!others && sub.state === 'leased') set.state = 'ready';
-      await trx.updateTable('subgraphs').set(set).where('graph_id', '=', lease.graph_id).where('idx', '=', lease.idx).execute();
-      return { fatal };
-    });
-    const conn = this.providers.get(lease.provider_id);
+    l.state = state;
+    l.finished_at = now;
+    this.dirty.leases.add(l);
     conn?.leases.delete(leaseId);
-    this.allowedCache.delete(leaseId);
-    if (!outcome) return;
-    if (state !== 'cancelled') this.opts.log(`lease ${leaseId} (graph ${lease.graph_id}, subgraph ${lease.idx}) ${state}: ${why}`);
+    const at = this.subOf(l);
+    let fatal: string | null = null;
+    if (at) {
+      const { rt, sub } = at;
+      sub.active--;
+      // The next lease of it goes to another provider when there is one.
+      if (state !== 'cancelled') sub.excluded.add(l.provider_id);
+      if (state === 'failed') {
+        sub.failures++;
+        sub.lastError = why;
+        if (sub.failures >= this.opts.maxFailures) fatal = `subgraph ${l.idx} failed on ${sub.failures} providers; last: ${why}`;
+      }
+      if (sub.active === 0 && sub.state === 'leased') {
+        sub.state = 'ready';
+        this.enqueue(rt, sub);
+      }
+      sub.updatedAt = now;
+      this.dirty.subs.add(sub);
+      if (fatal) this.failGraph(rt, fatal);
+    }
+    if (state !== 'cancelled') this.opts.log(`lease ${leaseId} (graph ${l.graph_id}, subgraph ${l.idx}) ${state}: ${why}`);
     if (conn?.open) conn.send({ type: 'cancel', lease: leaseId, reason: `${state}: ${why}` });
-    if (outcome.fatal) await this.failGraph(lease.graph_id, outcome.fatal);
     this.dispatch();
   }
 
-  private dropLease(leaseId: string, providerId: string, reason: string): void {
-    const conn = this.providers.get(providerId);
-    conn?.leases.delete(leaseId);
-    this.allowedCache.delete(leaseId);
-    if (conn?.open) conn.send({ type: 'cancel', lease: leaseId, reason });
+  private failGraph(rt: GraphRt, error: string): void {
+    const s = rt.summary;
+    if (s.status !== 'running') return;
+    s.status = 'failed';
+    s.error = error;
+    s.updated_at = Date.now();
+    this.dirty.graphs.add(rt);
+    this.stopRunning(rt);
+    for (const l of [...this.leases.values()]) if (l.graph_id === rt.id && l.state === 'active') this.endLease(l.id, 'cancelled', `graph ${rt.id} failed`);
+    this.opts.log(`graph ${rt.id} failed: ${error}`);
   }
 
-  private async failGraph(id: string, error: string): Promise<void> {
-    const now = Date.now();
-    await this.db.updateTable('graphs').set({ status: 'failed', error, updated_at: now }).where('id', '=', id).where('status', '=', 'running').execute();
-    const active = await this.db.selectFrom('leases').select(['id', 'provider_id']).where('graph_id', '=', id).where('state', '=', 'active').execute();
-    await this.db.updateTable('leases').set({ state: 'cancelled', finished_at: now }).where('graph_id', '=', id).where('state', '=', 'active').execute();
-    for (const l of active) this.dropLease(l.id, l.provider_id, `graph ${id} failed`);
-    this.opts.log(`graph ${id} failed: ${error}`);
-    const summary = await this.summaryOf(id);
-    if (summary) this.emit(id, { type: 'end', graph: summary });
-  }
-
-  /** Ends the leases whose time ran out (no heartbeat). */
+  /** Ends the leases whose time ran out (no heartbeat, or longer than maxLeaseMs). */
   async expireDue(): Promise<number> {
-    const due = await this.db.selectFrom('leases').select('id').where('state', '=', 'active').where('expires_at', '<', Date.now()).limit(1000).execute();
-    for (const l of due) await this.endLease(l.id, 'expired', 'no heartbeat before the lease ran out');
-    return due.length;
+    const now = Date.now();
+    let n = 0;
+    for (const l of [...this.leases.values()]) {
+      if (l.state !== 'active' || l.expires_at >= now) continue;
+      this.endLease(l.id, 'expired', 'no heartbeat before the lease ran out');
+      n++;
+    }
+    return n;
+  }
+
+  // ---------------------------------------------------------------- running graphs in memory
+
+  private addRuntime(owner: string, summary: GraphSummary, g: GraphData, subs: { row: SubgraphsTable; spec: Subgraph }[], results: Map<string, string>, sizes: Map<string, number>, unfilled: readonly (readonly [string, string])[]): GraphRt {
+    const rt: GraphRt = { id: summary.id, owner, summary: { ...summary }, g, subs: [], ready: new ReadyQueue(), results, sizes, unfilled: new Map(), fresh: [] };
+    for (const [ref, name] of unfilled) {
+      const names = rt.unfilled.get(ref);
+      if (names) names.push(name);
+      else rt.unfilled.set(ref, [name]);
+    }
+    rt.subs = subs.map(({ row, spec }, i) => {
+      if (row.idx !== i) throw new GraphError(`graph ${rt.id}: subgraph rows are not numbered 0..${subs.length - 1}`);
+      return {
+        graphId: rt.id, idx: row.idx, state: row.state, depsLeft: row.deps_left, dependents: JSON.parse(row.dependents) as number[], spec, outputs: JSON.parse(row.outputs) as OutputMetaRow[],
+        constBlobs: JSON.parse(row.const_blobs) as string[], peakBytes: row.peak_bytes, flops: row.flops, nodeCount: row.node_count, attempts: row.attempts, failures: row.failures,
+        excluded: new Set(JSON.parse(row.excluded) as string[]), lastError: row.last_error, doneBy: row.done_by, updatedAt: row.updated_at, active: 0, queued: false,
+      };
+    });
+    for (const sub of rt.subs) if (sub.state === 'ready') this.enqueue(rt, sub);
+    this.graphs.set(rt.id, rt);
+    // Older graphs are served first.
+    let at = this.running.length;
+    while (at > 0 && this.running[at - 1]!.summary.created_at > rt.summary.created_at) at--;
+    this.running.splice(at, 0, rt);
+    return rt;
+  }
+
+  /** Reads the running graphs, their subgraphs, results and active leases into memory. */
+  private async load(): Promise<void> {
+    const now = Date.now();
+    this.graphs.clear();
+    this.running = [];
+    this.leases.clear();
+    const rows = await this.db.selectFrom('graphs').select([...SUMMARY_COLS, 'owner', 'graph_json']).where('status', '=', 'running').orderBy('created_at').execute();
+    for (const row of rows) {
+      const g = await this.parsed(row.id, row.graph_json);
+      const subRows = await this.db.selectFrom('subgraphs').selectAll().where('graph_id', '=', row.id).orderBy('idx').execute();
+      const results = new Map<string, string>();
+      for (const r of await this.db.selectFrom('results').select(['ref', 'sha256']).where('graph_id', '=', row.id).execute()) results.set(r.ref, r.sha256);
+      const unfilled = (await this.db.selectFrom('persisted').select(['ref', 'name']).where('graph_id', '=', row.id).where('sha256', 'is', null).orderBy('position').execute()).map((p) => [p.ref, p.name] as const);
+      const shas = [...new Set([...subRows.flatMap((s) => JSON.parse(s.const_blobs) as string[]), ...results.values()])];
+      const sizes = new Map<string, number>();
+      for (const part of chunks(shas)) for (const b of await this.db.selectFrom('blobs').select(['sha256', 'size']).where('sha256', 'in', part).execute()) sizes.set(b.sha256, b.size);
+      await this.cacheSmallBlobs(shas.filter((s) => (sizes.get(s) ?? Infinity) <= INLINE_BLOB_BYTES));
+      const summary = Object.fromEntries(SUMMARY_COLS.map((k) => [k, row[k]])) as unknown as GraphSummary;
+      this.addRuntime(row.owner, summary, g, subRows.map((r) => ({ row: r, spec: JSON.parse(r.spec) as Subgraph })), results, sizes, unfilled);
+    }
+    for (const r of await this.db.selectFrom('leases').selectAll().where('state', '=', 'active').execute()) {
+      const l: LeaseRt = { ...r, expires_at: now + this.opts.leaseMs, uploaded: new Map(), allowed: null, durable: null };
+      const at = this.subOf(l);
+      if (!at) {
+        // A lease of a graph that is not running any more.
+        await this.db.updateTable('leases').set({ state: 'cancelled', finished_at: now }).where('id', '=', l.id).where('state', '=', 'active').execute();
+        continue;
+      }
+      this.leases.set(l.id, l);
+      at.sub.active++;
+    }
+    for (const rt of this.running) {
+      for (const sub of rt.subs) {
+        if (sub.state !== 'leased' || sub.active > 0) continue;
+        sub.state = 'ready'; // leased with no active lease: cannot happen with group commits, but nothing must get stuck
+        this.enqueue(rt, sub);
+        this.dirty.subs.add(sub);
+      }
+    }
+    if (rows.length) this.opts.log(`resumed ${rows.length} running graph(s) with ${this.leases.size} active lease(s) from the database`);
+  }
+
+  private enqueue(rt: GraphRt, sub: SubRt): void {
+    if (sub.queued) return;
+    sub.queued = true;
+    rt.ready.push(sub.idx);
+  }
+
+  private stopRunning(rt: GraphRt): void {
+    const i = this.running.indexOf(rt);
+    if (i >= 0) this.running.splice(i, 1);
+  }
+
+  /** Drops a graph from memory (it is being deleted): its leases are cancelled, its unwritten changes dropped. */
+  private forget(rt: GraphRt, reason: string): void {
+    this.stopRunning(rt);
+    this.graphs.delete(rt.id);
+    for (const l of [...this.leases.values()]) {
+      if (l.graph_id !== rt.id) continue;
+      this.leases.delete(l.id);
+      const conn = this.providers.get(l.provider_id);
+      if (l.state === 'active' && conn) {
+        conn.leases.delete(l.id);
+        if (conn.open) conn.send({ type: 'cancel', lease: l.id, reason });
+      }
+      l.state = 'cancelled';
+    }
+    const d = this.dirty;
+    for (const l of d.leases) if (l.graph_id === rt.id) d.leases.delete(l);
+    for (const s of d.subs) if (s.graphId === rt.id) d.subs.delete(s);
+    d.graphs.delete(rt);
+    d.results = d.results.filter((r) => r.graph_id !== rt.id);
+    d.persisted = d.persisted.filter((p) => p.graph_id !== rt.id);
+  }
+
+  private markProvider(id: string, m: { connected?: number; last_seen?: number; credit?: [number, number, number] }): void {
+    let w = this.dirty.providers.get(id);
+    if (!w) this.dirty.providers.set(id, (w = { id, connected: null, last_seen: null, subgraphs_done: 0, flops_done: 0, busy_ms: 0 }));
+    if (m.connected !== undefined) w.connected = m.connected;
+    if (m.last_seen !== undefined) w.last_seen = m.last_seen;
+    if (m.credit) {
+      w.subgraphs_done += m.credit[0];
+      w.flops_done += m.credit[1];
+      w.busy_ms += m.credit[2];
+    }
+    this.kick();
+  }
+
+  // ---------------------------------------------------------------- group commit
+
+  /** Runs a dispatch and a flush soon (once for everything that happens in this turn of the event loop). */
+  private kick(): void {
+    if (this.tickScheduled) return;
+    this.tickScheduled = true;
+    setImmediate(() => {
+      this.tickScheduled = false;
+      if (this.wantDispatch) {
+        this.wantDispatch = false;
+        try {
+          this.dispatchNow();
+        } catch (err) {
+          this.opts.log(`dispatch failed: ${(err as Error).stack ?? err}`);
+        }
+      }
+      this.flush();
+    });
+  }
+
+  /** Resolves when everything changed so far is committed; rejects if that commit fails. */
+  private durable(): Promise<void> {
+    // One promise for every change until the next batch is collected (no allocation per completion).
+    if (!this.waiters.length) {
+      const w = { resolve: () => {}, reject: (_: Error) => {}, promise: null as unknown as Promise<void> };
+      w.promise = quiet(new Promise<void>((resolve, reject) => ((w.resolve = resolve), (w.reject = reject))));
+      this.waiters.push(w);
+    }
+    this.kick();
+    return this.waiters[0]!.promise!;
+  }
+
+  /** Resolves when no batch is being written. */
+  private async settled(): Promise<void> {
+    for (let i = 0; i < 1000 && this.inFlight; i++) await this.inFlight.catch(() => {});
+  }
+
+  private flush(): void {
+    if (this.inFlight) {
+      this.flushAgain = true;
+      return;
+    }
+    if (!isDirty(this.dirty) && !this.waiters.length) return;
+    if (!this.journal.ready()) {
+      this.flushTimer ??= setTimeout(() => {
+        this.flushTimer = null;
+        this.flush();
+      }, 2);
+      return;
+    }
+    const waiters = this.waiters;
+    this.waiters = [];
+    const c = this.collect();
+    if (!c) {
+      for (const w of waiters) w.resolve();
+      return;
+    }
+    this.inFlight = this.journal.commit(c.batch).then(
+      () => {
+        this.inFlight = null;
+        for (const w of waiters) w.resolve();
+        c.after();
+        if (this.flushAgain || isDirty(this.dirty) || this.waiters.length) {
+          this.flushAgain = false;
+          this.kick();
+        }
+      },
+      (err: Error) => {
+        this.inFlight = null;
+        this.flushAgain = false;
+        for (const w of waiters) w.reject(err);
+        this.commitFailed(err);
+      },
+    );
+  }
+
+  /** The batch of everything changed since the last one (each row's values now), and what to do once it is committed. */
+  private collect(): { batch: Batch; after: () => void } | null {
+    const d = this.dirty;
+    if (!isDirty(d)) return null;
+    this.dirty = newDirty();
+    const batch: Batch = {
+      leases: [...d.leases].map((l) => ({ id: l.id, graph_id: l.graph_id, idx: l.idx, provider_id: l.provider_id, token: l.token, state: l.state, expires_at: l.expires_at, created_at: l.created_at, finished_at: l.finished_at })),
+      subgraphs: [...d.subs].map((s) => ({ graph_id: s.graphId, idx: s.idx, state: s.state, deps_left: s.depsLeft, attempts: s.attempts, failures: s.failures, excluded: JSON.stringify([...s.excluded]), last_error: s.lastError, done_by: s.doneBy, updated_at: s.updatedAt })),
+      blobs: [...d.blobs.values()],
+      results: d.results,
+      persisted: d.persisted,
+      graphs: [...d.graphs].map((g) => ({ id: g.id, status: g.summary.status, error: g.summary.error, nodes_done: g.summary.nodes_done, subgraphs_done: g.summary.subgraphs_done, persisted_done: g.summary.persisted_done, updated_at: g.summary.updated_at })),
+      providers: [...d.providers.values()],
+    };
+    const events = [...d.graphs].map((rt) => ({ rt, summary: { ...rt.summary }, fresh: rt.fresh.splice(0) }));
+    const ended = [...d.leases].filter((l) => l.state !== 'active');
+    return {
+      batch,
+      after: () => {
+        for (const l of ended) if (this.leases.get(l.id) === l) this.leases.delete(l.id);
+        for (const { rt, summary, fresh } of events) {
+          for (const p of fresh) this.emit(rt.id, { type: 'persisted', value: p });
+          this.emit(rt.id, { type: 'progress', graph: summary });
+          if (summary.status === 'done' || summary.status === 'failed') {
+            if (summary.status === 'done') this.opts.log(`graph ${rt.id} ('${summary.name}') done: ${summary.subgraphs_total} subgraph(s)`);
+            this.emit(rt.id, { type: 'end', graph: summary });
+            if (this.graphs.get(rt.id) === rt) this.graphs.delete(rt.id);
+          }
+        }
+      },
+    };
+  }
+
+  /**
+   * A batch was not written: memory is ahead of the database. Everything in memory is dropped and
+   * read again from the database; providers reconnect and name their leases, and what the database
+   * did not take is redone (nothing of it was acknowledged).
+   */
+  private commitFailed(err: Error): void {
+    if (this.closed) {
+      this.opts.log(`a database write failed while closing: ${err.message}`);
+      return;
+    }
+    if (this.reloading) return;
+    this.opts.log(`a database write failed (${err.message}): reloading the running state from the database`);
+    this.reloading = true;
+    for (const w of this.waiters.splice(0)) w.reject(err);
+    this.dirty = newDirty();
+    for (const l of this.leases.values()) if (l.state === 'active') l.state = 'expired'; // the objects some requests still hold
+    for (const p of [...this.providers.values()]) {
+      p.open = false;
+      p.close(1012, 'the coordinator reloads its state');
+    }
+    this.providers.clear();
+    this.loaded = (async () => {
+      for (let attempt = 1; !this.closed; attempt++) {
+        try {
+          await this.load();
+          break;
+        } catch (e) {
+          this.opts.log(`reloading from the database failed (${(e as Error).message}); retrying`);
+          await new Promise((r) => setTimeout(r, Math.min(5000, 200 * attempt)));
+        }
+      }
+      this.reloading = false;
+      this.dispatch();
+    })();
   }
 
   // ---------------------------------------------------------------- assignment
 
-  /** Gives ready subgraphs to providers with a free slot and the memory they need (never two dispatches at once). */
+  /** Gives ready subgraphs to providers with a free slot and the memory they need (soon, once for all that became ready now). */
   dispatch(): void {
     if (this.closed) return;
-    if (this.dispatching) {
-      this.dispatchAgain = true;
-      return;
-    }
-    this.dispatching = (async () => {
-      do {
-        this.dispatchAgain = false;
-        try {
-          await this.dispatchOnce();
-        } catch (err) {
-          if (!this.closed) this.opts.log(`dispatch failed: ${(err as Error).stack ?? err}`);
-        }
-      } while (this.dispatchAgain && !this.closed);
-    })().finally(() => (this.dispatching = null));
+    this.wantDispatch = true;
+    this.kick();
   }
 
-  /** Resolves when no dispatch is running (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.dispatching) await this.dispatching;
-  }
-
-  private async dispatchOnce(): Promise<void> {
-    const open = [...this.providers.values()].filter((p) => p.open);
-    // Slots each provider has left, counting the picks of this round.
-    const left = new Map(open.map((p) => [p, p.capability.slots - p.leases.size]));
-    const slots = [...left.values()].reduce((n, k) => n + Math.max(0, k), 0);
-    if (slots <= 0) return;
-    const ready = await this.db
-      .selectFrom('subgraphs')
-      .innerJoin('graphs', 'graphs.id', 'subgraphs.graph_id')
-      .select(['subgraphs.graph_id', 'subgraphs.idx', 'subgraphs.peak_bytes', 'subgraphs.excluded'])
-      .where('subgraphs.state', '=', 'ready')
-      .where('graphs.status', '=', 'running')
-      .orderBy('graphs.created_at')
-      .orderBy('subgraphs.idx')
-      .limit(Math.min(1000, slots * 4))
-      .execute();
-    const picks: { graphId: string; idx: number; conn: ProviderConn; id: string }[] = [];
-    for (const s of ready) {
-      const excluded = new Set(JSON.parse(s.excluded) as string[]);
-      // A provider that fits, preferring those that never lost or failed this subgraph, then the least loaded, then the fastest.
-      const fits = open
-        .filter((p) => left.get(p)! > 0 && p.capability.memory_bytes >= s.peak_bytes)
-        .sort((a, b) => Number(excluded.has(a.id)) - Number(excluded.has(b.id)) || b.capability.slots - left.get(b)! - (a.capability.slots - left.get(a)!) || b.capability.gflops - a.capability.gflops);
-      if (!fits.length) continue;
-      left.set(fits[0]!, left.get(fits[0]!)! - 1);
-      picks.push({ graphId: s.graph_id, idx: s.idx, conn: fits[0]!, id: randomUUID() });
-      if (picks.length >= slots) break;
-    }
-    if (!picks.length) return;
-    // One transaction leases them all (each only if still ready).
+  private dispatchNow(): void {
+    if (this.closed || this.reloading) return;
+    const free: ProviderConn[] = [];
+    for (const p of this.providers.values()) if (p.open && p.leases.size < p.capability.slots) free.push(p);
+    if (!free.length) return;
     const now = Date.now();
-    const granted = await this.db.transaction().execute(async (trx: Transaction<Database>) => {
-      const ok: typeof picks = [];
-      for (const p of picks) {
-        const s = await trx.updateTable('subgraphs').set((eb) => ({ state: 'leased', attempts: eb('attempts', '+', 1), updated_at: now })).where('graph_id', '=', p.graphId).where('idx', '=', p.idx).where('state', '=', 'ready').executeTakeFirst();
-        if (Number(s.numUpdatedRows) === 1) ok.push(p);
+    // At most one grant per free slot: a grant that fails puts its subgraph back in the queue.
+    let slots = free.reduce((n, p) => n + p.capability.slots - p.leases.size, 0);
+    for (const rt of [...this.running]) {
+      const skipped: number[] = [];
+      while (free.length && slots > 0 && rt.ready.size && rt.summary.status === 'running') {
+        const idx = rt.ready.pop()!;
+        const sub = rt.subs[idx]!;
+        sub.queued = false;
+        if (sub.state !== 'ready') continue;
+        const conn = this.pick(free, sub);
+        if (!conn) {
+          skipped.push(idx); // fits no free provider now
+          if (skipped.length >= 256) break;
+          continue;
+        }
+        this.grant(rt, sub, conn, now);
+        slots--;
+        if (!conn.open || conn.leases.size >= conn.capability.slots) free.splice(free.indexOf(conn), 1);
       }
-      for (const part of chunks(ok, 200)) {
-        await trx
-          .insertInto('leases')
-          .values(part.map((p) => ({ id: p.id, graph_id: p.graphId, idx: p.idx, provider_id: p.conn.id, token: p.conn.token, state: 'active' as const, expires_at: now + this.opts.leaseMs, created_at: now, finished_at: null })))
-          .execute();
-      }
-      return ok;
-    });
-    for (const p of granted) p.conn.leases.add(p.id);
-    await Promise.all(granted.map((p) => this.push(p.id, p.graphId, p.idx, p.conn)));
+      for (const idx of skipped) this.enqueue(rt, rt.subs[idx]!);
+      if (!free.length) break;
+    }
   }
 
-  /** Sends a granted lease's assignment; a lease that cannot be sent ends at once. */
-  private async push(id: string, graphId: string, idx: number, conn: ProviderConn): Promise<void> {
-    let msg: CoordinatorMessage;
+  /** A provider that fits, preferring those that never lost or failed this subgraph, then the least loaded, then the fastest. */
+  private pick(free: readonly ProviderConn[], sub: SubRt): ProviderConn | null {
+    let best: ProviderConn | null = null;
+    let bestExcluded = false;
+    for (const p of free) {
+      if (p.capability.memory_bytes < sub.peakBytes) continue;
+      const ex = sub.excluded.has(p.id);
+      const better =
+        !best || (ex !== bestExcluded ? !ex : p.leases.size !== best.leases.size ? p.leases.size < best.leases.size : p.capability.gflops > best.capability.gflops);
+      if (better) {
+        best = p;
+        bestExcluded = ex;
+      }
+    }
+    return best;
+  }
+
+  /** Leases a subgraph to a provider and sends the assignment; one that cannot be sent ends at once. */
+  private grant(rt: GraphRt, sub: SubRt, conn: ProviderConn, now: number): void {
+    const l: LeaseRt = {
+      id: randomUUID(), graph_id: rt.id, idx: sub.idx, provider_id: conn.id, token: conn.token, state: 'active', expires_at: now + this.opts.leaseMs, created_at: now, finished_at: null,
+      uploaded: new Map(), allowed: null, durable: null,
+    };
+    this.leases.set(l.id, l);
+    conn.leases.add(l.id);
+    sub.state = 'leased';
+    sub.attempts++;
+    sub.active++;
+    sub.updatedAt = now;
+    this.dirty.leases.add(l);
+    this.dirty.subs.add(sub);
+    let frame: string | Buffer;
     try {
-      msg = await this.assignment(id, graphId, idx);
+      frame = this.assignment(rt, sub, l, conn.protocol);
     } catch (err) {
-      this.opts.log(`lease ${id}: cannot build the assignment: ${(err as Error).message}`);
-      await this.endLease(id, 'failed', `coordinator: ${(err as Error).message}`);
+      this.opts.log(`lease ${l.id}: cannot build the assignment: ${(err as Error).message}`);
+      this.endLease(l.id, 'failed', `coordinator: ${(err as Error).message}`);
       return;
     }
-    if (!conn.open || !conn.send(msg)) await this.endLease(id, 'expired', 'the provider went away before the assignment reached it');
+    if (!conn.open || !conn.sendRaw(frame)) {
+      conn.open = false; // its socket is closing: no more work for it (its 'close' still ends the connection)
+      this.endLease(l.id, 'expired', 'the provider went away before the assignment reached it');
+    }
   }
 
-  private async assignment(leaseId: string, graphId: string, idx: number): Promise<CoordinatorMessage> {
-    const g = await this.parsed(graphId);
-    const sub = await this.db.selectFrom('subgraphs').select(['spec']).where('graph_id', '=', graphId).where('idx', '=', idx).executeTakeFirstOrThrow();
-    const spec = JSON.parse(sub.spec) as Subgraph;
-    const inputs = new Map<string, string>();
-    for (const part of chunks(spec.inputs.map(refKey))) {
-      for (const r of await this.db.selectFrom('results').select(['ref', 'sha256']).where('graph_id', '=', graphId).where('ref', 'in', part).execute()) inputs.set(r.ref, r.sha256);
-    }
-    const sg = subgraphGraph(g, spec, (ref: ValueRef) => {
-      const sha = inputs.get(refKey(ref));
-      if (!sha) throw new GraphError(`subgraph ${idx}: input ${refKey(ref)} has no result yet`);
+  /** The assignment message: JSON (protocol 1), or a binary frame with the small inputs inline (protocol 2). */
+  private assignment(rt: GraphRt, sub: SubRt, l: LeaseRt, protocol: number): string | Buffer {
+    const sg = subgraphGraph(rt.g, sub.spec, (ref: ValueRef) => {
+      const sha = rt.results.get(refKey(ref));
+      if (!sha) throw new GraphError(`subgraph ${sub.idx}: input ${refKey(ref)} has no result yet`);
       return sha;
     });
     const shas = [...new Set(sg.nodes.flatMap((n) => (n.kind === 'const' ? [n.blob!] : [])))];
-    const blobs: { sha256: string; size: number }[] = [];
-    for (const part of chunks(shas)) for (const r of await this.db.selectFrom('blobs').select(['sha256', 'size']).where('sha256', 'in', part).execute()) blobs.push(r);
-    this.allowedCache.set(leaseId, new Set(shas));
-    return { type: 'assign', lease: leaseId, graph_id: graphId, subgraph: idx, graph: graphJson(sg), blobs, outputs: spec.outputs.map(refKey), expires_in_ms: this.opts.leaseMs };
+    l.allowed = new Set(shas);
+    const msg: Assignment = {
+      type: 'assign', lease: l.id, graph_id: rt.id, subgraph: sub.idx, graph: graphJson(sg), blobs: shas.map((sha) => ({ sha256: sha, size: rt.sizes.get(sha) ?? 0 })),
+      outputs: sub.spec.outputs.map(refKey), expires_in_ms: this.opts.leaseMs,
+    };
+    if (protocol < 2) return JSON.stringify(msg);
+    const inline: { sha256: string; bytes: Uint8Array }[] = [];
+    let total = 0;
+    for (const b of msg.blobs) {
+      const bytes = b.size <= INLINE_BLOB_BYTES ? this.cache.get(b.sha256) : undefined;
+      if (!bytes || total + bytes.length > INLINE_TOTAL_BYTES) continue;
+      inline.push({ sha256: b.sha256, bytes });
+      total += bytes.length;
+    }
+    return encodeFrame(msg, inline);
   }
+
 
   // ---------------------------------------------------------------- dashboard
 

@@ -1,14 +1,17 @@
 // The providers' WebSocket channel. The token is checked before the upgrade; then the provider
 // says hello (its id and measured capability), gets work pushed as 'assign' messages, sends
-// heartbeats for the leases it works on, and reports failures. Results travel over HTTP
-// (content-addressed blobs). Every message is JSON, schema-checked, size- and rate-limited; a
+// heartbeats for the leases it works on, and reports failures. A protocol-2 provider gets its
+// assignments as binary frames with the small inputs inline and completes a lease with one
+// binary frame carrying its results, answered by 'completed' once the result is durable; larger
+// results (and protocol-1 providers) travel over HTTP. Every message is schema-checked, size-
+// and rate-limited (completions of one's own leases are not counted against the rate); a
 // provider that breaks the protocol or goes silent for a lease time is disconnected and its
 // leases go back to the queue.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Ajv } from 'ajv';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { type CoordinatorMessage, ID_RE, PROVIDER_WS_PATH, type ProviderMessage } from '../protocol.js';
+import { type CompleteHeader, type CoordinatorMessage, ID_RE, PROVIDER_WS_PATH, type ProviderMessage, SHA256_RE, decodeFrame, messageBytes } from '../protocol.js';
 import type { CoordinatorState, ProviderConn } from './state.js';
 
 export interface ChannelOptions {
@@ -35,6 +38,7 @@ const validate = ajv.compile<ProviderMessage>({
         provider_id: { type: 'string', pattern: ID_RE.source },
         name: { type: 'string', maxLength: 200 },
         leases: uuidList,
+        protocol: { type: 'integer', minimum: 1, maximum: 1000 },
         capability: {
           type: 'object',
           additionalProperties: false,
@@ -64,6 +68,17 @@ const validate = ajv.compile<ProviderMessage>({
   ],
 });
 
+const validateComplete = ajv.compile<CompleteHeader>({
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'lease', 'outputs'],
+  properties: {
+    type: { const: 'complete' },
+    lease: { type: 'string', pattern: '^[0-9a-f-]{36}$' },
+    outputs: { type: 'object', maxProperties: 100_000, propertyNames: { pattern: '^[0-9]{1,9}:[0-9]{1,4}$' }, additionalProperties: { type: 'string', pattern: SHA256_RE.source } },
+  },
+});
+
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
   const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Error';
@@ -85,7 +100,7 @@ export class ProviderChannel {
     this.sweep = setInterval(() => {
       const now = Date.now();
       for (const c of this.conns) if (c.open && now - c.lastHeard > opts.leaseMs) c.close(4001, `no message for ${opts.leaseMs} ms`);
-    }, Math.max(50, Math.min(1000, opts.leaseMs / 4)));
+    }, Math.max(50, Math.min(250, opts.leaseMs / 8)));
   }
 
   /** The HTTP server's 'upgrade' handler. */
@@ -113,11 +128,12 @@ export class ProviderChannel {
     let tokens = this.opts.messagesPerSecond * 4;
     let last = Date.now();
     let chain = Promise.resolve();
-    const send = (msg: CoordinatorMessage): boolean => {
+    const sendRaw = (data: string | Buffer): boolean => {
       if (ws.readyState !== WebSocket.OPEN) return false;
-      ws.send(JSON.stringify(msg));
+      ws.send(data, { binary: typeof data !== 'string' });
       return true;
     };
+    const send = (msg: CoordinatorMessage): boolean => sendRaw(JSON.stringify(msg));
     const fail = (code: string, message: string, close = 1008) => {
       send({ type: 'error', error: { code, message } });
       ws.close(close, message.slice(0, 120));
@@ -129,21 +145,38 @@ export class ProviderChannel {
       tokens = Math.min(this.opts.messagesPerSecond * 4, tokens + ((now - last) / 1000) * this.opts.messagesPerSecond);
       last = now;
       if (--tokens < 0) return fail('ERR_RATE_LIMIT', `more than ${this.opts.messagesPerSecond} messages per second`);
-      if (isBinary) return fail('ERR_BAD_REQUEST', 'messages are JSON text frames');
+      if (conn) conn.lastHeard = now;
+      const buf = messageBytes(data);
+      if (isBinary) {
+        // A completion with its results (protocol 2).
+        if (!conn || conn.protocol < 2) return fail('ERR_BAD_REQUEST', 'binary frames are completions, after a hello with protocol 2');
+        let frame;
+        try {
+          frame = decodeFrame(buf, 10_000);
+        } catch (err) {
+          return fail('ERR_BAD_REQUEST', `malformed frame: ${(err as Error).message}`);
+        }
+        if (!validateComplete(frame.header)) return fail('ERR_BAD_REQUEST', `malformed completion: ${ajv.errorsText(validateComplete.errors).slice(0, 300)}`);
+        const header = frame.header;
+        if (conn.leases.has(header.lease)) tokens++; // answers work it was given: not counted
+        const c = conn;
+        chain = chain.then(() => this.complete(c, header, frame.blobs, send));
+        return;
+      }
       let msg: unknown;
       try {
-        msg = JSON.parse(data.toString());
+        msg = JSON.parse(buf.toString());
       } catch {
         return fail('ERR_BAD_JSON', 'a message is not valid JSON');
       }
       if (!validate(msg)) return fail('ERR_BAD_REQUEST', `malformed message: ${ajv.errorsText(validate.errors).slice(0, 300)}`);
-      if (conn) conn.lastHeard = now;
+      if (msg.type === 'failed' && conn?.leases.has(msg.lease)) tokens++;
       // Messages of one provider are handled in order.
       const onHello = (c: ProviderConn & { lastHeard: number }) => {
         clearTimeout(helloTimer);
         conn = c;
       };
-      chain = chain.then(() => this.handle(msg as ProviderMessage, conn, token, send, ws, onHello).catch((err) => {
+      chain = chain.then(() => this.handle(msg as ProviderMessage, conn, token, send, sendRaw, ws, onHello).catch((err) => {
         const e = err as Error & { code?: string };
         fail(e.code ?? 'ERR_INTERNAL', e.message);
       }));
@@ -164,6 +197,7 @@ export class ProviderChannel {
     conn: (ProviderConn & { lastHeard: number }) | null,
     token: string,
     send: (m: CoordinatorMessage) => boolean,
+    sendRaw: (data: string | Buffer) => boolean,
     ws: WebSocket,
     onHello: (c: ProviderConn & { lastHeard: number }) => void,
   ): Promise<void> {
@@ -174,10 +208,12 @@ export class ProviderChannel {
         token,
         name: msg.name,
         capability: msg.capability,
+        protocol: msg.protocol ?? 1,
         leases: new Set(),
         open: true,
         lastHeard: Date.now(),
         send,
+        sendRaw,
         close: (code, reason) => {
           c.open = false;
           ws.close(code, reason);
@@ -198,6 +234,24 @@ export class ProviderChannel {
     if (!conn) throw Object.assign(new Error(`'${msg.type}' before hello`), { code: 'ERR_BAD_REQUEST' });
     if (msg.type === 'heartbeat') return this.state.heartbeat(conn, msg.leases);
     if (msg.type === 'failed') return this.state.failed(conn, msg.lease, msg.error);
+  }
+
+  /** A protocol-2 completion: accepted (or refused) in order with the provider's other messages; answered once durable. */
+  private async complete(conn: ProviderConn, h: CompleteHeader, blobs: { sha256: string; bytes: Uint8Array }[], send: (m: CoordinatorMessage) => boolean): Promise<void> {
+    let r: Awaited<ReturnType<CoordinatorState['accept']>>;
+    try {
+      r = await this.state.accept(conn.token, h.lease, h.outputs, blobs);
+    } catch (err) {
+      const e = err as Error & { code?: string; status?: number };
+      const typed = typeof e.code === 'string' && e.code.startsWith('ERR_');
+      if (!typed) this.opts.log(`completion of lease ${h.lease} failed: ${e.stack ?? e.message}`);
+      send({ type: 'completed', lease: h.lease, error: { code: typed ? e.code! : 'ERR_INTERNAL', message: e.message } });
+      return;
+    }
+    r.durable.then(
+      () => send({ type: 'completed', lease: h.lease, status: r.status }),
+      (err: Error) => send({ type: 'completed', lease: h.lease, error: { code: 'ERR_UNAVAILABLE', message: `not recorded (${err.message}): send it again once reconnected` } }),
+    );
   }
 
   async close(): Promise<void> {

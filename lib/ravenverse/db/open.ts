@@ -13,6 +13,10 @@ export type DbKind = 'sqlite' | 'postgres';
 export interface Db {
   db: Kysely<Database>;
   kind: DbKind;
+  /** The connection under Kysely (SQLite), for the coordinator's group commits (db/journal.ts). */
+  sqlite?: BetterSqlite3.Database;
+  /** The pool under Kysely (PostgreSQL). */
+  pool?: pg.Pool;
   /** The file or the URL without its password. */
   where: string;
   close(): Promise<void>;
@@ -24,6 +28,8 @@ export async function openDatabase(spec: string): Promise<Db> {
   let db: Kysely<Database>;
   let kind: DbKind;
   let where: string;
+  let sqlite: BetterSqlite3.Database | undefined;
+  let pool: pg.Pool | undefined;
   if (isPostgresUrl(spec)) {
     kind = 'postgres';
     const url = new URL(spec);
@@ -31,19 +37,21 @@ export async function openDatabase(spec: string): Promise<Db> {
     where = url.toString();
     // int8 (bigint) columns hold times and sizes well below 2^53: read them as numbers.
     const types = { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) };
-    const pool = new pg.Pool({ connectionString: spec, max: 8, types: types as pg.CustomTypesConfig });
+    pool = new pg.Pool({ connectionString: spec, max: 12, types: types as pg.CustomTypesConfig });
     pool.on('error', (err) => console.error(`ravdl coordinator: PostgreSQL connection error: ${err.message}`));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     kind = 'sqlite';
     where = resolve(spec);
     mkdirSync(dirname(where), { recursive: true });
-    const sqlite = new BetterSqlite3(where);
+    sqlite = new BetterSqlite3(where);
     // First, so that switching to WAL waits for another process opening the same new file.
     sqlite.pragma('busy_timeout = 5000');
-    // WAL with synchronous=NORMAL survives a killed process (not a power cut) without an fsync per commit.
+    // WAL with synchronous=FULL: a commit is on disk (fsync of the WAL) before it returns, so an
+    // acknowledged result survives a power cut too; the coordinator commits in groups (journal.ts),
+    // which makes that one fsync per group rather than per result.
     sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('synchronous = FULL');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations(kind) } });
@@ -58,7 +66,7 @@ export async function openDatabase(spec: string): Promise<Db> {
     }
     await new Promise((r) => setTimeout(r, 25 * attempt + Math.random() * 50));
   }
-  return { db, kind, where, close: () => db.destroy() };
+  return { db, kind, where, sqlite, pool, close: () => db.destroy() };
 }
 
 function migrations(kind: DbKind): Record<string, Migration> {

@@ -1,7 +1,10 @@
 // A provider node: measures itself, connects to the coordinator's WebSocket, and runs the
-// subgraphs it is assigned in worker threads: inputs downloaded over HTTP and checked against
-// their SHA-256, outputs uploaded as result blobs, then the lease completed. Heartbeats name
-// the leases in progress; a lost connection is retried with exponential backoff, and work whose
+// subgraphs it is assigned in worker threads: inputs that came inline with the assignment or
+// were downloaded over HTTP, each checked against its SHA-256; outputs sent back as result blobs
+// with the completion in one WebSocket frame (over HTTP when they are large), and kept until the
+// coordinator says the result is recorded. Heartbeats name the leases in progress (finished ones
+// awaiting that answer included); a lost connection is retried with exponential backoff, an
+// unanswered completion is sent again when the coordinator resumes its lease, and work whose
 // lease the coordinator no longer knows is dropped.
 import { randomBytes } from 'node:crypto';
 import { freemem, hostname, totalmem } from 'node:os';
@@ -9,8 +12,23 @@ import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { native } from '../../native/load.js';
 import { RemoteError, Http } from '../http.js';
-import { type Assignment, type Capability, type CoordinatorMessage, PROVIDER_WS_PATH, type ProviderMessage, decodeBundle, encodeBundle, sha256 } from '../protocol.js';
-import type { WorkerJob, WorkerReply } from './worker.js';
+import {
+  type Assignment,
+  type Capability,
+  type Completed,
+  type CoordinatorMessage,
+  MAX_PROVIDER_MESSAGE,
+  PROTOCOL,
+  PROVIDER_WS_PATH,
+  type ProviderMessage,
+  decodeBundle,
+  decodeFrame,
+  encodeBundle,
+  encodeFrame,
+  messageBytes,
+  sha256,
+} from '../protocol.js';
+import { INLINE_MAX_NODES, type WorkerJob, type WorkerReply, isTiny, run, validateJob } from './worker.js';
 
 export interface ProviderOptions {
   /** The coordinator's URL (http://host:port). */
@@ -28,6 +46,8 @@ export interface ProviderOptions {
   /** How long a finished job keeps retrying its upload while the coordinator is unreachable, ms (default 60,000). */
   uploadRetryMs?: number;
   log?: ((line: string) => void) | null;
+  /** 2 (default): inputs inline and results with the completion over the WebSocket; 1: over HTTP. */
+  protocol?: 1 | 2;
 }
 
 export interface Provider {
@@ -57,9 +77,14 @@ interface Job {
   lease: string;
   abort: AbortController;
   worker: Worker | null;
+  /** The completion frame sent and not answered yet (sent again when the coordinator resumes the lease). */
+  completion: Buffer | null;
+  answered: ((m: Completed) => void) | null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Most leases a hello or heartbeat may name (the coordinator's schema). */
+const MAX_NAMED_LEASES = 64;
 
 export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const log = opts.log === undefined ? (line: string) => console.log(`[provider] ${line}`) : (opts.log ?? (() => {}));
@@ -74,6 +99,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const name = opts.name ?? `${hostname()}-${process.pid}`;
   const maxBackoff = opts.maxBackoffMs ?? 10_000;
   const uploadRetryMs = opts.uploadRetryMs ?? 60_000;
+  const wsProtocol = opts.protocol ?? PROTOCOL;
   log(`${name}: ${capability.gflops} GFLOP/s on ${threads} thread(s), ${(capability.memory_bytes / 2 ** 20).toFixed(0)} MiB offered, ${slots} slot(s)`);
 
   const jobs = new Map<string, Job>();
@@ -110,9 +136,22 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const takeWorker = () => idle.pop() ?? wire(spawnWorker());
 
   async function compute(job: Job, a: Assignment, blobs: [string, Uint8Array][]): Promise<WorkerReply> {
+    const msg: WorkerJob = { job: ++jobSeq, graph: a.graph, blobs, outputs: a.outputs, threads, maxMemory: capability.memory_bytes, maxNodes: 5_000_000 };
+    // A tiny subgraph (a few small ops) runs here: the hand-off to a worker thread and back would
+    // cost more than its kernels, which cannot keep heartbeats waiting for long.
+    const nodes = (a.graph as { nodes?: unknown }).nodes;
+    if (Array.isArray(nodes) && nodes.length <= 4 * INLINE_MAX_NODES) {
+      try {
+        const g = validateJob(msg);
+        if (isTiny(g)) return await run(msg, g);
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        return { job: msg.job, ok: false, error: { code: typeof e.code === 'string' ? e.code : 'ERR_INTERNAL', message: String(e.message ?? err).slice(0, 4000) } };
+      }
+    }
     const w = takeWorker();
     job.worker = w;
-    const n = ++jobSeq;
+    const n = msg.job;
     const reply = await new Promise<WorkerReply>((resolve, reject) => {
       const entry = { resolve, reject };
       pending.set(n, entry);
@@ -120,7 +159,6 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
         if (pending.get(n) === entry) (pending.delete(n), reject(new Error(`the worker thread exited (${code})`)));
       };
       w.once('exit', onExit);
-      const msg: WorkerJob = { job: n, graph: a.graph, blobs, outputs: a.outputs, threads, maxMemory: capability.memory_bytes, maxNodes: 5_000_000 };
       w.postMessage(msg);
       entry.resolve = (r) => (w.off('exit', onExit), resolve(r));
     });
@@ -129,9 +167,16 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     return reply;
   }
 
-  async function download(a: Assignment, signal: AbortSignal): Promise<[string, Uint8Array][]> {
-    const want = a.blobs.filter((b) => !cache.has(b.sha256)).map((b) => b.sha256);
+  async function download(a: Assignment, inline: readonly { sha256: string; bytes: Uint8Array }[], signal: AbortSignal): Promise<[string, Uint8Array][]> {
     const got = new Map<string, Uint8Array>();
+    for (const e of inline) {
+      if (cache.has(e.sha256)) continue; // verified when it came (or made here): not hashed again
+      const actual = sha256(e.bytes);
+      if (actual !== e.sha256) throw new RemoteError(`inline blob ${e.sha256} arrived with SHA-256 ${actual}`, 0, 'ERR_HASH_MISMATCH');
+      // A copy of its own: a view would keep (and a worker message would copy) the whole frame's memory.
+      got.set(e.sha256, new Uint8Array(e.bytes));
+    }
+    const want = a.blobs.filter((b) => !cache.has(b.sha256) && !got.has(b.sha256)).map((b) => b.sha256);
     if (want.length) {
       const body = await http.bytes(`/v1/leases/${a.lease}/blobs`, { method: 'POST', body: { sha256: want }, retryMs: uploadRetryMs, signal });
       for (const e of decodeBundle(body)) {
@@ -161,13 +206,23 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     }
   }
 
-  async function runJob(a: Assignment): Promise<void> {
-    const job: Job = { lease: a.lease, abort: new AbortController(), worker: null };
+  /** Sends a completion frame and waits for the coordinator's answer (sent again after a reconnection, see onMessage). */
+  function completeOverWs(job: Job, frame: Buffer): Promise<Completed> {
+    return new Promise<Completed>((resolve, reject) => {
+      job.completion = frame;
+      job.answered = resolve;
+      job.abort.signal.addEventListener('abort', () => reject(new RemoteError(`lease ${job.lease}: cancelled while its result waited for an answer`, 0, 'ERR_ABORTED')), { once: true });
+      if (ws?.readyState === WebSocket.OPEN) ws.send(frame, { binary: true });
+    });
+  }
+
+  async function runJob(a: Assignment, inline: readonly { sha256: string; bytes: Uint8Array }[] = []): Promise<void> {
+    const job: Job = { lease: a.lease, abort: new AbortController(), worker: null, completion: null, answered: null };
     jobs.set(a.lease, job);
     const signal = job.abort.signal;
     const t0 = performance.now();
     try {
-      const blobs = await download(a, signal);
+      const blobs = await download(a, inline, signal);
       if (signal.aborted) return;
       const t1 = performance.now();
       const r = await compute(job, a, blobs);
@@ -181,13 +236,24 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       const distinct = [...new Map(r.outputs.map((o) => [o.sha256, o])).values()];
       // The next subgraph of a chain often reads these: no need to download them again.
       for (const o of distinct) remember(o.sha256, o.bytes);
-      await http.request(`/v1/leases/${a.lease}/results`, { method: 'PUT', body: encodeBundle(distinct), retryMs: uploadRetryMs, signal });
       const outputs = Object.fromEntries(r.outputs.map((o) => [o.name, o.sha256]));
-      const t3 = performance.now();
-      const res = await http.json<{ status: string }>(`/v1/leases/${a.lease}/complete`, { method: 'POST', body: { outputs }, retryMs: uploadRetryMs, signal });
+      const frame = encodeFrame({ type: 'complete', lease: a.lease, outputs }, distinct);
+      let t3 = performance.now();
+      let status: string;
+      if (wsProtocol >= 2 && frame.length <= MAX_PROVIDER_MESSAGE) {
+        // Results and completion in one message, answered once the coordinator has recorded them.
+        const ans = await completeOverWs(job, frame);
+        if ('error' in ans) throw new RemoteError(`coordinator: completion of lease ${a.lease}: ${ans.error.code}: ${ans.error.message}`, 409, ans.error.code);
+        status = ans.status;
+      } else {
+        await http.request(`/v1/leases/${a.lease}/results`, { method: 'PUT', body: encodeBundle(distinct), retryMs: uploadRetryMs, signal });
+        t3 = performance.now();
+        status = (await http.json<{ status: string }>(`/v1/leases/${a.lease}/complete`, { method: 'POST', body: { outputs }, retryMs: uploadRetryMs, signal })).status;
+      }
+      const res = { status };
       if (res.status === 'accepted') completed++;
       const t4 = performance.now();
-      const ms = (x: number) => x.toFixed(0);
+      const ms = (x: number) => x.toFixed(1);
       log(`subgraph ${a.subgraph} of graph ${a.graph_id}: ${res.status} in ${ms(t4 - t0)} ms (inputs ${ms(t1 - t0)}, worker ${ms(t2 - t1)} of which running ${ms(r.ms)}, results ${ms(t3 - t2)}, complete ${ms(t4 - t3)})`);
     } catch (err) {
       if (signal.aborted) return;
@@ -212,16 +278,25 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     jobs.delete(lease);
   }
 
-  function onMessage(m: CoordinatorMessage): void {
+  function onMessage(m: CoordinatorMessage, inline: { sha256: string; bytes: Uint8Array }[] = []): void {
     if (m.type === 'welcome') {
       backoff = 250;
       for (const lease of [...jobs.keys()]) if (!m.resumed.includes(lease)) cancel(lease, 'the coordinator no longer holds its lease');
+      // Completions the coordinator never answered: it still holds their leases, so they go again.
+      for (const job of jobs.values()) if (job.completion) ws?.send(job.completion, { binary: true });
       if (heartbeat) clearInterval(heartbeat);
-      heartbeat = setInterval(() => send({ type: 'heartbeat', leases: [...jobs.keys()] }), m.heartbeat_ms);
+      heartbeat = setInterval(() => send({ type: 'heartbeat', leases: namedLeases() }), m.heartbeat_ms);
       log(`connected to ${base} as ${id}`);
     } else if (m.type === 'assign') {
       if (jobs.has(m.lease)) return;
-      void runJob(m);
+      void runJob(m, inline);
+    } else if (m.type === 'completed') {
+      const job = jobs.get(m.lease);
+      // ERR_UNAVAILABLE: not recorded; the coordinator reconnects us and it goes again after the welcome.
+      if (job?.answered && !('error' in m && m.error.code === 'ERR_UNAVAILABLE')) {
+        job.completion = null;
+        job.answered(m);
+      }
     } else if (m.type === 'cancel') {
       cancel(m.lease, m.reason);
     } else if (m.type === 'error') {
@@ -229,20 +304,38 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     }
   }
 
+  /**
+   * The leases named in hello and heartbeats, at most MAX_NAMED_LEASES (the coordinator refuses
+   * longer lists): those still computing first, then finished ones awaiting their answer (when
+   * commits are slow, a chain of tiny subgraphs piles these up). One left out is dropped at the
+   * next welcome and simply redone.
+   */
+  function namedLeases(): string[] {
+    const running = [...jobs.values()].filter((j) => !j.completion).map((j) => j.lease);
+    const waiting = [...jobs.values()].filter((j) => j.completion).map((j) => j.lease);
+    return [...running, ...waiting].slice(0, MAX_NAMED_LEASES);
+  }
+
   let backoff = 250;
   function connect(): void {
     if (stopping) return;
     const sock = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${opts.token}` }, maxPayload: 2 ** 30, handshakeTimeout: 10_000 });
     ws = sock;
-    sock.on('open', () => send({ type: 'hello', provider_id: id, name, capability, leases: [...jobs.keys()] }));
-    sock.on('message', (data) => {
+    sock.on('open', () => send({ type: 'hello', provider_id: id, name, capability, leases: namedLeases(), protocol: wsProtocol }));
+    sock.on('message', (data, isBinary) => {
+      const buf = messageBytes(data);
       let m: CoordinatorMessage;
+      let inline: { sha256: string; bytes: Uint8Array }[] = [];
       try {
-        m = JSON.parse(data.toString());
+        if (isBinary) {
+          const f = decodeFrame(buf);
+          m = f.header as CoordinatorMessage;
+          inline = f.blobs;
+        } else m = JSON.parse(buf.toString());
       } catch {
-        return log('a message from the coordinator is not JSON (ignored)');
+        return log('a message from the coordinator is not a JSON text or a frame (ignored)');
       }
-      onMessage(m);
+      onMessage(m, inline);
     });
     sock.on('unexpected-response', (_req, res) => {
       let body = '';

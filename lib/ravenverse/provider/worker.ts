@@ -8,10 +8,12 @@ import { executeGraph } from '../../graph/execute.js';
 import { decodeBlob, encodeBlob } from '../../graph/format.js';
 import { validateGraphJson } from '../../graph/validate.js';
 import { native } from '../../native/load.js';
+import type { GraphData } from '../../graph/graph-data.js';
 import type { Data } from '../../tensor/dtype.js';
 // Registers every op of the catalog, which validation checks graphs against.
 import '../../ops/index.js';
 import { estimatePeakBytes } from '../memory.js';
+import { nodeFlops } from '../partition.js';
 
 export interface WorkerJob {
   job: number;
@@ -28,10 +30,30 @@ export type WorkerReply =
   | { job: number; ok: true; outputs: { name: string; sha256: string; bytes: Uint8Array }[]; ms: number }
   | { job: number; ok: false; error: { code: string; message: string } };
 
-async function run(j: WorkerJob): Promise<WorkerReply> {
+/** The subgraph, checked against the op catalog. */
+export const validateJob = (j: WorkerJob): GraphData => validateGraphJson(j.graph, { max_nodes: j.maxNodes, max_value_bytes: j.maxMemory });
+
+/** Op nodes at most, and estimated FLOPs at most, of a subgraph the provider runs on its main thread (see provider.ts). */
+export const INLINE_MAX_NODES = 16;
+export const INLINE_MAX_FLOPS = 1e6;
+
+/** Whether a subgraph is so small (well under a millisecond of kernels) that the hand-off to a worker thread would cost more than running it. */
+export function isTiny(g: GraphData): boolean {
+  let ops = 0;
+  let flops = 0;
+  for (const n of g.nodes) {
+    if (n.kind !== 'op') continue;
+    if (++ops > INLINE_MAX_NODES) return false;
+    flops += nodeFlops(g, n);
+  }
+  return flops <= INLINE_MAX_FLOPS;
+}
+
+/** Validates (unless given the validated graph), runs and encodes the outputs of one subgraph. */
+export async function run(j: WorkerJob, validated?: GraphData): Promise<WorkerReply> {
   const t0 = performance.now();
   if (native().getNumThreads() !== j.threads) native().setNumThreads(j.threads);
-  const g = validateGraphJson(j.graph, { max_nodes: j.maxNodes, max_value_bytes: j.maxMemory });
+  const g = validated ?? validateJob(j);
   const need = estimatePeakBytes(g);
   if (need > j.maxMemory) return { job: j.job, ok: false, error: { code: 'ERR_CAPACITY', message: `the subgraph needs about ${need} bytes, this provider offers ${j.maxMemory}` } };
   const names = [...g.persist.keys()];

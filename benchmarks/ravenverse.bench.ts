@@ -1,0 +1,308 @@
+// The Ravenverse coordinator on loopback, on SQLite and on PostgreSQL (a fresh database on the
+// server RAVDL_BENCH_POSTGRES_URL or RAVDL_TEST_POSTGRES_URL names; `.ci/postgres.sh start` prints
+// one; without it the PostgreSQL rows are left out with a note):
+// - overhead per subgraph: a chain of N one-op subgraphs (each reads the one before: nothing runs
+//   in parallel), run by one provider process; the time from the first lease to the last one's
+//   end over N: assignment, inputs down, the op, outputs up, the commit, the next assignment.
+// - throughput: S independent one-op subgraphs and P simulated providers in a process of their own
+//   (the provider protocol over WebSockets, one slot each, answering every assignment at once with
+//   a result blob of the right shape), from the first assignment to the last completion
+//   acknowledged (that is, committed); assignment latency: a provider's completion sent -> its
+//   next assignment received.
+// Every result is checked (the chain's end value; every persisted value of the wide graph).
+// RAVDL_BENCH_PROVIDER_NODE_ARGS: node options for the chain's provider process (e.g. '--cpu-prof --cpu-prof-dir=/tmp/p').
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import WebSocket from 'ws';
+import * as R from '../lib/index.js';
+import { encodeBlob } from '../lib/graph/format.js';
+import { type Coordinator, startCoordinator } from '../lib/ravenverse/coordinator/server.js';
+import { createToken } from '../lib/ravenverse/db/tokens.js';
+import { naivePartition } from '../lib/ravenverse/partition.js';
+import { type Assignment, type CoordinatorMessage, PROVIDER_WS_PATH, decodeFrame, encodeFrame, messageBytes } from '../lib/ravenverse/protocol.js';
+import type { BenchRow, BenchSuite } from './harness.js';
+
+const BIN = fileURLToPath(new URL('../bin/ravdl.mjs', import.meta.url));
+const PG_URL = process.env.RAVDL_BENCH_POSTGRES_URL ?? process.env.RAVDL_TEST_POSTGRES_URL ?? '';
+
+/** A fresh database: a SQLite file in a temp dir, or a new PostgreSQL database. */
+async function freshDb(kind: 'sqlite' | 'postgres'): Promise<{ spec: string; drop(): Promise<void> }> {
+  if (kind === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'ravdl-bench-rv-'));
+    return { spec: join(dir, 'coordinator.db'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `ravdl_bench_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return { spec: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+async function withCoordinator<T>(kind: 'sqlite' | 'postgres', fn: (c: Coordinator, tokens: { requester: string; provider: string }) => Promise<T>): Promise<T> {
+  const made = await freshDb(kind);
+  try {
+    const c = await startCoordinator({ db: made.spec, port: 0, log: null, partitioner: (g) => naivePartition(g, 'per-op'), rateLimit: { max: 1e9, windowMs: 1000 } });
+    try {
+      return await fn(c, { requester: await createToken(c.db.db, 'requester'), provider: await createToken(c.db.db, 'provider') });
+    } finally {
+      R.flush();
+      await c.close();
+    }
+  } finally {
+    await made.drop();
+  }
+}
+
+/** Time from the first lease's start to the last one's end, ms. */
+async function leaseSpanMs(c: Coordinator): Promise<number> {
+  const span = await c.db.db.selectFrom('leases').select((eb) => [eb.fn.min('created_at').as('a'), eb.fn.max('finished_at').as('b')]).executeTakeFirstOrThrow();
+  return Number(span.b) - Number(span.a);
+}
+
+/** Overhead per subgraph: a chain of n one-op subgraphs through one provider process. */
+export async function overhead(kind: 'sqlite' | 'postgres', n: number): Promise<{ spanMs: number; wholeMs: number }> {
+  return withCoordinator(kind, async (c, tok) => {
+    const child = spawn(process.execPath, [...(process.env.RAVDL_BENCH_PROVIDER_NODE_ARGS?.split(' ') ?? []), BIN, 'provider', '--server', c.url, '--threads', '1', '--name', 'bench'], { env: { ...process.env, RAVDL_TOKEN: tok.provider }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`the provider did not connect in 60 s: ${out.slice(-500)}`)), 60_000);
+        const on = (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('connected to')) (clearTimeout(t), resolve());
+        };
+        child.stdout!.on('data', on);
+        child.stderr!.on('data', on);
+        child.once('exit', () => reject(new Error(`the provider exited: ${out.slice(-500)}`)));
+      });
+      R.initialize(tok.requester, { server: c.url });
+      R.flush();
+      new R.Graph({ name: 'chain', algorithm: 'overhead', approach: 'distributed' });
+      let x = R.t(new Float32Array(16).fill(1));
+      for (let i = 0; i < n; i++) x = R.add(x, 1);
+      x.persist_op('end');
+      R.activate();
+      const t0 = performance.now();
+      await R.execute();
+      const wholeMs = performance.now() - t0;
+      const end = R.fetch_persisting_op('end').toArray() as number[];
+      if (end[0] !== n + 1) throw new Error(`ravenverse bench: the chain ended with ${end[0]}, not ${n + 1}`);
+      return { spanMs: await leaseSpanMs(c), wholeMs };
+    } finally {
+      R.initialize(null, {});
+      child.kill('SIGTERM');
+      await exited;
+      clearTimeout(killer);
+    }
+  });
+}
+
+/** A provider that answers each assignment at once: a result blob of the output's shape holding the subgraph's index. */
+class SimProvider {
+  private ws!: WebSocket;
+  private sentAt = -1;
+  private beat: NodeJS.Timeout | null = null;
+  private leases = new Set<string>();
+  acknowledged = 0;
+  lastAckAt = 0;
+  firstAssignAt = Infinity;
+  error: string | null = null;
+  constructor(
+    private base: string,
+    private token: string,
+    private latencies: number[],
+  ) {}
+
+  async connect(): Promise<void> {
+    this.ws = new WebSocket(this.base.replace(/^http/, 'ws') + PROVIDER_WS_PATH, { headers: { authorization: `Bearer ${this.token}` } });
+    await new Promise<void>((resolve, reject) => {
+      this.ws.on('message', (data, isBinary) => {
+        const buf = messageBytes(data);
+        const m = (isBinary ? decodeFrame(buf).header : JSON.parse(buf.toString())) as CoordinatorMessage;
+        if (m.type === 'welcome') {
+          this.beat = setInterval(() => this.ws.send(JSON.stringify({ type: 'heartbeat', leases: [...this.leases] })), m.heartbeat_ms);
+          resolve();
+        } else if (m.type === 'assign') this.answer(m);
+        else if (m.type === 'completed') {
+          if ('error' in m || m.status !== 'accepted') this.error ??= JSON.stringify(m);
+          this.leases.delete(m.lease);
+          this.acknowledged++;
+          this.lastAckAt = nowMs();
+        } else if (m.type === 'error' || m.type === 'cancel') this.error ??= JSON.stringify(m);
+      });
+      this.ws.once('error', reject);
+      this.ws.once('open', () =>
+        this.ws.send(
+          JSON.stringify({
+            type: 'hello', provider_id: `p_sim${randomBytes(8).toString('hex')}`, name: 'sim', leases: [], protocol: 2,
+            capability: { gflops: 10, memory_bytes: 2 ** 30, threads: 1, slots: 1, platform: 'bench', version: '0' },
+          }),
+        ),
+      );
+    });
+  }
+
+  private answer(a: Assignment): void {
+    const now = nowMs();
+    this.firstAssignAt = Math.min(this.firstAssignAt, now);
+    if (this.sentAt >= 0) this.latencies.push(now - this.sentAt);
+    this.leases.add(a.lease);
+    const g = a.graph as { nodes: { outputs?: { shape: number[] }[] }[]; persist: { name: string; node: number; output: number }[] };
+    const outs = g.persist.map((p) => {
+      const shape = g.nodes[p.node]!.outputs![p.output]!.shape;
+      const { bytes, sha256 } = encodeBlob(shape, new Float32Array(shape.reduce((m, d) => m * d, 1)).fill(a.subgraph));
+      return { name: p.name, sha256, bytes };
+    });
+    this.sentAt = nowMs();
+    this.ws.send(encodeFrame({ type: 'complete', lease: a.lease, outputs: Object.fromEntries(outs.map((o) => [o.name, o.sha256])) }, outs), { binary: true });
+  }
+
+  close(): void {
+    if (this.beat) clearInterval(this.beat);
+    this.ws?.terminate();
+  }
+}
+
+/** Milliseconds on the machine's monotonic clock, which processes share (performance.now() is per process). */
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** The simulated providers' process: connects p of them, reports when connected and, once asked, what they saw. */
+async function simProcess(base: string, token: string, p: number): Promise<void> {
+  const latencies: number[] = [];
+  const sims = Array.from({ length: p }, () => new SimProvider(base, token, latencies));
+  await Promise.all(sims.map((x) => x.connect()));
+  process.send!({ type: 'connected' });
+  process.once('message', () => {
+    for (const x of sims) x.close();
+    process.send!({
+      type: 'report', latencies, error: sims.find((x) => x.error)?.error ?? null, acknowledged: sims.reduce((n, x) => n + x.acknowledged, 0),
+      first: Math.min(...sims.map((x) => x.firstAssignAt)), last: Math.max(...sims.map((x) => x.lastAckAt)),
+    });
+    process.disconnect(); // nothing left: the process ends by itself
+  });
+}
+if (process.env.RAVDL_BENCH_SIM && process.send) {
+  const w = JSON.parse(process.env.RAVDL_BENCH_SIM) as { base: string; token: string; p: number };
+  await simProcess(w.base, w.token, w.p);
+}
+
+const quantile = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
+
+/** Throughput: s independent one-op subgraphs on p simulated providers. */
+export async function throughput(kind: 'sqlite' | 'postgres', s: number, p: number) {
+  return withCoordinator(kind, async (c, tok) => {
+    // The providers run in a process of their own, as they would on their own machines.
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+      env: { ...process.env, RAVDL_BENCH_SIM: JSON.stringify({ base: c.url, token: tok.provider, p }) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    const messages: { type: string; [k: string]: unknown }[] = [];
+    child.on('message', (m) => messages.push(m as { type: string }));
+    const failed = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`ravenverse bench: the simulated providers exited (${code})`))));
+    failed.catch(() => {});
+    const waitMessage = (type: string) =>
+      Promise.race([failed, (async () => {
+        for (let i = 0; i < 60_000 / 20; i++) {
+          const m = messages.find((x) => x.type === type);
+          if (m) return m;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        throw new Error(`ravenverse bench: the simulated providers sent no '${type}' in 60 s`);
+      })()]);
+    try {
+      await waitMessage('connected');
+      R.initialize(tok.requester, { server: c.url });
+      R.flush();
+      new R.Graph({ name: 'wide', algorithm: 'throughput', approach: 'distributed' });
+      const x = R.t(new Float32Array(4).fill(1));
+      for (let i = 0; i < s; i++) R.add(x, x).persist_op(`v${i}`); // one constant: the upload stays small
+      R.activate();
+      const t0 = performance.now();
+      await R.execute();
+      const wholeMs = performance.now() - t0;
+      child.send('report');
+      const r = (await waitMessage('report')) as unknown as { latencies: number[]; error: string | null; acknowledged: number; first: number; last: number };
+      if (r.error) throw new Error(`ravenverse bench: a simulated provider got ${r.error}`);
+      if (r.acknowledged !== s) throw new Error(`ravenverse bench: ${r.acknowledged} completions acknowledged, not ${s}`);
+      const subs = await c.db.db.selectFrom('subgraphs').select(['idx', 'done_by']).execute();
+      if (subs.length !== s || subs.some((row) => !row.done_by)) throw new Error('ravenverse bench: not every subgraph is done in the database');
+      // Each result holds its subgraph's index (the per-op plan numbers the adds in order).
+      for (let i = 0; i < s; i += Math.max(1, Math.floor(s / 50))) {
+        const v = R.fetch_persisting_op(`v${i}`).toArray() as number[];
+        if (v.length !== 4 || v.some((e) => e !== i)) throw new Error(`ravenverse bench: v${i} is [${v.join(', ')}]`);
+      }
+      const latencies = r.latencies.sort((a, b) => a - b);
+      return { window: [r.first, r.last], perSecond: (s / (r.last - r.first)) * 1000, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), wholeMs };
+    } finally {
+      R.initialize(null, {});
+      // Asked for its report, the process ends by itself; killed if it does not.
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        if (child.connected) child.send('report');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      clearTimeout(killer);
+    }
+  });
+}
+
+export const suite: BenchSuite = {
+  name: 'ravenverse',
+  async run({ quick }) {
+    const N = quick ? 100 : 500;
+    const S = quick ? 2000 : 10_000;
+    const P = 50;
+    const kinds: ('sqlite' | 'postgres')[] = PG_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+    const skipped = PG_URL ? [] : ['PostgreSQL rows left out: set RAVDL_BENCH_POSTGRES_URL or RAVDL_TEST_POSTGRES_URL (.ci/postgres.sh start prints one)'];
+    const rows: BenchRow[] = [];
+    for (const kind of kinds) {
+      const o = await overhead(kind, N);
+      rows.push({
+        suite: 'ravenverse',
+        workload: `${kind}: overhead per subgraph, chain of ${N} one-op subgraphs, 1 provider process`,
+        unit: 'ms',
+        higherIsBetter: false,
+        ravdl: o.spanMs / N,
+        peers: {},
+        target: { max: 1 },
+        notes: [
+          `${kind}: first lease to last lease end over ${N}; the whole R.execute() (upload, partition, results) ${(o.wholeMs / N).toFixed(2)} ms per subgraph; Dask documents about 1 ms per task`,
+          ...skipped,
+        ],
+      });
+      const t = await throughput(kind, S, P);
+      const note = `${kind}: ${S} independent subgraphs, ${P} simulated providers in a process of their own; first assignment to last acknowledged completion; the whole R.execute() ${(t.wholeMs / 1000).toFixed(1)} s; Ray documents about 8,000 tasks/s`;
+      rows.push({ suite: 'ravenverse', workload: `${kind}: subgraphs/s, ${S} one-op subgraphs on ${P} simulated providers`, unit: 'subgraphs/s', higherIsBetter: true, ravdl: t.perSecond, peers: { goal: 5000 }, target: { peer: 'goal', min: 1 }, notes: [note] });
+      rows.push({
+        suite: 'ravenverse',
+        workload: `${kind}: p99 assignment latency (completion sent -> next assignment), ${P} providers`,
+        unit: 'ms',
+        higherIsBetter: false,
+        ravdl: t.p99,
+        peers: {},
+        target: { max: 10 },
+        notes: [`${kind}: p50 ${t.p50.toFixed(2)} ms, p99 ${t.p99.toFixed(2)} ms`],
+      });
+    }
+    return rows;
+  },
+};
