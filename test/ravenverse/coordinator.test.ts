@@ -313,6 +313,49 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     for (const p of ps) p.close();
   });
 
+  it('one provider failing a subgraph again and again fails no graph: it gets it back only while no other provider that fits is connected, and a provider that has not failed it computes it', async () => {
+    const id = await upload(c, alice, rec);
+    await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+    const faulty = await new FakeProvider(c.url, prov).connect();
+    // Alone, it gets the subgraph back after each failure: more failures than maxFailures (3), on one provider.
+    const first = await faulty.next();
+    for (let i = 0; i < 4; i++) {
+      const a = i === 0 ? first : await faulty.next();
+      expect(a.subgraph).toBe(first.subgraph);
+      faulty.send({ type: 'failed', lease: a.lease, error: { code: 'ERR_GRAPH', message: `flaky ${i}` } });
+    }
+    const again = await faulty.next(); // its fifth lease of the same subgraph
+    expect(again.subgraph).toBe(first.subgraph);
+    expect((await api(c.url, `/v1/graphs/${id}`, alice)).json.graph.status).toBe('running');
+    // A healthy provider connects while the faulty one holds the lease: the next failure moves the subgraph to it, not back.
+    const healthy = await new FakeProvider(c.url, prov2).connect();
+    faulty.send({ type: 'failed', lease: again.lease, error: { code: 'ERR_GRAPH', message: 'flaky 5' } });
+    const rescued = await healthy.next();
+    expect(rescued.subgraph).toBe(first.subgraph);
+    expect((await healthy.finish(rescued, await healthy.compute(rescued))).done.json.status).toBe('accepted');
+    expect(faulty.assignments.filter((a) => a.subgraph === first.subgraph).length).toBe(5);
+    expect((await api(c.url, `/v1/graphs/${id}`, alice)).json.graph.status).toBe('running');
+    faulty.close();
+    healthy.close();
+    await api(c.url, `/v1/graphs/${id}`, alice, { method: 'DELETE' });
+  });
+
+  it('a subgraph that fails on every provider there is fails its graph after a bounded number of attempts, saying so', async () => {
+    const id = await upload(c, alice, rec);
+    await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+    const only = await new FakeProvider(c.url, prov).connect();
+    for (let i = 0; i < 9; i++) {
+      const a = await only.next();
+      only.send({ type: 'failed', lease: a.lease, error: { code: 'ERR_GRAPH', message: `broken ${i}` } });
+    }
+    const g = await waitFor('the graph to fail', async () => {
+      const r = (await api(c.url, `/v1/graphs/${id}`, alice)).json.graph;
+      return r.status === 'failed' ? r : null;
+    });
+    expect(g.error).toMatch(/failed on 1 provider \(9 attempts\); last: ERR_GRAPH: broken 8/);
+    only.close();
+  });
+
   it('heartbeats keep a lease only up to its longest time: a provider that never finishes loses it and is told to stop', async () => {
     const fresh = await backend.create();
     const capped = await startCoordinator({ db: fresh.spec, port: 0, log: null, leaseMs: 600, maxLeaseMs: 1500, bytesPerSecond: 1e12, plan: 'per-step' });

@@ -140,6 +140,8 @@ interface SubRt {
   failures: number;
   /** Providers whose lease of it failed or ran out (given it again only when no other provider fits). */
   excluded: Set<string>;
+  /** Providers whose lease of it failed (from the leases table at a restart): one failing again and again fails no graph. */
+  failedBy: Set<string>;
   lastError: string | null;
   doneBy: string | null;
   updatedAt: number;
@@ -195,6 +197,8 @@ const chunks = <T>(xs: readonly T[], n = CHUNK): T[][] => Array.from({ length: M
 const SUMMARY_COLS = ['id', 'name', 'algorithm', 'approach', 'status', 'error', 'nodes_total', 'nodes_done', 'subgraphs_total', 'subgraphs_done', 'persisted_total', 'persisted_done', 'created_at', 'updated_at'] as const;
 /** How often a provider's last_seen is written while it only heartbeats, ms. */
 const LAST_SEEN_EVERY_MS = 10_000;
+// With fewer than maxFailures providers fitting a subgraph, it fails its graph after this many failed attempts per maxFailures.
+const FAILED_ATTEMPTS_PER_PROVIDER = 3;
 
 /** The float a one-element F32 blob holds (its data follows the 8-byte length and the header). */
 function scalarOf(bytes: Uint8Array): number {
@@ -961,8 +965,13 @@ export class CoordinatorState {
       if (state !== 'cancelled') sub.excluded.add(l.provider_id);
       if (state === 'failed') {
         sub.failures++;
+        sub.failedBy.add(l.provider_id);
         sub.lastError = why;
-        if (sub.failures >= this.opts.maxFailures) fatal = `subgraph ${l.idx} failed on ${sub.failures} providers; last: ${why}`;
+        // A graph fails when a subgraph failed on maxFailures different providers, never because one provider failed it
+        // repeatedly; the bound on attempts only stops a network whose every fitting provider failed it from looping.
+        const on = sub.failedBy.size;
+        if (on >= this.opts.maxFailures || sub.failures >= this.opts.maxFailures * FAILED_ATTEMPTS_PER_PROVIDER)
+          fatal = `subgraph ${l.idx} failed on ${on} provider${on === 1 ? '' : 's'}${sub.failures > on ? ` (${sub.failures} attempts)` : ''}; last: ${why}`;
       }
       if (sub.active === 0 && sub.state === 'leased') {
         sub.state = 'ready';
@@ -1015,7 +1024,7 @@ export class CoordinatorState {
       return {
         graphId: rt.id, idx: row.idx, state: row.state, depsLeft: row.deps_left, dependents: JSON.parse(row.dependents) as number[], spec, outputs: JSON.parse(row.outputs) as OutputMetaRow[],
         constBlobs: JSON.parse(row.const_blobs) as string[], peakBytes: row.peak_bytes, flops: row.flops, nodeCount: row.node_count, attempts: row.attempts, failures: row.failures,
-        excluded: new Set(JSON.parse(row.excluded) as string[]), lastError: row.last_error, doneBy: row.done_by, updatedAt: row.updated_at, active: 0, queued: false,
+        excluded: new Set(JSON.parse(row.excluded) as string[]), failedBy: new Set<string>(), lastError: row.last_error, doneBy: row.done_by, updatedAt: row.updated_at, active: 0, queued: false,
       };
     });
     for (const sub of rt.subs) if (sub.state === 'ready') this.enqueue(rt, sub);
@@ -1046,6 +1055,10 @@ export class CoordinatorState {
       await this.cacheSmallBlobs(shas.filter((s) => (sizes.get(s) ?? Infinity) <= INLINE_BLOB_BYTES));
       const summary = Object.fromEntries(SUMMARY_COLS.map((k) => [k, row[k]])) as unknown as GraphSummary;
       this.addRuntime(row.owner, summary, g, subRows.map((r) => ({ row: r, spec: JSON.parse(r.spec) as Subgraph })), results, sizes, unfilled);
+    }
+    for (const rt of this.running) {
+      for (const f of await this.db.selectFrom('leases').select(['idx', 'provider_id']).where('graph_id', '=', rt.id).where('state', '=', 'failed').execute())
+        rt.subs[f.idx]?.failedBy.add(f.provider_id);
     }
     for (const r of await this.db.selectFrom('leases').selectAll().where('state', '=', 'active').execute()) {
       const l: LeaseRt = { ...r, expires_at: now + this.opts.leaseMs, uploaded: new Map(), allowed: null, durable: null };
@@ -1299,12 +1312,20 @@ export class CoordinatorState {
     }
   }
 
-  /** A provider that fits, preferring those that never lost or failed this subgraph, then the least loaded, then the fastest. */
+  /**
+   * A provider that fits, preferring those that never lost or failed this subgraph, then the least loaded, then the fastest.
+   * One that failed it waits while a connected provider that fits and has not failed it exists (busy or not).
+   */
   private pick(free: readonly ProviderConn[], sub: SubRt): ProviderConn | null {
     let best: ProviderConn | null = null;
     let bestExcluded = false;
+    let healthyElsewhere: boolean | null = null;
     for (const p of free) {
       if (p.capability.memory_bytes < sub.peakBytes) continue;
+      if (sub.failedBy.has(p.id)) {
+        healthyElsewhere ??= [...this.providers.values()].some((q) => q.open && !sub.failedBy.has(q.id) && q.capability.memory_bytes >= sub.peakBytes);
+        if (healthyElsewhere) continue;
+      }
       const ex = sub.excluded.has(p.id);
       const better =
         !best || (ex !== bestExcluded ? !ex : p.leases.size !== best.leases.size ? p.leases.size < best.leases.size : p.capability.gflops > best.capability.gflops);
@@ -1386,10 +1407,12 @@ export class CoordinatorState {
     if (ids.length) {
       const states = await this.db.selectFrom('subgraphs').select(['graph_id', 'state', (eb) => eb.fn.countAll<number>().as('n')]).where('graph_id', 'in', ids).groupBy(['graph_id', 'state']).execute();
       for (const s of states) counts.get(s.graph_id)![s.state] += Number(s.n);
-      const failed = await this.db
+      // The subgraphs that failed a failed graph (a running graph's failures are retried).
+      const failedIds = graphs.filter((g) => g.status === 'failed').map((g) => g.id);
+      const failed = !failedIds.length ? [] : await this.db
         .selectFrom('subgraphs')
         .select(['graph_id', 'state', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('graph_id', 'in', ids)
+        .where('graph_id', 'in', failedIds)
         .where('state', '!=', 'done')
         .where('failures', '>=', this.opts.maxFailures)
         .groupBy(['graph_id', 'state'])
