@@ -18,7 +18,7 @@ const DEFAULT_DB = 'ravdl-coordinator.db';
 const USAGE = `ravdl: the Ravenverse (a coordinator, provider nodes, a demo)
 
   npx ravdl coordinator [--port 8080] [--host 127.0.0.1] [--db FILE | --db postgres://...]
-                        [--lease-ms 5000] [--max-lease-ms 1800000] [--heartbeat-ms 1000]
+                        [--lease-ms 4000] [--max-lease-ms 1800000] [--heartbeat-ms 1000]
                         [--bandwidth BYTES_PER_S] [--max-subgraph-seconds S] [--plan auto|per-step|per-op]
                         [--max-graph 256M] [--max-blob 512M]
   npx ravdl provider --server URL --token TOKEN [--threads N] [--max-memory 2G] [--slots 1] [--name NAME]

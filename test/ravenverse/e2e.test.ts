@@ -112,6 +112,20 @@ describe.runIf(haveDataset('iris')).each(backends().map((b) => [b.name, b] as co
     }
   }
 
+  /** The time from `since` to the first lease that took over work a lease lost at or after `since` (the recovery time). */
+  async function reassignedAfterMs(since: number): Promise<string> {
+    // (A log line, not an assertion: a time.)
+    const db = await openDatabase(spec);
+    try {
+      const all = await db.db.selectFrom('leases').select(['graph_id', 'idx', 'state', 'created_at', 'finished_at']).where('created_at', '>=', since - 60_000).execute();
+      const lostAt = all.filter((l) => l.state === 'expired' && (l.finished_at ?? 0) >= since);
+      const next = lostAt.map((l) => Math.min(...all.filter((m) => m.graph_id === l.graph_id && m.idx === l.idx && m.created_at >= (l.finished_at ?? 0)).map((m) => m.created_at)));
+      return next.length ? `${Math.max(...next) - since} ms` : 'no time: none was lost';
+    } finally {
+      await db.close();
+    }
+  }
+
   beforeAll(async () => {
     // The local run first: the reference.
     localAccuracy = await irisScript({ verbose: false });
@@ -146,6 +160,7 @@ describe.runIf(haveDataset('iris')).each(backends().map((b) => [b.name, b] as co
 
   it('kill -9 of a provider mid-run: its work goes to another, same results', async () => {
     let killed = '';
+    let killedAt = 0;
     const { accuracy } = await runRemote(url, requester, async () => {
       await progressAtLeast(0.25);
       // The provider holding a lease now.
@@ -154,13 +169,14 @@ describe.runIf(haveDataset('iris')).each(backends().map((b) => [b.name, b] as co
         return d.providers.find((p) => p.connected && p.leases > 0 && providers.get(p.name)?.alive)?.name;
       }, 30_000);
       killed = holder;
+      killedAt = Date.now();
       await providers.get(holder)!.kill('SIGKILL');
     });
     expect(killed).not.toBe('');
     expect(accuracy).toBe(localAccuracy);
     expect(persistedBits()).toEqual(local);
     const { lost } = await acceptedOnce();
-    console.log(`kill -9 of provider ${killed} (${backend.name}): ${lost} lease(s) lost and reassigned`);
+    console.log(`kill -9 of provider ${killed} (${backend.name}): ${lost} lease(s) lost and reassigned, the last ${await reassignedAfterMs(killedAt)} after the kill`);
     await startProvider(`${killed}-again`);
   }, 120_000);
 
