@@ -5,8 +5,8 @@
 //
 // 1. Steps: a training step is the run of nodes up to and including its optimizer updates (as in
 //    the per-step plan); it must hold exactly one loss (mean or sum over the batch).
-// 2. Batch tracing: the roots are the step's row slices of data (slice along axis 0, N rows) that
-//    the loss reads. A tag is propagated through the step in order: `batch` (axis a carries the N
+// 2. Batch tracing: the roots are the step's row slices of data (slice along axis 0 of N rows, N
+//    the loss's batch). A tag is propagated through the step in order: `batch` (axis a carries the N
 //    examples, each row computed from its own example only), `sum`/`mean` (a reduction over the
 //    examples, e.g. a weight gradient: the shards' values combine into the full one exactly), or
 //    replicated (no example in it). Every op has a rule that says how splitting its inputs along
@@ -340,11 +340,13 @@ export interface StepAnalysis {
   refused: string | null;
   /** Shard starts must be multiples of this. */
   quantum: number;
-  /** FLOP-weighted share of the step's nodes that run per shard (for reports). */
+  /** Each node's tags (per output). */
   tags: Map<number, Tag[]>;
   rules: Map<number, Rule>;
   /** The root slices (rows of data). */
   roots: Set<number>;
+  /** Roots and the row selections made from them only (slice, gather, reshape of data): where a shard's rows come from. */
+  data: Set<number>;
 }
 
 /** Training steps: runs of nodes ending with their optimizer updates; what follows the last update is not a step. */
@@ -367,7 +369,7 @@ export function findSteps(g: GraphData): { start: number; end: number }[] {
 
 /** Traces the batch through one step (see the header); `refused` says why it cannot be split. */
 export function analyzeStep(g: GraphData, start: number, end: number): StepAnalysis {
-  const res: StepAnalysis = { start, end, batch: 0, refused: null, quantum: 1, tags: new Map(), rules: new Map(), roots: new Set() };
+  const res: StepAnalysis = { start, end, batch: 0, refused: null, quantum: 1, tags: new Map(), rules: new Map(), roots: new Set(), data: new Set() };
   const refuse = (why: string) => ((res.refused = why), res);
   const losses: number[] = [];
   for (let i = start; i < end; i++) {
@@ -380,14 +382,6 @@ export function analyzeStep(g: GraphData, start: number, end: number): StepAnaly
   const N = pred.shape[0] ?? 0;
   res.batch = N;
   if (N < 2) return refuse(`a batch of ${N} example(s) cannot be split`);
-  // The loss's ancestors in the step: where the roots are looked for.
-  const anc = new Uint8Array(end - start);
-  anc[losses[0]! - start] = 1;
-  for (let i = losses[0]!; i >= start; i--) {
-    const n = g.nodes[i]!;
-    if (!anc[i - start] || n.kind !== 'op') continue;
-    for (const r of n.inputs) if (r && r[0] >= start) anc[r[0] - start] = 1;
-  }
   const tagOf = (r: ValueRef): Tag => {
     if (r[0] < start) return REP;
     const t = res.tags.get(r[0])![r[1]]!;
@@ -402,10 +396,11 @@ export function analyzeStep(g: GraphData, start: number, end: number): StepAnaly
     const tags = n.inputs.map((r) => (r ? tagOf(r) : REP));
     const shapes = n.inputs.map((r) => (r ? outputsOf(g.nodes[r[0]]!)[r[1]]!.shape : []));
     const batchIn = tags.some(isB);
-    if (!batchIn && anc[i - start] && isRoot(n, tags, shapes, N)) {
+    if (!batchIn && isRoot(n, tags, shapes, N)) {
       const s = n.attrs.starts as number[];
       const first = s[0]! < 0 ? Math.max(0, s[0]! + shapes[0]![0]!) : s[0]!;
       res.roots.add(i);
+      res.data.add(i);
       res.tags.set(i, [B(0)]);
       res.rules.set(i, { align: [null], out: [B(0)], attrs: (k, lo) => ({ ...n.attrs, starts: withAt(s, 0, first + lo), ends: withAt(n.attrs.ends as number[], 0, first + lo + k) }) });
       continue;
@@ -432,6 +427,7 @@ export function analyzeStep(g: GraphData, start: number, end: number): StepAnaly
     }
     for (const [o, t] of rule.out.entries()) if (t.k !== 'batch' && n.outputs[o]!.dtype !== 'float32') return refuse(`${where}: an int32 reduction over the batch`);
     if (rule.quantum) res.quantum = lcm(res.quantum, rule.quantum);
+    if (DATA_OPS.has(n.op) && n.inputs.every((r, j) => !isB(tags[j]) || res.data.has(r![0]))) res.data.add(i);
     res.tags.set(i, rule.out);
     res.rules.set(i, rule);
   }
@@ -440,6 +436,8 @@ export function analyzeStep(g: GraphData, start: number, end: number): StepAnaly
   return res;
 }
 
+/** Ops that only select or relabel rows: applied to data alone, they pick a shard's examples. */
+const DATA_OPS = new Set(['slice', 'gather', 'reshape', 'astype', 'one_hot_encoding', 'permute']);
 const lcm = (a: number, b: number) => (a * b) / gcd(a, b);
 
 /** A root: rows [s, s + N) of replicated data along axis 0, the other axes whole. */
@@ -468,8 +466,12 @@ export interface SplitGraph {
   /** The value of the new graph that holds `ref` of the original (a GraphError for a per-shard value nothing outside the step reads). */
   map(ref: ValueRef): ValueRef;
   steps: StepReport[];
-  /** Per node of the new graph: -1, or the number of the (step, shard) whose work it is. */
-  shardGroup: Int32Array;
+  /**
+   * Per node of the new graph: the shard whose per-example work it is (0 to K-1), or -1 for
+   * the rest (replicated work, the shards' row selections of the data, the combination and the
+   * updates). A shard's nodes are contiguous.
+   */
+  shard: Int32Array;
 }
 
 export interface SplitOptions {
@@ -493,7 +495,6 @@ export function splitBatch(g: GraphData, shards: number, options: SplitOptions =
   const lastRead = new Int32Array(g.nodes.length).fill(-1);
   g.nodes.forEach((n, i) => n.kind === 'op' && n.inputs.forEach((r) => r && (lastRead[r[0]] = Math.max(lastRead[r[0]]!, i))));
   const pinned = new Set([...g.persist.values(), ...(options.keep ?? [])].map((r) => r[0]));
-  let group = 0;
   const push = (n: GraphNode, grp = -1) => (nodes.push(n), groups.push(grp), nodes.length - 1);
   const copy = (i: number) => {
     const n = g.nodes[i]!;
@@ -508,14 +509,15 @@ export function splitBatch(g: GraphData, shards: number, options: SplitOptions =
     let refused = a.refused;
     let sizes = [a.batch];
     if (!refused) {
-      const units = Math.floor(a.batch / a.quantum);
+      // Shards start at multiples of the quantum: ceil(N / quantum) possible starts.
+      const units = Math.ceil(a.batch / a.quantum);
       if (units < shards) refused = `a batch of ${a.batch} examples is too small for ${shards} shards${a.quantum > 1 ? ` starting at multiples of ${a.quantum} rows (dropout)` : ''}`;
       else {
         const bounds = Array.from({ length: shards }, (_, s) => a.quantum * Math.floor((s * units) / shards));
         sizes = bounds.map((b, s) => (s + 1 < shards ? bounds[s + 1]! : a.batch) - b);
         const mark = nodes.length;
         try {
-          emitSplit(g, a, sizes, { nodes, push, map, mapped, nextGroup: () => group++, lastRead, pinned });
+          emitSplit(g, a, sizes, { nodes, push, map, mapped, lastRead, pinned });
         } catch (err) {
           // A shard's shapes disagree with the rule: a gap in the rules, never a wrong result.
           nodes.length = mark;
@@ -534,7 +536,7 @@ export function splitBatch(g: GraphData, shards: number, options: SplitOptions =
   for (; at < g.nodes.length; at++) copy(at);
   const persist = new Map<string, ValueRef>();
   for (const [name, r] of g.persist) persist.set(name, mapped(r));
-  return { graph: { info: g.info, nodes, persist }, map: mapped, steps, shardGroup: Int32Array.from(groups) };
+  return { graph: { info: g.info, nodes, persist }, map: mapped, steps, shard: Int32Array.from(groups) };
 }
 
 interface Emit {
@@ -542,7 +544,6 @@ interface Emit {
   push(n: GraphNode, group?: number): number;
   map: Map<string, ValueRef>;
   mapped(r: ValueRef): ValueRef;
-  nextGroup(): number;
   lastRead: Int32Array;
   pinned: Set<number>;
 }
@@ -560,15 +561,18 @@ function emitSplit(g: GraphData, a: StepAnalysis, sizes: number[], e: Emit): voi
     const id = e.push(n.kind === 'const' ? n : { ...n, inputs: n.inputs.map((r) => (r ? e.mapped(r) : null)) });
     outputsOf(n).forEach((_, o) => e.map.set(`${i}:${o}`, [id, o]));
   }
-  // 2. Each shard's copy of the per-example work.
+  // 2. Each shard's copy of the per-example work: first every shard's rows of the data (they stay
+  // with the replicated work, so a shard receives its rows, not the data set), then each shard.
   const shardVals = sizes.map(() => new Map<string, ValueRef>());
-  let lo = 0;
-  sizes.forEach((k, s) => {
-    const grp = e.nextGroup();
+  const starts = sizes.map((_, s) => sizes.slice(0, s).reduce((x, y) => x + y, 0));
+  const emitShard = (s: number, data: boolean) => {
+    const k = sizes[s]!;
+    const lo = starts[s]!;
+    const grp = data ? -1 : s;
     const vals = shardVals[s]!;
     const sliced = new Map<string, ValueRef>();
     for (let i = start; i < end; i++) {
-      if (isRep(i)) continue;
+      if (isRep(i) || a.data.has(i) !== data) continue;
       const n = g.nodes[i] as OpNode;
       const rule = a.rules.get(i)!;
       const inputs = n.inputs.map((r, j): ValueRef | null => {
@@ -597,8 +601,9 @@ function emitSplit(g: GraphData, a: StepAnalysis, sizes: number[], e: Emit): voi
         vals.set(`${i}:${o}`, v);
       });
     }
-    lo += k;
-  });
+  };
+  sizes.forEach((_, s) => emitShard(s, true));
+  sizes.forEach((_, s) => emitShard(s, false));
   // 3. Reductions combined, per-example values the rest of the graph reads joined, then the rest of the step.
   for (let i = start; i < end; i++) {
     const n = g.nodes[i]!;
