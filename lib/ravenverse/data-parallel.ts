@@ -93,18 +93,6 @@ const normAxis = (a: number, nd: number) => (a < 0 ? a + nd : a);
 const withAt = (list: readonly number[], i: number, v: number) => list.map((d, k) => (k === i ? v : d));
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
-/** A rule for an op whose first input's batch axis a must stay whole; outputs keep it (shape attrs get n). */
-function keepAxis(tags: Tag[], outs: number, shapeAttr?: string, n0?: OpNode): Rule | string {
-  const t = tags[0];
-  if (!isB(t)) return 'its main input does not carry the batch';
-  const a = t.axis;
-  return {
-    align: tags.map((x) => (isB(x) ? x.axis : null)),
-    out: Array.from({ length: outs }, () => B(a)),
-    attrs: shapeAttr ? (n) => ({ ...n0!.attrs, [shapeAttr]: withAt(n0!.attrs[shapeAttr] as number[], a, n) }) : undefined,
-  };
-}
-
 /** Reductions: over other axes the batch stays (sum and mean over it are partial values; others refuse). */
 function reduceRule(linear: 'sum' | 'mean' | null): RuleFn {
   return (n, tags, shapes) => {
@@ -157,11 +145,11 @@ function crossEntropyRule(backward: boolean): RuleFn {
 /** Why no int32 target equals ignore_index cannot be proven (null when it is): the targets are rows of a constant in memory. */
 function noIgnoredTargets(g: GraphData, ref: ValueRef, ignore: number): string | null {
   let node = g.nodes[ref[0]]!;
+  if (outputsOf(node)[ref[1]]!.dtype !== 'int32') return null; // probability targets: nothing is ignored
   for (let hops = 0; node.kind === 'op'; hops++) {
     if (hops > 16 || !['slice', 'gather', 'reshape'].includes(node.op)) return `the targets come from '${node.op}', so no target is known not to equal ignore_index`;
     node = g.nodes[node.inputs[0]![0]]!;
   }
-  if (node.dtype !== 'int32') return null; // probability targets: nothing is ignored
   if (!node.data) return 'the targets are not in memory to check against ignore_index';
   return (node.data as Int32Array).includes(ignore) ? `a target equals ignore_index ${ignore} (the mean's denominator would depend on the shard)` : null;
 }

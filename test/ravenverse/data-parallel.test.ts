@@ -177,6 +177,30 @@ describe('splitBatch', () => {
     expect(analyzeCe([0, 1, 2, 1], false)).toBeNull();
   });
 
+  it('a hand-made step: per-example values read after it are joined, replicated values with a row per example are sliced', async () => {
+    const b = new Builder();
+    const X = b.const([9, 3], Float32Array.from({ length: 27 }, (_, i) => Math.sin(i)));
+    const shift = b.const([9, 3], Float32Array.from({ length: 27 }, (_, i) => Math.cos(i * 0.3))); // one row per example, replicated
+    const W = b.const([2, 3], Float32Array.from({ length: 6 }, (_, i) => Math.cos(i)));
+    const Y = b.const([9, 2], Float32Array.from({ length: 18 }, (_, i) => i % 3));
+    const x = b.op('add', {}, [rows(b, X, 9, [3]), shift]);
+    const y = rows(b, Y, 9, [2]);
+    const pred = b.op('matmul', { trans_b: true }, [x, W]);
+    const loss = b.op('mse_loss', { reduction: 'sum' }, [pred, y]);
+    const gpred = b.op('mse_loss_backward', { reduction: 'sum' }, [pred, y, b.op('full', { shape: [], value: 1 }, [])]);
+    const w2 = b.op('sgd_update', { lr: 0.01 }, [W, b.op('matmul', { trans_a: true }, [gpred, x]), null]);
+    const g: GraphData = { info: { name: 'h', algorithm: '', approach: 'distributed' }, nodes: b.nodes, persist: new Map([['loss', loss], ['pred', pred]]) };
+    const sp = splitBatch(g, 2, { keep: [w2] });
+    expect(sp.steps.map((s) => [s.refused, s.shards])).toEqual([[null, [4, 5]]]);
+    const ops = sp.graph.nodes.flatMap((n) => (n.kind === 'op' ? [n.op] : []));
+    expect(ops.filter((o) => o === 'concat').length).toBe(1); // pred, persisted
+    expect(ops.filter((o) => o === 'slice').length).toBe(6); // X, Y and shift, per shard
+    const full = await run(g, [w2]);
+    const split = await run(sp.graph, [sp.map(w2)]);
+    for (const k of ['loss', 'pred']) expectClose(split.persisted.get(k)!, full.persisted.get(k)!, k);
+    expectClose(split.kept[0]!, full.kept[0]!, 'W');
+  });
+
   it('refuses a batch too small for the shards; rejects a bad shard count', () => {
     const { g } = irisStyle('CrossEntropy');
     const sp = splitBatch(g, 3);
