@@ -173,22 +173,28 @@ export function planPartition(g: GraphData, options: PartitionOptions = {}): Pla
   d.steps = findSteps(g).length;
   if (!d.steps) return (d.reason = 'not split: no training step (no optimizer update)'), plan;
   let bestSplit: { shards: number; seconds: number } | null = null;
+  let splitSteps = 0;
   for (let k = 2; k <= Math.min(told, 8); k++) {
     const sp = splitBatch(g, k, { keep: options.keep });
     const split = sp.steps.filter((s) => !s.refused);
     if (k === 2) {
       d.splittable = split.length;
-      d.refusals = [...new Map(sp.steps.filter((s) => s.refused).map((s) => [s.refused!.replace(/node \d+/g, 'node #'), `${s.refused} (step at nodes ${s.start}-${s.end - 1})`])).values()].slice(0, 5);
+      const first = new Map<string, string>(); // one entry per reason (node numbers aside), from its first step
+      for (const s of sp.steps) if (s.refused && !first.has(s.refused.replace(/node \d+/g, '#'))) first.set(s.refused.replace(/node \d+/g, '#'), `${s.refused} (step at nodes ${s.start}-${s.end - 1})`);
+      d.refusals = [...first.values()].slice(0, 5);
     }
     if (!split.length) break;
     const best = bestPlan(sp.graph, options, (seconds) => [shardPartition(sp.graph, sp.shard, options, true, seconds), shardPartition(sp.graph, sp.shard, options, false, seconds)]);
     estimates.push({ shards: k, seconds: best.seconds });
     if (!bestSplit || best.seconds < bestSplit.seconds) bestSplit = { shards: k, seconds: best.seconds };
-    if (best.seconds < plan.seconds) Object.assign(plan, { graph: sp.graph, subgraphs: best.plan, seconds: best.seconds, map: sp.map });
-    if (plan.graph === sp.graph) d.shards = k;
+    if (best.seconds < plan.seconds) {
+      Object.assign(plan, { graph: sp.graph, subgraphs: best.plan, seconds: best.seconds, map: sp.map });
+      d.shards = k;
+      splitSteps = split.length;
+    }
   }
   if (!d.splittable) d.reason = `not split: no training step can be split exactly (${d.refusals[0]})`;
-  else if (d.shards > 1) d.reason = `split ${d.splittable} of ${d.steps} training steps into ${d.shards} shards: ${ms(plan.seconds)} simulated against ${ms(unsplit.seconds)} unsplit`;
+  else if (d.shards > 1) d.reason = `split ${splitSteps} of ${d.steps} training steps into ${d.shards} shards: ${ms(plan.seconds)} simulated against ${ms(unsplit.seconds)} unsplit`;
   else d.reason = `not split: unsplit ${ms(unsplit.seconds)} beats ${ms(bestSplit!.seconds)} with ${bestSplit!.shards} shards (moving weights and gradients costs more than the shards save)`;
   return plan;
 }
