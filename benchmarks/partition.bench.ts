@@ -3,25 +3,36 @@
 // prediction (independent work). Each plan's run time on 2 providers is simulated with the cost
 // model (lib/ravenverse/partition.ts simulate: per-subgraph overhead, bytes over the link, FLOPs at
 // the provider's measured speed): it compares plans, it is not a measurement of the network.
+// The data-parallel rows: planPartition (training steps split along the batch when the cost model
+// says it pays) on 2 and 4 providers, against the unsplit plan and the naive ones, on the training
+// graphs and a compute-heavy one (an MLP 784-512-512-10 with batches of 512).
 import * as R from '../lib/index.js';
 import type { GraphData } from '../lib/graph/graph-data.js';
 import { NeuralNetwork } from '../lib/v2/index.js';
 import { Activation, BatchNormalization1D, Dense, Dropout } from '../lib/v2/layers/index.js';
 import { RMSprop } from '../lib/v2/optimizers/index.js';
 import { DatasetNotFoundError, load_iris_sync, standardize, to_categorical, train_test_split } from '../lib/v2/utils/index.js';
-import { type ScheduleModel, naivePartition, partition, simulate } from '../lib/ravenverse/partition.js';
+import { type ScheduleModel, naivePartition, partition, planPartition, simulate } from '../lib/ravenverse/partition.js';
+import type { Subgraph } from '../lib/ravenverse/subgraph.js';
 import type { BenchRow, BenchSuite } from './harness.js';
-import { benchCnn } from './models.js';
+import { benchCnn, benchMlp } from './models.js';
+
+/** The recorded graph and its variables (what must survive a split). */
+const keeps = new WeakMap<GraphData, readonly (readonly [number, number])[]>();
 
 function record(job: () => void): GraphData {
   R.flush();
   new R.Graph({ name: 'plan', algorithm: 'bench', approach: 'distributed' });
   job();
   R.activate();
-  const g = R.Graph.current()!.data;
+  const graph = R.Graph.current()!;
+  const g = graph.data;
+  keeps.set(g, [...graph.variableValues().values()]);
   R.flush();
   return g;
 }
+
+const mbMoved = (plan: Subgraph[]) => plan.reduce((b, s) => b + s.bytesIn + s.bytesOut, 0) / 2 ** 20;
 
 
 export const suite: BenchSuite = {
@@ -58,6 +69,10 @@ export const suite: BenchSuite = {
     const y = R.t(Int32Array.from({ length: steps * 64 }, (_, i) => i % 10));
     graphs.push([`CNN training ${steps} steps b64`, record(() => benchCnn().fit_sync(X, y, { n_epochs: 1, batch_size: 64, shuffle: false, verbose: false }))]);
     graphs.push([`CNN predict ${steps * 64} images b64`, record(() => benchCnn().predict(X, { batch_size: 64 }).persist_op('prediction'))]);
+    const mlpSteps = quick ? 2 : 8;
+    const Xm = R.randn([mlpSteps * 512, 784]);
+    const ym = R.t(Int32Array.from({ length: mlpSteps * 512 }, (_, i) => i % 10));
+    const heavy: [string, GraphData] = [`MLP 784-512-512-10 training ${mlpSteps} steps b512`, record(() => benchMlp().fit_sync(Xm, ym, { n_epochs: 1, batch_size: 512, shuffle: false, verbose: false }))];
 
     const rows: BenchRow[] = [];
     for (const [label, g] of graphs) {
@@ -82,6 +97,32 @@ export const suite: BenchSuite = {
           `model: ${model.providers} providers at ${(flopsPerSecond / 1e9).toFixed(0)} GFLOP/s (half this machine's 1-thread FMA peak), 1 GB/s link, 1 ms per subgraph, 0.1 ms per op`,
         ],
       });
+    }
+    // Data parallelism: the plan with training steps split along the batch where it pays.
+    for (const [label, g] of [...graphs.filter(([l]) => !l.includes('predict')), heavy]) {
+      for (const providers of [2, 4]) {
+        const m = { ...model, providers };
+        const t0 = performance.now();
+        const dp = planPartition(g, { ...m, keep: keeps.get(g) });
+        const planMs = performance.now() - t0;
+        const unsplit = partition(g, m);
+        const naive = { 'per-op': naivePartition(g, 'per-op'), 'per-step': naivePartition(g, 'per-step') };
+        const time = (p: Subgraph[]) => simulate(p, m).seconds * 1000;
+        const d = dp.dataParallel;
+        rows.push({
+          suite: 'partition',
+          workload: `${label}: data-parallel plan, simulated time on ${providers} providers`,
+          unit: 'ms',
+          higherIsBetter: false,
+          ravdl: dp.seconds * 1000,
+          peers: { unsplit: time(unsplit), 'per-op': time(naive['per-op']), 'per-step': time(naive['per-step']) },
+          target: { peer: 'unsplit', min: 1 },
+          notes: [
+            `${label} on ${providers} providers: ${d.reason}; estimates by shards ${d.estimates.map((e) => `${e.shards}: ${(e.seconds * 1000).toFixed(1)} ms`).join(', ')}`,
+            `${label} on ${providers} providers: subgraphs ${dp.subgraphs.length} (unsplit ${unsplit.length}), MB moved ${mbMoved(dp.subgraphs).toFixed(1)} (unsplit ${mbMoved(unsplit).toFixed(1)}, per-step ${mbMoved(naive['per-step']).toFixed(1)}); planning took ${planMs.toFixed(0)} ms`,
+          ],
+        });
+      }
     }
     return rows;
   },

@@ -10,10 +10,16 @@
 // values arrive during a long run and a lost provider loses little). The naive plans (one
 // subgraph per training step, per op) are candidates too. Each candidate's run on the providers
 // is simulated with the same cost model, and the fastest plan wins.
+//
+// planPartition() adds data parallelism: when told of 2 or more providers it also tries each
+// training step split along the batch into 2..providers shards (lib/ravenverse/data-parallel.ts,
+// a graph rewrite), plans the rewritten graph the same way (plus plans that keep each shard in
+// one subgraph), and keeps the split only when its simulated run beats the unsplit plan's.
 import type { GraphData, GraphNode, OpNode, ValueRef } from '../graph/graph-data.js';
 import { outputsOf } from '../graph/graph-data.js';
 import { numel } from '../tensor/tensor.js';
 import { type Subgraph, refKey } from './subgraph.js';
+import { findSteps, splitBatch } from './data-parallel.js';
 
 export interface PartitionOptions {
   /** Providers expected to share the work (default 2). */
@@ -33,6 +39,13 @@ export interface PartitionOptions {
   computeToTransfer?: number;
   /** Longest estimated compute time of one subgraph, seconds (default 2). */
   maxSeconds?: number;
+  /**
+   * planPartition only: may training steps be split along the batch over the providers (default
+   * true)? Only when `providers` is given and above 1, and only where the cost model says it pays.
+   */
+  dataParallel?: boolean;
+  /** planPartition only: values of the graph that must stay available after a split (a model's variables). */
+  keep?: readonly ValueRef[];
 }
 
 const bytesOf = (meta: { shape: readonly number[] }) => 4 * numel(meta.shape);
@@ -66,19 +79,29 @@ export function nodeFlops(g: GraphData, n: OpNode): number {
   }
 }
 
-/** Splits g into subgraphs (in dependency order) for `providers` provider nodes: the fastest candidate plan under the cost model. */
-export function partition(g: GraphData, options: PartitionOptions = {}): Subgraph[] {
-  const m = {
+type Model = Required<ScheduleModel>;
+
+function modelOf(options: PartitionOptions): Model {
+  return {
     providers: Math.max(1, options.providers ?? 2),
     flopsPerSecond: options.flopsPerSecond ?? 2e10,
     bytesPerSecond: options.bytesPerSecond ?? 1e8,
     overheadSeconds: options.overheadSeconds ?? 1e-3,
     nodeSeconds: options.nodeSeconds ?? 1e-4,
   };
+}
+
+/** Splits g into subgraphs (in dependency order) for `providers` provider nodes: the fastest candidate plan under the cost model. */
+export function partition(g: GraphData, options: PartitionOptions = {}): Subgraph[] {
+  return bestPlan(g, options, () => []).plan;
+}
+
+/** The fastest of the grouped candidates, the naive plans and `extra(seconds)`'s plans that respect maxSeconds, with its simulated time. */
+function bestPlan(g: GraphData, options: PartitionOptions, extra: (seconds: number[]) => Subgraph[][]): { plan: Subgraph[]; seconds: number } {
+  const m = modelOf(options);
   const maxSeconds = options.maxSeconds ?? 2;
   const flops = g.nodes.map((n) => (n.kind === 'op' ? nodeFlops(g, n) : 0));
-  // Each node's estimated compute time: its FLOPs at the provider's speed plus the per-op cost.
-  const seconds = g.nodes.map((n, i) => (n.kind === 'op' ? flops[i]! / m.flopsPerSecond + m.nodeSeconds : 0));
+  const seconds = nodeSeconds(g, m, flops);
   const total = seconds.reduce((a, b) => a + b, 0);
   const candidates: Subgraph[][] = [];
   for (const per of [0, 1, 2, 4, 8, 16, 32]) {
@@ -88,6 +111,7 @@ export function partition(g: GraphData, options: PartitionOptions = {}): Subgrap
   // The naive plans compete too (one per step; one per op on graphs small enough to simulate cheaply).
   candidates.push(naivePartition(g, 'per-step'));
   if (g.nodes.length <= 20_000) candidates.push(naivePartition(g, 'per-op'));
+  candidates.push(...extra(seconds));
   // maxSeconds bounds every plan (a single node longer than it cannot be split).
   const allowed = candidates.filter((plan) => plan.every((sub) => computeSeconds(sub, m) <= maxSeconds || sub.nodes.length === 1));
   let best = allowed[0]!; // the grouped candidates always respect it
@@ -96,11 +120,113 @@ export function partition(g: GraphData, options: PartitionOptions = {}): Subgrap
     const time = simulate(plan, m).seconds;
     if (time < bestTime) [best, bestTime] = [plan, time];
   }
-  return best;
+  return { plan: best, seconds: bestTime };
+}
+
+/** Each node's estimated compute time: its FLOPs at the provider's speed plus the per-op cost. */
+function nodeSeconds(g: GraphData, m: Model, flops = g.nodes.map((n) => (n.kind === 'op' ? nodeFlops(g, n) : 0))): number[] {
+  return g.nodes.map((n, i) => (n.kind === 'op' ? flops[i]! / m.flopsPerSecond + m.nodeSeconds : 0));
+}
+
+/** What planPartition decided about splitting training steps along the batch, and why. */
+export interface DataParallelDecision {
+  /** Shards per split training step in the chosen plan (1: not split). */
+  shards: number;
+  /** Why it split or not, in words. */
+  reason: string;
+  /** Training steps in the graph, and how many of them can be split exactly. */
+  steps: number;
+  splittable: number;
+  /** The distinct reasons steps cannot be split (at most 5), each with its first step's node range. */
+  refusals: string[];
+  /** Simulated seconds of the best plan for each number of shards tried (1: unsplit). */
+  estimates: { shards: number; seconds: number }[];
+}
+
+export interface Plan {
+  /** The graph the subgraphs refer to: g itself, or g with its training steps split along the batch. */
+  graph: GraphData;
+  subgraphs: Subgraph[];
+  /** Simulated run time of the plan (seconds). */
+  seconds: number;
+  dataParallel: DataParallelDecision;
+  /** The value of `graph` that holds a value of g (persisted and kept values always have one). */
+  map(ref: ValueRef): ValueRef;
+}
+
+const ms = (s: number) => (s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(1)} ms`);
+
+/**
+ * partition() plus data parallelism: the unsplit plan against each training step split along
+ * the batch into 2 to `providers` shards (at most 8), every candidate simulated with the same
+ * cost model; the split is kept only when it is faster. The decision and its reasons are in
+ * `dataParallel`. Persisted names are unchanged, so requesters see no difference.
+ */
+export function planPartition(g: GraphData, options: PartitionOptions = {}): Plan {
+  const unsplit = bestPlan(g, options, () => []);
+  const estimates = [{ shards: 1, seconds: unsplit.seconds }];
+  const plan: Plan = { graph: g, subgraphs: unsplit.plan, seconds: unsplit.seconds, map: (r) => r, dataParallel: { shards: 1, reason: '', steps: 0, splittable: 0, refusals: [], estimates } };
+  const d = plan.dataParallel;
+  const told = options.providers;
+  if (options.dataParallel === false) return (d.reason = 'not split: data parallelism is off'), plan;
+  if (told === undefined || told < 2) return (d.reason = `not split: told of ${told ?? 'no'} provider${told === 1 ? '' : 's'} (splitting a step needs 2 or more)`), plan;
+  d.steps = findSteps(g).length;
+  if (!d.steps) return (d.reason = 'not split: no training step (no optimizer update)'), plan;
+  let bestSplit: { shards: number; seconds: number } | null = null;
+  let splitSteps = 0;
+  for (let k = 2; k <= Math.min(told, 8); k++) {
+    const sp = splitBatch(g, k, { keep: options.keep });
+    const split = sp.steps.filter((s) => !s.refused);
+    if (k === 2) {
+      d.splittable = split.length;
+      const first = new Map<string, string>(); // one entry per reason (node numbers aside), from its first step
+      for (const s of sp.steps) if (s.refused && !first.has(s.refused.replace(/node \d+/g, '#'))) first.set(s.refused.replace(/node \d+/g, '#'), `${s.refused} (step at nodes ${s.start}-${s.end - 1})`);
+      d.refusals = [...first.values()].slice(0, 5);
+    }
+    if (!split.length) break;
+    const best = bestPlan(sp.graph, options, (seconds) => [shardPartition(sp.graph, sp.shard, options, true, seconds), shardPartition(sp.graph, sp.shard, options, false, seconds)]);
+    estimates.push({ shards: k, seconds: best.seconds });
+    if (!bestSplit || best.seconds < bestSplit.seconds) bestSplit = { shards: k, seconds: best.seconds };
+    if (best.seconds < plan.seconds) {
+      Object.assign(plan, { graph: sp.graph, subgraphs: best.plan, seconds: best.seconds, map: sp.map });
+      d.shards = k;
+      splitSteps = split.length;
+    }
+  }
+  if (!d.splittable) d.reason = `not split: no training step can be split exactly (${d.refusals[0]})`;
+  else if (d.shards > 1) d.reason = `split ${splitSteps} of ${d.steps} training steps into ${d.shards} shards: ${ms(plan.seconds)} simulated against ${ms(unsplit.seconds)} unsplit`;
+  else d.reason = `not split: unsplit ${ms(unsplit.seconds)} beats ${ms(bestSplit!.seconds)} with ${bestSplit!.shards} shards (moving weights and gradients costs more than the shards save)`;
+  return plan;
+}
+
+/**
+ * The plans made for a split graph: each shard of each step in its own subgraph, the rest
+ * (replicated work, the combination, the updates, unsplit steps) in a chain of subgraphs of at
+ * most maxSeconds; with `firstInChain`, shard 0 stays in the chain (its provider already holds
+ * the weights).
+ */
+export function shardPartition(g: GraphData, shard: Int32Array, options: PartitionOptions = {}, firstInChain = true, seconds = nodeSeconds(g, modelOf(options))): Subgraph[] {
+  const maxSeconds = options.maxSeconds ?? 2;
+  const owner = new Int32Array(g.nodes.length).fill(-1);
+  let count = 0;
+  let kind = -2;
+  let run = 0;
+  g.nodes.forEach((n, i) => {
+    if (n.kind !== 'op') return;
+    const k = firstInChain && shard[i] === 0 ? -1 : shard[i]!;
+    if (k !== kind || run + seconds[i]! > maxSeconds) {
+      count++;
+      run = 0;
+    }
+    kind = k;
+    run += seconds[i]!;
+    owner[i] = count - 1;
+  });
+  return fromAssignment(g, owner, count);
 }
 
 /** One candidate: nodes grouped in order into subgraphs of about `target` seconds of compute (see the header). */
-function group(g: GraphData, flops: number[], seconds: number[], target: number, m: Required<ScheduleModel> & { ratio: number; maxSeconds: number }): Subgraph[] {
+function group(g: GraphData, flops: number[], seconds: number[], target: number, m: Model & { ratio: number; maxSeconds: number }): Subgraph[] {
   const owner = new Int32Array(g.nodes.length).fill(-1);
   let count = 0;
   let cur: { seconds: number; bytesIn: number; reads: Set<string>; computed: Set<number> } | null = null;
