@@ -49,6 +49,10 @@ export interface CoordinatorOptions {
   maxFailures?: number;
   /** The partitioner's assumed bandwidth to providers, bytes/s (default 1e8). */
   bytesPerSecond?: number;
+  /** The partitioner's assumed provider speed, FLOP/s (default: the median of the connected providers' measured speeds). */
+  flopsPerSecond?: number;
+  /** Whether the partitioner may split training steps along the batch when its cost model says it pays (default true). */
+  dataParallel?: boolean;
   /** Longest estimated compute time of one subgraph, seconds (default 2): smaller means more, shorter subgraphs. */
   maxSubgraphSeconds?: number;
   /**
@@ -129,6 +133,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     maxLeaseMs: o.maxLeaseMs,
     maxFailures: o.maxFailures,
     bytesPerSecond: o.bytesPerSecond,
+    flopsPerSecond: o.flopsPerSecond,
+    dataParallel: o.dataParallel,
     maxSubgraphSeconds: o.maxSubgraphSeconds,
     partitioner: o.partitioner ?? (o.plan === 'per-step' || o.plan === 'per-op' ? (g) => naivePartition(g, o.plan as 'per-step' | 'per-op') : undefined),
     maxNodes: o.maxNodes,

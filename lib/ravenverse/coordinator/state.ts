@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { GraphError, RavdlError } from '../../errors.js';
-import { graphJson } from '../../graph/format.js';
+import { decodeBlob, graphJson } from '../../graph/format.js';
 import { type GraphData, outputsOf, type ValueRef } from '../../graph/graph-data.js';
 import { validateGraphJson } from '../../graph/validate.js';
 import { numel } from '../../tensor/tensor.js';
@@ -24,7 +24,7 @@ import { type Batch, type BlobWrite, type Journal, type PersistedWrite, type Pro
 import type { Db } from '../db/open.js';
 import type { Database, GraphsTable, LeasesTable, SubgraphsTable } from '../db/schema.js';
 import { estimatePeakBytes } from '../memory.js';
-import { type PartitionOptions, partition } from '../partition.js';
+import { type PartitionOptions, partition, planPartition } from '../partition.js';
 import {
   type Assignment,
   type Capability,
@@ -51,6 +51,10 @@ export interface StateOptions {
   maxFailures: number;
   /** Partitioner's assumed coordinator-provider bandwidth, bytes/s. */
   bytesPerSecond: number;
+  /** Partitioner's assumed provider speed, FLOP/s (default: the connected providers' median). */
+  flopsPerSecond?: number;
+  /** Training steps may be split along the batch (default true). */
+  dataParallel?: boolean;
   /** Longest estimated compute time of one subgraph, seconds (the partitioner's maxSeconds). */
   maxSubgraphSeconds?: number;
   /** Splits a graph into subgraphs (default: partition() of lib/ravenverse/partition.ts). */
@@ -197,6 +201,8 @@ const chunks = <T>(xs: readonly T[], n = CHUNK): T[][] => Array.from({ length: M
 const SUMMARY_COLS = ['id', 'name', 'algorithm', 'approach', 'status', 'error', 'nodes_total', 'nodes_done', 'subgraphs_total', 'subgraphs_done', 'persisted_total', 'persisted_done', 'created_at', 'updated_at'] as const;
 /** How often a provider's last_seen is written while it only heartbeats, ms. */
 const LAST_SEEN_EVERY_MS = 10_000;
+// At most this many bytes of int32 constants are read to plan a data-parallel split.
+const PLAN_CONST_BYTES = 64 * 2 ** 20;
 // With fewer than maxFailures providers fitting a subgraph, it fails its graph after this many failed attempts per maxFailures.
 const FAILED_ATTEMPTS_PER_PROVIDER = 3;
 
@@ -413,7 +419,7 @@ export class CoordinatorState {
     await this.loaded;
     const row = await this.graphRow(owner, id);
     if (row.status !== 'uploaded') return this.summary(owner, id);
-    const g = await this.parsed(id, row.graph_json);
+    let g = await this.parsed(id, row.graph_json);
     // Every constant must be a blob this requester uploaded, holding what the node declares.
     const constNodes = g.nodes.flatMap((n) => (n.kind === 'const' ? [n] : []));
     const shas = [...new Set(constNodes.map((n) => n.blob!))];
@@ -440,12 +446,35 @@ export class CoordinatorState {
 
     const connected = [...this.providers.values()].filter((p) => p.open);
     const gflops = connected.map((p) => p.capability.gflops).sort((a, b) => a - b);
-    const subs = (this.opts.partitioner ?? partition)(g, {
+    const partOpts: PartitionOptions = {
       providers: Math.max(1, connected.length),
-      flopsPerSecond: gflops.length ? gflops[gflops.length >> 1]! * 1e9 : undefined,
+      flopsPerSecond: this.opts.flopsPerSecond ?? (gflops.length ? gflops[gflops.length >> 1]! * 1e9 : undefined),
       bytesPerSecond: this.opts.bytesPerSecond,
+      dataParallel: this.opts.dataParallel,
       maxSeconds: this.opts.maxSubgraphSeconds,
-    });
+    };
+    const original = g;
+    let subs: Subgraph[];
+    let planNote = '';
+    if (this.opts.partitioner) subs = this.opts.partitioner(g, partOpts);
+    else {
+      // The cost model's plan, with training steps split along the batch when that pays (the split graph replaces the
+      // uploaded one for the run: same constants, same persisted names); never beyond the node limit a restart checks.
+      // The int32 constants (class targets) are read for it: a split must prove no target equals ignore_index.
+      const targets = constNodes.filter((n) => n.dtype === 'int32');
+      const targetBytes = targets.reduce((sum, n) => sum + (metas.get(n.blob!)?.size ?? 0), 0);
+      if (this.opts.dataParallel !== false && connected.length > 1 && targetBytes <= PLAN_CONST_BYTES) {
+        const bytes = await this.blobData([...new Set(targets.map((n) => n.blob!))]);
+        for (const n of targets) n.data = decodeBlob(bytes.get(n.blob!)!, n.blob!, n, `graph ${id}: node (const)`);
+      }
+      const plan = planPartition(g, partOpts);
+      for (const n of [...constNodes, ...plan.graph.nodes]) if (n.kind === 'const') n.data = null; // only the plan needed them
+      const fits = plan.graph === g || plan.graph.nodes.length <= this.opts.maxNodes;
+      g = fits ? plan.graph : g;
+      subs = fits ? plan.subgraphs : partition(g, partOpts);
+      planNote = fits ? plan.dataParallel.reason : `not split: the split graph would exceed ${this.opts.maxNodes} nodes`;
+    }
+    const splitJson = g === original ? null : JSON.stringify(graphJson(g));
     const dependents = subs.map(() => [] as number[]);
     for (const s of subs) for (const d of s.deps) dependents[d]!.push(s.index);
     const now = Date.now();
@@ -470,7 +499,10 @@ export class CoordinatorState {
     const started = await this.db.transaction().execute(async (trx) => {
       const upd = await trx
         .updateTable('graphs')
-        .set({ status: subs.length ? 'running' : 'done', subgraphs_total: subs.length, nodes_done: row.const_nodes, persisted_done: persistedDone, updated_at: now })
+        .set({
+          status: subs.length ? 'running' : 'done', subgraphs_total: subs.length, nodes_done: row.const_nodes, persisted_done: persistedDone, updated_at: now,
+          ...(splitJson ? { graph_json: splitJson, nodes_total: g.nodes.length } : {}), // json_sha256 stays the upload's: a repeated PUT still matches
+        })
         .where('id', '=', id)
         .where('status', '=', 'uploaded')
         .executeTakeFirst();
@@ -479,6 +511,7 @@ export class CoordinatorState {
       for (const part of chunks(persistRows, 200)) await trx.insertInto('persisted').values(part).execute();
       return true;
     });
+    if (started && splitJson) this.parsedGraphs.set(id, g);
     const summary = await this.summary(owner, id);
     if (started) {
       if (summary.status === 'running') {
@@ -487,7 +520,7 @@ export class CoordinatorState {
         const unfilled = persistRows.filter((p) => !p.sha256).map((p) => [p.ref, p.name] as const);
         this.addRuntime(owner, summary, g, subRows.map((r, i) => ({ row: r, spec: subs[i]! })), new Map(), sizes, unfilled);
       }
-      this.opts.log(`graph ${id} ('${row.name}'): ${g.nodes.length} nodes in ${subs.length} subgraph(s) for ${connected.length} provider(s)`);
+      this.opts.log(`graph ${id} ('${row.name}'): ${g.nodes.length} nodes in ${subs.length} subgraph(s) for ${connected.length} provider(s)${planNote ? `; data parallel: ${planNote}` : ''}`);
       this.emit(id, { type: 'progress', graph: summary });
       if (summary.status === 'done') this.emit(id, { type: 'end', graph: summary });
       this.dispatch();
