@@ -86,8 +86,28 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Most leases a hello or heartbeat may name (the coordinator's schema). */
 const MAX_NAMED_LEASES = 64;
 
+// Subgraphs accepted faster than this are logged as a summary every 10 s, not one line each (thousands of tiny ones a second).
+const QUIET_BELOW_MS = 100;
+
+function quietSummary(log: (line: string) => void): { add(ms: number): void } {
+  let n = 0;
+  let total = 0;
+  const flush = () => {
+    log(`${n} subgraph(s) accepted in the last 10 s, each in under ${QUIET_BELOW_MS} ms (mean ${(total / n).toFixed(2)} ms)`);
+    n = 0;
+    total = 0;
+  };
+  return {
+    add(ms: number) {
+      if (n++ === 0) setTimeout(flush, 10_000).unref();
+      total += ms;
+    },
+  };
+}
+
 export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const log = opts.log === undefined ? (line: string) => console.log(`[provider] ${line}`) : (opts.log ?? (() => {}));
+  const quiet = quietSummary(log);
   const base = opts.server.replace(/\/+$/, '');
   const wsUrl = base.replace(/^http/, 'ws') + PROVIDER_WS_PATH;
   const http = new Http(base, opts.token);
@@ -254,7 +274,9 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       if (res.status === 'accepted') completed++;
       const t4 = performance.now();
       const ms = (x: number) => x.toFixed(1);
-      log(`subgraph ${a.subgraph} of graph ${a.graph_id}: ${res.status} in ${ms(t4 - t0)} ms (inputs ${ms(t1 - t0)}, worker ${ms(t2 - t1)} of which running ${ms(r.ms)}, results ${ms(t3 - t2)}, complete ${ms(t4 - t3)})`);
+      if (res.status !== 'accepted' || t4 - t0 >= QUIET_BELOW_MS)
+        log(`subgraph ${a.subgraph} of graph ${a.graph_id}: ${res.status} in ${ms(t4 - t0)} ms (inputs ${ms(t1 - t0)}, worker ${ms(t2 - t1)} of which running ${ms(r.ms)}, results ${ms(t3 - t2)}, complete ${ms(t4 - t3)})`);
+      else quiet.add(t4 - t0);
     } catch (err) {
       if (signal.aborted) return;
       const e = err as RemoteError;
