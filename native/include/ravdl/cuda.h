@@ -20,6 +20,9 @@ struct CudaStatus {
   bool available = false;  // the library loaded and at least one device answered
   std::string reason;      // why not, when !available
   std::vector<CudaDeviceInfo> devices;
+  // The GEMM behind matmul and conv2d: "cuBLAS (libcublas.so.N)", loaded at run time when
+  // present, else "built-in tiled SGEMM (why)"; RAVDL_CUDA_GEMM=builtin forces ours.
+  std::string gemm;
 };
 
 // Loads the CUDA library once (thread-safe) and reports; on success the CUDA kernels are in the

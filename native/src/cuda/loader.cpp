@@ -102,6 +102,7 @@ CudaStatus load() {
     s.devices.push_back(info);
   }
   g_plugin = p;
+  s.gemm = p->gemm_backend(0);
   for (int i = 0; i < p->n_ops; i++) register_kernel(p->ops[i], DeviceType::CUDA, forward);
   s.available = true;
   return s;

@@ -1,5 +1,6 @@
 // The CUDA library's C interface (cuda_plugin.h): device queries, one stream per device, a
 // caching allocator, copies, and `run`, which dispatches an op name to its launcher.
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -19,24 +20,124 @@ std::string shape_str(const std::vector<int64_t>& s) {
   return out + "]";
 }
 
+static const Attr* find_attr(const Call& c, const char* name) {
+  for (auto& a : c.attrs)
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+bool Call::has(const char* name) const { return find_attr(*this, name) != nullptr; }
+
 double Call::num(const char* name, double fallback) const {
-  for (auto& a : attrs)
-    if (a.name == name) {
-      if (a.values.size() != 1) fail(kAttr, op + ": attribute '" + name + "' must be one number");
-      return a.values[0];
-    }
-  return fallback;
+  const Attr* a = find_attr(*this, name);
+  if (!a) return fallback;
+  if (a->values.size() != 1) fail(kAttr, op + ": attribute '" + name + "' must be one number, got " + std::to_string(a->values.size()));
+  return a->values[0];
+}
+
+static int64_t to_int(const Call& c, const char* name, double v) {
+  if (!(std::fabs(v) < 9.0e15) || std::trunc(v) != v)
+    fail(kAttr, c.op + ": attribute '" + name + "' must be an integer, got " + std::to_string(v));
+  return static_cast<int64_t>(v);
+}
+
+int64_t Call::integer(const char* name, int64_t fallback) const {
+  return has(name) ? to_int(*this, name, num(name, 0)) : fallback;
 }
 
 std::vector<int64_t> Call::ints(const char* name) const {
   std::vector<int64_t> out;
-  for (auto& a : attrs)
-    if (a.name == name)
-      for (double v : a.values) {
-        if (static_cast<double>(static_cast<int64_t>(v)) != v) fail(kAttr, op + ": attribute '" + name + "' must hold integers");
-        out.push_back(static_cast<int64_t>(v));
-      }
+  if (const Attr* a = find_attr(*this, name))
+    for (double v : a->values) out.push_back(to_int(*this, name, v));
   return out;
+}
+
+void Call::pair(const char* name, int64_t fallback, int64_t out[2]) const {
+  auto v = ints(name);
+  if (!has(name)) {
+    out[0] = out[1] = fallback;
+  } else if (v.size() == 1) {
+    out[0] = out[1] = v[0];
+  } else if (v.size() == 2) {
+    out[0] = v[0];
+    out[1] = v[1];
+  } else {
+    fail(kAttr, op + ": attribute '" + name + "' must be one integer or two, got " + std::to_string(v.size()) + " values");
+  }
+}
+
+void expect_io(const Call& c, size_t min_in, size_t max_in, size_t n_out, unsigned optional) {
+  if (c.in.size() < min_in || c.in.size() > max_in || c.out.size() != n_out)
+    fail(kArg, c.op + ": expected " + (min_in == max_in ? std::to_string(min_in) : std::to_string(min_in) + " to " + std::to_string(max_in)) +
+                   " inputs and " + std::to_string(n_out) + " outputs, got " + std::to_string(c.in.size()) + " and " +
+                   std::to_string(c.out.size()));
+  for (size_t i = 0; i < min_in; i++)
+    if (!(optional & (1u << i)) && !c.present(i)) fail(kArg, c.op + ": input " + std::to_string(i) + " is required");
+}
+
+void expect_dtype(const Call& c, const Desc& d, int32_t dtype, const char* name) {
+  if (d.dtype != dtype)
+    fail(kDtype, c.op + ": " + name + " must be " + (dtype == kF32 ? "float32" : "int32") + " on cuda, got " +
+                     (d.dtype == kF32 ? "float32" : d.dtype == kI32 ? "int32" : "dtype " + std::to_string(d.dtype)));
+}
+
+void expect_shape(const Call& c, const Desc& d, const std::vector<int64_t>& want, const char* name) {
+  if (d.shape != want) fail(kShape, c.op + ": " + name + " must have shape " + shape_str(want) + ", got " + shape_str(d.shape));
+}
+
+namespace {
+__global__ void bad_index_kernel(const int32_t* p, int64_t n, int64_t lo, int64_t hi, int64_t allowed, unsigned long long* first) {
+  RAVDL_GRID_STRIDE(i, n) {
+    const int64_t v = p[i];
+    if ((v < lo || v >= hi) && v != allowed) atomicMin(first, static_cast<unsigned long long>(i));
+  }
+}
+}  // namespace
+
+int64_t first_bad_index(int dev, const int32_t* p, int64_t n, int64_t lo, int64_t hi, int64_t allowed) {
+  if (n == 0) return -1;
+  cudaStream_t s = stream_of(dev);
+  Scratch flag(dev, sizeof(unsigned long long));
+  check_cuda(cudaMemsetAsync(flag.ptr, 0xff, sizeof(unsigned long long), s), "cudaMemsetAsync");
+  bad_index_kernel<<<grid_for(n), kThreads, 0, s>>>(p, n, lo, hi, allowed, flag.as<unsigned long long>());
+  unsigned long long host = ~0ull;
+  check_cuda(cudaMemcpyAsync(&host, flag.ptr, sizeof host, cudaMemcpyDeviceToHost, s), "cudaMemcpyAsync");
+  check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize");
+  return host == ~0ull ? -1 : static_cast<int64_t>(host);
+}
+
+const std::vector<OpEntry>& op_table() {
+  static const std::vector<OpEntry> table = [] {
+    std::vector<OpEntry> t = {
+        {"matmul", launch_matmul},
+        {"softmax", launch_softmax}, {"log_softmax", launch_softmax},
+        {"softmax_backward", launch_softmax_backward}, {"log_softmax_backward", launch_softmax_backward},
+        {"argmax", launch_argreduce}, {"argmin", launch_argreduce},
+        {"conv2d", launch_conv2d}, {"conv2d_backward_input", launch_conv2d_backward_input},
+        {"conv2d_backward_weight", launch_conv2d_backward_weight}, {"conv2d_backward_bias", launch_conv2d_backward_bias},
+        {"max_pool2d", launch_max_pool2d}, {"max_pool2d_backward", launch_max_pool2d_backward},
+        {"avg_pool2d", launch_avg_pool2d}, {"adaptive_avg_pool2d", launch_avg_pool2d},
+        {"avg_pool2d_backward", launch_avg_pool2d_backward}, {"adaptive_avg_pool2d_backward", launch_avg_pool2d_backward},
+        {"batch_norm", launch_batch_norm}, {"batch_norm_backward", launch_batch_norm_backward},
+        {"layer_norm", launch_layer_norm}, {"layer_norm_backward", launch_layer_norm_backward},
+        {"cross_entropy", launch_cross_entropy}, {"cross_entropy_backward", launch_cross_entropy_backward},
+        {"mse_loss", launch_mse_loss}, {"mse_loss_backward", launch_mse_loss_backward},
+        {"embedding", launch_embedding}, {"embedding_backward", launch_embedding_backward},
+        {"dropout", launch_dropout}, {"uniform", launch_uniform},
+        {"sgd_update", launch_sgd_update}, {"adam_update", launch_adam_update}, {"rmsprop_update", launch_rmsprop_update},
+    };
+    for (const char* b : {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "equal", "not_equal", "less", "less_equal",
+                          "greater", "greater_equal"})
+      t.push_back({b, launch_binary});
+    for (const char* u : {"relu", "exp", "natlog", "tanh", "sigmoid", "neg", "square_root", "abs", "sign", "leaky_relu"})
+      t.push_back({u, launch_unary});
+    for (const char* u : {"relu_backward", "exp_backward", "natlog_backward", "tanh_backward", "sigmoid_backward", "neg_backward",
+                          "square_root_backward", "abs_backward", "leaky_relu_backward"})
+      t.push_back({u, launch_unary});
+    for (const char* r : {"sum", "mean", "max", "min", "prod", "variance", "std", "sum_to"}) t.push_back({r, launch_reduce});
+    return t;
+  }();
+  return table;
 }
 
 namespace {
@@ -55,8 +156,10 @@ struct DeviceState {
 DeviceState g_dev[kMaxDevices];
 
 DeviceState& state(int dev) {
-  int n = 0;
-  check_cuda(cudaGetDeviceCount(&n), "cudaGetDeviceCount");
+  static const int n = [] {  // asked once: state() runs on every launch
+    int count = 0;
+    return cudaGetDeviceCount(&count) == cudaSuccess ? count : 0;
+  }();
   if (dev < 0 || dev >= n || dev >= kMaxDevices) fail(kDevice, "no device cuda:" + std::to_string(dev));
   DeviceState& s = g_dev[dev];
   std::lock_guard<std::mutex> lock(s.mu);
@@ -149,8 +252,15 @@ using namespace ravdl_cuda;
 
 namespace {
 
-const char* const kOps[] = {"matmul", "add", "sub", "mul", "div", "maximum", "minimum", "relu", "exp",
-                            "log", "tanh", "sigmoid", "neg", "sqrt", "abs", "sum", "softmax"};
+// The plugin's op list, built once from op_table().
+const std::vector<const char*>& op_names() {
+  static const std::vector<const char*> names = [] {
+    std::vector<const char*> n;
+    for (auto& e : op_table()) n.push_back(e.name);
+    return n;
+  }();
+  return names;
+}
 
 int device_count(int* count, char* err, size_t errlen) {
   return guarded(err, errlen, [&] {
@@ -224,31 +334,41 @@ int run(int dev, const char* op, const RavdlTensorDesc* inputs, int n_inputs, co
     for (int i = 0; i < n_inputs; i++) c.in.push_back(desc(inputs[i]));
     for (int i = 0; i < n_outputs; i++) c.out.push_back(desc(outputs[i]));
     for (int i = 0; i < n_attrs; i++) c.attrs.push_back({attrs[i].name, std::vector<double>(attrs[i].values, attrs[i].values + attrs[i].count)});
-    for (auto* list : {&c.in, &c.out})
-      for (auto& d : *list)
-        if (d.dtype != 0) fail(kDtype, c.op + ": float32 tensors only on cuda");
     state(dev);  // the device exists and has its stream
     check_cuda(cudaSetDevice(dev), "cudaSetDevice");
     const std::string name = op;
-    if (name == "matmul") launch_matmul(c);
-    else if (name == "add" || name == "sub" || name == "mul" || name == "div" || name == "maximum" || name == "minimum") launch_binary(c);
-    else if (name == "sum") launch_sum(c);
-    else if (name == "softmax") launch_softmax(c);
-    else {
-      bool unary = false;
-      for (const char* u : {"relu", "exp", "log", "tanh", "sigmoid", "neg", "sqrt", "abs"}) unary |= name == u;
-      if (!unary) fail(kDevice, name + ": no kernel for device 'cuda'");
-      launch_unary(c);
-    }
+    Launcher launch = nullptr;
+    for (auto& e : op_table())
+      if (name == e.name) launch = e.launch;
+    if (!launch) fail(kDevice, name + ": no kernel for device 'cuda'");
+    launch(c);
     check_cuda(cudaGetLastError(), (name + ": kernel launch").c_str());
   });
 }
 
-const RavdlCudaPlugin kPlugin = {
-    RAVDL_CUDA_ABI, static_cast<int32_t>(sizeof kOps / sizeof kOps[0]), kOps, device_count, device_info, alloc, release,
-    empty_cache, cached_bytes, copy, synchronize, run,
-};
+const char* gemm_backend(int dev) { return gemm_backend_name(dev); }
+
+RavdlCudaPlugin make_plugin() {
+  RavdlCudaPlugin p{};
+  p.abi = RAVDL_CUDA_ABI;
+  p.n_ops = static_cast<int32_t>(op_names().size());
+  p.ops = op_names().data();
+  p.device_count = device_count;
+  p.device_info = device_info;
+  p.alloc = alloc;
+  p.release = release;
+  p.empty_cache = empty_cache;
+  p.cached_bytes = cached_bytes;
+  p.copy = copy;
+  p.synchronize = synchronize;
+  p.run = run;
+  p.gemm_backend = gemm_backend;
+  return p;
+}
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const RavdlCudaPlugin* ravdl_cuda_plugin(void) { return &kPlugin; }
+extern "C" __attribute__((visibility("default"))) const RavdlCudaPlugin* ravdl_cuda_plugin(void) {
+  static const RavdlCudaPlugin plugin = make_plugin();
+  return &plugin;
+}
