@@ -149,7 +149,8 @@ void test_elementwise() {
   const std::pair<const char*, BinaryOp> binaries[] = {{"add", BinaryOp::Add}, {"sub", BinaryOp::Sub}, {"mul", BinaryOp::Mul},
       {"div", BinaryOp::Div}, {"pow", BinaryOp::Pow}, {"maximum", BinaryOp::Maximum}, {"minimum", BinaryOp::Minimum},
       {"equal", BinaryOp::Eq}, {"not_equal", BinaryOp::Ne}, {"less", BinaryOp::Lt}, {"less_equal", BinaryOp::Le},
-      {"greater", BinaryOp::Gt}, {"greater_equal", BinaryOp::Ge}};
+      {"greater", BinaryOp::Gt}, {"greater_equal", BinaryOp::Ge}, {"logical_and", BinaryOp::LogicalAnd},
+      {"logical_or", BinaryOp::LogicalOr}, {"logical_xor", BinaryOp::LogicalXor}};
   for (auto [op, bop] : binaries)
     for (auto& [sa, sb] : shapes) {
       HostT a = HostT::F(random_vec(numel(sa), 0.5f, 2.0f), sa), b = HostT::F(random_vec(numel(sb), -2.0f, 2.0f), sb);
@@ -172,17 +173,28 @@ void test_elementwise() {
   struct Un {
     const char* name;
     UnaryOp op;
-    double param;  // leaky_relu's negative_slope
-    double rtol;   // transcendental functions: an ulp or two apart (CPU polynomials vs CUDA libm)
+    std::vector<std::pair<const char*, double>> params;  // attribute names and values, in the CPU's parameter order
+    double rtol;       // forward: transcendental functions are an ulp or two apart (CPU polynomials vs CUDA libm)
+    double bwd_rtol;   // backward: 0 (the same formula, rounded the same way) unless it calls exp/tanh/pow
+    bool positive;     // inputs in (0, 8]
   };
-  const Un unaries[] = {{"relu", UnaryOp::Relu, 0, 0}, {"exp", UnaryOp::Exp, 0, 2e-6}, {"natlog", UnaryOp::Log, 0, 2e-6},
-                        {"tanh", UnaryOp::Tanh, 0, 2e-6}, {"sigmoid", UnaryOp::Sigmoid, 0, 2e-6}, {"neg", UnaryOp::Neg, 0, 0},
-                        {"square_root", UnaryOp::Sqrt, 0, 0}, {"abs", UnaryOp::Abs, 0, 0}, {"sign", UnaryOp::Sign, 0, 0},
-                        {"leaky_relu", UnaryOp::LeakyRelu, 0.2, 0}};
+  const Un unaries[] = {
+      {"relu", UnaryOp::Relu, {}, 0, 0, false}, {"exp", UnaryOp::Exp, {}, 2e-6, 0, false}, {"natlog", UnaryOp::Log, {}, 2e-6, 0, true},
+      {"tanh", UnaryOp::Tanh, {}, 2e-6, 0, false}, {"sigmoid", UnaryOp::Sigmoid, {}, 2e-6, 0, false}, {"neg", UnaryOp::Neg, {}, 0, 0, false},
+      {"square_root", UnaryOp::Sqrt, {}, 0, 0, true}, {"abs", UnaryOp::Abs, {}, 0, 0, false}, {"sign", UnaryOp::Sign, {}, 0, 0, false},
+      {"leaky_relu", UnaryOp::LeakyRelu, {{"negative_slope", 0.2}}, 0, 0, false}, {"elu", UnaryOp::Elu, {{"alpha", 1.5}}, 2e-6, 2e-6, false},
+      {"selu", UnaryOp::Selu, {}, 2e-6, 2e-6, false}, {"softplus", UnaryOp::Softplus, {{"beta", 2.0}, {"threshold", 10.0}}, 2e-6, 2e-6, false},
+      {"softsign", UnaryOp::Softsign, {}, 0, 0, false}, {"tanhshrink", UnaryOp::Tanhshrink, {}, 2e-6, 4e-6, false},
+      {"logsigmoid", UnaryOp::Logsigmoid, {}, 2e-6, 2e-6, false}, {"hardshrink", UnaryOp::Hardshrink, {{"lambd", 0.7}}, 0, 0, false},
+      {"hardtanh", UnaryOp::Hardtanh, {{"min_val", -2.0}, {"max_val", 3.0}}, 0, 0, false},
+      {"softshrink", UnaryOp::Softshrink, {{"lambd", 0.7}}, 0, 0, false},
+      {"threshold", UnaryOp::Threshold, {{"threshold", 0.5}, {"value", -3.0}}, 0, 0, false},
+      {"pow_scalar", UnaryOp::PowScalar, {{"exponent", 2.5}}, 2e-6, 2e-6, true}, {"pow_scalar", UnaryOp::PowScalar, {{"exponent", 2.0}}, 0, 2e-6, false},
+      {"clip", UnaryOp::Clip, {{"min", -1.5}, {"max", 2.5}}, 0, 0, false}, {"clip", UnaryOp::Clip, {{"max", 2.5}}, 0, 0, false},
+      {"logical_not", UnaryOp::LogicalNot, {}, 0, 0, false}};
   for (auto& u : unaries)
     for (int64_t n : {1, 1000, 1000003}) {
-      const bool positive = u.op == UnaryOp::Log || u.op == UnaryOp::Sqrt;
-      HostT x = HostT::F(random_vec(n, positive ? 0.01f : -8.0f, 8.0f), {n});
+      HostT x = HostT::F(random_vec(n, u.positive ? 0.01f : -8.0f, 8.0f), {n});
       if (n > 3) {
         x.f[0] = nan;
         x.f[1] = 0.0f;
@@ -190,27 +202,64 @@ void test_elementwise() {
       }
       Attrs at;
       UnaryParams params;
-      if (u.op == UnaryOp::LeakyRelu) {
-        at.set("negative_slope", u.param);
-        params = UnaryParams(u.param);
-      }
-      const std::string label = std::string(u.name) + " n=" + std::to_string(n);
+      for (auto& [name, v] : u.params) at.set(name, v);
+      // The CPU's parameters by position (clip: a missing bound is unbounded).
+      if (u.op == UnaryOp::Clip && u.params.size() == 1) params.p[1] = u.params[0].second, params.has[1] = true;
+      else
+        for (size_t k = 0; k < u.params.size(); k++) params.p[k] = u.params[k].second, params.has[k] = true;
+      std::string label = std::string(u.name) + " n=" + std::to_string(n);
+      for (auto& [name, v] : u.params) label += " " + std::string(name) + "=" + std::to_string(v);
       std::vector<float> y(static_cast<size_t>(n)), gy = random_vec(n), gx(static_cast<size_t>(n));
       unary(u.op, {x.f.data(), x.f.size()}, {y.data(), y.size()}, params);
       try {
         auto r = run_cuda(u.name, {x}, {HostT::Out({n})}, at);
         expect_close(label, y, r[0].f, u.rtol > 0 ? 1e-7 : 0, u.rtol);
-        if (u.op == UnaryOp::Sign) continue;
+        if (!unary_info(u.op).has_backward || u.op == UnaryOp::Sign) continue;
         // The backward op reads x or y as the catalog says (unary_info(op).saved).
         const bool saves_y = unary_info(u.op).saved == Saved::Output;
         const std::vector<float>& saved = saves_y ? y : x.f;
         unary_backward(u.op, {saved.data(), saved.size()}, {gy.data(), gy.size()}, {gx.data(), gx.size()}, params);
         auto rb = run_cuda(std::string(u.name) + "_backward", {HostT::F(saved, {n}), HostT::F(gy, {n})}, {HostT::Out({n})}, at);
-        expect_close(label + " backward", gx, rb[0].f, 0, 0);  // the same formula, rounded the same way
+        expect_close(label + " backward", gx, rb[0].f, u.bwd_rtol > 0 ? 1e-7 : 0, u.bwd_rtol);
       } catch (const Error& e) {
         report_exception(label, e);
       }
     }
+
+  // where (three-way broadcasting), broadcast_to, permute, full.
+  {
+    const Shape cs{3, 1, 5}, as{4, 1}, bs{1, 4, 5}, out{3, 4, 5};
+    HostT c = HostT::F(random_vec(15), cs), a = HostT::F(random_vec(4), as), b = HostT::F(random_vec(20), bs);
+    for (size_t i = 0; i < c.f.size(); i += 3) c.f[i] = 0.0f;
+    c.f[1] = nan;  // NaN counts as true
+    std::vector<float> cpu(60);
+    where(View<const float>{c.f.data(), cs}, CFView{a.f.data(), as}, CFView{b.f.data(), bs}, FView{cpu.data(), out});
+    try {
+      expect_close("where [3,1,5] [4,1] [1,4,5]", cpu, run_cuda("where", {c, a, b}, {HostT::Out(out)}, {})[0].f, 0, 0);
+      HostT x = HostT::F(random_vec(12), {3, 1, 4});
+      std::vector<float> bt(static_cast<size_t>(2 * 3 * 5 * 4));
+      broadcast_to(CFView{x.f.data(), x.shape}, FView{bt.data(), {2, 3, 5, 4}});
+      Attrs ab;
+      ab.set("shape", std::vector<double>{2, 3, 5, 4});
+      expect_close("broadcast_to [3,1,4] -> [2,3,5,4]", bt, run_cuda("broadcast_to", {x}, {HostT::Out({2, 3, 5, 4})}, ab)[0].f, 0, 0);
+      HostT px = HostT::F(random_vec(2 * 3 * 4 * 5), {2, 3, 4, 5});
+      std::vector<float> pc(px.f.size());
+      for (int64_t i0 = 0; i0 < 2; i0++)  // perm [2, 0, 3, 1]: out[i2][i0][i3][i1] = x[i0][i1][i2][i3]
+        for (int64_t i1 = 0; i1 < 3; i1++)
+          for (int64_t i2 = 0; i2 < 4; i2++)
+            for (int64_t i3 = 0; i3 < 5; i3++) pc[static_cast<size_t>(((i2 * 2 + i0) * 5 + i3) * 3 + i1)] = px.f[static_cast<size_t>(((i0 * 3 + i1) * 4 + i2) * 5 + i3)];
+      Attrs ap;
+      ap.set("perm", std::vector<double>{2, 0, 3, 1});
+      expect_close("permute [2,3,4,5] by [2,0,3,1]", pc, run_cuda("permute", {px}, {HostT::Out({4, 2, 5, 3})}, ap)[0].f, 0, 0);
+      Attrs af;
+      af.set("value", -2.5);
+      expect_close("full -2.5", std::vector<float>(7, -2.5f), run_cuda("full", {}, {HostT::Out({7})}, af)[0].f, 0, 0);
+      af.set("value", 7);
+      expect_equal("full int32 7", std::vector<int32_t>(5, 7), run_cuda("full", {}, {HostT::Out({5}, DType::I32)}, af)[0].i);
+    } catch (const Error& e) {
+      report_exception("where / broadcast_to / permute / full", e);
+    }
+  }
 
   const std::pair<Shape, int> cases[] = {{{4, 1000}, -1}, {{3, 5, 7}, 1}, {{2, 3}, 0}, {{1, 100003}, -1}, {{64, 10}, 1}, {{}, 0}};
   for (const char* op : {"softmax", "log_softmax"})
@@ -339,6 +388,9 @@ void test_matmul() {
       }
   // Batched: same batch, a shared b (one tall GEMM), a shared a, two-way broadcast, 1-D operands.
   cases.push_back({{6, 33, 17}, {6, 17, 40}, false, false});
+  cases.push_back({{4, 64, 32}, {4, 32, 96}, false, false});  // aligned rows: the float4 kernel, batched
+  cases.push_back({{4, 32, 64}, {4, 96, 32}, true, true});
+  cases.push_back({{300, 260}, {260, 132}, false, false});    // aligned, with edge tiles
   cases.push_back({{6, 17, 33}, {6, 40, 17}, true, true});
   cases.push_back({{2, 3, 33, 17}, {17, 40}, false, false});
   cases.push_back({{33, 17}, {4, 17, 40}, false, false});

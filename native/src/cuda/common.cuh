@@ -133,6 +133,9 @@ const std::vector<OpEntry>& op_table();
 void launch_matmul(const Call& c);       // gemm.cu
 void launch_binary(const Call& c);       // kernels.cu
 void launch_unary(const Call& c);
+void launch_where(const Call& c);
+void launch_copy_view(const Call& c);  // broadcast_to, permute
+void launch_full(const Call& c);
 void launch_softmax(const Call& c);      // softmax, log_softmax (kernels.cu)
 void launch_softmax_backward(const Call& c);
 void launch_reduce(const Call& c);       // reduce.cu: sum, mean, max, min, prod, variance, std

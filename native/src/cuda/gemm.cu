@@ -89,6 +89,140 @@ __global__ void __launch_bounds__(kGemmThreads)
   }
 }
 
+
+// ---------------- our SGEMM, fast path ----------------
+// The same tiling (128x128 block tile, k-step 8, 256 threads, 8x8 outputs per thread) with
+// float4 global loads prefetched into registers during the previous tile's math, shared memory
+// double-buffered (one barrier per k-step), the thread's outputs as two 4x4 quadrants so the
+// inner loop reads float4s, and rows padded to 132 floats so the transposing stores of
+// non-transposed A / transposed B hit 32 different banks. Needs 16-byte aligned rows (every
+// leading dimension, batch stride and base a multiple of 4 floats); other calls take
+// sgemm_kernel. Edge tiles load and store with bounds checks.
+constexpr int kLdS = BM + 4;
+
+template <bool TA>
+__device__ __forceinline__ void load_a(const float* __restrict__ A, int64_t lda, int M, int K, int m0, int k0, int tid, float4& r) {
+  // !TA: A[m][k], thread -> row m0 + tid/2, k0 + (tid%2)*4 .. +3.  TA: A[k][m], thread -> row k0 + tid/32, m0 + (tid%32)*4 .. +3.
+  const int row = TA ? k0 + tid / 32 : m0 + tid / 2;
+  const int col = TA ? m0 + (tid % 32) * 4 : k0 + (tid % 2) * 4;
+  const int rows = TA ? K : M, cols = TA ? M : K;
+  if (row < rows && col + 3 < cols) {
+    r = *reinterpret_cast<const float4*>(A + row * lda + col);
+  } else {
+    const float* p = A + row * lda + col;
+    r.x = row < rows && col < cols ? p[0] : 0.0f;
+    r.y = row < rows && col + 1 < cols ? p[1] : 0.0f;
+    r.z = row < rows && col + 2 < cols ? p[2] : 0.0f;
+    r.w = row < rows && col + 3 < cols ? p[3] : 0.0f;
+  }
+}
+template <bool TB>
+__device__ __forceinline__ void load_b(const float* __restrict__ B, int64_t ldb, int N, int K, int n0, int k0, int tid, float4& r) {
+  // !TB: B[k][n], thread -> row k0 + tid/32, n0 + (tid%32)*4.  TB: B[n][k], thread -> row n0 + tid/2, k0 + (tid%2)*4.
+  const int row = TB ? n0 + tid / 2 : k0 + tid / 32;
+  const int col = TB ? k0 + (tid % 2) * 4 : n0 + (tid % 32) * 4;
+  const int rows = TB ? N : K, cols = TB ? K : N;
+  if (row < rows && col + 3 < cols) {
+    r = *reinterpret_cast<const float4*>(B + row * ldb + col);
+  } else {
+    const float* p = B + row * ldb + col;
+    r.x = row < rows && col < cols ? p[0] : 0.0f;
+    r.y = row < rows && col + 1 < cols ? p[1] : 0.0f;
+    r.z = row < rows && col + 2 < cols ? p[2] : 0.0f;
+    r.w = row < rows && col + 3 < cols ? p[3] : 0.0f;
+  }
+}
+// Stores a loaded float4 into the [k][m] (or [k][n]) shared tile.
+template <bool Transposing>
+__device__ __forceinline__ void store_tile(float (*S)[kLdS], int tid, const float4& r) {
+  if (Transposing) {  // 4 consecutive k of one row m (n): a column of the tile
+    const int m = tid / 2, k = (tid % 2) * 4;
+    S[k][m] = r.x;
+    S[k + 1][m] = r.y;
+    S[k + 2][m] = r.z;
+    S[k + 3][m] = r.w;
+  } else {  // 4 consecutive m (n) of one k
+    *reinterpret_cast<float4*>(&S[tid / 32][(tid % 32) * 4]) = r;
+  }
+}
+
+template <bool TA, bool TB>
+__global__ void __launch_bounds__(kGemmThreads)
+    sgemm_fast(int M, int N, int K, float alpha, const float* __restrict__ A, int64_t lda, int64_t sa, const float* __restrict__ B, int64_t ldb,
+               int64_t sb, float beta, float* __restrict__ C, int64_t ldc, int64_t sc) {
+  __shared__ __align__(16) float As[2][BK][kLdS];
+  __shared__ __align__(16) float Bs[2][BK][kLdS];
+  A += blockIdx.z * sa;
+  B += blockIdx.z * sb;
+  C += blockIdx.z * sc;
+  const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
+  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+  float acc[8][8];
+#pragma unroll
+  for (int i = 0; i < 8; i++)
+#pragma unroll
+    for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
+  float4 ra, rb;
+  load_a<TA>(A, lda, M, K, m0, 0, tid, ra);
+  load_b<TB>(B, ldb, N, K, n0, 0, tid, rb);
+  store_tile<!TA>(As[0], tid, ra);
+  store_tile<TB>(Bs[0], tid, rb);
+  __syncthreads();
+  int cur = 0;
+  for (int k0 = 0; k0 < K; k0 += BK) {
+    const bool more = k0 + BK < K;
+    if (more) {  // the next tile's loads fly while this one is multiplied
+      load_a<TA>(A, lda, M, K, m0, k0 + BK, tid, ra);
+      load_b<TB>(B, ldb, N, K, n0, k0 + BK, tid, rb);
+    }
+#pragma unroll
+    for (int kk = 0; kk < BK; kk++) {
+      const float4 a0 = *reinterpret_cast<const float4*>(&As[cur][kk][ty * 4]);
+      const float4 a1 = *reinterpret_cast<const float4*>(&As[cur][kk][64 + ty * 4]);
+      const float4 b0 = *reinterpret_cast<const float4*>(&Bs[cur][kk][tx * 4]);
+      const float4 b1 = *reinterpret_cast<const float4*>(&Bs[cur][kk][64 + tx * 4]);
+      const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
+      const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+#pragma unroll
+      for (int i = 0; i < 8; i++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+    if (more) {
+      store_tile<!TA>(As[cur ^ 1], tid, ra);
+      store_tile<TB>(Bs[cur ^ 1], tid, rb);
+    }
+    __syncthreads();
+    cur ^= 1;
+  }
+  // Thread rows: ty*4 + i (i < 4) and 64 + ty*4 + (i - 4); columns likewise with tx.
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    const int m = m0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
+    if (m >= M) continue;
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+      const int n = n0 + h * 64 + tx * 4;
+      float* c = C + m * ldc + n;
+      float v[4];
+#pragma unroll
+      for (int j = 0; j < 4; j++) v[j] = alpha * acc[i][h * 4 + j];
+      if (n + 3 < N) {
+        float4 o = make_float4(v[0], v[1], v[2], v[3]);
+        if (beta != 0.0f) {  // beta == 0 never reads C (it may hold NaN)
+          const float4 old = *reinterpret_cast<const float4*>(c);
+          o.x = fmaf(beta, old.x, o.x), o.y = fmaf(beta, old.y, o.y), o.z = fmaf(beta, old.z, o.z), o.w = fmaf(beta, old.w, o.w);
+        }
+        *reinterpret_cast<float4*>(c) = o;
+      } else {
+        for (int j = 0; j < 4 && n + j < N; j++) c[j] = beta == 0.0f ? v[j] : fmaf(beta, c[j], v[j]);
+      }
+    }
+  }
+}
+
+bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
 // C = beta C when K == 0 (alpha op(A) op(B) is then a zero matrix).
 __global__ void scale_matrix(int64_t M, int64_t N, float beta, float* C, int64_t ldc, int64_t sc, int64_t batch) {
   const int64_t total = batch * M * N;
@@ -192,9 +326,17 @@ void our_gemm(int dev, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float 
   }
   const int64_t gy = (M + BM - 1) / BM, gx = (N + BN - 1) / BN;
   if (gy > 65535 || gx > kIntMax) fail(kShape, "gemm: M too large for one launch on cuda");
+  // The fast kernel needs every row (and batch) to start on a 16-byte boundary.
+  const bool fast = aligned16(A) && aligned16(B) && aligned16(C) && lda % 4 == 0 && ldb % 4 == 0 && ldc % 4 == 0 && sa % 4 == 0 &&
+                    sb % 4 == 0 && sc % 4 == 0;
   for (int64_t b0 = 0; b0 < batch; b0 += 65535) {
     const int64_t nb = std::min<int64_t>(65535, batch - b0);
     dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy), static_cast<unsigned>(nb));
+    if (fast) {
+      auto kernel = ta ? (tb ? sgemm_fast<true, true> : sgemm_fast<true, false>) : (tb ? sgemm_fast<false, true> : sgemm_fast<false, false>);
+      kernel<<<grid, kGemmThreads, 0, s>>>((int)M, (int)N, (int)K, alpha, A + b0 * sa, lda, sa, B + b0 * sb, ldb, sb, beta, C + b0 * sc, ldc, sc);
+      continue;
+    }
     sgemm_kernel<<<grid, kGemmThreads, 0, s>>>(ta, tb, (int)M, (int)N, (int)K, alpha, A + b0 * sa, lda, sa, B + b0 * sb, ldb, sb,
                                                beta, C + b0 * sc, ldc, sc);
   }
@@ -202,9 +344,8 @@ void our_gemm(int dev, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float 
 
 }  // namespace
 
-const char* gemm_backend_name(int dev) {
-  if (dev >= 0) handle_of(dev);  // creating the handle may still fail
-  return blas().name.c_str();
+const char* gemm_backend_name(int) {
+  return blas().name.c_str();  // the handle itself is created on first use
 }
 
 void gemm(int dev, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, int64_t sa,

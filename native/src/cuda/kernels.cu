@@ -29,7 +29,7 @@ struct Strides {
   int64_t b[kMaxDims];
 };
 
-enum BinOp { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kEq, kNe, kLt, kLe, kGt, kGe };
+enum BinOp { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kEq, kNe, kLt, kLe, kGt, kGe, kAnd, kOr, kXor };
 
 __device__ __forceinline__ float bin(int op, float a, float b) {
   switch (op) {
@@ -45,7 +45,11 @@ __device__ __forceinline__ float bin(int op, float a, float b) {
     case kLt: return a < b ? 1.0f : 0.0f;
     case kLe: return a <= b ? 1.0f : 0.0f;
     case kGt: return a > b ? 1.0f : 0.0f;
-    default: return a >= b ? 1.0f : 0.0f;
+    case kGe: return a >= b ? 1.0f : 0.0f;
+    // Logical ops: nonzero (NaN included) is true.
+    case kAnd: return (a != 0.0f && b != 0.0f) ? 1.0f : 0.0f;
+    case kOr: return (a != 0.0f || b != 0.0f) ? 1.0f : 0.0f;
+    default: return ((a != 0.0f) != (b != 0.0f)) ? 1.0f : 0.0f;
   }
 }
 
@@ -67,62 +71,200 @@ __global__ void binary_bcast(int op, int64_t n, Strides s, const float* __restri
 }
 
 // ---------------- unary ----------------
-enum UnOp { kRelu, kExp, kLog, kTanh, kSigmoid, kNeg, kSqrt, kAbs, kSign, kLeakyRelu };
+// The CPU's unary ops (elementwise.h) with their parameters p0, p1 (as the catalog's
+// attributes; see kUnary). Forward ops built on exp/log/tanh/pow use CUDA's libm (an ulp or two
+// from the CPU's polynomials); the others, and every backward formula on its inputs, round each
+// operation separately (no fused multiply-add) and so match the CPU exactly.
+enum UnOp {
+  kRelu, kExp, kLog, kTanh, kSigmoid, kNeg, kSqrt, kAbs, kSign, kLeakyRelu, kElu, kSelu, kSoftplus, kSoftsign, kTanhshrink,
+  kLogsigmoid, kHardshrink, kHardtanh, kSoftshrink, kThreshold, kPowScalar, kClip, kLogicalNot
+};
 
-__global__ void unary_kernel(int op, int64_t n, float p, const float* __restrict__ x, float* __restrict__ y) {
-  RAVDL_GRID_STRIDE(i, n) {
-    const float v = x[i];
-    float r;
-    switch (op) {
-      case kRelu: r = v > 0.0f ? v : (v != v ? v : 0.0f); break;
-      case kExp: r = expf(v); break;
-      case kLog: r = logf(v); break;
-      case kTanh: r = tanhf(v); break;
-      case kSigmoid: r = 1.0f / (1.0f + expf(-v)); break;
-      case kNeg: r = -v; break;
-      case kSqrt: r = sqrtf(v); break;
-      case kAbs: r = fabsf(v); break;
-      case kSign: r = static_cast<float>((v > 0.0f) - (v < 0.0f)); break;  // sign(NaN) = 0, like the CPU
-      default: r = v > 0.0f ? v : __fmul_rn(v, p); break;
+__device__ __forceinline__ float mul(float a, float b) { return __fmul_rn(a, b); }
+__device__ __forceinline__ float add(float a, float b) { return __fadd_rn(a, b); }
+__device__ __forceinline__ float sub(float a, float b) { return __fsub_rn(a, b); }
+__device__ __forceinline__ float sigm(float z) { return 1.0f / (1.0f + expf(-z)); }
+// log(1 + e^z) without overflow: max(z, 0) + log1p(e^-|z|).
+__device__ __forceinline__ float softplus1(float z) { return fmaxf(z, 0.0f) + log1pf(expf(-fabsf(z))); }
+constexpr float kSeluAlpha = 1.6732632423543772848170429916717f;
+constexpr float kSeluScale = 1.0507009873554804934193349852946f;
+
+__device__ float unary_fwd(int op, float v, float p0, float p1) {
+  switch (op) {
+    case kRelu: return v > 0.0f ? v : (v != v ? v : 0.0f);
+    case kExp: return expf(v);
+    case kLog: return logf(v);
+    case kTanh: return tanhf(v);
+    case kSigmoid: return sigm(v);
+    case kNeg: return -v;
+    case kSqrt: return sqrtf(v);
+    case kAbs: return fabsf(v);
+    case kSign: return static_cast<float>((v > 0.0f) - (v < 0.0f));  // sign(NaN) = 0, like the CPU
+    case kLeakyRelu: return v > 0.0f ? v : mul(v, p0);
+    case kElu: return v > 0.0f ? v : p0 * expm1f(v);
+    case kSelu: return v > 0.0f ? kSeluScale * v : (kSeluScale * kSeluAlpha) * expm1f(v);
+    case kSoftplus: {
+      const float z = mul(v, p0);
+      return z > p1 ? v : softplus1(z) / p0;
     }
-    y[i] = r;
+    case kSoftsign: return v / (1.0f + fabsf(v));
+    case kTanhshrink: return v - tanhf(v);
+    case kLogsigmoid: return -softplus1(-v);
+    case kHardshrink: return (v >= -p0 && v <= p0) ? 0.0f : v;
+    case kHardtanh: {
+      const float y = v < p0 ? p0 : v;
+      return y > p1 ? p1 : y;
+    }
+    case kSoftshrink: {
+      float y = v > p0 ? sub(v, p0) : 0.0f;
+      y = v < -p0 ? add(v, p0) : y;
+      return v != v ? v : y;
+    }
+    case kThreshold: return v > p0 ? v : (v != v ? v : p1);
+    case kPowScalar: return p0 == 2.0f ? mul(v, v) : powf(v, p0);
+    case kClip: {
+      const float y = v < p0 ? p0 : v;
+      return y > p1 ? p1 : y;
+    }
+    default: return v == 0.0f ? 1.0f : 0.0f;  // logical_not
   }
 }
 
-// Backward ops: (saved, dy) -> dx with saved = x or y as the catalog says. Every operation
-// rounds separately (no fused multiply-add), as the CPU's, so the results match it exactly.
-__global__ void unary_backward_kernel(int op, int64_t n, float p, const float* __restrict__ s, const float* __restrict__ g,
+// (saved, g) -> dx, saved = x or y as the catalog says.
+__device__ float unary_bwd(int op, float v, float g, float p0, float p1) {
+  switch (op) {
+    case kRelu: return v > 0.0f ? g : 0.0f;                           // x
+    case kExp: return mul(g, v);                                       // y
+    case kTanh: return mul(g, sub(1.0f, mul(v, v)));                   // y
+    case kSigmoid: return mul(mul(g, v), sub(1.0f, v));                // y
+    case kNeg: return -g;
+    case kSqrt: return __fdiv_rn(g, mul(2.0f, v));                     // y
+    case kLog: return __fdiv_rn(g, v);                                 // x
+    case kAbs: return v > 0.0f ? g : (v < 0.0f ? -g : 0.0f);           // x
+    case kLeakyRelu: return v > 0.0f ? g : mul(g, p0);                 // x
+    case kElu: return v > 0.0f ? g : g * p0 * expf(v);                 // x
+    case kSelu: return v > 0.0f ? g * kSeluScale : g * (kSeluScale * kSeluAlpha) * expf(v);
+    case kSoftplus: {
+      const float z = mul(v, p0);
+      return z > p1 ? g : g * sigm(z);
+    }
+    case kSoftsign: {
+      const float d = add(1.0f, fabsf(v));
+      return __fdiv_rn(g, mul(d, d));
+    }
+    case kTanhshrink: {
+      const float t = tanhf(v);
+      return g * t * t;
+    }
+    case kLogsigmoid: return g * sigm(-v);
+    case kHardshrink: return (v >= -p0 && v <= p0) ? 0.0f : g;
+    case kHardtanh: return (v <= p0 || v >= p1) ? 0.0f : g;
+    case kSoftshrink: return (v >= -p0 && v <= p0) ? 0.0f : g;
+    case kThreshold: return v <= p0 ? 0.0f : g;
+    case kPowScalar: return p0 == 0.0f ? 0.0f : g * p0 * powf(v, p0 - 1.0f);
+    case kClip: return (v >= p0 && v <= p1) ? g : 0.0f;
+    default: return 0.0f;  // sign, logical_not: no gradient
+  }
+}
+
+__global__ void unary_kernel(int op, int64_t n, float p0, float p1, const float* __restrict__ x, float* __restrict__ y) {
+  RAVDL_GRID_STRIDE(i, n) y[i] = unary_fwd(op, x[i], p0, p1);
+}
+
+__global__ void unary_backward_kernel(int op, int64_t n, float p0, float p1, const float* __restrict__ s, const float* __restrict__ g,
                                       float* __restrict__ gx) {
-  RAVDL_GRID_STRIDE(i, n) {
-    const float v = s[i], gi = g[i];
-    float r;
-    switch (op) {
-      case kRelu: r = v > 0.0f ? gi : 0.0f; break;                                  // s = x
-      case kExp: r = __fmul_rn(gi, v); break;                                       // s = y
-      case kTanh: r = __fmul_rn(gi, __fsub_rn(1.0f, __fmul_rn(v, v))); break;       // s = y
-      case kSigmoid: r = __fmul_rn(__fmul_rn(gi, v), __fsub_rn(1.0f, v)); break;   // s = y
-      case kNeg: r = -gi; break;
-      case kSqrt: r = __fdiv_rn(gi, __fmul_rn(2.0f, v)); break;                     // s = y
-      case kLog: r = __fdiv_rn(gi, v); break;                                       // s = x
-      case kAbs: r = v > 0.0f ? gi : (v < 0.0f ? -gi : 0.0f); break;                // s = x
-      default: r = v > 0.0f ? gi : __fmul_rn(gi, p); break;                         // leaky_relu, s = x
-    }
-    gx[i] = r;
-  }
+  RAVDL_GRID_STRIDE(i, n) gx[i] = unary_bwd(op, s[i], g[i], p0, p1);
 }
 
+// Catalog names (natlog and square_root are the catalog's log and sqrt), their parameters'
+// attribute names and defaults (NaN: required; clip's bounds: absent = unbounded).
 struct UnaryName {
   const char* name;
   int op;
+  const char* attr[2];
+  float fallback[2];
+  bool backward;
 };
-// Catalog names (natlog and square_root are the catalog's log and sqrt).
-const UnaryName kUnary[] = {{"relu", kRelu}, {"exp", kExp}, {"natlog", kLog}, {"tanh", kTanh}, {"sigmoid", kSigmoid},
-                            {"neg", kNeg}, {"square_root", kSqrt}, {"abs", kAbs}, {"sign", kSign}, {"leaky_relu", kLeakyRelu}};
+const UnaryName kUnary[] = {
+    {"relu", kRelu, {}, {}, true}, {"exp", kExp, {}, {}, true}, {"natlog", kLog, {}, {}, true}, {"tanh", kTanh, {}, {}, true},
+    {"sigmoid", kSigmoid, {}, {}, true}, {"neg", kNeg, {}, {}, true}, {"square_root", kSqrt, {}, {}, true}, {"abs", kAbs, {}, {}, true},
+    {"sign", kSign, {}, {}, false}, {"leaky_relu", kLeakyRelu, {"negative_slope"}, {0.01f}, true}, {"elu", kElu, {"alpha"}, {1.0f}, true},
+    {"selu", kSelu, {}, {}, true}, {"softplus", kSoftplus, {"beta", "threshold"}, {1.0f, 20.0f}, true},
+    {"softsign", kSoftsign, {}, {}, true}, {"tanhshrink", kTanhshrink, {}, {}, true}, {"logsigmoid", kLogsigmoid, {}, {}, true},
+    {"hardshrink", kHardshrink, {"lambd"}, {0.5f}, true}, {"hardtanh", kHardtanh, {"min_val", "max_val"}, {-1.0f, 1.0f}, true},
+    {"softshrink", kSoftshrink, {"lambd"}, {0.5f}, true}, {"threshold", kThreshold, {"threshold", "value"}, {NAN, NAN}, true},
+    {"pow_scalar", kPowScalar, {"exponent"}, {NAN}, true}, {"clip", kClip, {"min", "max"}, {-INFINITY, INFINITY}, true},
+    {"logical_not", kLogicalNot, {}, {}, false}};
 
-int unary_code(const std::string& name) {
+const UnaryName& unary_entry(const std::string& name) {
   for (auto& u : kUnary)
-    if (name == u.name) return u.op;
+    if (name == u.name) return u;
   fail(kDevice, name + ": no kernel for device 'cuda'");
+}
+
+// ---------------- where, broadcast_to, permute, full ----------------
+// Element offsets of up to three inputs broadcast to an output of ndim dims.
+struct Bcast3 {
+  int ndim;
+  int64_t dims[kMaxDims];
+  int64_t s[3][kMaxDims];
+};
+
+__device__ __forceinline__ void offsets3(const Bcast3& b, int64_t i, int64_t* off) {
+  off[0] = off[1] = off[2] = 0;
+  for (int d = b.ndim - 1; d >= 0; d--) {
+    const int64_t k = i % b.dims[d];
+    i /= b.dims[d];
+    off[0] += k * b.s[0][d];
+    off[1] += k * b.s[1][d];
+    off[2] += k * b.s[2][d];
+  }
+}
+
+__global__ void where_kernel(int64_t n, Bcast3 b, const float* __restrict__ c, const float* __restrict__ x, const float* __restrict__ y,
+                             float* __restrict__ out) {
+  RAVDL_GRID_STRIDE(i, n) {
+    int64_t off[3];
+    offsets3(b, i, off);
+    out[i] = c[off[0]] != 0.0f ? x[off[1]] : y[off[2]];  // NaN != 0: true
+  }
+}
+
+// out[i] = x[offset of i] (broadcast_to, and permute with permuted strides): 4-byte elements.
+__global__ void gather_copy(int64_t n, Bcast3 b, const uint32_t* __restrict__ x, uint32_t* __restrict__ out) {
+  RAVDL_GRID_STRIDE(i, n) {
+    int64_t off[3];
+    offsets3(b, i, off);
+    out[i] = x[off[0]];
+  }
+}
+
+__global__ void fill_kernel(int64_t n, uint32_t bits, uint32_t* __restrict__ out) { RAVDL_GRID_STRIDE(i, n) out[i] = bits; }
+
+// The strides of `in` (right-aligned) broadcast to `out`; ERR_SHAPE when it does not broadcast.
+void bcast_strides(const Call& c, const std::vector<int64_t>& in, const std::vector<int64_t>& out, int64_t* s) {
+  const size_t nd = out.size();
+  if (in.size() > nd) fail(kShape, c.op + ": " + shape_str(in) + " does not broadcast to " + shape_str(out));
+  int64_t st = 1;
+  for (int64_t i = static_cast<int64_t>(nd) - 1; i >= 0; i--) {
+    const int64_t ii = i - static_cast<int64_t>(nd - in.size());
+    const int64_t d = ii < 0 ? 1 : in[ii];
+    if (d != out[i] && d != 1) fail(kShape, c.op + ": " + shape_str(in) + " does not broadcast to " + shape_str(out));
+    s[i] = d == 1 ? 0 : st;
+    st *= d;
+  }
+}
+
+std::vector<int64_t> bcast_shape(const Call& c, const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  const size_t nd = std::max(a.size(), b.size());
+  std::vector<int64_t> out(nd);
+  for (size_t i = 0; i < nd; i++) {
+    const int64_t da = i < nd - a.size() ? 1 : a[i - (nd - a.size())];
+    const int64_t db = i < nd - b.size() ? 1 : b[i - (nd - b.size())];
+    if (da != db && da != 1 && db != 1) fail(kShape, c.op + ": cannot broadcast " + shape_str(a) + " with " + shape_str(b));
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
 }
 
 // ---------------- softmax ----------------
@@ -264,7 +406,7 @@ void launch_binary(const Call& c) {
   expect_shape(c, y, out, "output");
   static const std::pair<const char*, int> names[] = {{"add", kAdd}, {"sub", kSub}, {"mul", kMul}, {"div", kDiv}, {"pow", kPow},
       {"maximum", kMax}, {"minimum", kMin}, {"equal", kEq}, {"not_equal", kNe}, {"less", kLt}, {"less_equal", kLe},
-      {"greater", kGt}, {"greater_equal", kGe}};
+      {"greater", kGt}, {"greater_equal", kGe}, {"logical_and", kAnd}, {"logical_or", kOr}, {"logical_xor", kXor}};
   int op = -1;
   for (auto& [name, code] : names)
     if (c.op == name) op = code;
@@ -295,9 +437,16 @@ void launch_binary(const Call& c) {
 void launch_unary(const Call& c) {
   const std::string suffix = "_backward";
   const bool backward = c.op.size() > suffix.size() && c.op.compare(c.op.size() - suffix.size(), suffix.size(), suffix) == 0;
-  const std::string base = backward ? c.op.substr(0, c.op.size() - suffix.size()) : c.op;
-  const int op = unary_code(base);
-  const float p = op == kLeakyRelu ? static_cast<float>(c.num("negative_slope", 0.01)) : 0.0f;
+  const UnaryName& u = unary_entry(backward ? c.op.substr(0, c.op.size() - suffix.size()) : c.op);
+  if (backward && !u.backward) fail(kDevice, c.op + ": no kernel for device 'cuda'");
+  float p[2] = {0, 0};
+  for (int k = 0; k < 2; k++) {
+    if (!u.attr[k]) continue;
+    const double v = c.num(u.attr[k], std::isnan(u.fallback[k]) ? NAN : u.fallback[k]);
+    if (std::isnan(v)) fail(kAttr, c.op + ": attribute '" + u.attr[k] + "' is required (a number)");
+    p[k] = static_cast<float>(v);
+  }
+  if ((u.op == kHardshrink || u.op == kSoftshrink) && p[0] < 0) fail(kAttr, c.op + ": lambd must be >= 0");
   expect_io(c, backward ? 2 : 1, backward ? 2 : 1, 1);
   for (auto& d : c.in) expect_dtype(c, d, kF32, "input");
   expect_dtype(c, c.out[0], kF32, "output");
@@ -305,12 +454,80 @@ void launch_unary(const Call& c) {
   const int64_t n = c.out[0].numel();
   if (n == 0) return;
   cudaStream_t s = stream_of(c.dev);
-  if (backward) {
-    if (op == kSign) fail(kDevice, c.op + ": no kernel for device 'cuda'");
-    unary_backward_kernel<<<grid_for(n), kThreads, 0, s>>>(op, n, p, c.in[0].f(), c.in[1].f(), c.out[0].fw());
-  } else {
-    unary_kernel<<<grid_for(n), kThreads, 0, s>>>(op, n, p, c.in[0].f(), c.out[0].fw());
+  if (backward) unary_backward_kernel<<<grid_for(n), kThreads, 0, s>>>(u.op, n, p[0], p[1], c.in[0].f(), c.in[1].f(), c.out[0].fw());
+  else unary_kernel<<<grid_for(n), kThreads, 0, s>>>(u.op, n, p[0], p[1], c.in[0].f(), c.out[0].fw());
+}
+
+// where: (cond, a, b) -> out, three-way broadcasting; cond != 0 (NaN too) picks a.
+void launch_where(const Call& c) {
+  expect_io(c, 3, 3, 1);
+  for (auto& d : c.in) expect_dtype(c, d, kF32, "every input");
+  expect_dtype(c, c.out[0], kF32, "output");
+  const auto shape = bcast_shape(c, bcast_shape(c, c.in[0].shape, c.in[1].shape), c.in[2].shape);
+  if (shape.size() > kMaxDims) fail(kShape, c.op + ": at most 8 dimensions on cuda");
+  expect_shape(c, c.out[0], shape, "output");
+  Bcast3 b{};
+  b.ndim = static_cast<int>(shape.size());
+  for (size_t i = 0; i < shape.size(); i++) b.dims[i] = shape[i];
+  for (int k = 0; k < 3; k++) bcast_strides(c, c.in[k].shape, shape, b.s[k]);
+  const int64_t n = c.out[0].numel();
+  if (n == 0) return;
+  where_kernel<<<grid_for(n), kThreads, 0, stream_of(c.dev)>>>(n, b, c.in[0].f(), c.in[1].f(), c.in[2].f(), c.out[0].fw());
+}
+
+// broadcast_to: x -> the output's shape (attr shape, when given, must equal it).
+// permute: x -> dims reordered by attr perm (output dim k = input dim perm[k]); any 4-byte dtype.
+void launch_copy_view(const Call& c) {
+  expect_io(c, 1, 1, 1);
+  const Desc &x = c.in[0], &y = c.out[0];
+  if (x.dtype != y.dtype) fail(kDtype, c.op + ": the output must have the input's dtype");
+  if (c.op == "broadcast_to") expect_dtype(c, x, kF32, "x");
+  const int64_t rank = static_cast<int64_t>(y.shape.size());
+  if (rank > kMaxDims) fail(kShape, c.op + ": at most 8 dimensions on cuda");
+  Bcast3 b{};
+  b.ndim = static_cast<int>(rank);
+  for (int64_t i = 0; i < rank; i++) b.dims[i] = y.shape[i];
+  if (c.op == "broadcast_to") {
+    if (c.has("shape") && c.ints("shape") != y.shape) fail(kShape, c.op + ": the output must have the attribute's shape");
+    bcast_strides(c, x.shape, y.shape, b.s[0]);
+  } else {  // permute
+    auto perm = c.ints("perm");
+    if (static_cast<int64_t>(perm.size()) != x.rank()) fail(kAttr, c.op + ": perm must list every dim of x " + shape_str(x.shape));
+    std::vector<int64_t> xs(static_cast<size_t>(x.rank()), 1), want;
+    for (int64_t d = x.rank() - 2; d >= 0; d--) xs[d] = xs[d + 1] * x.shape[d + 1];
+    std::vector<bool> seen(perm.size(), false);
+    for (size_t k = 0; k < perm.size(); k++) {
+      int64_t p = perm[k] < 0 ? perm[k] + x.rank() : perm[k];
+      if (p < 0 || p >= x.rank() || seen[p]) fail(kAttr, c.op + ": perm is not a permutation of the dims of x " + shape_str(x.shape));
+      seen[p] = true;
+      want.push_back(x.shape[p]);
+      b.s[0][k] = xs[p];
+    }
+    expect_shape(c, y, want, "output");
   }
+  const int64_t n = y.numel();
+  if (n == 0) return;
+  gather_copy<<<grid_for(n), kThreads, 0, stream_of(c.dev)>>>(n, b, static_cast<const uint32_t*>(x.data), static_cast<uint32_t*>(y.data));
+}
+
+// full: () -> the output filled with attr value (float32 or int32 output).
+void launch_full(const Call& c) {
+  expect_io(c, 0, 0, 1);
+  const Desc& y = c.out[0];
+  const double v = c.num("value", 0);
+  uint32_t bits;
+  if (y.dtype == kF32) {
+    const float f = static_cast<float>(v);
+    std::memcpy(&bits, &f, 4);
+  } else {
+    expect_dtype(c, y, kI32, "output");
+    if (!(v >= -2147483648.0 && v <= 2147483647.0) || std::trunc(v) != v) fail(kAttr, c.op + ": value must be an int32 for an int32 output");
+    const int32_t i = static_cast<int32_t>(v);
+    std::memcpy(&bits, &i, 4);
+  }
+  const int64_t n = y.numel();
+  if (n == 0) return;
+  fill_kernel<<<grid_for(n), kThreads, 0, stream_of(c.dev)>>>(n, bits, static_cast<uint32_t*>(y.data));
 }
 
 // softmax / log_softmax: attr axis (default -1).

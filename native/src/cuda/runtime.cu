@@ -124,16 +124,22 @@ const std::vector<OpEntry>& op_table() {
         {"mse_loss", launch_mse_loss}, {"mse_loss_backward", launch_mse_loss_backward},
         {"embedding", launch_embedding}, {"embedding_backward", launch_embedding_backward},
         {"dropout", launch_dropout}, {"uniform", launch_uniform},
+        {"where", launch_where}, {"broadcast_to", launch_copy_view}, {"permute", launch_copy_view}, {"full", launch_full},
         {"sgd_update", launch_sgd_update}, {"adam_update", launch_adam_update}, {"rmsprop_update", launch_rmsprop_update},
     };
     for (const char* b : {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "equal", "not_equal", "less", "less_equal",
-                          "greater", "greater_equal"})
+                          "greater", "greater_equal", "logical_and", "logical_or", "logical_xor"})
       t.push_back({b, launch_binary});
-    for (const char* u : {"relu", "exp", "natlog", "tanh", "sigmoid", "neg", "square_root", "abs", "sign", "leaky_relu"})
-      t.push_back({u, launch_unary});
-    for (const char* u : {"relu_backward", "exp_backward", "natlog_backward", "tanh_backward", "sigmoid_backward", "neg_backward",
-                          "square_root_backward", "abs_backward", "leaky_relu_backward"})
-      t.push_back({u, launch_unary});
+    const char* unary[] = {"relu", "exp", "natlog", "tanh", "sigmoid", "neg", "square_root", "abs", "leaky_relu", "elu", "selu",
+                           "softplus", "softsign", "tanhshrink", "logsigmoid", "hardshrink", "hardtanh", "softshrink", "threshold",
+                           "pow_scalar", "clip"};
+    for (const char* u : unary) t.push_back({u, launch_unary});
+    // Their backward ops ("<name>_backward"); sign and logical_not have none.
+    static std::vector<std::string> backward_names;
+    for (const char* u : unary) backward_names.push_back(std::string(u) + "_backward");
+    for (auto& b : backward_names) t.push_back({b.c_str(), launch_unary});
+    t.push_back({"sign", launch_unary});
+    t.push_back({"logical_not", launch_unary});
     for (const char* r : {"sum", "mean", "max", "min", "prod", "variance", "std", "sum_to"}) t.push_back({r, launch_reduce});
     return t;
   }();
