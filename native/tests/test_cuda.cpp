@@ -262,9 +262,10 @@ void test_elementwise() {
   }
 
   const std::pair<Shape, int> cases[] = {{{4, 1000}, -1}, {{3, 5, 7}, 1}, {{2, 3}, 0}, {{1, 100003}, -1}, {{64, 10}, 1}, {{}, 0}};
-  for (const char* op : {"softmax", "log_softmax"})
+  for (const char* op : {"softmax", "log_softmax", "softmin"})
     for (auto& [shape, axis] : cases) {
-      const SoftmaxKind kind = std::string(op) == "softmax" ? SoftmaxKind::Softmax : SoftmaxKind::LogSoftmax;
+      const std::string o = op;
+      const SoftmaxKind kind = o == "softmax" ? SoftmaxKind::Softmax : o == "log_softmax" ? SoftmaxKind::LogSoftmax : SoftmaxKind::Softmin;
       const std::string label = std::string(op) + " " + str(shape) + " axis " + std::to_string(axis);
       HostT x = HostT::F(random_vec(numel(shape), -30.0f, 30.0f), shape);
       Attrs at;
@@ -469,7 +470,8 @@ int main() {
   };
   const Group groups[] = {{"elementwise", test_elementwise}, {"reduce", test_reduce}, {"matmul", test_matmul}, {"conv", test_conv},
                           {"pool", test_pool}, {"norm", test_norm}, {"loss", test_loss}, {"embedding", test_embedding},
-                          {"random", test_random}, {"optim", test_optim}, {"errors", test_errors}};
+                          {"random", test_random}, {"optim", test_optim}, {"data", test_data},
+                          {"pointwise loss", test_pointwise_loss}, {"errors", test_errors}};
   for (auto& g : groups) {
     const int before = g_failures, checks = g_checks;
     try {

@@ -80,5 +80,7 @@ void test_loss();
 void test_embedding();
 void test_random();
 void test_optim();
+void test_data();           // test_cuda_data.cpp
+void test_pointwise_loss();
 
 }  // namespace ravdl::cudatest

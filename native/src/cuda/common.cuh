@@ -136,7 +136,7 @@ void launch_unary(const Call& c);
 void launch_where(const Call& c);
 void launch_copy_view(const Call& c);  // broadcast_to, permute
 void launch_full(const Call& c);
-void launch_softmax(const Call& c);      // softmax, log_softmax (kernels.cu)
+void launch_softmax(const Call& c);      // softmax, log_softmax, softmin (kernels.cu)
 void launch_softmax_backward(const Call& c);
 void launch_reduce(const Call& c);       // reduce.cu: sum, mean, max, min, prod, variance, std
 void launch_argreduce(const Call& c);    // argmax, argmin
@@ -156,10 +156,24 @@ void launch_cross_entropy(const Call& c);  // loss.cu
 void launch_cross_entropy_backward(const Call& c);
 void launch_mse_loss(const Call& c);
 void launch_mse_loss_backward(const Call& c);
+void launch_pointwise_loss(const Call& c);  // l1, huber, binary_cross_entropy(_with_logits)
+void launch_pointwise_loss_backward(const Call& c);
 void launch_embedding(const Call& c);    // embedding.cu
 void launch_embedding_backward(const Call& c);
 void launch_dropout(const Call& c);      // random.cu
 void launch_uniform(const Call& c);
+void launch_concat(const Call& c);       // data.cu
+void launch_split(const Call& c);
+void launch_slice(const Call& c);
+void launch_slice_backward(const Call& c);
+void launch_pad(const Call& c);
+void launch_pad_backward(const Call& c);
+void launch_gather(const Call& c);
+void launch_gather_backward(const Call& c);
+void launch_one_hot(const Call& c);
+void launch_arange(const Call& c);
+void launch_astype(const Call& c);
+void launch_conv1d(const Call& c);
 void launch_sgd_update(const Call& c);   // optim.cu
 void launch_adam_update(const Call& c);
 void launch_rmsprop_update(const Call& c);

@@ -305,46 +305,48 @@ __device__ __forceinline__ float block_reduce_sum(float v) {
 
 // The last axis: one block per row (grid-stride over rows). fmaxf drops NaN from the max, but
 // a NaN in the row still makes its sum, hence every output of the row, NaN.
-__global__ void softmax_rows(bool log, int64_t rows, int64_t n, const float* __restrict__ x, float* __restrict__ y) {
+// sgn = -1: softmin (softmax of -x).
+__global__ void softmax_rows(bool log, float sgn, int64_t rows, int64_t n, const float* __restrict__ x, float* __restrict__ y) {
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
     const float* xr = x + row * n;
     float* yr = y + row * n;
     float m = -INFINITY;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) m = fmaxf(m, xr[i]);
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) m = fmaxf(m, sgn * xr[i]);
     m = block_reduce_max(m);
     float s = 0.0f;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += expf(xr[i] - m);
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += expf(sgn * xr[i] - m);
     s = block_reduce_sum(s);
     if (log) {
       const float ls = logf(s);
-      for (int64_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] = (xr[i] - m) - ls;
+      for (int64_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] = (sgn * xr[i] - m) - ls;
     } else {
       const float inv = 1.0f / s;
-      for (int64_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] = expf(xr[i] - m) * inv;
+      for (int64_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] = expf(sgn * xr[i] - m) * inv;
     }
   }
 }
 
 // An inner axis: one thread per (outer, inner) column (coalesced along inner).
-__global__ void softmax_cols(bool log, int64_t outer, int64_t n, int64_t inner, const float* __restrict__ x, float* __restrict__ y) {
+__global__ void softmax_cols(bool log, float sgn, int64_t outer, int64_t n, int64_t inner, const float* __restrict__ x, float* __restrict__ y) {
   RAVDL_GRID_STRIDE(c, outer * inner) {
     const int64_t o = c / inner, i = c % inner, base = o * n * inner + i;
     float m = -INFINITY;
-    for (int64_t k = 0; k < n; k++) m = fmaxf(m, x[base + k * inner]);
+    for (int64_t k = 0; k < n; k++) m = fmaxf(m, sgn * x[base + k * inner]);
     float s = 0.0f;
-    for (int64_t k = 0; k < n; k++) s += expf(x[base + k * inner] - m);
+    for (int64_t k = 0; k < n; k++) s += expf(sgn * x[base + k * inner] - m);
     if (log) {
       const float ls = logf(s);
-      for (int64_t k = 0; k < n; k++) y[base + k * inner] = (x[base + k * inner] - m) - ls;
+      for (int64_t k = 0; k < n; k++) y[base + k * inner] = (sgn * x[base + k * inner] - m) - ls;
     } else {
       const float inv = 1.0f / s;
-      for (int64_t k = 0; k < n; k++) y[base + k * inner] = expf(x[base + k * inner] - m) * inv;
+      for (int64_t k = 0; k < n; k++) y[base + k * inner] = expf(sgn * x[base + k * inner] - m) * inv;
     }
   }
 }
 
-// softmax: gx = y (g - sum(g y)); log_softmax: gx = g - exp(y) sum(g).
-__global__ void softmax_backward_rows(bool log, int64_t rows, int64_t n, const float* __restrict__ y, const float* __restrict__ g,
+// softmax: gx = y (g - sum(g y)); log_softmax: gx = g - exp(y) sum(g); softmin (sgn = -1):
+// gx = -(y (g - sum(g y))).
+__global__ void softmax_backward_rows(bool log, float sgn, int64_t rows, int64_t n, const float* __restrict__ y, const float* __restrict__ g,
                                       float* __restrict__ gx) {
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
     const float *yr = y + row * n, *gr = g + row * n;
@@ -352,11 +354,11 @@ __global__ void softmax_backward_rows(bool log, int64_t rows, int64_t n, const f
     float s = 0.0f;
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += log ? gr[i] : gr[i] * yr[i];
     s = block_reduce_sum(s);
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) out[i] = log ? gr[i] - expf(yr[i]) * s : yr[i] * (gr[i] - s);
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) out[i] = log ? gr[i] - expf(yr[i]) * s : sgn * (yr[i] * (gr[i] - s));
   }
 }
 
-__global__ void softmax_backward_cols(bool log, int64_t outer, int64_t n, int64_t inner, const float* __restrict__ y,
+__global__ void softmax_backward_cols(bool log, float sgn, int64_t outer, int64_t n, int64_t inner, const float* __restrict__ y,
                                       const float* __restrict__ g, float* __restrict__ gx) {
   RAVDL_GRID_STRIDE(c, outer * inner) {
     const int64_t o = c / inner, i = c % inner, base = o * n * inner + i;
@@ -367,7 +369,7 @@ __global__ void softmax_backward_cols(bool log, int64_t outer, int64_t n, int64_
     }
     for (int64_t k = 0; k < n; k++) {
       const int64_t p = base + k * inner;
-      gx[p] = log ? g[p] - expf(y[p]) * s : y[p] * (g[p] - s);
+      gx[p] = log ? g[p] - expf(y[p]) * s : sgn * (y[p] * (g[p] - s));
     }
   }
 }
@@ -538,11 +540,12 @@ void launch_softmax(const Call& c) {
   expect_dtype(c, y, kF32, "output");
   expect_shape(c, y, x.shape, "output");
   const bool log = c.op == "log_softmax";
+  const float sgn = c.op == "softmin" ? -1.0f : 1.0f;
   const AxisView v = axis_view(c, x);
   if (v.outer * v.n * v.inner == 0) return;
   cudaStream_t s = stream_of(c.dev);
-  if (v.inner == 1) softmax_rows<<<row_grid(v.outer), kSoftmaxThreads, 0, s>>>(log, v.outer, v.n, x.f(), y.fw());
-  else softmax_cols<<<grid_for(v.outer * v.inner), kThreads, 0, s>>>(log, v.outer, v.n, v.inner, x.f(), y.fw());
+  if (v.inner == 1) softmax_rows<<<row_grid(v.outer), kSoftmaxThreads, 0, s>>>(log, sgn, v.outer, v.n, x.f(), y.fw());
+  else softmax_cols<<<grid_for(v.outer * v.inner), kThreads, 0, s>>>(log, sgn, v.outer, v.n, v.inner, x.f(), y.fw());
 }
 
 // softmax_backward / log_softmax_backward: (y, gy) -> gx, attr axis.
@@ -553,11 +556,12 @@ void launch_softmax_backward(const Call& c) {
   expect_shape(c, g, y.shape, "gy");
   expect_shape(c, gx, y.shape, "output");
   const bool log = c.op == "log_softmax_backward";
+  const float sgn = c.op == "softmin_backward" ? -1.0f : 1.0f;
   const AxisView v = axis_view(c, y);
   if (v.outer * v.n * v.inner == 0) return;
   cudaStream_t s = stream_of(c.dev);
-  if (v.inner == 1) softmax_backward_rows<<<row_grid(v.outer), kSoftmaxThreads, 0, s>>>(log, v.outer, v.n, y.f(), g.f(), gx.fw());
-  else softmax_backward_cols<<<grid_for(v.outer * v.inner), kThreads, 0, s>>>(log, v.outer, v.n, v.inner, y.f(), g.f(), gx.fw());
+  if (v.inner == 1) softmax_backward_rows<<<row_grid(v.outer), kSoftmaxThreads, 0, s>>>(log, sgn, v.outer, v.n, y.f(), g.f(), gx.fw());
+  else softmax_backward_cols<<<grid_for(v.outer * v.inner), kThreads, 0, s>>>(log, sgn, v.outer, v.n, v.inner, y.f(), g.f(), gx.fw());
 }
 
 }  // namespace ravdl_cuda

@@ -225,6 +225,105 @@ __global__ void mse_backward(int red, int64_t n, float k, const float* __restric
   }
 }
 
+// ---- pointwise losses (lib/ops/pointwise_loss.ts): each element in double, as the catalog's
+// kernels; weight / pos_weight broadcast to pred's shape through strides.
+enum PwKind { kL1, kHuber, kBce, kBceLogits };
+struct PwMap {
+  int ndim;
+  int64_t dims[RAVDL_CUDA_MAX_DIMS];
+  int64_t ws[RAVDL_CUDA_MAX_DIMS], qs[RAVDL_CUDA_MAX_DIMS];  // element strides of weight, pos_weight (0 = broadcast)
+};
+__device__ __forceinline__ void pw_offsets(const PwMap& m, int64_t i, int64_t& wo, int64_t& qo) {
+  wo = qo = 0;
+  for (int d = m.ndim - 1; d >= 0; d--) {
+    const int64_t k = i % m.dims[d];
+    i /= m.dims[d];
+    wo += k * m.ws[d];
+    qo += k * m.qs[d];
+  }
+}
+__device__ __forceinline__ double clamp_log(double v) { return fmax(log(v), -100.0); }
+__device__ __forceinline__ double softplus_neg(double x) { return fmax(-x, 0.0) + log1p(exp(-fabs(x))); }
+__device__ __forceinline__ double sigmoid_d(double x) { return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)); }
+__device__ __forceinline__ double sgn_d(double d) { return d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0; }
+
+__device__ double pw_loss(int kind, double p, double t, double w, double q, double delta) {
+  switch (kind) {
+    case kL1: return fabs(p - t);
+    case kHuber: {
+      const double d = fabs(p - t);
+      return d < delta ? 0.5 * d * d : delta * (d - 0.5 * delta);
+    }
+    case kBce: return w * ((t - 1) * clamp_log(1 - p) - t * clamp_log(p));
+    default: return w * ((1 - t) * p + (1 + (q - 1) * t) * softplus_neg(p));
+  }
+}
+__device__ void pw_grads(int kind, double p, double t, double w, double q, double delta, double& dp, double& dt) {
+  switch (kind) {
+    case kL1:
+      dp = sgn_d(p - t);
+      dt = -dp;
+      break;
+    case kHuber:
+      dp = fmin(fmax(p - t, -delta), delta);
+      dt = -dp;
+      break;
+    case kBce:
+      dp = (w * (p - t)) / fmax((1 - p) * p, 1e-12);
+      dt = w * (log(1 - p) - log(p));
+      break;
+    default:
+      dp = w * ((1 + (q - 1) * t) * sigmoid_d(p) - q * t);
+      dt = w * (-p + (q - 1) * softplus_neg(p));
+  }
+}
+
+// Per element (reduction 'none') or per-block double partial sums (in a fixed tree order).
+__global__ void __launch_bounds__(kSumThreads) pw_forward(int kind, bool none, int64_t n, PwMap m, double delta, const float* __restrict__ p,
+                                                          const float* __restrict__ t, const float* __restrict__ w, const float* __restrict__ q,
+                                                          float* __restrict__ out, double* __restrict__ part) {
+  __shared__ double buf[kSumThreads];
+  const int64_t nb = (n + kMseBlock - 1) / kMseBlock;
+  for (int64_t b = blockIdx.x; b < nb; b += gridDim.x) {
+    double acc = 0;
+    for (int64_t i = b * kMseBlock + threadIdx.x; i < min(n, (b + 1) * kMseBlock); i += blockDim.x) {
+      int64_t wo, qo;
+      pw_offsets(m, i, wo, qo);
+      const double v = pw_loss(kind, p[i], t[i], w ? w[wo] : 1.0, q ? q[qo] : 1.0, delta);
+      if (none) out[i] = static_cast<float>(v);
+      else acc += v;
+    }
+    if (none) continue;
+    buf[threadIdx.x] = acc;
+    __syncthreads();
+    for (int half = kSumThreads / 2; half > 0; half >>= 1) {
+      if (threadIdx.x < half) buf[threadIdx.x] += buf[threadIdx.x + half];
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) part[b] = buf[0];
+    __syncthreads();
+  }
+}
+
+__global__ void pw_backward(int kind, int red, int64_t n, PwMap m, double delta, const float* __restrict__ p, const float* __restrict__ t,
+                            const float* __restrict__ w, const float* __restrict__ q, const float* __restrict__ gl, float* __restrict__ gp,
+                            float* __restrict__ gt) {
+  RAVDL_GRID_STRIDE(i, n) {
+    int64_t wo, qo;
+    pw_offsets(m, i, wo, qo);
+    const double s = red == kNone ? static_cast<double>(gl[i]) : red == kMean ? static_cast<double>(gl[0]) / static_cast<double>(n) : gl[0];
+    double dp, dt;
+    pw_grads(kind, p[i], t[i], w ? w[wo] : 1.0, q ? q[qo] : 1.0, delta, dp, dt);
+    if (gp) gp[i] = static_cast<float>(s * dp);
+    if (gt) gt[i] = static_cast<float>(s * dt);
+  }
+}
+
+// Flags the first pred outside [0, 1] (binary_cross_entropy's domain).
+__global__ void bad_probability(int64_t n, const float* __restrict__ p, unsigned long long* bad) {
+  RAVDL_GRID_STRIDE(i, n) if (!(p[i] >= 0.0f && p[i] <= 1.0f)) atomicMin(bad, static_cast<unsigned long long>(i));
+}
+
 unsigned warp_blocks(int64_t positions) {
   return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>((positions + kWarpsPerBlock - 1) / kWarpsPerBlock, 65536)));
 }
@@ -395,6 +494,104 @@ void launch_mse_loss_backward(const Call& c) {
   if (n == 0) return;
   const float k = red == kMean ? static_cast<float>(2.0 / static_cast<double>(n)) : 2.f;
   mse_backward<<<grid_for(n), kThreads, 0, stream_of(c.dev)>>>(red, n, k, p.f(), t.f(), gl.f(), out[0], out[1]);
+}
+
+namespace {
+// Shared checks of the pointwise losses: (pred, target[, weight][, pos_weight][, gloss]).
+struct PwCall {
+  int kind, red;
+  double delta = 1;
+  int n_extra;
+  const float *w = nullptr, *q = nullptr;
+  PwMap m{};
+};
+PwCall pw_check(const Call& c, bool backward) {
+  PwCall k{};
+  const std::string base = backward ? c.op.substr(0, c.op.size() - 9) : c.op;  // without "_backward"
+  k.kind = base == "l1_loss" ? kL1 : base == "huber_loss" ? kHuber : base == "binary_cross_entropy" ? kBce : kBceLogits;
+  k.n_extra = k.kind == kBce ? 1 : k.kind == kBceLogits ? 2 : 0;
+  const size_t n_in = 2 + k.n_extra + (backward ? 1 : 0);
+  if (backward) expect_io(c, n_in, n_in, 2, ((1u << k.n_extra) - 1) << 2);
+  else expect_io(c, 2, n_in, 1);
+  k.red = reduction_of(c);
+  if (k.kind == kHuber) {
+    k.delta = c.num("delta", 1);
+    if (!(k.delta > 0) || !std::isfinite(k.delta)) fail(kAttr, c.op + ": delta must be a finite number > 0");
+  }
+  const Desc &p = c.in[0], &t = c.in[1];
+  expect_dtype(c, p, kF32, "pred");
+  expect_dtype(c, t, kF32, "target");
+  expect_shape(c, t, p.shape, "target");
+  if (p.rank() > RAVDL_CUDA_MAX_DIMS) fail(kShape, c.op + ": at most 8 dimensions on cuda");
+  k.m.ndim = static_cast<int>(p.rank());
+  for (int64_t d = 0; d < p.rank(); d++) k.m.dims[d] = p.shape[d];
+  for (int e = 0; e < k.n_extra; e++) {
+    if (!c.present(2 + e)) continue;
+    const Desc& w = c.in[2 + e];
+    expect_dtype(c, w, kF32, e == 0 ? "weight" : "pos_weight");
+    int64_t* st = e == 0 ? k.m.ws : k.m.qs;
+    if (w.rank() > p.rank()) fail(kShape, c.op + ": weight " + shape_str(w.shape) + " does not broadcast to pred's shape " + shape_str(p.shape));
+    int64_t stride = 1;
+    for (int64_t d = p.rank() - 1; d >= 0; d--) {
+      const int64_t wd = d - (p.rank() - w.rank());
+      const int64_t dim = wd < 0 ? 1 : w.shape[wd];
+      if (dim != 1 && dim != p.shape[d]) fail(kShape, c.op + ": weight " + shape_str(w.shape) + " does not broadcast to pred's shape " + shape_str(p.shape));
+      st[d] = dim == 1 ? 0 : stride;
+      stride *= dim;
+    }
+    (e == 0 ? k.w : k.q) = w.f();
+  }
+  return k;
+}
+}  // namespace
+
+// l1_loss, huber_loss, binary_cross_entropy, binary_cross_entropy_with_logits: (pred, target,
+// [weight?], [pos_weight?]) -> loss; attrs reduction, delta (huber).
+void launch_pointwise_loss(const Call& c) {
+  const PwCall k = pw_check(c, false);
+  const Desc &p = c.in[0], &y = c.out[0];
+  expect_dtype(c, y, kF32, "output");
+  expect_shape(c, y, k.red == kNone ? p.shape : std::vector<int64_t>{}, "output");
+  const int64_t n = p.numel();
+  cudaStream_t s = stream_of(c.dev);
+  if (k.kind == kBce && n > 0) {
+    Scratch flag(c.dev, sizeof(unsigned long long));
+    check_cuda(cudaMemsetAsync(flag.ptr, 0xff, sizeof(unsigned long long), s), "cudaMemsetAsync");
+    bad_probability<<<grid_for(n), kThreads, 0, s>>>(n, p.f(), flag.as<unsigned long long>());
+    unsigned long long bad = ~0ull;
+    check_cuda(cudaMemcpyAsync(&bad, flag.ptr, sizeof bad, cudaMemcpyDeviceToHost, s), "cudaMemcpyAsync");
+    check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize");
+    if (bad != ~0ull)
+      fail(kArg, "binary_cross_entropy: pred must hold probabilities in [0, 1] (e.g. a sigmoid's output), the value at flat index " +
+                     std::to_string(bad) + " is not; for logits use binary_cross_entropy_with_logits");
+  }
+  const int64_t nb = (n + kMseBlock - 1) / kMseBlock;
+  Scratch part(c.dev, static_cast<size_t>(nb + 1) * sizeof(double));
+  const unsigned blocks = static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(nb, 65536)));
+  if (n > 0)
+    pw_forward<<<blocks, kSumThreads, 0, s>>>(k.kind, k.red == kNone, n, k.m, k.delta, p.f(), c.in[1].f(), k.w, k.q, y.fw(), part.as<double>());
+  if (k.red == kNone) return;
+  double* sums = part.as<double>() + nb;
+  sum_arrays<<<1, kSumThreads, 0, s>>>(nb, 0, nullptr, nullptr, 1, part.as<double>(), nullptr, sums);
+  mse_finish<<<1, 32, 0, s>>>(k.red, n, sums, y.fw());  // sum / n for 'mean' (NaN when empty), or the sum
+}
+
+// <loss>_backward: (pred, target, [weight?], [pos_weight?], gloss) -> [gpred, gtarget].
+void launch_pointwise_loss_backward(const Call& c) {
+  const PwCall k = pw_check(c, true);
+  const Desc &p = c.in[0], &gl = c.in[2 + k.n_extra];
+  expect_dtype(c, gl, kF32, "gloss");
+  expect_shape(c, gl, k.red == kNone ? p.shape : std::vector<int64_t>{}, "gloss");
+  float* out[2] = {nullptr, nullptr};
+  for (int j = 0; j < 2; j++)
+    if (c.present_out(j)) {
+      expect_dtype(c, c.out[j], kF32, j == 0 ? "gpred" : "gtarget");
+      expect_shape(c, c.out[j], p.shape, j == 0 ? "gpred" : "gtarget");
+      out[j] = c.out[j].fw();
+    }
+  const int64_t n = p.numel();
+  if (n == 0) return;
+  pw_backward<<<grid_for(n), kThreads, 0, stream_of(c.dev)>>>(k.kind, k.red, n, k.m, k.delta, p.f(), c.in[1].f(), k.w, k.q, gl.f(), out[0], out[1]);
 }
 
 }  // namespace ravdl_cuda

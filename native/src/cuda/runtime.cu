@@ -36,7 +36,7 @@ double Call::num(const char* name, double fallback) const {
 }
 
 static int64_t to_int(const Call& c, const char* name, double v) {
-  if (!(std::fabs(v) < 9.0e15) || std::trunc(v) != v)
+  if (!(std::fabs(v) <= 9007199254740992.0) || std::trunc(v) != v)  // 2^53: Number.MAX_SAFE_INTEGER passes
     fail(kAttr, c.op + ": attribute '" + name + "' must be an integer, got " + std::to_string(v));
   return static_cast<int64_t>(v);
 }
@@ -122,8 +122,17 @@ const std::vector<OpEntry>& op_table() {
         {"layer_norm", launch_layer_norm}, {"layer_norm_backward", launch_layer_norm_backward},
         {"cross_entropy", launch_cross_entropy}, {"cross_entropy_backward", launch_cross_entropy_backward},
         {"mse_loss", launch_mse_loss}, {"mse_loss_backward", launch_mse_loss_backward},
+        {"l1_loss", launch_pointwise_loss}, {"l1_loss_backward", launch_pointwise_loss_backward},
+        {"huber_loss", launch_pointwise_loss}, {"huber_loss_backward", launch_pointwise_loss_backward},
+        {"binary_cross_entropy", launch_pointwise_loss}, {"binary_cross_entropy_backward", launch_pointwise_loss_backward},
+        {"binary_cross_entropy_with_logits", launch_pointwise_loss},
+        {"binary_cross_entropy_with_logits_backward", launch_pointwise_loss_backward},
         {"embedding", launch_embedding}, {"embedding_backward", launch_embedding_backward},
         {"dropout", launch_dropout}, {"uniform", launch_uniform},
+        {"softmin", launch_softmax}, {"softmin_backward", launch_softmax_backward},
+        {"concat", launch_concat}, {"split", launch_split}, {"slice", launch_slice}, {"slice_backward", launch_slice_backward},
+        {"pad", launch_pad}, {"pad_backward", launch_pad_backward}, {"gather", launch_gather}, {"gather_backward", launch_gather_backward},
+        {"one_hot_encoding", launch_one_hot}, {"arange", launch_arange}, {"astype", launch_astype}, {"conv1d", launch_conv1d},
         {"where", launch_where}, {"broadcast_to", launch_copy_view}, {"permute", launch_copy_view}, {"full", launch_full},
         {"sgd_update", launch_sgd_update}, {"adam_update", launch_adam_update}, {"rmsprop_update", launch_rmsprop_update},
     };
@@ -343,11 +352,14 @@ int run(int dev, const char* op, const RavdlTensorDesc* inputs, int n_inputs, co
     state(dev);  // the device exists and has its stream
     check_cuda(cudaSetDevice(dev), "cudaSetDevice");
     const std::string name = op;
-    Launcher launch = nullptr;
-    for (auto& e : op_table())
-      if (name == e.name) launch = e.launch;
-    if (!launch) fail(kDevice, name + ": no kernel for device 'cuda'");
-    launch(c);
+    static const std::unordered_map<std::string, Launcher> launchers = [] {
+      std::unordered_map<std::string, Launcher> m;
+      for (auto& e : op_table()) m.emplace(e.name, e.launch);
+      return m;
+    }();
+    auto it = launchers.find(name);
+    if (it == launchers.end()) fail(kDevice, name + ": no kernel for device 'cuda'");
+    it->second(c);
     check_cuda(cudaGetLastError(), (name + ": kernel launch").c_str());
   });
 }
