@@ -444,9 +444,33 @@ void test_errors() {
 
 }  // namespace ravdl::cudatest
 
-int main() {
+// ravdl_cuda_tests [group ...]: the named groups (all when none); --list prints the groups.
+// scripts/gpu-check.sh runs each group in a process of its own, so that a kernel fault (which
+// poisons the CUDA context) cannot hide the results of the other groups.
+int main(int argc, char** argv) {
   using namespace ravdl;
   using namespace ravdl::cudatest;
+  struct Group {
+    const char* name;
+    void (*fn)();
+  };
+  const Group groups[] = {{"elementwise", test_elementwise}, {"reduce", test_reduce}, {"matmul", test_matmul}, {"conv", test_conv},
+                          {"pool", test_pool}, {"norm", test_norm}, {"loss", test_loss}, {"embedding", test_embedding},
+                          {"random", test_random}, {"optim", test_optim}, {"data", test_data},
+                          {"pointwise_loss", test_pointwise_loss}, {"errors", test_errors}};
+  std::vector<std::string> wanted(argv + 1, argv + argc);
+  if (wanted.size() == 1 && wanted[0] == "--list") {
+    for (auto& g : groups) std::printf("%s\n", g.name);
+    return 0;
+  }
+  for (auto& w : wanted) {
+    bool known = false;
+    for (auto& g : groups) known |= w == g.name;
+    if (!known) {
+      std::fprintf(stderr, "unknown group '%s' (ravdl_cuda_tests --list)\n", w.c_str());
+      return 2;
+    }
+  }
   const CudaStatus& s = cuda_status();
   if (!s.available) {
     // "skipped: no CUDA device (...)" whatever the reason (the reason may already say it).
@@ -461,18 +485,12 @@ int main() {
   // Ops the registry has on cuda but not yet on the CPU (the CPU registrations are added op by
   // op; these tests call the CPU functions directly, so this is a note, not a failure).
   std::string missing;
-  for (auto& op : kernel_ops(DeviceType::CUDA))
+  const bool all = wanted.empty() || std::find(wanted.begin(), wanted.end(), "errors") != wanted.end();
+  for (auto& op : all ? kernel_ops(DeviceType::CUDA) : std::vector<std::string>{})
     if (!has_kernel(op, DeviceType::CPU)) missing += (missing.empty() ? "" : ", ") + op;
   if (!missing.empty()) std::printf("note: cuda ops without a CPU registration yet: %s\n", missing.c_str());
-  struct Group {
-    const char* name;
-    void (*fn)();
-  };
-  const Group groups[] = {{"elementwise", test_elementwise}, {"reduce", test_reduce}, {"matmul", test_matmul}, {"conv", test_conv},
-                          {"pool", test_pool}, {"norm", test_norm}, {"loss", test_loss}, {"embedding", test_embedding},
-                          {"random", test_random}, {"optim", test_optim}, {"data", test_data},
-                          {"pointwise loss", test_pointwise_loss}, {"errors", test_errors}};
   for (auto& g : groups) {
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), g.name) == wanted.end()) continue;
     const int before = g_failures, checks = g_checks;
     try {
       g.fn();

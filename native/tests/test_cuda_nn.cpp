@@ -252,6 +252,16 @@ void test_random() {
     } catch (const Error& e) {
       report_exception(ulabel, e);
     }
+    const std::string nlabel = "normal n=" + std::to_string(n) + " seed " + std::to_string(seed);
+    std::vector<float> z(static_cast<size_t>(n));
+    rand_normal({z.data(), z.size()}, 0.5, 2.0, seed, offset);
+    Attrs an;
+    an.set("a", 0.5).set("b", 2.0).set("seed", static_cast<double>(seed)).set("offset", static_cast<double>(offset));
+    try {
+      expect_close(nlabel, z, run_cuda("normal", {}, {HostT::Out({n})}, an)[0].f, 0, 0);
+    } catch (const Error& e) {
+      report_exception(nlabel, e);
+    }
   }
 }
 

@@ -162,6 +162,7 @@ void launch_embedding(const Call& c);    // embedding.cu
 void launch_embedding_backward(const Call& c);
 void launch_dropout(const Call& c);      // random.cu
 void launch_uniform(const Call& c);
+void launch_normal(const Call& c);
 void launch_concat(const Call& c);       // data.cu
 void launch_split(const Call& c);
 void launch_slice(const Call& c);

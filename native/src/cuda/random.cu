@@ -67,6 +67,67 @@ __global__ void uniform_kernel(int64_t n, uint64_t seed, uint64_t offset, double
   }
 }
 
+// ---- normal: Box-Muller exactly as the CPU (random.cpp: log_unit, sincos_turns), every float
+// operation rounded separately, so the values match bit for bit.
+__device__ __forceinline__ float mul(float a, float b) { return __fmul_rn(a, b); }
+__device__ __forceinline__ float add(float a, float b) { return __fadd_rn(a, b); }
+
+__device__ float log_unit(float u) {
+  uint32_t bits = __float_as_uint(u);
+  int32_t e = static_cast<int32_t>(bits >> 23) - 127;
+  uint32_t mbits = (bits & 0x7fffffu) | 0x3f800000u;
+  const uint32_t big = mbits > 0x3fb504f3u ? 1u : 0u;
+  mbits -= big << 23;
+  e += static_cast<int32_t>(big);
+  const float m = __uint_as_float(mbits);
+  const float t = __fdiv_rn(__fsub_rn(m, 1.0f), add(m, 1.0f)), t2 = mul(t, t);
+  float p = 2.0f / 9;
+  p = add(2.0f / 7, mul(t2, p));
+  p = add(2.0f / 5, mul(t2, p));
+  p = add(2.0f / 3, mul(t2, p));
+  p = mul(t, add(2.0f, mul(t2, p)));
+  return add(mul(static_cast<float>(e), 0.693147180559945309f), p);
+}
+
+__device__ void sincos_turns(uint32_t word, float& sn, float& cs) {
+  const int32_t i = static_cast<int32_t>(word >> 8);
+  const int32_t q = ((i + (1 << 21)) >> 22) & 3;
+  const int32_t rem = i - (((i + (1 << 21)) >> 22) << 22);
+  const float x = mul(static_cast<float>(rem), 6.28318530717958647692f / 16777216.0f);
+  const float x2 = mul(x, x);
+  float sp = 1.0f / 362880;
+  sp = add(-1.0f / 5040, mul(x2, sp));
+  sp = add(1.0f / 120, mul(x2, sp));
+  sp = add(-1.0f / 6, mul(x2, sp));
+  const float s = mul(x, add(1.0f, mul(x2, sp)));
+  float cp = 1.0f / 40320;
+  cp = add(-1.0f / 720, mul(x2, cp));
+  cp = add(1.0f / 24, mul(x2, cp));
+  cp = add(-0.5f, mul(x2, cp));
+  const float c = add(1.0f, mul(x2, cp));
+  const float ns = -s, sign = (q & 2) ? -1.0f : 1.0f;
+  sn = mul(sign, (q & 1) ? c : s);
+  cs = mul(sign, (q & 1) ? ns : c);
+}
+
+// One thread per counter: words (0, 1) give elements 4q (cos) and 4q + 1 (sin), words (2, 3)
+// elements 4q + 2 and 4q + 3.
+__global__ void normal_kernel(int64_t n, uint64_t seed, uint64_t offset, float mean, float sd, float* __restrict__ y) {
+  RAVDL_GRID_STRIDE(q, (n + 3) / 4) {
+    const uint4 w = philox(seed, offset + static_cast<uint64_t>(q));
+    for (int pair = 0; pair < 2; pair++) {
+      const uint32_t w1 = pair ? w.z : w.x, w2 = pair ? w.w : w.y;
+      const float u1 = mul(static_cast<float>(static_cast<int32_t>(w1 >> 8) + 1), 1.0f / 16777216.0f);
+      const float r = __fsqrt_rn(mul(-2.0f, log_unit(u1)));
+      float sn, cs;
+      sincos_turns(w2, sn, cs);
+      const int64_t i = q * 4 + pair * 2;
+      if (i < n) y[i] = add(mean, mul(sd, mul(r, cs)));
+      if (i + 1 < n) y[i + 1] = add(mean, mul(sd, mul(r, sn)));
+    }
+  }
+}
+
 void seed_offset(const Call& c, int64_t& seed, int64_t& offset) {
   if (!c.has("seed") || !c.has("offset")) fail(kAttr, c.op + ": attributes 'seed' and 'offset' are required");
   seed = c.integer("seed", 0);
@@ -119,6 +180,21 @@ void launch_uniform(const Call& c) {
   const float below_high = lo < hi ? std::nextafter(hi, lo) : lo;
   uniform_kernel<<<grid_for((n + 3) / 4), kThreads, 0, stream_of(c.dev)>>>(n, static_cast<uint64_t>(seed), static_cast<uint64_t>(offset), low,
                                                                            high - low, below_high, y.fw());
+}
+
+// normal: () -> values with mean a and standard deviation b (attrs a, b, seed, offset).
+void launch_normal(const Call& c) {
+  expect_io(c, 0, 0, 1);
+  const Desc& y = c.out[0];
+  expect_dtype(c, y, kF32, "output");
+  const double mean = c.num("a", 0), sd = c.num("b", 1);
+  if (!std::isfinite(mean) || !std::isfinite(sd) || sd < 0) fail(kAttr, "normal: need finite a (mean) and b (std) >= 0");
+  int64_t seed, offset;
+  seed_offset(c, seed, offset);
+  const int64_t n = y.numel();
+  if (n == 0) return;
+  normal_kernel<<<grid_for((n + 3) / 4), kThreads, 0, stream_of(c.dev)>>>(n, static_cast<uint64_t>(seed), static_cast<uint64_t>(offset),
+                                                                          static_cast<float>(mean), static_cast<float>(sd), y.fw());
 }
 
 }  // namespace ravdl_cuda

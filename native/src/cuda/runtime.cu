@@ -2,6 +2,7 @@
 // caching allocator, copies, and `run`, which dispatches an op name to its launcher.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
@@ -128,7 +129,7 @@ const std::vector<OpEntry>& op_table() {
         {"binary_cross_entropy_with_logits", launch_pointwise_loss},
         {"binary_cross_entropy_with_logits_backward", launch_pointwise_loss_backward},
         {"embedding", launch_embedding}, {"embedding_backward", launch_embedding_backward},
-        {"dropout", launch_dropout}, {"uniform", launch_uniform},
+        {"dropout", launch_dropout}, {"uniform", launch_uniform}, {"normal", launch_normal},
         {"softmin", launch_softmax}, {"softmin_backward", launch_softmax_backward},
         {"concat", launch_concat}, {"split", launch_split}, {"slice", launch_slice}, {"slice_backward", launch_slice_backward},
         {"pad", launch_pad}, {"pad_backward", launch_pad_backward}, {"gather", launch_gather}, {"gather_backward", launch_gather_backward},
@@ -188,8 +189,19 @@ DeviceState& state(int dev) {
 
 // Size classes: 512-byte steps below 1 MiB, 1 MiB steps above (a block is reused only for
 // requests of its class, so a training step's repeated shapes hit the cache).
+// RAVDL_CUDA_NO_CACHE=1: exact sizes and no reuse (cudaFree on release), so that
+// compute-sanitizer sees every out-of-bounds access (scripts/gpu-check.sh sets it there).
+bool no_cache() {
+  static const bool off = [] {
+    const char* e = std::getenv("RAVDL_CUDA_NO_CACHE");
+    return e && *e && std::string(e) != "0";
+  }();
+  return off;
+}
+
 size_t round_size(size_t bytes) {
   if (bytes == 0) bytes = 1;
+  if (no_cache()) return bytes;
   const size_t step = bytes < (1u << 20) ? 512 : (1u << 20);
   return (bytes + step - 1) / step * step;
 }
@@ -256,6 +268,11 @@ void device_release(int dev, void* ptr) {
   std::lock_guard<std::mutex> lock(s.mu);
   auto it = s.sizes.find(ptr);
   if (it == s.sizes.end()) fail(kArg, "release: pointer was not allocated by ravdl on cuda:" + std::to_string(dev));
+  if (no_cache()) {  // cudaFree waits for the device: the block's pending uses finish first
+    check_cuda(cudaFree(ptr), "cudaFree");
+    s.sizes.erase(it);
+    return;
+  }
   // Reuse is safe without a sync: every later use of the block is on the same stream.
   s.free_blocks[it->second].push_back(ptr);
   s.cached += it->second;
