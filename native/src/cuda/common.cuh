@@ -78,7 +78,7 @@ struct Call {
   std::string op;
   std::vector<Desc> in, out;
   std::vector<Attr> attrs;
-  bool has(const char* name) const;
+  bool has(const char* name) const;  // given, with at least one value (an empty list = null = absent)
   double num(const char* name, double fallback) const;
   // An integral scalar (ERR_ATTR when not integral).
   int64_t integer(const char* name, int64_t fallback) const;

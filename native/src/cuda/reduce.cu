@@ -236,7 +236,7 @@ void launch_reduce(const Call& c) {
   const bool keep = c.flag("keepdims", false);
   const char* axis_name = c.has("axis") ? "axis" : "axes";
   auto axes = c.ints(axis_name);
-  if (!c.has(axis_name))
+  if (!c.has(axis_name))  // absent, null or [] (the CPU kernel's rule): every axis
     for (int64_t d = 0; d < rank; d++) reduced[d] = true;
   for (auto ax : axes) {
     const int64_t a = ax < 0 ? ax + rank : ax;
@@ -244,9 +244,6 @@ void launch_reduce(const Call& c) {
     if (reduced[a]) fail(kIndex, c.op + ": axis " + std::to_string(ax) + " is repeated");
     reduced[a] = true;
   }
-  // An empty axis list given explicitly means all axes too (the CPU kernel's rule).
-  if (c.has(axis_name) && axes.empty())
-    for (int64_t d = 0; d < rank; d++) reduced[d] = true;
   std::vector<int64_t> want;
   for (int64_t d = 0; d < rank; d++)
     if (!reduced[d]) want.push_back(x.shape[d]);

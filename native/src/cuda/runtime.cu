@@ -27,11 +27,16 @@ static const Attr* find_attr(const Call& c, const char* name) {
   return nullptr;
 }
 
-bool Call::has(const char* name) const { return find_attr(*this, name) != nullptr; }
+// An attribute given as an empty list counts as absent: that is how a null (clip's bounds,
+// argmax's axis, max_pool2d's stride, ...) may arrive.
+bool Call::has(const char* name) const {
+  const Attr* a = find_attr(*this, name);
+  return a != nullptr && !a->values.empty();
+}
 
 double Call::num(const char* name, double fallback) const {
   const Attr* a = find_attr(*this, name);
-  if (!a) return fallback;
+  if (!a || a->values.empty()) return fallback;
   if (a->values.size() != 1) fail(kAttr, op + ": attribute '" + name + "' must be one number, got " + std::to_string(a->values.size()));
   return a->values[0];
 }
