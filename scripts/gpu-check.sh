@@ -79,9 +79,14 @@ for g in $("$dir/ravdl_cuda_tests" --list); do
   [ "$g" = errors ] && continue
   timeout 60 "$dir/ravdl_cuda_tests" "$g" > "$dir/cuda-tests-$g.txt" 2>&1
   rc=$?
-  grep -E '^(FAIL|[a-z_]+ +[0-9]+ checks)' "$dir/cuda-tests-$g.txt" | head -40
+  grep -E '^(FAIL|[a-z_]+ +[0-9]+ checks|matmul ran on)' "$dir/cuda-tests-$g.txt" | head -40
   [ "$rc" = 0 ] || { echo "gpu-check: group $g FAILED (exit $rc; $dir/cuda-tests-$g.txt)"; tail -3 "$dir/cuda-tests-$g.txt"; status=1; }
 done
+# Our SGEMM kernels too (the runs above use cuBLAS when the machine has it).
+RAVDL_CUDA_GEMM=builtin timeout 60 "$dir/ravdl_cuda_tests" matmul conv > "$dir/cuda-tests-builtin-gemm.txt" 2>&1
+rc=$?
+grep -E '^(FAIL|[a-z_]+ +[0-9]+ checks|matmul ran on)' "$dir/cuda-tests-builtin-gemm.txt" | sed 's/^/builtin GEMM: /' | head -40
+[ "$rc" = 0 ] || { echo "gpu-check: matmul/conv with the built-in GEMM FAILED (exit $rc)"; status=1; }
 [ "$status" = 0 ] && echo "gpu-check: every CUDA kernel test passed" || echo "gpu-check: CUDA kernel tests FAILED"
 
 # Out-of-bounds and race checks of the kernels on the groups with small inputs (memcheck is slow;

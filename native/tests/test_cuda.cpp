@@ -414,6 +414,7 @@ void test_matmul() {
       report_exception(label, e);
     }
   }
+  std::printf("matmul ran on: %s\n", cuda_gemm_backend(0).c_str());
 }
 
 namespace {

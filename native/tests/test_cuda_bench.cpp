@@ -78,7 +78,7 @@ void bench_sgemm(int64_t n, int iters) {
   fill(b, 0.5f);
   const double ms = time_ms(iters, [&] { run("matmul", {a.arg(), b.arg()}, {c.arg()}); });
   const double gflops = 2.0 * n * n * n / (ms * 1e-3) / 1e9;
-  std::printf("sgemm n=%lld (%s): %.1f GFLOP/s (%.3f ms per call)\nSGEMM_GFLOPS=%.1f\n", (long long)n, cuda_status().gemm.c_str(), gflops, ms, gflops);
+  std::printf("sgemm n=%lld (%s): %.1f GFLOP/s (%.3f ms per call)\nSGEMM_GFLOPS=%.1f\n", (long long)n, cuda_gemm_backend(0).c_str(), gflops, ms, gflops);
 }
 
 struct ConvShape {

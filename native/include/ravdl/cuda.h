@@ -41,6 +41,9 @@ void cuda_copy_to_device(int dev, void* dst, const void* src, size_t bytes);
 void cuda_copy_to_host(int dev, void* dst, const void* src, size_t bytes);  // synchronises
 void cuda_synchronize(int dev);
 size_t cuda_cached_bytes(int dev);
+// The GEMM in use now (CudaStatus::gemm is the one chosen at load; cuBLAS may be dropped later
+// if it refuses a call).
+std::string cuda_gemm_backend(int dev);
 void cuda_empty_cache(int dev);
 
 }  // namespace ravdl

@@ -374,7 +374,16 @@ void gemm(int dev, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alph
                            C + b0 * sc, (int)ldc, sc, (int)nb);
     }
   }
-  if (rc != 0) fail(kInternal, "cublasSgemm failed with status " + std::to_string(rc));
+  if (rc != 0) {
+    // cuBLAS refused (a launch error would have been reported by the runtime instead): our
+    // kernel computes this call, and every later one, and the backend name says why.
+    {
+      std::lock_guard<std::mutex> lock(g_blas_mu);
+      b.ok = false;
+      b.name = "built-in tiled SGEMM (cublasSgemm returned status " + std::to_string(rc) + ")";
+    }
+    our_gemm(dev, ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
+  }
 }
 
 // matmul: a [..., M, K] (last two dims swapped when trans_a), b [..., K, N] (swapped when

@@ -154,6 +154,7 @@ void cuda_synchronize(int dev) {
   char err[512] = {0};
   check(plugin("cuda_synchronize", dev).synchronize(dev, err, sizeof err), err);
 }
+std::string cuda_gemm_backend(int dev) { return plugin("cuda_gemm_backend", dev).gemm_backend(dev); }
 size_t cuda_cached_bytes(int dev) { return plugin("cuda_cached_bytes", dev).cached_bytes(dev); }
 void cuda_empty_cache(int dev) {
   char err[512] = {0};
