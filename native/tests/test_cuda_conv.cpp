@@ -20,6 +20,7 @@ struct ConvCase {
   Shape x, w;
   int64_t sh, sw, ph, pw, dh, dw, groups;
   bool same, bias;
+  ConvPaddingMode mode = ConvPaddingMode::Zeros;
 };
 
 std::vector<double> d2(int64_t a, int64_t b) { return {static_cast<double>(a), static_cast<double>(b)}; }
@@ -37,23 +38,30 @@ void test_conv() {
       {{1, 2, 5, 5}, {3, 2, 5, 5}, 1, 1, 0, 0, 1, 1, 1, false, true},     // kernel = input
       {{4, 1, 28, 28}, {8, 1, 5, 5}, 1, 1, 2, 2, 1, 1, 1, false, true},   // a LeNet layer
       {{8, 16, 16, 16}, {32, 16, 3, 3}, 1, 1, 1, 1, 1, 1, 1, false, true},
+      {{2, 3, 9, 8}, {4, 3, 3, 3}, 1, 1, 2, 1, 1, 1, 1, false, true, ConvPaddingMode::Reflect},    // padding modes
+      {{2, 4, 7, 9}, {4, 2, 3, 2}, 2, 1, 1, 2, 1, 2, 2, false, false, ConvPaddingMode::Replicate},
+      {{2, 3, 6, 6}, {5, 3, 3, 3}, 1, 1, 1, 1, 1, 1, 1, false, true, ConvPaddingMode::Circular},
+      {{1, 2, 8, 9}, {3, 2, 4, 2}, 1, 1, 0, 0, 1, 1, 1, true, true, ConvPaddingMode::Reflect},     // 'same', asymmetric
   };
   for (auto& c : cases) {
     Conv2dAttrs a;
     a.stride = {c.sh, c.sw};
     a.dilation = {c.dh, c.dw};
     a.groups = c.groups;
+    a.padding_mode = c.mode;
     if (c.same) a.padding_kind = ConvPadding::Same;
     else a.padding = {c.ph, c.pw};
     const Conv2dGeom g = conv2d_geometry("test", c.x, c.w, a);
     const Shape ys = g.out_shape();
     Attrs at;
     at.set("stride", d2(c.sh, c.sw)).set("dilation", d2(c.dh, c.dw)).set("groups", static_cast<double>(c.groups));
+    at.set("padding_mode", static_cast<double>(int(c.mode)));  // the catalog's order: zeros, reflect, replicate, circular
     // 'same' reaches the CUDA kernel as explicit [top, bottom, left, right] padding.
     if (c.same) at.set("padding", std::vector<double>{double(g.pt), double(g.pb), double(g.pl), double(g.pr)});
     else at.set("padding", d2(c.ph, c.pw));
     const std::string label = "conv2d x " + str(c.x) + " w " + str(c.w) + " stride " + std::to_string(c.sh) + "," + std::to_string(c.sw) +
-                              " groups " + std::to_string(c.groups) + (c.same ? " same" : "");
+                              " groups " + std::to_string(c.groups) + (c.same ? " same" : "") +
+                              (c.mode != ConvPaddingMode::Zeros ? " padding_mode " + std::to_string(int(c.mode)) : "");
     HostT x = HostT::F(random_vec(numel(c.x)), c.x), w = HostT::F(random_vec(numel(c.w)), c.w);
     HostT b = c.bias ? HostT::F(random_vec(c.w[0]), {c.w[0]}) : HostT::None();
     HostT gy = HostT::F(random_vec(numel(ys)), ys);
@@ -80,11 +88,11 @@ void test_conv() {
       report_exception(label, e);
     }
   }
-  // Options without a CUDA kernel are ERR_DEVICE, never a silent fallback.
-  expect_error("conv2d padding_mode reflect on cuda", ErrorCode::Device, [] {
+  // Bad padding for a mode is a typed error on cuda too (reflect needs pad < the dim).
+  expect_error("conv2d reflect padding as large as the input", ErrorCode::Attr, [] {
     Attrs at;
-    at.set("padding", d2(1, 1)).set("padding_mode", 1);
-    run_cuda("conv2d", {HostT::F(random_vec(2 * 8 * 8), {1, 2, 8, 8}), HostT::F(random_vec(2 * 2 * 9), {2, 2, 3, 3})}, {HostT::Out({1, 2, 8, 8})}, at);
+    at.set("padding", d2(4, 1)).set("padding_mode", 1);
+    run_cuda("conv2d", {HostT::F(random_vec(2 * 4 * 8), {1, 2, 4, 8}), HostT::F(random_vec(2 * 2 * 9), {2, 2, 3, 3})}, {HostT::Out({1, 2, 10, 8})}, at);
   });
 }
 

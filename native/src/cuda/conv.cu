@@ -2,10 +2,13 @@
 // col2im, weight by per-sample GEMMs summed in a fixed order, bias by a per-channel sum): all
 // deterministic (no atomics). Attributes as the catalog's conv2d (see cuda_ops.h for the
 // encoding): stride, padding (one number, [ph, pw], or [top, bottom, left, right], which is
-// how the caller passes 'same'; 'valid' is 0), dilation, groups, padding_mode (0 = 'zeros';
-// the other modes have no CUDA kernel yet: ERR_DEVICE). Samples are processed in chunks whose
-// im2col buffer stays under kWorkspaceBytes.
+// how the caller passes 'same'; 'valid' is 0), dilation, groups, padding_mode (0 'zeros',
+// 1 'reflect', 2 'replicate', 3 'circular': the input is padded by the pad kernel first, then
+// convolved unpadded, and the input gradient folded back by pad_backward: what the CPU's
+// padding modes read). Samples are processed in chunks whose im2col buffer stays under
+// kWorkspaceBytes.
 #include <algorithm>
+#include <memory>
 
 #include "common.cuh"
 
@@ -34,7 +37,8 @@ Geom geometry(const Call& c, const std::vector<int64_t>& x, const std::vector<in
   if (st[0] < 1 || st[1] < 1) fail(kAttr, c.op + ": stride must be >= 1");
   if (dl[0] < 1 || dl[1] < 1) fail(kAttr, c.op + ": dilation must be >= 1");
   if (groups < 1) fail(kAttr, c.op + ": groups must be >= 1, got " + std::to_string(groups));
-  if (c.integer("padding_mode", 0) != 0) fail(kDevice, c.op + ": padding_mode other than 'zeros' has no kernel for device 'cuda'");
+  const int64_t mode = c.integer("padding_mode", 0);
+  if (mode < 0 || mode > 3) fail(kAttr, c.op + ": padding_mode must be 0 (zeros), 1 (reflect), 2 (replicate) or 3 (circular)");
   Geom g{};
   g.N = x[0], g.C = x[1], g.H = x[2], g.W = x[3];
   g.Cout = w[0], g.KH = w[2], g.KW = w[3], g.G = groups;
@@ -151,6 +155,33 @@ int64_t chunk_of(int64_t N, int64_t per_sample) {
   return std::max<int64_t>(1, std::min<int64_t>(N, kWorkspaceBytes / std::max<int64_t>(per_sample, 1)));
 }
 
+// A non-zero padding mode: x is padded explicitly and convolved with no padding left, so the
+// zero-padding kernels do the rest.
+// The pad / pad_backward call of the padding of `c` on a tensor of shape xs.
+Call pad_call(const Call& c, const Desc& in, const Desc& out) {
+  Call p;
+  p.dev = c.dev;
+  p.op = c.op;  // errors name the conv
+  p.in = {in};
+  p.out = {out};
+  const auto pad = c.ints("padding");
+  int64_t t = 0, b = 0, l = 0, r = 0;
+  if (pad.size() == 1) t = b = l = r = pad[0];
+  else if (pad.size() == 2) t = b = pad[0], l = r = pad[1];
+  else if (pad.size() == 4) t = pad[0], b = pad[1], l = pad[2], r = pad[3];
+  p.attrs = {{"pads", {double(t), double(b), double(l), double(r)}}, {"mode", {double(c.integer("padding_mode", 0))}}};
+  return p;
+}
+std::vector<int64_t> padded_shape(const Geom& g) { return {g.N, g.C, g.H + g.pt + g.pb, g.W + g.pl + g.pr}; }
+// The conv attributes without padding (the input is padded already).
+Call unpadded(const Call& c) {
+  Call u = c;
+  u.attrs.clear();
+  for (auto& a : c.attrs)
+    if (a.name != "padding" && a.name != "padding_mode" && a.name != "x_shape") u.attrs.push_back(a);
+  return u;
+}
+
 }  // namespace
 
 // conv2d: (x, w, bias?) -> y
@@ -161,6 +192,16 @@ void launch_conv2d(const Call& c) {
   expect_dtype(c, w, kF32, "w");
   expect_dtype(c, y, kF32, "output");
   const Geom g = geometry(c, x.shape, w.shape);
+  if (c.integer("padding_mode", 0) != 0 && g.pt + g.pb + g.pl + g.pr > 0) {
+    const auto ps = padded_shape(g);
+    Scratch buf(c.dev, static_cast<size_t>(std::max<int64_t>(1, g.N * g.C * ps[2] * ps[3])) * sizeof(float));
+    const Desc xp{buf.ptr, kF32, ps};
+    launch_pad(pad_call(c, x, xp));
+    Call u = unpadded(c);
+    u.in[0] = xp;
+    launch_conv2d(u);
+    return;
+  }
   const bool has_bias = c.present(2);
   if (has_bias) {
     expect_dtype(c, c.in[2], kF32, "bias");
@@ -196,6 +237,19 @@ void launch_conv2d_backward_input(const Call& c) {
   expect_shape(c, gx, x_shape, "output");
   const Geom g = geometry(c, x_shape, w.shape);
   expect_shape(c, gy, {g.N, g.Cout, g.OH, g.OW}, "gy");
+  if (c.integer("padding_mode", 0) != 0 && g.pt + g.pb + g.pl + g.pr > 0) {
+    // The gradient w.r.t. the padded input, folded back onto x by pad_backward.
+    const auto ps = padded_shape(g);
+    Scratch buf(c.dev, static_cast<size_t>(std::max<int64_t>(1, g.N * g.C * ps[2] * ps[3])) * sizeof(float));
+    const Desc gxp{buf.ptr, kF32, ps};
+    Call u = unpadded(c);
+    u.out[0] = gxp;
+    launch_conv2d_backward_input(u);
+    Call fold = pad_call(c, gxp, gx);
+    fold.attrs.push_back({"shape", std::vector<double>(x_shape.begin(), x_shape.end())});
+    launch_pad_backward(fold);
+    return;
+  }
   if (gx.numel() == 0) return;
   cudaStream_t s = stream_of(c.dev);
   const int64_t P = g.P(), Kg = g.Kg(), Coutg = g.Coutg();
@@ -230,6 +284,16 @@ void launch_conv2d_backward_weight(const Call& c) {
   expect_shape(c, gw, w_shape, "output");
   const Geom g = geometry(c, x.shape, w_shape);
   expect_shape(c, gy, {g.N, g.Cout, g.OH, g.OW}, "gy");
+  if (c.integer("padding_mode", 0) != 0 && g.pt + g.pb + g.pl + g.pr > 0) {
+    const auto ps = padded_shape(g);
+    Scratch buf(c.dev, static_cast<size_t>(std::max<int64_t>(1, g.N * g.C * ps[2] * ps[3])) * sizeof(float));
+    const Desc xp{buf.ptr, kF32, ps};
+    launch_pad(pad_call(c, x, xp));
+    Call u = unpadded(c);
+    u.in[1] = xp;
+    launch_conv2d_backward_weight(u);
+    return;
+  }
   const int64_t wsize = gw.numel();
   if (wsize == 0) return;
   cudaStream_t s = stream_of(c.dev);

@@ -402,8 +402,8 @@ void launch_cross_entropy(const Call& c) {
   if (np > 0 && p.c > 0)
     ce_positions<<<warp_blocks(np), 32 * kWarpsPerBlock, 0, s>>>(p, c.in[0].f(), prob ? nullptr : c.in[1].i(), prob ? c.in[1].f() : nullptr, w,
                                                                  ignore, eps, nll, smooth, wv, cnt);
-  else if (np > 0)
-    fail(kShape, c.op + ": logits have no classes");
+  else if (np > 0)  // no classes: every target is ignore_index (checked), each loss 0
+    check_cuda(cudaMemsetAsync(per.ptr, 0, static_cast<size_t>(np) * (2 * sizeof(float) + 2 * sizeof(double)), s), "cudaMemsetAsync");
   if (red == kNone) {
     if (np > 0) {
       if (prob) check_cuda(cudaMemcpyAsync(y.data, nll, static_cast<size_t>(np) * sizeof(float), cudaMemcpyDeviceToDevice, s), "cudaMemcpyAsync");
