@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "ravdl/cuda.h"
+#include "ravdl/cuda_ops.h"
 #include "ravdl/elementwise.h"
 #include "ravdl/gemm.h"
 #include "ravdl/registry.h"
@@ -81,4 +82,13 @@ TEST_CASE("cuda: the status says why CUDA cannot be used, and a cuda call is ERR
   CHECK_THROWS_CODE(run_kernel(c), ErrorCode::Device);
   CHECK_THROWS_CODE(cuda_require("test", 0), ErrorCode::Device);
   CHECK_THROWS_CODE(cuda_alloc(0, 16), ErrorCode::Device);
+}
+
+TEST_CASE("cuda: the string attributes' codes follow the catalog's order") {
+  CHECK(cuda_enum_code("reduction", "mean") == 0);
+  CHECK(cuda_enum_code("reduction", "none") == 2);
+  CHECK(cuda_enum_code("mode", "circular") == 3);
+  CHECK(cuda_enum_code("padding_mode", "zeros") == 0);
+  CHECK(cuda_enum_code("reduction", "median") == -1);
+  CHECK(cuda_enum_code("no_such_attr", "mean") == -1);
 }

@@ -20,6 +20,9 @@ struct CudaStatus {
   bool available = false;  // the library loaded and at least one device answered
   std::string reason;      // why not, when !available
   std::vector<CudaDeviceInfo> devices;
+  // The GEMM behind matmul and conv2d: "cuBLAS (libcublas.so.N)", loaded at run time when
+  // present, else "built-in tiled SGEMM (why)"; RAVDL_CUDA_GEMM=builtin forces ours.
+  std::string gemm;
 };
 
 // Loads the CUDA library once (thread-safe) and reports; on success the CUDA kernels are in the
@@ -38,6 +41,9 @@ void cuda_copy_to_device(int dev, void* dst, const void* src, size_t bytes);
 void cuda_copy_to_host(int dev, void* dst, const void* src, size_t bytes);  // synchronises
 void cuda_synchronize(int dev);
 size_t cuda_cached_bytes(int dev);
+// The GEMM in use now (CudaStatus::gemm is the one chosen at load; cuBLAS may be dropped later
+// if it refuses a call).
+std::string cuda_gemm_backend(int dev);
 void cuda_empty_cache(int dev);
 
 }  // namespace ravdl

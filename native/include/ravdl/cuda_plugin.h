@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define RAVDL_CUDA_ABI 1
+#define RAVDL_CUDA_ABI 2
 #define RAVDL_CUDA_MAX_DIMS 8
 
 /* dtype: 0 float32, 1 int32 */
@@ -55,6 +55,8 @@ typedef struct RavdlCudaPlugin {
   int (*run)(int dev, const char* op, const RavdlTensorDesc* inputs, int n_inputs,
              const RavdlTensorDesc* outputs, int n_outputs, const RavdlAttr* attrs, int n_attrs,
              char* err, size_t errlen);
+  /* Which GEMM the library uses: "cuBLAS (libcublas.so.12)" or "built-in tiled SGEMM (why)". */
+  const char* (*gemm_backend)(int dev);
 } RavdlCudaPlugin;
 
 /* The library's one exported symbol. */

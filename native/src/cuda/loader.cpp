@@ -102,6 +102,7 @@ CudaStatus load() {
     s.devices.push_back(info);
   }
   g_plugin = p;
+  s.gemm = p->gemm_backend(0);
   for (int i = 0; i < p->n_ops; i++) register_kernel(p->ops[i], DeviceType::CUDA, forward);
   s.available = true;
   return s;
@@ -153,6 +154,7 @@ void cuda_synchronize(int dev) {
   char err[512] = {0};
   check(plugin("cuda_synchronize", dev).synchronize(dev, err, sizeof err), err);
 }
+std::string cuda_gemm_backend(int dev) { return plugin("cuda_gemm_backend", dev).gemm_backend(dev); }
 size_t cuda_cached_bytes(int dev) { return plugin("cuda_cached_bytes", dev).cached_bytes(dev); }
 void cuda_empty_cache(int dev) {
   char err[512] = {0};
