@@ -244,7 +244,6 @@ const padBackwardOp = defineOp<Omit<PadAttrs, 'value'> & { shape: number[] }>({
     if (!sameShape(dy!.shape, want)) throw new ShapeError(`pad_backward: dy has shape ${shapeStr(dy!.shape)}, but padding x ${shapeStr(shape)} gives ${shapeStr(want)}`);
     return [{ shape, dtype: 'float32' }];
   },
-  kernel: ([dy], [gx], { pads, mode }) => N.pad_backward(dy!._data as Float32Array, dy!.shape as number[], pads, mode, gx!._data as Float32Array),
 });
 
 const padOp = defineOp<PadAttrs>({
@@ -253,7 +252,6 @@ const padOp = defineOp<PadAttrs>({
   inputs: [{ name: 'x' }],
   attrs: { pads: { check: intList(), default: required }, mode: { check: padModes, default: 'constant' }, value: { check: num(), default: 0 } },
   infer: ([x], { pads, mode }) => [{ shape: padShape('pad', x!.shape, pads, mode), dtype: 'float32' }],
-  kernel: ([x], [y], { pads, mode, value }) => N.pad(x!._data as Float32Array, x!.shape as number[], pads, mode, value, y!._data as Float32Array),
   grad: ({ inputs: [x], grads: [g], attrs: { pads, mode } }) => [dispatch(padBackwardOp, [g!], { pads, mode, shape: x!.shape.slice() })[0]!],
 });
 
