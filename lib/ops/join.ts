@@ -35,13 +35,6 @@ const concatOp = defineOp<{ axis: number }>({
     // The native rule names the first tensor whose shape differs and the dim.
     return [{ shape: N.concat_shape(ins.map((x) => x!.shape as number[]), axis), dtype }];
   },
-  kernel: (ins, [y], { axis }) =>
-    N.concat(
-      ins.map((x) => x!._data),
-      ins.map((x) => x!.shape as number[]),
-      axis,
-      y!._data,
-    ),
   grad: ({ inputs, grads: [g], attrs: { axis } }) => {
     const a = normAxis('concat', axis, g!.ndim);
     return splitSizes(g!, inputs.map((x) => x!.shape[a]!), a);
@@ -66,14 +59,6 @@ const splitOp = defineOp<SplitAttrs>({
     }
     return sizes.map((s) => ({ shape: withDim(x!.shape, a, s), dtype: x!.dtype }));
   },
-  kernel: ([x], outs, { sizes, axis }) =>
-    N.split(
-      x!._data,
-      x!.shape as number[],
-      axis,
-      sizes,
-      outs.map((o) => o._data),
-    ),
   // Pieces no gradient reached contribute zeros.
   grad: ({ outputs, grads, attrs: { axis } }) => [concat(grads.map((g, i) => g ?? zeros(outputs[i]!.shape)), axis)],
 });
@@ -152,7 +137,6 @@ const sliceBackwardOp = defineOp<SliceAttrs & { shape: number[] }>({
     if (!sameShape(dy!.shape, want)) throw new ShapeError(`slice_backward: dy has shape ${shapeStr(dy!.shape)}, but slicing x ${shapeStr(shape)} gives ${shapeStr(want)}`);
     return [{ shape, dtype: 'float32' }];
   },
-  kernel: ([dy], [gx], a) => N.slice_backward(dy!._data as Float32Array, dy!.shape as number[], a.shape, a.starts, a.ends, a.steps, gx!._data as Float32Array),
 });
 
 const sliceOp = defineOp<SliceAttrs>({
@@ -161,7 +145,6 @@ const sliceOp = defineOp<SliceAttrs>({
   inputs: [{ name: 'x', dtype: 'any' }],
   attrs: sliceSchema,
   infer: ([x], { starts, ends, steps }) => [{ shape: N.slice_shape(x!.shape as number[], starts, ends, steps), dtype: x!.dtype }],
-  kernel: ([x], [y], { starts, ends, steps }) => N.slice(x!._data, x!.shape as number[], starts, ends, steps, y!._data),
   grad: ({ inputs: [x], grads: [g], attrs }) => [dispatch(sliceBackwardOp, [g!], { ...attrs, shape: x!.shape.slice() })[0]!],
 });
 

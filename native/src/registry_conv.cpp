@@ -1,6 +1,8 @@
 // CPU kernels of matmul, convolution, max pooling and padding in the registry, with their
 // backward ops. Names and attributes are the op catalog's; a backward op's target shape
 // (x_shape, w_shape, shape) is its output's shape, so kernels read it from there.
+#include <algorithm>
+
 #include "ravdl/conv.h"
 #include "ravdl/matmul.h"
 #include "ravdl/pad.h"
@@ -65,6 +67,65 @@ MaxPool2dAttrs pool_attrs(const KernelCall& c) {
   return a;
 }
 
+// Average pooling's windows (see PoolWindows) between a plane of x [H, W] and one of y [OH, OW].
+struct Windows {
+  std::vector<int32_t> h0, h1, w0, w1, div;
+  PoolWindows view() const { return {{h0.data(), h0.size()}, {h1.data(), h1.size()}, {w0.data(), w0.size()}, {w1.data(), w1.size()}, {div.data(), div.size()}}; }
+};
+
+// [H, W] and [OH, OW] of x and y, each (N, C, H, W) or (C, H, W) with the same leading dims.
+std::array<int64_t, 4> planes(const KernelCall& c, const Shape& x, const Shape& y) {
+  if ((x.size() != 3 && x.size() != 4) || y.size() != x.size() || !std::equal(x.begin(), x.end() - 2, y.begin()))
+    fail(ErrorCode::Shape, c.op, ": x ", shape_str(x), " and y ", shape_str(y), " must be (N, C, H, W) or (C, H, W) with the same leading dims");
+  size_t r = x.size();
+  return {x[r - 2], x[r - 1], y[r - 2], y[r - 1]};
+}
+
+// avg_pool2d's windows: clipped to the padded input first, whose window size is the divisor
+// with count_include_pad (torch's rule).
+Windows avg_windows(const KernelCall& c, const Shape& x, const Shape& y) {
+  auto [H, W, OH, OW] = planes(c, x, y);
+  auto k = pair_attr(c, "kernel_size", {1, 1});
+  auto st = c.attrs.has("stride") ? pair_attr(c, "stride", {1, 1}) : k;
+  auto pad = pair_attr(c, "padding", {0, 0});
+  Windows w;
+  std::vector<int32_t> hp, wp;
+  auto axis = [](int64_t O, int64_t I, int64_t k, int64_t s, int64_t p, std::vector<int32_t>& lo, std::vector<int32_t>& hi, std::vector<int32_t>& padded) {
+    for (int64_t o = 0; o < O; ++o) {
+      int64_t start = o * s - p, stop = std::min(start + k, I + p);
+      padded.push_back(static_cast<int32_t>(stop - start));
+      lo.push_back(static_cast<int32_t>(std::max<int64_t>(start, 0)));
+      hi.push_back(static_cast<int32_t>(std::min(stop, I)));
+    }
+  };
+  axis(OH, H, k[0], st[0], pad[0], w.h0, w.h1, hp);
+  axis(OW, W, k[1], st[1], pad[1], w.w0, w.w1, wp);
+  bool include = flag(c, "count_include_pad", true);
+  bool override_div = c.attrs.has("divisor_override");
+  int64_t d = c.attrs.integer(c.op.c_str(), "divisor_override", 1);
+  for (int64_t oh = 0; oh < OH; ++oh)
+    for (int64_t ow = 0; ow < OW; ++ow)
+      w.div.push_back(static_cast<int32_t>(override_div ? d : include ? int64_t(hp[oh]) * wp[ow] : int64_t(w.h1[oh] - w.h0[oh]) * (w.w1[ow] - w.w0[ow])));
+  return w;
+}
+
+// adaptive_avg_pool2d's windows: output i reads [floor(i * I / O), ceil((i + 1) * I / O)).
+Windows adaptive_windows(const KernelCall& c, const Shape& x, const Shape& y) {
+  auto [H, W, OH, OW] = planes(c, x, y);
+  Windows w;
+  auto axis = [](int64_t O, int64_t I, std::vector<int32_t>& lo, std::vector<int32_t>& hi) {
+    for (int64_t i = 0; i < O; ++i) {
+      lo.push_back(static_cast<int32_t>(i * I / O));
+      hi.push_back(static_cast<int32_t>(((i + 1) * I + O - 1) / O));
+    }
+  };
+  axis(OH, H, w.h0, w.h1);
+  axis(OW, W, w.w0, w.w1);
+  for (int64_t oh = 0; oh < OH; ++oh)
+    for (int64_t ow = 0; ow < OW; ++ow) w.div.push_back((w.h1[oh] - w.h0[oh]) * (w.w1[ow] - w.w0[ow]));
+  return w;
+}
+
 PadMode pad_mode(const KernelCall& c) {
   return static_cast<PadMode>(c.attrs.choice(c.op.c_str(), "mode", {"constant", "reflect", "replicate", "circular"}, 0));
 }
@@ -123,6 +184,34 @@ void register_conv_kernels() {
     CIView idx = in_i(c, 1);
     if (idx.shape != gy.shape) fail(ErrorCode::Shape, c.op, ": indices must have gy's shape ", shape_str(gy.shape), ", got ", shape_str(idx.shape));
     maxpool2d_backward(gy, idx, c.outputs[0].shape, out_fs(c, 0));
+  });
+
+  // Average pooling: the windows come from the attributes and the input and output shapes.
+  std::vector<AttrDecl> avg = {{"kernel_size", {}}, {"stride", {}}, {"padding", {}}, {"count_include_pad", {}}, {"divisor_override", {}}};
+  declare_attrs("avg_pool2d", avg);
+  register_kernel("avg_pool2d", DeviceType::CPU, [](KernelCall& c) {
+    expect_counts(c, 1, 1);
+    if (!c.attrs.has("kernel_size")) fail(ErrorCode::Attr, c.op, ": attribute 'kernel_size' is required");
+    Windows w = avg_windows(c, c.inputs[0].shape, c.outputs[0].shape);
+    avgpool2d(in_f(c, 0), out_fs(c, 0), w.view());
+  });
+  // gy -> gx (x_shape is the output's shape)
+  declare_attrs("avg_pool2d_backward", avg);
+  register_kernel("avg_pool2d_backward", DeviceType::CPU, [](KernelCall& c) {
+    expect_counts(c, 1, 1);
+    if (!c.attrs.has("kernel_size")) fail(ErrorCode::Attr, c.op, ": attribute 'kernel_size' is required");
+    Windows w = avg_windows(c, c.outputs[0].shape, c.inputs[0].shape);
+    avgpool2d_backward(in_f(c, 0), c.outputs[0].shape, out_fs(c, 0), w.view());
+  });
+  register_kernel("adaptive_avg_pool2d", DeviceType::CPU, [](KernelCall& c) {
+    expect_counts(c, 1, 1);
+    Windows w = adaptive_windows(c, c.inputs[0].shape, c.outputs[0].shape);
+    avgpool2d(in_f(c, 0), out_fs(c, 0), w.view());
+  });
+  register_kernel("adaptive_avg_pool2d_backward", DeviceType::CPU, [](KernelCall& c) {
+    expect_counts(c, 1, 1);
+    Windows w = adaptive_windows(c, c.outputs[0].shape, c.inputs[0].shape);
+    avgpool2d_backward(in_f(c, 0), c.outputs[0].shape, out_fs(c, 0), w.view());
   });
 
   declare_attrs("pad", {{"pads", {}}, {"mode", {"constant", "reflect", "replicate", "circular"}}, {"value", {}}});
