@@ -93,7 +93,6 @@ bool typed_info(napi_env env, napi_value v, napi_typedarray_type* type, size_t* 
   bool is_typed = false;
   if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return false;
   if (napi_get_typedarray_info(env, v, type, length, data, nullptr, nullptr) != napi_ok) return false;
-  if (taken_spans) taken_spans->push_back({v, *data, *length});
   return true;
 }
 

@@ -70,8 +70,9 @@ Napi::Function fn(Napi::Env env, const char* name, F body) {
 // Start of a typed array's elements (byte offset applied), recorded in the call's SpanScope;
 // works for SharedArrayBuffer-backed arrays too. nullptr when detached.
 void* typed_data(const Napi::TypedArray& ta);
-// The same in one call for any value: false when v is not a typed array; else its element
-// type, length and data (recorded like typed_data).
+// For entries that read typed arrays only from their arguments (no getter can run after the
+// pointer is taken, so nothing is recorded): false when v is not a typed array; else its
+// element type, length and data.
 bool typed_info(napi_env env, napi_value v, napi_typedarray_type* type, size_t* length, void** data);
 
 // Reads argument i of op; each throws ERR_ARG / ERR_DTYPE naming op, argument and value.

@@ -2,15 +2,23 @@
 // finds the kernel by (op, device) in the registry (native/include/ravdl/registry.h). A new op
 // or a new backend registers kernels in the core and needs no code here.
 //
-//   runKernel(op, device, inputs, outputs, attrs)
-//     op       a catalog op name, or a handle from kernelHandle(op, device) (skips the lookup)
-//     device   'cpu', 'cuda' or 'cuda:N'
-//     inputs   [data, shape, data, shape, ...]: data a Float32Array (float32) or an Int32Array
-//              (int32) holding exactly numel(shape) elements; null, null for an absent optional
-//              input. outputs likewise (never absent), written by the kernel.
-//     attrs    Float64Array or array of numbers: the op's declared attributes (kernelAttrs(op))
-//              in order, each as its count then its values; count 0 leaves it at its default.
-//              A string attribute is one value, -(1 + its index in the declared choices).
+//   runKernel(op, device, meta, ...data)
+//     op      a catalog op name, or a handle from kernelHandle(op, device) (skips the lookup)
+//     device  'cpu', 'cuda' or 'cuda:N'
+//     meta    Float64Array describing the call (one typed array: reading JS arrays element by
+//             element cost more than the small kernels themselves):
+//               used: how many values of meta this call uses, this one included (the rest is
+//                 ignored, so one buffer can be reused for every call),
+//               nInputs, nOutputs,
+//               for each input then each output: ndim, then its ndim dims (ndim -1: an absent
+//                 optional input),
+//               then the op's declared attributes (kernelAttrs(op)) in order, each as its
+//                 count then its values (count 0, or left off at the end: the default);
+//                 a string attribute is one value, -(1 + its index in the declared choices).
+//     data    one typed array per input then per output: Float32Array (float32) or Int32Array
+//             (int32) of exactly numel(shape) elements; null for an absent input. Outputs are
+//             written. An output may be exactly an input (in place, where the kernel allows
+//             it); any other overlap is ERR_ARG.
 //   kernelHandle(op, device) -> number     kernelOps(device) -> string[]
 //   kernelAttrs(op) -> [name, choices][]   (ERR_ARG for an unknown op)
 //   cudaLibraryOps() -> { ops: string[], reason? }: the CUDA library's kernel list, no device needed
@@ -25,8 +33,7 @@ namespace ravdl::node {
 namespace {
 
 constexpr const char* kFn = "runKernel";
-constexpr size_t kMaxTensors = 4096;   // per side; concat of many tensors stays far below
-constexpr size_t kMaxAttrValues = 1 << 16;
+constexpr int64_t kMaxTensors = 4096;  // per side; concat of many tensors stays far below
 
 struct Device {
   DeviceType type = DeviceType::CPU;
@@ -57,65 +64,53 @@ Device parse_device(napi_env env, napi_value v) {
   fail(ErrorCode::Arg, "device must be 'cpu', 'cuda' or 'cuda:N', got '", s, "'");
 }
 
-Shape read_shape(napi_env env, napi_value v, const std::string& op, const char* side, size_t k) {
-  bool is_array = false;
-  napi_is_array(env, v, &is_array);
-  if (!is_array) fail(ErrorCode::Arg, op, ": ", side, " ", k, " shape must be an array of integers");
-  uint32_t n = 0;
-  napi_get_array_length(env, v, &n);
-  if (n > 64) fail(ErrorCode::Arg, op, ": ", side, " ", k, " shape has ", n, " dims (at most 64)");
-  Shape s(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    napi_value e;
-    double d = NAN;
-    if (napi_get_element(env, v, i, &e) != napi_ok || napi_get_value_double(env, e, &d) != napi_ok)
-      fail(ErrorCode::Arg, op, ": ", side, " ", k, " shape must be an array of integers");
-    if (!(d >= 0 && d <= 9007199254740991.0) || d != std::floor(d))
-      fail(ErrorCode::Shape, op, ": ", side, " ", k, " shape has an invalid dimension ", d);
-    s[i] = static_cast<int64_t>(d);
+// Reads meta left to right; every read is bounds-checked (ERR_ARG naming what is missing).
+struct Meta {
+  const double* v;
+  size_t n, pos = 0;
+  const std::string& op;
+  double next(const char* what) {
+    if (pos >= n) fail(ErrorCode::Arg, op, ": meta ends before ", what);
+    return v[pos++];
   }
-  return s;
-}
+  int64_t count(const char* what, int64_t lo, int64_t hi) {
+    double d = next(what);
+    if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != std::floor(d))
+      fail(ErrorCode::Arg, op, ": meta has a bad ", what, " ", d, " (an integer in [", lo, ", ", hi, "] is needed)");
+    return static_cast<int64_t>(d);
+  }
+};
 
-// [data, shape, ...] into tensor arguments; absent (null, null) only where `allow_absent`.
-void read_tensors(napi_env env, napi_value v, const std::string& op, const char* side, bool allow_absent,
-                  std::vector<TensorArg>& out) {
-  bool is_array = false;
-  napi_is_array(env, v, &is_array);
-  if (!is_array) fail(ErrorCode::Arg, op, ": ", side, "s must be an array [data, shape, ...]");
-  uint32_t n = 0;
-  napi_get_array_length(env, v, &n);
-  if (n % 2 != 0) fail(ErrorCode::Arg, op, ": ", side, "s must hold (data, shape) pairs, got ", n, " entries");
-  if (n / 2 > kMaxTensors) fail(ErrorCode::Arg, op, ": at most ", kMaxTensors, " ", side, "s, got ", n / 2);
-  out.resize(n / 2);
-  for (uint32_t k = 0; k < n / 2; ++k) {
-    napi_value data, shape;
-    napi_get_element(env, v, 2 * k, &data);
-    napi_get_element(env, v, 2 * k + 1, &shape);
-    napi_valuetype dt, st;
-    napi_typeof(env, data, &dt);
-    napi_typeof(env, shape, &st);
-    TensorArg& t = out[k];
-    if (dt == napi_null || dt == napi_undefined) {
-      if (!allow_absent) fail(ErrorCode::Arg, op, ": ", side, " ", k, " is required, got ", dt == napi_null ? "null" : "undefined");
-      if (st != napi_null && st != napi_undefined) fail(ErrorCode::Arg, op, ": absent ", side, " ", k, " must have a null shape");
-      t.dtype = DType::Absent;
-      continue;
-    }
-    napi_typedarray_type type;
-    size_t length = 0;
-    void* ptr = nullptr;
-    if (!typed_info(env, data, &type, &length, &ptr))
-      fail(ErrorCode::Arg, op, ": ", side, " ", k, " data must be a Float32Array or an Int32Array");
-    if (type == napi_float32_array) t.dtype = DType::F32;
-    else if (type == napi_int32_array) t.dtype = DType::I32;
-    else fail(ErrorCode::Dtype, op, ": ", side, " ", k, " data must be a Float32Array or an Int32Array");
-    t.data = ptr;
-    t.shape = read_shape(env, shape, op, side, k);
-    if (static_cast<size_t>(numel(t.shape)) != length)
-      fail(ErrorCode::Shape, op, ": ", side, " ", k, " has ", length, " elements but shape ", shape_str(t.shape), " needs ",
-           numel(t.shape));
+// One tensor: its shape from meta, its data from argument `arg`.
+void read_tensor(napi_env env, napi_value data, Meta& m, const char* side, int64_t k, bool allow_absent, TensorArg& t) {
+  const std::string& op = m.op;
+  int64_t ndim = m.count("ndim", allow_absent ? -1 : 0, 64);
+  napi_valuetype dt;
+  napi_typeof(env, data, &dt);
+  if (ndim < 0) {
+    if (dt != napi_null && dt != napi_undefined) fail(ErrorCode::Arg, op, ": ", side, " ", k, " is absent (ndim -1) but has data");
+    t.dtype = DType::Absent;
+    return;
   }
+  t.shape.resize(static_cast<size_t>(ndim));
+  for (auto& d : t.shape) {
+    double x = m.next("a dim");
+    if (!(x >= 0 && x <= 9007199254740991.0) || x != std::floor(x)) fail(ErrorCode::Shape, op, ": ", side, " ", k, " has an invalid dimension ", x);
+    d = static_cast<int64_t>(x);
+  }
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* ptr = nullptr;
+  if (dt == napi_null || dt == napi_undefined)
+    fail(ErrorCode::Arg, op, ": ", side, " ", k, " is required, got ", dt == napi_null ? "null" : "undefined");
+  if (!typed_info(env, data, &type, &length, &ptr))
+    fail(ErrorCode::Arg, op, ": ", side, " ", k, " must be a Float32Array or an Int32Array");
+  if (type == napi_float32_array) t.dtype = DType::F32;
+  else if (type == napi_int32_array) t.dtype = DType::I32;
+  else fail(ErrorCode::Dtype, op, ": ", side, " ", k, " must be a Float32Array or an Int32Array");
+  t.data = ptr;
+  if (static_cast<size_t>(numel(t.shape)) != length)
+    fail(ErrorCode::Shape, op, ": ", side, " ", k, " has ", length, " elements but shape ", shape_str(t.shape), " needs ", numel(t.shape));
 }
 
 // Outputs must not overlap each other, nor an input unless they are exactly that input (an
@@ -137,51 +132,16 @@ void check_aliasing(const KernelCall& c) {
   }
 }
 
-double attr_value(napi_env env, napi_value arr, const double* f64, uint32_t i, const std::string& op) {
-  if (f64) return f64[i];
-  napi_value e;
-  double d = NAN;
-  if (napi_get_element(env, arr, i, &e) != napi_ok || napi_get_value_double(env, e, &d) != napi_ok)
-    fail(ErrorCode::Attr, op, ": attrs must be numbers");
-  return d;
-}
-
-// The flat attribute list, decoded with the op's declared names.
-void read_attrs(napi_env env, napi_value v, const std::string& op, Attrs& attrs) {
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t == napi_undefined || t == napi_null) return;
-  const double* f64 = nullptr;
-  uint32_t n = 0;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* ptr = nullptr;
-  bool is_array = false;
-  if (typed_info(env, v, &type, &length, &ptr)) {
-    if (type != napi_float64_array) fail(ErrorCode::Dtype, op, ": attrs must be a Float64Array or an array of numbers");
-    f64 = static_cast<const double*>(ptr);
-    if (length > kMaxAttrValues) fail(ErrorCode::Attr, op, ": too many attribute values (", length, ")");
-    n = static_cast<uint32_t>(length);
-  } else if (napi_is_array(env, v, &is_array) == napi_ok && is_array) {
-    napi_get_array_length(env, v, &n);
-    if (n > kMaxAttrValues) fail(ErrorCode::Attr, op, ": too many attribute values (", n, ")");
-  } else {
-    fail(ErrorCode::Arg, op, ": attrs must be a Float64Array or an array of numbers");
-  }
-  if (n == 0) return;
-  std::vector<AttrDecl> decls = op_attrs(op);
-  uint32_t pos = 0;
+// The attributes after the tensors, decoded with the op's declared names.
+void read_attrs(Meta& m, const std::vector<AttrDecl>& decls, Attrs& attrs) {
   for (const AttrDecl& d : decls) {
-    if (pos >= n) break;  // the remaining attributes are absent
-    double count = attr_value(env, v, f64, pos++, op);
-    if (!(count >= 0 && count <= n - pos) || count != std::floor(count))
-      fail(ErrorCode::Attr, op, ": attribute '", d.name, "' has a bad value count ", count);
+    if (m.pos >= m.n) return;  // the remaining attributes are left at their defaults
+    int64_t count = m.count("attribute value count", 0, static_cast<int64_t>(m.n - m.pos - 1));
     if (count == 0) continue;
-    std::vector<double> values(static_cast<size_t>(count));
-    for (double& x : values) x = attr_value(env, v, f64, pos++, op);
-    attrs.set(d.name, std::move(values));
+    attrs.set(d.name, std::vector<double>(m.v + m.pos, m.v + m.pos + count));
+    m.pos += static_cast<size_t>(count);
   }
-  if (pos != n) fail(ErrorCode::Attr, op, ": ", n - pos, " attribute values more than op '", op, "' declares (", decls.size(), " attributes)");
+  if (m.pos != m.n) fail(ErrorCode::Attr, m.op, ": meta has ", m.n - m.pos, " values more than op '", m.op, "' declares (", decls.size(), " attributes)");
 }
 
 // The op's handle for device d, after checking the op exists.
@@ -193,31 +153,46 @@ int resolve(const std::string& op, const Device& d) {
 
 Napi::Value run(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
-  if (info.Length() < 4) fail(ErrorCode::Arg, "expected (op, device, inputs, outputs, attrs?), got ", info.Length(), " arguments");
+  if (info.Length() < 3) fail(ErrorCode::Arg, "expected (op, device, meta, ...data), got ", info.Length(), " arguments");
   Device dev = parse_device(env, info[1]);
   KernelCall call;
   int handle;
+  const std::vector<AttrDecl>* decls;
   napi_valuetype t;
   napi_typeof(env, info[0], &t);
   if (t == napi_number) {
     double h = info[0].As<Napi::Number>().DoubleValue();
     if (!(h >= 0 && h < 1e9) || h != std::floor(h)) fail(ErrorCode::Arg, "op handle must be a kernelHandle() number, got ", h);
     handle = static_cast<int>(h);
-    auto [op, type] = handle_key(handle);
-    if (type != dev.type) fail(ErrorCode::Device, op, ": handle ", handle, " is for device '", device_type_name(type), "', not '", device_type_name(dev.type), "'");
-    call.op = std::move(op);
+    HandleInfo hi = handle_info(handle);
+    if (hi.device != dev.type)
+      fail(ErrorCode::Device, *hi.op, ": handle ", handle, " is for device '", device_type_name(hi.device), "', not '", device_type_name(dev.type), "'");
+    call.op = *hi.op;
+    decls = hi.attrs;
   } else if (t == napi_string) {
     call.op = utf8(env, info[0], "op");
     handle = resolve(call.op, dev);
+    decls = &op_attrs(call.op);
   } else {
     fail(ErrorCode::Arg, "op must be a catalog op name or a kernel handle");
   }
   call.device = dev.type;
   call.device_index = dev.index;
-  read_tensors(env, info[2], call.op, "input", true, call.inputs);
-  read_tensors(env, info[3], call.op, "output", false, call.outputs);
-  read_attrs(env, info[4], call.op, call.attrs);
-  check_spans(info.Env(), call.op.c_str());  // an array getter may have detached a buffer read before
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* ptr = nullptr;
+  if (!typed_info(env, info[2], &type, &length, &ptr) || type != napi_float64_array)
+    fail(ErrorCode::Arg, call.op, ": meta must be a Float64Array");
+  Meta m{static_cast<const double*>(ptr), length, 0, call.op};
+  m.n = static_cast<size_t>(m.count("used length", 3, static_cast<int64_t>(length)));
+  int64_t n_in = m.count("input count", 0, kMaxTensors), n_out = m.count("output count", 0, kMaxTensors);
+  if (info.Length() != static_cast<size_t>(3 + n_in + n_out))
+    fail(ErrorCode::Arg, call.op, ": meta describes ", n_in, " inputs and ", n_out, " outputs, but ", info.Length() - 3, " data arguments follow");
+  call.inputs.resize(static_cast<size_t>(n_in));
+  call.outputs.resize(static_cast<size_t>(n_out));
+  for (int64_t k = 0; k < n_in; ++k) read_tensor(env, info[3 + k], m, "input", k, true, call.inputs[k]);
+  for (int64_t k = 0; k < n_out; ++k) read_tensor(env, info[3 + n_in + k], m, "output", k, false, call.outputs[k]);
+  read_attrs(m, *decls, call.attrs);
   check_aliasing(call);
   run_kernel(handle, call);
   return info.Env().Undefined();
@@ -252,7 +227,7 @@ void register_kernel_entry(Napi::Env env, Napi::Object exports) {
   exports.Set("kernelAttrs", fn(env, "kernelAttrs", [](const Napi::CallbackInfo& info) -> Napi::Value {
     std::string op = arg_str(info, 0, "kernelAttrs", "op");
     if (!op_known(op)) fail(ErrorCode::Arg, "kernelAttrs: unknown op '", op, "'");
-    auto decls = op_attrs(op);
+    const auto& decls = op_attrs(op);
     Napi::Env e = info.Env();
     Napi::Array a = Napi::Array::New(e, decls.size());
     for (size_t i = 0; i < decls.size(); ++i) {

@@ -1,7 +1,8 @@
 // Native kernels by (op, device): the one place TypeScript reaches a catalog op's kernel. The
 // registry (native/include/ravdl/registry.h) holds every backend's kernels under the catalog's
-// op and attribute names; runKernel() resolves (op, device) to a handle once, encodes the
-// attributes in the order the op declares them, and calls the binding's generic entry.
+// op and attribute names; runKernel() resolves (op, device) to a handle once, describes the call
+// in one reusable Float64Array (shapes, then the attributes in the order the op declares them)
+// and calls the binding's generic entry (bindings/kernel.cpp).
 import { AttrError } from '../errors.js';
 import type { Data } from '../tensor/dtype.js';
 import { native } from './load.js';
@@ -9,14 +10,21 @@ import { native } from './load.js';
 /** An attribute value as the catalog parses it (a choice is a string). */
 export type KernelAttrValue = number | boolean | string | null | undefined | readonly number[];
 
-interface KernelRef {
-  handle: number;
-  encode: (attrs: object) => number[];
+/** A tensor as the kernel entry sees it: its data and shape. */
+export interface KernelTensor {
+  readonly _data: Data;
+  readonly shape: readonly number[];
 }
 
-const NO_ATTRS: number[] = [];
-const refs = new Map<string, KernelRef>();
+interface KernelRef {
+  handle: number;
+  decls: [name: string, choices: string[]][];
+}
+
+const refs = new Map<string, Map<string, KernelRef>>();
 const opsByDevice = new Map<string, ReadonlySet<string>>();
+// One meta buffer for every call (calls are synchronous); grown when a call needs more.
+let meta = new Float64Array(256);
 
 /** The binding's device string: 'cpu' or 'cuda:N'. */
 const nativeDevice = (device: string) => (device === 'cuda' ? 'cuda:0' : device);
@@ -42,43 +50,67 @@ export function kernelAttrs(op: string): [name: string, choices: string[]][] {
   return native().kernelAttrs(op);
 }
 
-function encoder(op: string): (attrs: object) => number[] {
-  const decls = kernelAttrs(op);
-  if (decls.length === 0) return () => NO_ATTRS;
-  return (attrs) => {
-    const out: number[] = [];
-    for (const [name, choices] of decls) {
-      const v = (attrs as Record<string, KernelAttrValue>)[name];
-      if (v === null || v === undefined) out.push(0);
-      else if (typeof v === 'number') out.push(1, v);
-      else if (typeof v === 'boolean') out.push(1, v ? 1 : 0);
-      else if (typeof v === 'string') {
-        const i = choices.indexOf(v);
-        if (i < 0) throw new AttrError(`${op}: attribute '${name}' must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got '${v}'`);
-        out.push(1, -1 - i);
-      } else {
-        out.push(v.length);
-        for (let k = 0; k < v.length; k++) out.push(v[k]!);
-      }
-    }
-    return out;
-  };
-}
-
 function ref(op: string, device: string): KernelRef {
-  const key = `${op}@${device}`;
-  let r = refs.get(key);
+  let byDevice = refs.get(op);
+  if (!byDevice) refs.set(op, (byDevice = new Map()));
+  let r = byDevice.get(device);
   if (!r) {
-    r = { handle: native().kernelHandle(op, nativeDevice(device)), encode: encoder(op) };
-    refs.set(key, r);
+    r = { handle: native().kernelHandle(op, nativeDevice(device)), decls: kernelAttrs(op) };
+    byDevice.set(device, r);
   }
   return r;
 }
 
-/** A tensor as the kernel entry sees it: its data and shape. */
-export interface KernelTensor {
-  readonly _data: Data;
-  readonly shape: readonly number[];
+function room(n: number): void {
+  if (n > meta.length) {
+    const grown = new Float64Array(Math.max(n, 2 * meta.length));
+    grown.set(meta);
+    meta = grown;
+  }
+}
+
+/** Writes the tensors' shapes from position k of meta; returns the next position. */
+function putShapes(k: number, ts: readonly (KernelTensor | null)[]): number {
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i];
+    if (!t) {
+      room(k + 1);
+      meta[k++] = -1;
+      continue;
+    }
+    const s = t.shape;
+    room(k + 1 + s.length);
+    meta[k++] = s.length;
+    for (let d = 0; d < s.length; d++) meta[k++] = s[d]!;
+  }
+  return k;
+}
+
+/** Writes the declared attributes from position k of meta; returns the next position. */
+function putAttrs(op: string, k: number, decls: KernelRef['decls'], attrs: object): number {
+  for (let i = 0; i < decls.length; i++) {
+    const [name, choices] = decls[i]!;
+    const v = (attrs as Record<string, KernelAttrValue>)[name];
+    room(k + 2);
+    if (v === null || v === undefined) meta[k++] = 0;
+    else if (typeof v === 'number') {
+      meta[k++] = 1;
+      meta[k++] = v;
+    } else if (typeof v === 'boolean') {
+      meta[k++] = 1;
+      meta[k++] = v ? 1 : 0;
+    } else if (typeof v === 'string') {
+      const c = choices.indexOf(v);
+      if (c < 0) throw new AttrError(`${op}: attribute '${name}' must be one of ${choices.map((x) => `'${x}'`).join(', ')}, got '${v}'`);
+      meta[k++] = 1;
+      meta[k++] = -1 - c;
+    } else {
+      room(k + 1 + v.length);
+      meta[k++] = v.length;
+      for (let j = 0; j < v.length; j++) meta[k++] = v[j]!;
+    }
+  }
+  return k;
 }
 
 /**
@@ -88,16 +120,23 @@ export interface KernelTensor {
  */
 export function runKernel(op: string, device: string, inputs: readonly (KernelTensor | null)[], outputs: readonly KernelTensor[], attrs: object): void {
   const r = ref(op, device);
-  const ins = new Array(inputs.length * 2);
-  for (let i = 0; i < inputs.length; i++) {
-    const t = inputs[i];
-    ins[2 * i] = t ? t._data : null;
-    ins[2 * i + 1] = t ? t.shape : null;
+  room(3);
+  meta[1] = inputs.length;
+  meta[2] = outputs.length;
+  let k = putShapes(3, inputs);
+  k = putShapes(k, outputs);
+  k = putAttrs(op, k, r.decls, attrs);
+  meta[0] = k;
+  const N = native();
+  const d = nativeDevice(device);
+  // The common arities directly: spreading an array costs more than a small kernel.
+  const nIn = inputs.length;
+  if (nIn === 1 && outputs.length === 1) N.runKernel(r.handle, d, meta, inputs[0]?._data ?? null, outputs[0]!._data);
+  else if (nIn === 2 && outputs.length === 1) N.runKernel(r.handle, d, meta, inputs[0]?._data ?? null, inputs[1]?._data ?? null, outputs[0]!._data);
+  else {
+    const data: (Data | null)[] = [];
+    for (let i = 0; i < nIn; i++) data.push(inputs[i]?._data ?? null);
+    for (const o of outputs) data.push(o._data);
+    N.runKernel(r.handle, d, meta, ...data);
   }
-  const outs = new Array(outputs.length * 2);
-  for (let i = 0; i < outputs.length; i++) {
-    outs[2 * i] = outputs[i]!._data;
-    outs[2 * i + 1] = outputs[i]!.shape;
-  }
-  native().runKernel(r.handle, nativeDevice(device), ins, outs, r.encode(attrs));
 }

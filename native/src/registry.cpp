@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <map>
 #include <mutex>
 
@@ -83,10 +84,12 @@ struct Entry {
   std::string op;
   DeviceType device;
   KernelFn fn;
+  const std::vector<AttrDecl>* attrs = nullptr;  // found on first use
 };
+// Entries live in a deque: a handle's op name keeps its address as entries are added.
 struct Registry {
   std::mutex mu;
-  std::vector<Entry> entries;  // indexed by handle; never shrinks
+  std::deque<Entry> entries;  // indexed by handle; never shrinks
   std::map<std::pair<std::string, int>, int> index;
   std::map<std::string, std::vector<AttrDecl>> attrs;
 };
@@ -119,12 +122,13 @@ void declare_attrs(const std::string& op, std::vector<AttrDecl> attrs) {
   r.attrs[op] = std::move(attrs);
 }
 
-std::vector<AttrDecl> op_attrs(const std::string& op) {
+const std::vector<AttrDecl>& op_attrs(const std::string& op) {
+  static const std::vector<AttrDecl> none;
   ensure_cpu();
   auto& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   auto it = r.attrs.find(op);
-  return it == r.attrs.end() ? std::vector<AttrDecl>{} : it->second;
+  return it == r.attrs.end() ? none : it->second;
 }
 
 bool op_known(const std::string& op) {
@@ -164,11 +168,17 @@ int kernel_handle(const std::string& op, DeviceType device) {
   return it->second;
 }
 
-std::pair<std::string, DeviceType> handle_key(int handle) {
+HandleInfo handle_info(int handle) {
+  static const std::vector<AttrDecl> none;
   auto& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   if (handle < 0 || handle >= static_cast<int>(r.entries.size())) fail(ErrorCode::Arg, "unknown kernel handle ", handle);
-  return {r.entries[handle].op, r.entries[handle].device};
+  Entry& e = r.entries[handle];
+  if (!e.attrs) {
+    auto it = r.attrs.find(e.op);
+    e.attrs = it == r.attrs.end() ? &none : &it->second;
+  }
+  return {&e.op, e.device, e.attrs};
 }
 
 void run_kernel(int handle, KernelCall& call) {

@@ -43,7 +43,7 @@ Shape unit_height(const KernelCall& c, const Shape& s, const char* name) {
 }
 
 void conv_forward(KernelCall& c, bool one_d) {
-  expect_counts(c, 3, 1);
+  expect_counts(c, 3, 1, {2});
   CFView x = in_f(c, 0), w = in_f(c, 1);
   if (one_d) {
     x.shape = unit_height(c, x.shape, "x");

@@ -44,14 +44,15 @@ void same_shape(const KernelCall& c, size_t in, size_t out) {
 
 void binary_kernel(BinaryOp op, KernelCall& c) {
   expect_counts(c, 2, 1);
-  CFView a = in_f(c, 0), b = in_f(c, 1);
-  if (a.shape == b.shape) {  // the flat path: no broadcasting index arithmetic
-    expect_out_shape(c, 0, a.shape);
-    binary_flat(op, in_fs(c, 0), in_fs(c, 1), out_fs(c, 0));
+  Span<const float> a = in_fs(c, 0), b = in_fs(c, 1);
+  const Shape &as = c.inputs[0].shape, &bs = c.inputs[1].shape;
+  if (as == bs) {  // the flat path: no broadcasting index arithmetic
+    expect_out_shape(c, 0, as);
+    binary_flat(op, a, b, out_fs(c, 0));
     return;
   }
-  expect_out_shape(c, 0, broadcast_shapes(c.op.c_str(), a.shape, b.shape));
-  binary(op, a, b, out_f(c, 0));
+  expect_out_shape(c, 0, broadcast_shapes(c.op.c_str(), as, bs));
+  binary(op, in_f(c, 0), in_f(c, 1), out_f(c, 0));
 }
 
 }  // namespace
@@ -68,7 +69,7 @@ void register_elementwise_kernels() {
     register_kernel(name, DeviceType::CPU, [u](KernelCall& c) {
       expect_counts(c, 1, 1);
       same_shape(c, 0, 0);
-      unary(u->op, in_fs(c, 0), out_fs(c, 0), unary_params(c, *u));
+      unary(u->op, in_fs(c, 0), out_fs(c, 0), u->nparams ? unary_params(c, *u) : UnaryParams{});
     });
     if (!u->has_backward || u->op == UnaryOp::Sign) continue;  // sign has no gradient in the catalog
     declare_attrs(name + "_backward", attrs);

@@ -11,6 +11,8 @@ using namespace reg;
 // Every tensor of the call has the first input's dtype (float32 or int32); returns whether int32.
 bool common_int(const KernelCall& c) {
   if (c.inputs.empty()) fail(ErrorCode::Arg, c.op, ": needs at least one input");
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    if (c.inputs[i].dtype == DType::Absent) fail(ErrorCode::Arg, c.op, ": input ", i, " is required");
   DType d = c.inputs[0].dtype;
   if (d != DType::F32 && d != DType::I32) fail(ErrorCode::Dtype, c.op, ": input 0 must be float32 or int32");
   for (auto* list : {&c.inputs, &c.outputs})

@@ -1,7 +1,9 @@
 // Helpers of the CPU kernel registrations (native/src/registry_*.cpp): argument counts, typed
 // access to a call's tensors with the checks every wrapper needs, and views for the core kernels.
 #pragma once
+#include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <optional>
 
 #include "ravdl/error.h"
@@ -11,10 +13,14 @@
 
 namespace ravdl::reg {
 
-inline void expect_counts(const KernelCall& c, size_t n_in, size_t n_out) {
+// The call has n_in inputs and n_out outputs, and only inputs listed in `optional` are absent.
+inline void expect_counts(const KernelCall& c, size_t n_in, size_t n_out, std::initializer_list<size_t> optional = {}) {
   if (c.inputs.size() != n_in || c.outputs.size() != n_out)
     fail(ErrorCode::Arg, c.op, ": expected ", n_in, " inputs and ", n_out, " outputs, got ", c.inputs.size(), " and ",
          c.outputs.size());
+  for (size_t i = 0; i < n_in; ++i)
+    if (c.inputs[i].dtype == DType::Absent && std::find(optional.begin(), optional.end(), i) == optional.end())
+      fail(ErrorCode::Arg, c.op, ": input ", i, " is required");
 }
 
 inline const char* dtype_name(DType d) { return d == DType::I32 ? "int32" : d == DType::F32 ? "float32" : "absent"; }
