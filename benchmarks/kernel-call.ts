@@ -1,20 +1,23 @@
 // Per-call cost of small ops through the whole dispatch path (catalog checks, shape inference,
 // output allocation, the native call), 1 thread: what the kernel registry's generic entry adds
-// or saves against direct binding functions shows here. Prints µs per call, median of ROUNDS.
+// or saves against direct binding functions shows here. Prints µs per call, median of ROUNDS,
+// in CPU time of this process (process.cpuUsage), which other work on a shared machine
+// disturbs far less than wall time.
 // Run: node --conditions=ravdl-source --import tsx benchmarks/kernel-call.ts
 import * as R from '../lib/index.js';
 
-const CALLS = 2000;
-const ROUNDS = 15;
+const CALLS = 5000;
+const ROUNDS = 21;
 
 function perCall(body: () => void): number {
   const times: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const t0 = process.hrtime.bigint();
+    const t0 = process.cpuUsage();
     R.tidy(() => {
       for (let i = 0; i < CALLS; i++) body();
     });
-    times.push(Number(process.hrtime.bigint() - t0) / 1000 / CALLS);
+    const t = process.cpuUsage(t0);
+    times.push((t.user + t.system) / CALLS);
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(ROUNDS / 2)]!;

@@ -3,7 +3,7 @@
 // op and attribute names; runKernel() resolves (op, device) to a handle once, describes the call
 // in one reusable Float64Array (shapes, then the attributes in the order the op declares them)
 // and calls the binding's generic entry (bindings/kernel.cpp).
-import { AttrError } from '../errors.js';
+import { ArgError, AttrError } from '../errors.js';
 import type { Data } from '../tensor/dtype.js';
 import { native } from './load.js';
 
@@ -99,11 +99,13 @@ function putAttrs(op: string, k: number, decls: KernelRef['decls'], attrs: objec
     } else if (typeof v === 'boolean') {
       meta[k++] = 1;
       meta[k++] = v ? 1 : 0;
-    } else if (typeof v === 'string') {
+    } else if (typeof v === 'string' && choices.length) {
       const c = choices.indexOf(v);
       if (c < 0) throw new AttrError(`${op}: attribute '${name}' must be one of ${choices.map((x) => `'${x}'`).join(', ')}, got '${v}'`);
       meta[k++] = 1;
       meta[k++] = -1 - c;
+    } else if (!Array.isArray(v)) {
+      throw new ArgError(`${op}: attribute '${name}' must be a number or a list of numbers, got ${typeof v === 'string' ? `'${v}'` : typeof v}`);
     } else {
       room(k + 1 + v.length);
       meta[k++] = v.length;

@@ -109,6 +109,16 @@ Windows avg_windows(const KernelCall& c, const Shape& x, const Shape& y) {
   return w;
 }
 
+// avg_pool2d's output shape: the pooling rule of max pooling with dilation 1.
+Shape avg_shape(const KernelCall& c, const Shape& x) {
+  MaxPool2dAttrs a;
+  a.kernel_size = pair_attr(c, "kernel_size", {1, 1});
+  if (c.attrs.has("stride")) a.stride = pair_attr(c, "stride", {1, 1});
+  a.padding = pair_attr(c, "padding", {0, 0});
+  a.ceil_mode = flag(c, "ceil_mode", false);
+  return maxpool2d_shape(x, a);
+}
+
 // adaptive_avg_pool2d's windows: output i reads [floor(i * I / O), ceil((i + 1) * I / O)).
 Windows adaptive_windows(const KernelCall& c, const Shape& x, const Shape& y) {
   auto [H, W, OH, OW] = planes(c, x, y);
@@ -187,11 +197,12 @@ void register_conv_kernels() {
   });
 
   // Average pooling: the windows come from the attributes and the input and output shapes.
-  std::vector<AttrDecl> avg = {{"kernel_size", {}}, {"stride", {}}, {"padding", {}}, {"count_include_pad", {}}, {"divisor_override", {}}};
+  std::vector<AttrDecl> avg = {{"kernel_size", {}}, {"stride", {}}, {"padding", {}}, {"ceil_mode", {}}, {"count_include_pad", {}}, {"divisor_override", {}}};
   declare_attrs("avg_pool2d", avg);
   register_kernel("avg_pool2d", DeviceType::CPU, [](KernelCall& c) {
     expect_counts(c, 1, 1);
     if (!c.attrs.has("kernel_size")) fail(ErrorCode::Attr, c.op, ": attribute 'kernel_size' is required");
+    expect_out_shape(c, 0, avg_shape(c, c.inputs[0].shape));
     Windows w = avg_windows(c, c.inputs[0].shape, c.outputs[0].shape);
     avgpool2d(in_f(c, 0), out_fs(c, 0), w.view());
   });
@@ -200,6 +211,8 @@ void register_conv_kernels() {
   register_kernel("avg_pool2d_backward", DeviceType::CPU, [](KernelCall& c) {
     expect_counts(c, 1, 1);
     if (!c.attrs.has("kernel_size")) fail(ErrorCode::Attr, c.op, ": attribute 'kernel_size' is required");
+    Shape gy = avg_shape(c, c.outputs[0].shape);
+    if (c.inputs[0].shape != gy) fail(ErrorCode::Shape, c.op, ": gy must have shape ", shape_str(gy), " (avg_pool2d of x ", shape_str(c.outputs[0].shape), "), got ", shape_str(c.inputs[0].shape));
     Windows w = avg_windows(c, c.outputs[0].shape, c.inputs[0].shape);
     avgpool2d_backward(in_f(c, 0), c.outputs[0].shape, out_fs(c, 0), w.view());
   });

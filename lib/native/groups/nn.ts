@@ -69,39 +69,7 @@ export interface NnBinding {
     gradWeight: Float32Array | null, gradBias: Float32Array | null,
   ): void;
 
-  /** Softmax along `axis` (negative counts from the end); out has x's shape and may be x. */
-  softmax(x: Float32Array, shape: number[], axis: number, out: Float32Array): void;
-  /** log(softmax(x)) along `axis`, computed stably; out may be x. */
-  log_softmax(x: Float32Array, shape: number[], axis: number, out: Float32Array): void;
-  /** softmax(-x) along `axis`; out may be x. */
-  softmin(x: Float32Array, shape: number[], axis: number, out: Float32Array): void;
-  /** gradX = y * (gradOut - sum(gradOut * y)) from the forward output y; gradX may be y or gradOut. */
-  softmax_backward(y: Float32Array, gradOut: Float32Array, shape: number[], axis: number, gradX: Float32Array): void;
-  /** gradX = gradOut - exp(y) * sum(gradOut) from the forward output y. */
-  log_softmax_backward(y: Float32Array, gradOut: Float32Array, shape: number[], axis: number, gradX: Float32Array): void;
-  /** gradX = -(y * (gradOut - sum(gradOut * y))) from the forward output y. */
-  softmin_backward(y: Float32Array, gradOut: Float32Array, shape: number[], axis: number, gradX: Float32Array): void;
 
-  /**
-   * Softmax cross-entropy on logits (N, C, d1, ...) with classes on dim 1, like
-   * torch.nn.functional.cross_entropy. target: Int32Array of class indices (N, d1, ...) — each in
-   * [0, C) or ignore_index, else ERR_INDEX — or Float32Array of probabilities with logits' shape.
-   * weight: C class weights or null. out: cross_entropy_shape(logitsShape, reduction) elements
-   * (1 for mean/sum). Index targets: mean divides by the count (or total weight) of non-ignored
-   * positions; probability targets: by N*d1*... .
-   */
-  cross_entropy(
-    logits: Float32Array, logitsShape: number[], target: Int32Array | Float32Array,
-    weight: Float32Array | null, out: Float32Array, attrs?: CrossEntropyAttrs,
-  ): void;
-  /**
-   * gradLogits (logits' shape) of cross_entropy given gradLoss (1 value for mean/sum, one per
-   * position for none). Recomputes the softmax from the logits; same attrs as the forward.
-   */
-  cross_entropy_backward(
-    logits: Float32Array, logitsShape: number[], target: Int32Array | Float32Array,
-    weight: Float32Array | null, gradLoss: Float32Array, gradLogits: Float32Array, attrs?: CrossEntropyAttrs,
-  ): void;
   /** Loss shape: [] for 'mean'/'sum', [N, d1, ...] for 'none'. */
   cross_entropy_shape(logitsShape: number[], reduction?: Reduction): number[];
 

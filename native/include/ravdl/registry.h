@@ -80,8 +80,9 @@ struct AttrDecl {
 // Declares op's attributes (catalog names, in the order the binding passes them); every backend's
 // kernel of op reads these. Ops without attributes need no declaration.
 void declare_attrs(const std::string& op, std::vector<AttrDecl> attrs);
-// op's declared attributes (empty when none were declared).
-std::vector<AttrDecl> op_attrs(const std::string& op);
+// op's declared attributes (empty when none were declared). Declarations are made when the
+// kernels register (before first use), so the reference stays valid and unchanged.
+const std::vector<AttrDecl>& op_attrs(const std::string& op);
 // Whether op is known: declared or with a kernel on some device.
 bool op_known(const std::string& op);
 
@@ -90,8 +91,13 @@ bool op_known(const std::string& op);
 int kernel_handle(const std::string& op, DeviceType device);  // ERR_DEVICE when none
 // Runs the kernel of handle h (from kernel_handle) with call.op and call.device set from it.
 void run_kernel(int handle, KernelCall& call);
-// The (op, device) of a handle; ERR_ARG for an unknown handle.
-std::pair<std::string, DeviceType> handle_key(int handle);
+// The op, device and declared attributes of a handle; ERR_ARG for an unknown handle.
+struct HandleInfo {
+  const std::string* op;
+  DeviceType device;
+  const std::vector<AttrDecl>* attrs;
+};
+HandleInfo handle_info(int handle);
 
 // Registers (or replaces) the kernel of `op` on `device`.
 void register_kernel(const std::string& op, DeviceType device, KernelFn fn);
