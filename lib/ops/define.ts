@@ -146,9 +146,11 @@ export function runsOn(def: OpDef<any>, device: string): boolean {
 
 // Computing on the CPU instead would be a silent fallback, so it is an error naming the op.
 function checkRuns(def: OpDef<any>, device: string): void {
-  if (device !== 'cpu' && !runsOn(def, device)) {
-    throw new DeviceError(`${def.name}: no kernel for device '${device}' (move its inputs with .to('cpu'))`);
-  }
+  if (device === 'cpu' || def.view) return;
+  if (!runsOn(def, device)) throw new DeviceError(`${def.name}: no kernel for device '${device}' (move its inputs with .to('cpu'))`);
+  // The registry has a kernel there, but a tensor on a CUDA device still keeps its values in host
+  // memory: a device kernel must not be handed host pointers.
+  throw new DeviceError(`${def.name}: its '${device}' kernel cannot run yet: tensors on '${device}' keep their values in host memory for now (move its inputs with .to('cpu'))`);
 }
 
 /** Runs op `def`'s kernel on `device`: its TypeScript kernel, or its native one by (name, device). */

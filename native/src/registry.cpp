@@ -192,7 +192,14 @@ void run_kernel(int handle, KernelCall& call) {
     call.device = e.device;
     fn = e.fn;  // a copy: the kernel runs without the lock
   }
-  fn(call);
+  try {
+    fn(call);
+  } catch (const Error& err) {
+    // A core kernel may speak under its own name ('var: ...' for the op variance): name the op.
+    const std::string msg = err.what();
+    if (msg.compare(0, call.op.size() + 1, call.op + ":") == 0) throw;
+    throw Error(err.code(), call.op + ": " + msg);
+  }
 }
 
 void run_kernel(KernelCall& call) {
