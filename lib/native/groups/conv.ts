@@ -1,11 +1,9 @@
-// Native functions of the conv kernel group (bindings/conv.cpp): pad, conv2d and its
-// gradients, maxpool2d and its gradient, and the shape functions of each.
-// All tensors are C-contiguous float32 (indices int32); outputs are caller-allocated and must
-// not overlap inputs. Errors: ERR_DTYPE (wrong typed array), ERR_ARG (wrong kind of argument,
-// aliasing output), ERR_SHAPE (length/shape mismatch), ERR_ATTR (bad attribute), ERR_INDEX
-// (maxpool indices out of range).
+// Shape functions of the conv group (bindings/conv.cpp): pad, conv2d and max pooling, which the
+// op catalog infers shapes with (the kernels run through runKernel, groups/kernel.ts).
+// Errors: ERR_ARG (wrong kind of argument), ERR_SHAPE (shapes that do not fit), ERR_ATTR (bad
+// attribute).
 
-/** 'zeros' pads with 0; the others pad like {@link ConvBinding.pad} with that mode, then convolve. */
+/** 'zeros' pads with 0; the others pad like the pad op with that mode, then convolve. */
 export type ConvPaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 

@@ -1,4 +1,5 @@
-// Native functions of the matmul kernel group (bindings/matmul.cpp).
+// Native functions of the matmul group (bindings/matmul.cpp): matmul's shape function and the raw
+// SGEMM entry (tests, benchmarks); matmul itself runs through runKernel (groups/kernel.ts).
 export interface MatmulBinding {
 
   /** The output shape of matmul (the one source of truth for its shape rule). */

@@ -1,6 +1,8 @@
-// Native functions of the nn kernel group (bindings/nn.cpp): normalization, softmax family, losses.
-// Float tensors are Float32Array (C-contiguous), class indices Int32Array; outputs are passed in
-// and every size is checked (ERR_SHAPE); `null` skips an optional input or output.
+// Native functions of the nn group (bindings/nn.cpp): batch_norm, layer_norm and mse_loss with
+// optional outputs (the benchmarks and kernel tests call them; the catalog's ops run through
+// runKernel), and the shape functions of cross_entropy and mse_loss.
+// Float tensors are Float32Array (C-contiguous); outputs are passed in and every size is checked
+// (ERR_SHAPE); `null` skips an optional input or output.
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -14,15 +16,6 @@ export interface BatchNormAttrs {
   momentum?: number;
   /** Added to the variance, > 0 (default 1e-5). */
   eps?: number;
-}
-
-export interface CrossEntropyAttrs {
-  /** Default 'mean'. */
-  reduction?: Reduction;
-  /** Class-index targets equal to it contribute 0 and leave the mean's denominator (default -100). */
-  ignore_index?: number;
-  /** In [0, 1] (default 0): mixes the target with the uniform distribution, like PyTorch. */
-  label_smoothing?: number;
 }
 
 export interface NnBinding {
@@ -68,7 +61,6 @@ export interface NnBinding {
     mean: Float32Array, rstd: Float32Array, weight: Float32Array | null, gradX: Float32Array | null,
     gradWeight: Float32Array | null, gradBias: Float32Array | null,
   ): void;
-
 
   /** Loss shape: [] for 'mean'/'sum', [N, d1, ...] for 'none'. */
   cross_entropy_shape(logitsShape: number[], reduction?: Reduction): number[];
