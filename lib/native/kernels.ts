@@ -18,7 +18,9 @@ export interface KernelTensor {
 
 interface KernelRef {
   handle: number;
-  decls: [name: string, choices: string[]][];
+  /** The op's declared attributes and, for string ones, their choices (null for numbers). */
+  names: string[];
+  choices: (string[] | null)[];
 }
 
 const refs = new Map<string, Map<string, KernelRef>>();
@@ -55,7 +57,8 @@ function ref(op: string, device: string): KernelRef {
   if (!byDevice) refs.set(op, (byDevice = new Map()));
   let r = byDevice.get(device);
   if (!r) {
-    r = { handle: native().kernelHandle(op, nativeDevice(device)), decls: kernelAttrs(op) };
+    const decls = kernelAttrs(op);
+    r = { handle: native().kernelHandle(op, nativeDevice(device)), names: decls.map((d) => d[0]), choices: decls.map((d) => (d[1].length ? d[1] : null)) };
     byDevice.set(device, r);
   }
   return r;
@@ -87,9 +90,10 @@ function putShapes(k: number, ts: readonly (KernelTensor | null)[]): number {
 }
 
 /** Writes the declared attributes from position k of meta; returns the next position. */
-function putAttrs(op: string, k: number, decls: KernelRef['decls'], attrs: object): number {
-  for (let i = 0; i < decls.length; i++) {
-    const [name, choices] = decls[i]!;
+function putAttrs(op: string, k: number, r: KernelRef, attrs: object): number {
+  const names = r.names;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     const v = (attrs as Record<string, KernelAttrValue>)[name];
     room(k + 2);
     if (v === null || v === undefined) meta[k++] = 0;
@@ -99,7 +103,8 @@ function putAttrs(op: string, k: number, decls: KernelRef['decls'], attrs: objec
     } else if (typeof v === 'boolean') {
       meta[k++] = 1;
       meta[k++] = v ? 1 : 0;
-    } else if (typeof v === 'string' && choices.length) {
+    } else if (typeof v === 'string' && r.choices[i]) {
+      const choices = r.choices[i]!;
       const c = choices.indexOf(v);
       if (c < 0) throw new AttrError(`${op}: attribute '${name}' must be one of ${choices.map((x) => `'${x}'`).join(', ')}, got '${v}'`);
       meta[k++] = 1;
@@ -127,7 +132,7 @@ export function runKernel(op: string, device: string, inputs: readonly (KernelTe
   meta[2] = outputs.length;
   let k = putShapes(3, inputs);
   k = putShapes(k, outputs);
-  k = putAttrs(op, k, r.decls, attrs);
+  if (r.names.length) k = putAttrs(op, k, r, attrs);
   meta[0] = k;
   const N = native();
   const d = nativeDevice(device);

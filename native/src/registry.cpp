@@ -37,6 +37,12 @@ const std::vector<double>* Attrs::find(const std::string& name) const {
 
 bool Attrs::has(const std::string& name) const { return find(name) != nullptr; }
 
+const std::vector<double>* Attrs::values(const char* name) const {
+  for (auto& [k, v] : items_)
+    if (k == name) return &v;
+  return nullptr;
+}
+
 double Attrs::num(const char* op, const std::string& name, double fallback) const {
   const auto* v = find(name);
   if (!v) return fallback;

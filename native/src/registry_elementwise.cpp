@@ -29,8 +29,10 @@ const char* binary_catalog_name(BinaryOp op) {
 UnaryParams unary_params(const KernelCall& c, const UnaryInfo& u) {
   UnaryParams p;
   for (int k = 0; k < u.nparams; ++k) {
-    if (!c.attrs.has(u.param_names[k])) continue;
-    p.p[k] = c.attrs.num(c.op.c_str(), u.param_names[k], 0.0);
+    const std::vector<double>* v = c.attrs.values(u.param_names[k]);
+    if (!v) continue;
+    if (v->size() != 1) fail(ErrorCode::Attr, c.op, ": attribute '", u.param_names[k], "' must be one number, got ", v->size());
+    p.p[k] = (*v)[0];
     p.has[k] = true;
   }
   return p;

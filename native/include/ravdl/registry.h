@@ -43,6 +43,8 @@ class Attrs {
   Attrs& set(const std::string& name, std::vector<double> values);
   Attrs& set(const std::string& name, double v) { return set(name, std::vector<double>{v}); }
   bool has(const std::string& name) const;
+  // The values of an attribute, or nullptr when absent (one lookup, no copy).
+  const std::vector<double>* values(const char* name) const;
   // The value of a scalar attribute, or `fallback` when absent (ERR_ATTR when it is a list).
   double num(const char* op, const std::string& name, double fallback) const;
   // An integral scalar (ERR_ATTR when not integral).
