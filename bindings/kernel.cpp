@@ -4,7 +4,7 @@
 //
 //   runKernel(op, device, meta, ...data)
 //     op      a catalog op name, or a handle from kernelHandle(op, device) (skips the lookup)
-//     device  'cpu', 'cuda' or 'cuda:N'
+//     device  'cpu', 'cuda' or 'cuda:N'; or as a number: -1 for the CPU, N for cuda:N
 //     meta    Float64Array describing the call (one typed array: reading JS arrays element by
 //             element cost more than the small kernels themselves):
 //               used: how many values of meta this call uses, this one included (the rest is
@@ -52,6 +52,15 @@ std::string utf8(napi_env env, napi_value v, const char* what) {
 }
 
 Device parse_device(napi_env env, napi_value v) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_number) {  // the fast form: -1 for the CPU, N for cuda:N
+    double n = NAN;
+    napi_get_value_double(env, v, &n);
+    if (n == -1) return Device{};
+    if (!(n >= 0 && n <= 9999) || n != std::floor(n)) fail(ErrorCode::Arg, "device must be 'cpu', 'cuda', 'cuda:N', -1 (cpu) or N (cuda:N), got ", n);
+    return Device{DeviceType::CUDA, static_cast<int>(n)};
+  }
   std::string s = utf8(env, v, "device");
   Device d;
   if (s == "cpu") return d;
@@ -89,9 +98,12 @@ void read_tensor(napi_env env, napi_value data, Meta& m, const char* side, int64
   napi_typeof(env, data, &dt);
   if (ndim < 0) {
     if (dt != napi_null && dt != napi_undefined) fail(ErrorCode::Arg, op, ": ", side, " ", k, " is absent (ndim -1) but has data");
+    t.data = nullptr;
+    t.shape.clear();
     t.dtype = DType::Absent;
     return;
   }
+  t.data = nullptr;
   t.shape.resize(static_cast<size_t>(ndim));
   for (auto& d : t.shape) {
     double x = m.next("a dim");
@@ -155,7 +167,11 @@ Napi::Value run(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   if (info.Length() < 3) fail(ErrorCode::Arg, "expected (op, device, meta, ...data), got ", info.Length(), " arguments");
   Device dev = parse_device(env, info[1]);
-  KernelCall call;
+  // One call object per thread, reused: its vectors keep their capacity from call to call (a
+  // kernel never calls back into JS, so a call cannot start while another is being read).
+  static thread_local KernelCall reused;
+  KernelCall& call = reused;
+  call.attrs = Attrs();
   int handle;
   const std::vector<AttrDecl>* decls;
   napi_valuetype t;

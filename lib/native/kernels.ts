@@ -30,6 +30,8 @@ let meta = new Float64Array(256);
 
 /** The binding's device string: 'cpu' or 'cuda:N'. */
 const nativeDevice = (device: string) => (device === 'cuda' ? 'cuda:0' : device);
+/** The binding's number for a device (reading a number costs less than a string): -1 CPU, N cuda:N. */
+const deviceNumber = (device: string) => (device === 'cpu' ? -1 : Number(nativeDevice(device).slice(5)));
 
 /** Names of the ops with a kernel on `device` ('cpu', 'cuda', 'cuda:N'), sorted. */
 export function kernelOps(device: string): string[] {
@@ -135,7 +137,7 @@ export function runKernel(op: string, device: string, inputs: readonly (KernelTe
   if (r.names.length) k = putAttrs(op, k, r, attrs);
   meta[0] = k;
   const N = native();
-  const d = nativeDevice(device);
+  const d = deviceNumber(device);
   // The common arities directly: spreading an array costs more than a small kernel.
   const nIn = inputs.length;
   if (nIn === 1 && outputs.length === 1) N.runKernel(r.handle, d, meta, inputs[0]?._data ?? null, outputs[0]!._data);

@@ -188,7 +188,7 @@ HandleInfo handle_info(int handle) {
 }
 
 void run_kernel(int handle, KernelCall& call) {
-  KernelFn fn;
+  const KernelFn* fn;
   {
     auto& r = registry();
     std::lock_guard<std::mutex> lock(r.mu);
@@ -196,10 +196,10 @@ void run_kernel(int handle, KernelCall& call) {
     const Entry& e = r.entries[handle];
     if (call.op != e.op) call.op = e.op;
     call.device = e.device;
-    fn = e.fn;  // a copy: the kernel runs without the lock
+    fn = &e.fn;  // entries never move (a deque) and are not replaced once in use: no copy
   }
   try {
-    fn(call);
+    (*fn)(call);
   } catch (const Error& err) {
     // A core kernel may speak under its own name ('var: ...' for the op variance): name the op.
     const std::string msg = err.what();

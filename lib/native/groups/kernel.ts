@@ -3,7 +3,8 @@
 
 export interface KernelBinding {
   /**
-   * Runs op's kernel on device ('cpu', 'cuda', 'cuda:N'). op: a catalog op name or a handle
+   * Runs op's kernel on device ('cpu', 'cuda', 'cuda:N', or -1 for the CPU and N for cuda:N).
+   * op: a catalog op name or a handle
    * from kernelHandle. meta describes the call: [used length, nInputs, nOutputs, then per input
    * and output its ndim (-1: an absent input) and dims, then the op's declared attributes
    * (kernelAttrs) in order, each as its count then its values (count 0: default); a string
@@ -14,7 +15,7 @@ export interface KernelBinding {
    * Errors: ERR_DEVICE (no kernel on that device), ERR_ARG (unknown op, bad arguments),
    * ERR_DTYPE, ERR_SHAPE, ERR_ATTR, ERR_INDEX as the kernel finds them.
    */
-  runKernel(op: string | number, device: string, meta: Float64Array, ...data: (Float32Array | Int32Array | null)[]): void;
+  runKernel(op: string | number, device: string | number, meta: Float64Array, ...data: (Float32Array | Int32Array | null)[]): void;
   /** A handle for (op, device), to skip the name lookup on every call; ERR_DEVICE when no kernel is there. */
   kernelHandle(op: string, device: string): number;
   /** The ops with a kernel registered on device, sorted (CUDA ones only where CUDA is available). */

@@ -100,6 +100,9 @@ struct HandleInfo {
   const std::vector<AttrDecl>* attrs;
 };
 HandleInfo handle_info(int handle);
+// Kernels are registered before they are used (the CPU ones on first use of the registry, the
+// CUDA ones when the library loads, each (op, device) once), so a running kernel's function is
+// never replaced under it: run_kernel calls it without copying.
 
 // Registers (or replaces) the kernel of `op` on `device`.
 void register_kernel(const std::string& op, DeviceType device, KernelFn fn);
