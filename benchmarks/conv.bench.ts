@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { native, setNumThreads } from '../lib/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
 import { type TfjsFigures, tfConv, timeTfjs } from './peers/tfjs/index.js';
+import { runKernel } from '../lib/native/kernels.js';
 
 interface Shape2d { name: string; N: number; C: number; H: number; W: number; Cout: number; k: number; pad: number }
 
@@ -71,12 +72,13 @@ export const suite: BenchSuite = {
         const gy = filled(size(ys), 4);
         const y = new Float32Array(size(ys)), gx = new Float32Array(size(xs));
         const gw = new Float32Array(size(ws)), gb = new Float32Array(s.Cout);
-        const fwd = () => n.conv2d(x, xs, w, ws, b, y, attrs);
+        const T = (data: Float32Array, shape: number[]) => ({ _data: data, shape });
+        const fwd = () => runKernel('conv2d', 'cpu', [T(x, xs), T(w, ws), T(b, [s.Cout])], [T(y, ys)], attrs);
         const fwdbwd = () => {
           fwd();
-          n.conv2d_backward_input(gy, ys, w, ws, gx, xs, attrs);
-          n.conv2d_backward_weight(gy, ys, x, xs, gw, ws, attrs);
-          n.conv2d_backward_bias(gy, ys, gb);
+          runKernel('conv2d_backward_input', 'cpu', [T(gy, ys), T(w, ws)], [T(gx, xs)], attrs);
+          runKernel('conv2d_backward_weight', 'cpu', [T(gy, ys), T(x, xs)], [T(gw, ws)], attrs);
+          runKernel('conv2d_backward_bias', 'cpu', [T(gy, ys)], [T(gb, [s.Cout])], {});
         };
         for (const [label, fn, key] of [['fwd', fwd, 'fwd_ms'], ['fwd+bwd', fwdbwd, 'fwdbwd_ms']] as const) {
           const timing = await timeIt(fn, { timeMs });

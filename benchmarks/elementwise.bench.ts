@@ -8,6 +8,7 @@ import { native, setNumThreads } from '../lib/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
 import { triadGBs } from './limits.js';
 import { tfAdd, tfSum, timeTfjs } from './peers/tfjs/index.js';
+import { runKernel } from '../lib/native/kernels.js';
 
 const N = 1e7;
 
@@ -28,7 +29,6 @@ export const suite: BenchSuite = {
   name: 'elementwise',
   async run({ threads, quick }) {
     const timeMs = quick ? 150 : 500;
-    const nat = native();
     const a = filled(N, 1);
     const b = filled(N, 2);
     const out = new Float32Array(N);
@@ -41,7 +41,7 @@ export const suite: BenchSuite = {
       for (const t of threads) {
         const limit = triadGBs(t, quick);
         setNumThreads(t);
-        const add = await timeIt(() => nat.add(a, [N], b, [N], out), { timeMs });
+        const add = await timeIt(() => runKernel('add', 'cpu', [{ _data: a, shape: [N] }, { _data: b, shape: [N] }], [{ _data: out, shape: [N] }], {}), { timeMs });
         rows.push({
           suite: 'elementwise',
           workload: `add 1e7 floats, 12 B/elem (${t} thr)`,
@@ -57,7 +57,7 @@ export const suite: BenchSuite = {
           target: { peer: 'limit', min: 0.8 },
           notes: [`add: ${add.medianMs.toFixed(2)} ms median`, ...tfAddMs.notes],
         });
-        const red = await timeIt(() => nat.sum(a, [N], sum, null), { timeMs });
+        const red = await timeIt(() => runKernel('sum', 'cpu', [{ _data: a, shape: [N] }], [{ _data: sum, shape: [] }], {}), { timeMs });
         rows.push({
           suite: 'elementwise',
           workload: `sum 1e7 floats, 4 B/elem (${t} thr)`,

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { native, setNumThreads } from '../lib/index.js';
 import { type BenchRow, type BenchSuite, timeIt } from './harness.js';
 import { type TfBuilder, type TfjsFigures, tfBatchnorm, tfMaxpool, timeTfjs } from './peers/tfjs/index.js';
+import { runKernel } from '../lib/native/kernels.js';
 
 const peerScript = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_norm.py');
 
@@ -70,8 +71,8 @@ function maxpoolStep(): () => void {
   const gy = randn(m, 6);
   const gx = new Float32Array(n);
   return () => {
-    nat.maxpool2d(x, shape, y, idx, attrs);
-    nat.maxpool2d_backward(gy, yShape, idx, gx, shape);
+    runKernel('max_pool2d', 'cpu', [{ _data: x, shape }], [{ _data: y, shape: yShape }, { _data: idx, shape: yShape }], attrs);
+    runKernel('max_pool2d_backward', 'cpu', [{ _data: gy, shape: yShape }, { _data: idx, shape: yShape }], [{ _data: gx, shape }], {});
   };
 }
 
@@ -81,10 +82,10 @@ function crossEntropyStep(n: number, c: number): () => void {
   const out = new Float32Array(1);
   const one = new Float32Array([1]);
   const gz = new Float32Array(n * c);
-  const nat = native();
+  const T = (data: Float32Array | Int32Array, shape: number[]) => ({ _data: data, shape });
   return () => {
-    nat.cross_entropy(z, [n, c], t, null, out);
-    nat.cross_entropy_backward(z, [n, c], t, null, one, gz);
+    runKernel('cross_entropy', 'cpu', [T(z, [n, c]), T(t, [n]), null], [T(out, [])], {});
+    runKernel('cross_entropy_backward', 'cpu', [T(z, [n, c]), T(t, [n]), null, T(one, [])], [T(gz, [n, c])], {});
   };
 }
 

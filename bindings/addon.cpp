@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_conv(env, exports);
   register_nn(env, exports);
   register_misc(env, exports);
+  register_kernel_entry(env, exports);
   return exports;
 }
 

@@ -89,6 +89,13 @@ void* typed_data(const Napi::TypedArray& ta) {
   return data;
 }
 
+bool typed_info(napi_env env, napi_value v, napi_typedarray_type* type, size_t* length, void** data) {
+  bool is_typed = false;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return false;
+  if (napi_get_typedarray_info(env, v, type, length, data, nullptr, nullptr) != napi_ok) return false;
+  return true;
+}
+
 void check_spans(Napi::Env env, const char* op) {
   if (!taken_spans) return;
   for (const TakenSpan& s : *taken_spans) {

@@ -70,6 +70,10 @@ Napi::Function fn(Napi::Env env, const char* name, F body) {
 // Start of a typed array's elements (byte offset applied), recorded in the call's SpanScope;
 // works for SharedArrayBuffer-backed arrays too. nullptr when detached.
 void* typed_data(const Napi::TypedArray& ta);
+// For entries that read typed arrays only from their arguments (no getter can run after the
+// pointer is taken, so nothing is recorded): false when v is not a typed array; else its
+// element type, length and data.
+bool typed_info(napi_env env, napi_value v, napi_typedarray_type* type, size_t* length, void** data);
 
 // Reads argument i of op; each throws ERR_ARG / ERR_DTYPE naming op, argument and value.
 Span<float> arg_f32(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
@@ -117,5 +121,6 @@ void register_matmul(Napi::Env env, Napi::Object exports);
 void register_conv(Napi::Env env, Napi::Object exports);
 void register_nn(Napi::Env env, Napi::Object exports);
 void register_misc(Napi::Env env, Napi::Object exports);
+void register_kernel_entry(Napi::Env env, Napi::Object exports);
 
 }  // namespace ravdl::node

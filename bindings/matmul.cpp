@@ -1,5 +1,5 @@
-// Binding of the matmul kernel group: matmul, its shape function and the raw gemm entry
-// point (tests, benchmarks). Only parses arguments; the core validates everything.
+// Binding of the matmul group: matmul's shape function and the raw gemm entry point (tests,
+// benchmarks). matmul itself runs through runKernel (bindings/kernel.cpp).
 #include "common.h"
 #include "ravdl/gemm.h"
 #include "ravdl/matmul.h"
@@ -16,18 +16,6 @@ Napi::Array shape_to_js(Napi::Env env, const Shape& s) {
 }  // namespace
 
 void register_matmul(Napi::Env env, Napi::Object exports) {
-  // matmul(a, aShape, b, bShape, out, transA = false, transB = false)
-  exports.Set("matmul", fn(env, "matmul", [](const Napi::CallbackInfo& info) {
-    const char* op = "matmul";
-    CFView a = cview(op, "a", arg_f32(info, 0, op, "a"), arg_shape(info, 1, op, "aShape"));
-    CFView b = cview(op, "b", arg_f32(info, 2, op, "b"), arg_shape(info, 3, op, "bShape"));
-    Span<float> out = arg_f32(info, 4, op, "out");
-    bool ta = arg_bool_or(info, 5, op, "transA", false);
-    bool tb = arg_bool_or(info, 6, op, "transB", false);
-    matmul(a, b, ta, tb, out);
-    return info.Env().Undefined();
-  }));
-
   // matmul_shape(aShape, bShape, transA = false, transB = false) -> number[]
   exports.Set("matmul_shape", fn(env, "matmul_shape", [](const Napi::CallbackInfo& info) {
     const char* op = "matmul_shape";

@@ -60,23 +60,6 @@ Napi::Value shape_js(Napi::Env env, const Shape& s) {
   return a;
 }
 
-void reg_softmax(Napi::Env env, Napi::Object exports, const char* fwd, const char* bwd,
-                 SoftmaxKind kind) {
-  exports.Set(fwd, fn(env, fwd, [fwd, kind](const Napi::CallbackInfo& info) {
-    CFView x = cview_at(info, 0, 1, fwd, "x");
-    int64_t axis = arg_int(info, 2, fwd, "axis");
-    softmax_forward(kind, x, axis, arg_f32(info, 3, fwd, "out"));
-    return info.Env().Undefined();
-  }));
-  exports.Set(bwd, fn(env, bwd, [bwd, kind](const Napi::CallbackInfo& info) {
-    CFView y = cview_at(info, 0, 2, bwd, "y");
-    Span<const float> g = cf32(info, 1, bwd, "grad_out");
-    int64_t axis = arg_int(info, 3, bwd, "axis");
-    softmax_backward(kind, y, g, axis, arg_f32(info, 4, bwd, "grad_x"));
-    return info.Env().Undefined();
-  }));
-}
-
 }  // namespace
 
 void register_nn(Napi::Env env, Napi::Object exports) {
@@ -134,41 +117,7 @@ void register_nn(Napi::Env env, Napi::Object exports) {
     return info.Env().Undefined();
   }));
 
-  reg_softmax(env, exports, "softmax", "softmax_backward", SoftmaxKind::Softmax);
-  reg_softmax(env, exports, "log_softmax", "log_softmax_backward", SoftmaxKind::LogSoftmax);
-  reg_softmax(env, exports, "softmin", "softmin_backward", SoftmaxKind::Softmin);
 
-  exports.Set("cross_entropy", fn(env, "cross_entropy", [](const Napi::CallbackInfo& info) {
-    const char* op = "cross_entropy";
-    CFView z = cview_at(info, 0, 1, op, "logits");
-    bool index = is_index_target(info, 2, op);
-    OptCF w = opt_cf32(info, 3, op, "weight");
-    FSpan out = arg_f32(info, 4, op, "out");
-    CrossEntropyAttrs a = ce_attrs(info, 5, op);
-    if (index) {
-      Span<int32_t> t = arg_i32(info, 2, op, "target");
-      cross_entropy_forward(z, {t.data, t.size}, w, out, a);
-    } else {
-      cross_entropy_prob_forward(z, cf32(info, 2, op, "target"), w, out, a);
-    }
-    return info.Env().Undefined();
-  }));
-  exports.Set("cross_entropy_backward", fn(env, "cross_entropy_backward", [](const Napi::CallbackInfo& info) {
-    const char* op = "cross_entropy_backward";
-    CFView z = cview_at(info, 0, 1, op, "logits");
-    bool index = is_index_target(info, 2, op);
-    OptCF w = opt_cf32(info, 3, op, "weight");
-    Span<const float> gl = cf32(info, 4, op, "grad_loss");
-    FSpan gz = arg_f32(info, 5, op, "grad_logits");
-    CrossEntropyAttrs a = ce_attrs(info, 6, op);
-    if (index) {
-      Span<int32_t> t = arg_i32(info, 2, op, "target");
-      cross_entropy_backward(z, {t.data, t.size}, w, gl, gz, a);
-    } else {
-      cross_entropy_prob_backward(z, cf32(info, 2, op, "target"), w, gl, gz, a);
-    }
-    return info.Env().Undefined();
-  }));
   exports.Set("cross_entropy_shape", fn(env, "cross_entropy_shape", [](const Napi::CallbackInfo& info) {
     const char* op = "cross_entropy_shape";
     Shape s = arg_shape(info, 0, op, "logits_shape");

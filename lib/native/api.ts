@@ -8,10 +8,12 @@ import type { MatmulBinding } from './groups/matmul.js';
 import type { ConvBinding } from './groups/conv.js';
 import type { NnBinding } from './groups/nn.js';
 import type { MiscBinding } from './groups/misc.js';
+import type { KernelBinding } from './groups/kernel.js';
 
 export type NativeBinding = CoreBinding &
   ElementwiseBinding &
   MatmulBinding &
   ConvBinding &
   NnBinding &
-  MiscBinding;
+  MiscBinding &
+  KernelBinding;

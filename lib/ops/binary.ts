@@ -1,5 +1,4 @@
 // Broadcasting binary ops (arithmetic, comparisons, logic). Gradients undo broadcasting with sum_to.
-import { native } from '../native/load.js';
 import { type Shape, type Tensor, shapeStr } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
 import { intList } from './attrs.js';
@@ -8,20 +7,17 @@ import { broadcastShapes, sameShape } from './shape-rules.js';
 import { ShapeError } from '../errors.js';
 import { natlog, neg, pow_scalar } from './unary.js';
 
-const N = native() as unknown as Record<string, (...args: unknown[]) => void>;
 type NoAttrs = Record<string, never>;
 const EMPTY = {} as NoAttrs;
 
-function binaryOp(name: string, kernel: string, doc: string, grad?: (c: GradContext<NoAttrs>) => (Tensor | null)[], compare = false): OpDef<NoAttrs> {
-  const k = N[kernel]!;
+// Each op runs its native kernel, registered under the op's name.
+function binaryOp(name: string, doc: string, grad?: (c: GradContext<NoAttrs>) => (Tensor | null)[], compare = false): OpDef<NoAttrs> {
   return defineOp<NoAttrs>({
     name,
     doc,
     inputs: [{ name: 'a' }, { name: 'b' }],
     attrs: {},
     infer: ([a, b]) => [{ shape: broadcastShapes(name, a!.shape, b!.shape), dtype: 'float32', differentiable: !compare }],
-    kernel: ([a, b], [y]) =>
-      sameShape(a!.shape, b!.shape) ? k(a!._data, null, b!._data, null, y!._data) : k(a!._data, a!.shape, b!._data, b!.shape, y!._data),
     grad,
   });
 }
@@ -33,17 +29,17 @@ export function unbroadcast(g: Tensor, shape: Shape): Tensor {
   return sameShape(g.shape, shape) ? g : sum_to(g, shape);
 }
 
-const addOp = binaryOp('add', 'add', 'a + b', ({ inputs: [a, b], grads: [g] }) => [unbroadcast(g!, a!.shape), unbroadcast(g!, b!.shape)]);
-const subOp = binaryOp('sub', 'sub', 'a - b', ({ inputs: [a, b], grads: [g] }) => [unbroadcast(g!, a!.shape), b!.requires_grad ? unbroadcast(neg(g!), b!.shape) : null]);
-const mulOp = binaryOp('mul', 'mul', 'a * b', ({ inputs: [a, b], grads: [g] }) => [
+const addOp = binaryOp('add', 'a + b', ({ inputs: [a, b], grads: [g] }) => [unbroadcast(g!, a!.shape), unbroadcast(g!, b!.shape)]);
+const subOp = binaryOp('sub', 'a - b', ({ inputs: [a, b], grads: [g] }) => [unbroadcast(g!, a!.shape), b!.requires_grad ? unbroadcast(neg(g!), b!.shape) : null]);
+const mulOp = binaryOp('mul', 'a * b', ({ inputs: [a, b], grads: [g] }) => [
   a!.requires_grad ? unbroadcast(mul(g!, b!), a!.shape) : null,
   b!.requires_grad ? unbroadcast(mul(g!, a!), b!.shape) : null,
 ]);
-const divOp = binaryOp('div', 'div', 'a / b', ({ inputs: [a, b], outputs: [y], grads: [g] }) => [
+const divOp = binaryOp('div', 'a / b', ({ inputs: [a, b], outputs: [y], grads: [g] }) => [
   a!.requires_grad ? unbroadcast(div(g!, b!), a!.shape) : null,
   b!.requires_grad ? unbroadcast(neg(div(mul(g!, y!), b!)), b!.shape) : null, // -g * a / b^2 = -g * y / b
 ]);
-const powOp = binaryOp('pow', 'pow', 'a ** b', ({ inputs: [a, b], outputs: [y], grads: [g] }) => [
+const powOp = binaryOp('pow', 'a ** b', ({ inputs: [a, b], outputs: [y], grads: [g] }) => [
   // d/da = b * a^(b-1) = b * y / a would fail at a = 0; compute a^(b-1) directly.
   a!.requires_grad ? unbroadcast(mul(g!, mul(b!, pow(a!, sub(b!, 1)))), a!.shape) : null,
   b!.requires_grad ? unbroadcast(mul(g!, mul(y!, natlog(a!))), b!.shape) : null,
@@ -59,11 +55,11 @@ function extremumGrad(pick: OpDef<NoAttrs>) {
     ];
   };
 }
-const gtOp = binaryOp('greater', 'gt', 'a > b (1 or 0)', undefined, true);
-const ltOp = binaryOp('less', 'lt', 'a < b (1 or 0)', undefined, true);
-const eqOp = binaryOp('equal', 'eq', 'a == b (1 or 0)', undefined, true);
-const maximumOp = binaryOp('maximum', 'maximum', 'elementwise max(a, b); NaN propagates', extremumGrad(gtOp));
-const minimumOp = binaryOp('minimum', 'minimum', 'elementwise min(a, b); NaN propagates', extremumGrad(ltOp));
+const gtOp = binaryOp('greater', 'a > b (1 or 0)', undefined, true);
+const ltOp = binaryOp('less', 'a < b (1 or 0)', undefined, true);
+const eqOp = binaryOp('equal', 'a == b (1 or 0)', undefined, true);
+const maximumOp = binaryOp('maximum', 'elementwise max(a, b); NaN propagates', extremumGrad(gtOp));
+const minimumOp = binaryOp('minimum', 'elementwise min(a, b); NaN propagates', extremumGrad(ltOp));
 
 /** a + b. */
 export const add = call2(addOp);
@@ -92,17 +88,17 @@ export const less = call2(ltOp);
 /** a == b (1 or 0). */
 export const equal = call2(eqOp);
 /** a >= b (1 or 0). */
-export const greater_equal = call2(binaryOp('greater_equal', 'ge', 'a >= b (1 or 0)', undefined, true));
+export const greater_equal = call2(binaryOp('greater_equal', 'a >= b (1 or 0)', undefined, true));
 /** a <= b (1 or 0). */
-export const less_equal = call2(binaryOp('less_equal', 'le', 'a <= b (1 or 0)', undefined, true));
+export const less_equal = call2(binaryOp('less_equal', 'a <= b (1 or 0)', undefined, true));
 /** a != b (1 or 0). */
-export const not_equal = call2(binaryOp('not_equal', 'ne', 'a != b (1 or 0)', undefined, true));
+export const not_equal = call2(binaryOp('not_equal', 'a != b (1 or 0)', undefined, true));
 /** a && b (nonzero is true; 1 or 0). */
-export const logical_and = call2(binaryOp('logical_and', 'logical_and', 'a && b (nonzero is true; 1 or 0)', undefined, true));
+export const logical_and = call2(binaryOp('logical_and', 'a && b (nonzero is true; 1 or 0)', undefined, true));
 /** a || b (1 or 0). */
-export const logical_or = call2(binaryOp('logical_or', 'logical_or', 'a || b (1 or 0)', undefined, true));
+export const logical_or = call2(binaryOp('logical_or', 'a || b (1 or 0)', undefined, true));
 /** a xor b (1 or 0). */
-export const logical_xor = call2(binaryOp('logical_xor', 'logical_xor', 'a xor b (1 or 0)', undefined, true));
+export const logical_xor = call2(binaryOp('logical_xor', 'a xor b (1 or 0)', undefined, true));
 
 // ---- broadcast_to / sum_to: each is the other's gradient ----
 interface ShapeAttr {
@@ -121,7 +117,6 @@ const broadcastToOp: OpDef<ShapeAttr> = defineOp<ShapeAttr>({
     }
     return [{ shape, dtype: 'float32' }];
   },
-  kernel: ([x], [y], { shape }) => N.broadcast_to!(x!._data, x!.shape, shape, y!._data),
   grad: ({ inputs: [x], grads: [g] }) => [sum_to(g!, x!.shape)],
 });
 const sumToOp: OpDef<ShapeAttr> = defineOp<ShapeAttr>({
@@ -135,7 +130,6 @@ const sumToOp: OpDef<ShapeAttr> = defineOp<ShapeAttr>({
     }
     return [{ shape, dtype: 'float32' }];
   },
-  kernel: ([x], [y], { shape }) => N.sum_to!(x!._data, x!.shape, shape, y!._data),
   grad: ({ inputs: [x], grads: [g] }) => [broadcast_to(g!, x!.shape)],
 });
 

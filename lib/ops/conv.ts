@@ -58,8 +58,6 @@ const backwardInput = defineOp<ConvXShape>({
     expectShape('conv2d_backward_input', 'gy', gy!.shape, convShape('conv2d_backward_input', a.x_shape, w!.shape, a), `conv2d of x ${shapeStr(a.x_shape)} with w ${shapeStr(w!.shape)}`);
     return [{ shape: a.x_shape, dtype: 'float32' }];
   },
-  kernel: ([gy, w], [gx], a) =>
-    N.conv2d_backward_input(gy!._data as Float32Array, gy!.shape as number[], w!._data as Float32Array, w!.shape as number[], gx!._data as Float32Array, a.x_shape, convNative(a)),
 });
 
 const backwardWeight = defineOp<ConvWShape>({
@@ -72,8 +70,6 @@ const backwardWeight = defineOp<ConvWShape>({
     expectShape('conv2d_backward_weight', 'gy', gy!.shape, convShape('conv2d_backward_weight', x!.shape, a.w_shape, a), `conv2d of x ${shapeStr(x!.shape)} with w ${shapeStr(a.w_shape)}`);
     return [{ shape: a.w_shape, dtype: 'float32' }];
   },
-  kernel: ([gy, x], [gw], a) =>
-    N.conv2d_backward_weight(gy!._data as Float32Array, gy!.shape as number[], x!._data as Float32Array, x!.shape as number[], gw!._data as Float32Array, a.w_shape, convNative(a)),
 });
 
 const backwardBias = defineOp({
@@ -86,7 +82,6 @@ const backwardBias = defineOp({
     if (gy!.ndim !== 4) throw new ShapeError(`conv2d_backward_bias: gy must be 4-D (N, C, H, W), got ${shapeStr(gy!.shape)}`);
     return [{ shape: [gy!.shape[1]!], dtype: 'float32' }];
   },
-  kernel: ([gy], [gb]) => N.conv2d_backward_bias(gy!._data as Float32Array, gy!.shape as number[], gb!._data as Float32Array),
 });
 
 const conv2dOp = defineOp<Conv2dAttrs>({
@@ -99,8 +94,6 @@ const conv2dOp = defineOp<Conv2dAttrs>({
     if (b) expectShape('conv2d', 'bias', b.shape, [w!.shape[0]!], `w ${shapeStr(w!.shape)}`);
     return [{ shape, dtype: 'float32' }];
   },
-  kernel: ([x, w, b], [y], a) =>
-    N.conv2d(x!._data as Float32Array, x!.shape as number[], w!._data as Float32Array, w!.shape as number[], (b?._data ?? null) as Float32Array | null, y!._data as Float32Array, convNative(a)),
   grad: ({ inputs: [x, w, b], grads: [gy], attrs }) => [
     x!.requires_grad ? dispatch(backwardInput, [gy!, w!], { ...attrs, x_shape: [...x!.shape] })[0]! : null,
     w!.requires_grad ? dispatch(backwardWeight, [gy!, x!], { ...attrs, w_shape: [...w!.shape] })[0]! : null,
@@ -156,7 +149,6 @@ const maxPoolBackward = defineOp<{ x_shape: number[] }>({
     }
     return [{ shape: x_shape, dtype: 'float32' }];
   },
-  kernel: ([gy, idx], [gx], { x_shape }) => N.maxpool2d_backward(gy!._data as Float32Array, gy!.shape as number[], idx!._data as Int32Array, gx!._data as Float32Array, x_shape),
 });
 
 const maxPoolOp = defineOp<MaxPool2dAttrs>({
@@ -171,7 +163,6 @@ const maxPoolOp = defineOp<MaxPool2dAttrs>({
       { shape, dtype: 'int32', differentiable: false },
     ];
   },
-  kernel: ([x], [y, idx], a) => N.maxpool2d(x!._data as Float32Array, x!.shape as number[], y!._data as Float32Array, idx!._data as Int32Array, poolNative(a)),
   grad: ({ inputs: [x], outputs: [, idx], grads: [gy] }) => [gy ? dispatch(maxPoolBackward, [gy, idx!], { x_shape: [...x!.shape] })[0]! : null],
 });
 

@@ -59,8 +59,6 @@ const conv1dOp = defineOp<Conv1dAttrs>({
     if (b) expectShape('conv1d', 'bias', b.shape, [w!.shape[0]!], `w ${shapeStr(w!.shape)}`);
     return [{ shape, dtype: 'float32' }];
   },
-  kernel: ([x, w, b], [y], a) =>
-    N.conv2d(x!._data as Float32Array, unit(x!.shape), w!._data as Float32Array, unit(w!.shape), (b?._data ?? null) as Float32Array | null, y!._data as Float32Array, as2d(a)),
   grad: ({ inputs: [x, w, b], grads: [gy], attrs }) => {
     const a2 = as2d(attrs);
     const gy4 = x!.requires_grad || w!.requires_grad ? reshape(gy!, unit(gy!.shape)) : null;

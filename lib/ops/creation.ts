@@ -1,6 +1,5 @@
 // Tensor factories as catalog ops (no inputs): zeros, ones, full, arange and the seeded random
 // ones. Random ops carry their (seed, offset) as attributes, so a recorded graph replays them.
-import { native } from '../native/load.js';
 import { ArgError, AttrError, DtypeError } from '../errors.js';
 import { type DType, checkInt32 } from '../tensor/dtype.js';
 import { nextStream } from '../tensor/random.js';
@@ -10,7 +9,6 @@ import { checkShape } from '../tensor/create.js';
 import { type AttrCheck, type AttrSchema, int, intList, num, oneOf, parseAttrs, required } from './attrs.js';
 import { defineOp, dispatch } from './define.js';
 
-const N = native();
 
 type ShapeArg = number | readonly number[];
 const toShape = (s: ShapeArg): number[] => checkShape(typeof s === 'number' ? [s] : s);
@@ -141,7 +139,6 @@ const uniformOp = defineOp<RandAttrs>({
   inputs: [],
   attrs: randSchema(0, 1),
   infer: (_, a) => [{ shape: a.shape, dtype: 'float32' }],
-  kernel: (_, [y], a) => N.rand_uniform(y!._data as Float32Array, a.a, a.b, a.seed, a.offset),
 });
 const normalOp = defineOp<RandAttrs>({
   name: 'normal',
@@ -149,7 +146,6 @@ const normalOp = defineOp<RandAttrs>({
   inputs: [],
   attrs: randSchema(0, 1),
   infer: (_, a) => [{ shape: a.shape, dtype: 'float32' }],
-  kernel: (_, [y], a) => N.rand_normal(y!._data as Float32Array, a.a, a.b, a.seed, a.offset),
 });
 
 function random(fn: string, op: typeof uniformOp, shape: ShapeArg, a: number, b: number, options: CreationOptions): Tensor {

@@ -9,6 +9,7 @@ import type { DType } from '../tensor/dtype.js';
 import { type Shape, Tensor } from '../tensor/tensor.js';
 import { type AttrSchema, parseAttrs } from './attrs.js';
 import { type Work, segmented } from '../io/drive.js';
+import { hasKernel, runKernel } from '../native/kernels.js';
 
 export interface InputSpec {
   name: string;
@@ -43,8 +44,14 @@ export interface OpDef<A = Record<string, never>> {
   attrs: AttrSchema<A>;
   /** Output shapes and dtypes from input shapes/dtypes and attrs only (runs before any kernel, also in graph mode). */
   infer(inputs: (Tensor | null)[], attrs: A): OutMeta[];
-  /** Writes every element of every output. */
+  /**
+   * A kernel written in TypeScript (CPU only), writing every element of every output. Without
+   * it (and without view) the op runs its native kernel, found by (op name, device) in the
+   * kernel registry (lib/native/kernels.ts) with the parsed attrs.
+   */
   kernel?(inputs: (Tensor | null)[], outputs: Tensor[], attrs: A): void;
+  /** The attributes the native kernel gets, when they differ from the parsed attrs. */
+  kernelAttrs?(attrs: A, inputs: (Tensor | null)[]): object;
   /** Instead of kernel: builds outputs without computing (views such as reshape share the input's data). */
   view?(inputs: (Tensor | null)[], metas: OutMeta[], attrs: A): Tensor[];
   /** Gradients w.r.t. the inputs, built only from catalog ops (null where none). Absent: not differentiable. */
@@ -63,7 +70,7 @@ const catalog = new Map<string, OpDef<any>>();
 /** Declares an op in the catalog (name, doc, inputs, attrs, infer, kernel or view, grad); see the README's "Adding an op". */
 export function defineOp<A = Record<string, never>>(def: OpDef<A>): OpDef<A> {
   if (catalog.has(def.name)) throw new Error(`defineOp: op '${def.name}' is declared twice`);
-  if (!def.kernel === !def.view) throw new Error(`defineOp: op '${def.name}' needs exactly one of kernel and view`);
+  if (def.kernel && def.view) throw new Error(`defineOp: op '${def.name}' has both a kernel and a view`);
   catalog.set(def.name, def);
   return def;
 }
@@ -127,10 +134,29 @@ function checkInputs(def: OpDef<any>, inputs: (Tensor | null)[], validating = fa
   return device;
 }
 
-// No op of the catalog has a CUDA kernel wired yet: computing one on the CPU instead would be
-// a silent fallback, so it is an error naming the op (views, which copy nothing, work anywhere).
-function noKernel(def: OpDef<any>, device: string): DeviceError {
-  return new DeviceError(`${def.name}: no kernel for device '${device}' yet (the op runs on the CPU only; move its inputs with .to('cpu'))`);
+/**
+ * Whether op `def` can compute on `device`: a view works anywhere (it copies nothing), a
+ * TypeScript kernel on the CPU only, a native kernel where the kernel registry has one.
+ */
+export function runsOn(def: OpDef<any>, device: string): boolean {
+  if (def.view) return true;
+  if (def.kernel) return device === 'cpu';
+  return device === 'cpu' || hasKernel(def.name, device);
+}
+
+// Computing on the CPU instead would be a silent fallback, so it is an error naming the op.
+function checkRuns(def: OpDef<any>, device: string): void {
+  if (device === 'cpu' || def.view) return;
+  if (!runsOn(def, device)) throw new DeviceError(`${def.name}: no kernel for device '${device}' (move its inputs with .to('cpu'))`);
+  // The registry has a kernel there, but a tensor on a CUDA device still keeps its values in host
+  // memory: a device kernel must not be handed host pointers.
+  throw new DeviceError(`${def.name}: its '${device}' kernel cannot run yet: tensors on '${device}' keep their values in host memory for now (move its inputs with .to('cpu'))`);
+}
+
+/** Runs op `def`'s kernel on `device`: its TypeScript kernel, or its native one by (name, device). */
+function runOpKernel<A>(def: OpDef<A>, device: string, inputs: (Tensor | null)[], outputs: Tensor[], attrs: A): void {
+  if (def.kernel) def.kernel(inputs, outputs, attrs);
+  else runKernel(def.name, device, inputs, outputs, def.kernelAttrs ? def.kernelAttrs(attrs, inputs) : (attrs as object));
 }
 
 function wrap(def: OpDef<any>, err: unknown): unknown {
@@ -157,7 +183,7 @@ export function inferCall<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A)
 /** Runs op `def` on tensors with already-parsed attrs; returns all its outputs. */
 export function dispatch<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A): Tensor[] {
   const device = checkInputs(def, inputs);
-  if (device !== 'cpu' && !def.view) throw noKernel(def, device);
+  checkRuns(def, device);
   let metas: OutMeta[];
   try {
     metas = def.infer(inputs, attrs);
@@ -175,7 +201,7 @@ export function dispatch<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A):
     outputs = new Array(metas.length);
     for (let i = 0; i < metas.length; i++) outputs[i] = Tensor._alloc(metas[i]!.shape, metas[i]!.dtype);
     try {
-      def.kernel!(inputs, outputs, attrs);
+      runOpKernel(def, device, inputs, outputs, attrs);
     } catch (err) {
       for (const o of outputs) o.dispose();
       throw wrap(def, err);
@@ -227,14 +253,14 @@ export function dispatchInPlace<A>(def: OpDef<A>, inputs: (Tensor | null)[], att
  */
 export function dispatchInto<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A, given: (Tensor | null)[]): Tensor[] {
   const device = checkInputs(def, inputs);
-  if (device !== 'cpu') throw noKernel(def, device);
+  checkRuns(def, device);
   let metas: OutMeta[];
   try {
     metas = def.infer(inputs, attrs);
   } catch (err) {
     throw wrap(def, err);
   }
-  if (!def.kernel || given.length !== metas.length) throw new ArgError(`${def.name}: an in-place call needs a kernel and one target per output (${metas.length})`);
+  if (def.view || given.length !== metas.length) throw new ArgError(`${def.name}: an in-place call needs a kernel and one target per output (${metas.length})`);
   const fresh: Tensor[] = [];
   const outputs = metas.map((m, i) => {
     const t = given[i];
@@ -251,7 +277,7 @@ export function dispatchInto<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs:
     return t;
   });
   try {
-    def.kernel(inputs, outputs, attrs);
+    runOpKernel(def, device, inputs, outputs, attrs);
   } catch (err) {
     for (const t of fresh) t.dispose();
     throw wrap(def, err);
@@ -271,7 +297,7 @@ export function dispatchKnown<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs
   else {
     outputs = metas.map((m, i) => given?.[i] ?? Tensor._alloc(m.shape, m.dtype));
     try {
-      def.kernel!(inputs, outputs, attrs);
+      runOpKernel(def, inputDevice(inputs), inputs, outputs, attrs);
     } catch (err) {
       outputs.forEach((o, i) => given?.[i] == null && o.dispose());
       throw wrap(def, err);
@@ -279,6 +305,12 @@ export function dispatchKnown<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs
   }
   if (listeners.length) for (const l of listeners.slice()) l(def, inputs, outputs, attrs);
   return outputs;
+}
+
+/** The device of the first given input ('cpu' for none): a validated node's inputs share one. */
+function inputDevice(inputs: (Tensor | null)[]): string {
+  for (const x of inputs) if (x) return x.device;
+  return 'cpu';
 }
 
 /** Records ops as graph nodes instead of running them (lib/graph), while a graph is being defined. */

@@ -1,7 +1,6 @@
 // Inverted dropout on the counter-based Philox stream. The op outputs a float32 mask holding
 // 0 or 1/(1-p) (the native byte mask cannot be a Tensor), so the gradient is just gy * mask and
 // a recorded graph replays the same mask from the (seed, offset) attributes.
-import { native } from '../native/load.js';
 import { nextStream } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
@@ -9,8 +8,6 @@ import { type AttrSchema, bool, int, num, parseAttrs, required } from './attrs.j
 import { defineOp, dispatch } from './define.js';
 import { mul } from './binary.js';
 import { pos } from './unary.js';
-
-const N = native();
 
 interface DropoutAttrs {
   p: number;
@@ -34,18 +31,6 @@ const dropoutOp = defineOp<DropoutAttrs>({
     { shape: x!.shape, dtype: 'float32' },
     { shape: x!.shape, dtype: 'float32', differentiable: false },
   ],
-  kernel: ([x], [y, mask], a) => {
-    const m = mask!._data as Float32Array;
-    if (!a.training || a.p === 0) {
-      y!._data.set(x!._data);
-      m.fill(1);
-      return;
-    }
-    const keep = new Uint8Array(x!.size);
-    N.dropout(x!._data as Float32Array, y!._data as Float32Array, keep, a.p, a.seed, a.offset);
-    m.fill(1);
-    N.dropout_backward(m, keep, a.p, m); // 1 * kept / (1 - p): the same scale the forward used
-  },
   grad: ({ outputs: [, mask], grads: [gy] }) => [mul(gy!, mask!)],
 });
 

@@ -1,13 +1,10 @@
 // embedding: rows of a weight table picked by int32 ids, with a scatter-add backward op.
-import { native } from '../native/load.js';
 import { RangeIndexError, ShapeError } from '../errors.js';
 import { type Tensor, shapeStr } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
 import { int, nullable, parseAttrs, required } from './attrs.js';
 import { defineOp, dispatch } from './define.js';
 import { expectShape } from './nn-common.js';
-
-const N = native();
 
 interface EmbeddingAttrs {
   /** Row whose gradient stays zero (negative counts from the end), like torch's padding_idx. */
@@ -36,8 +33,6 @@ const embeddingBackward = defineOp<EmbeddingBackwardAttrs>({
     checkPadding('embedding_backward', a.padding_idx, a.num_weights);
     return [{ shape: [a.num_weights, d], dtype: 'float32' }];
   },
-  kernel: ([gy, ids], [gw], a) =>
-    N.embedding_backward(gy!._data as Float32Array, ids!._data as Int32Array, a.num_weights, gw!.shape[1]!, a.padding_idx, gw!._data as Float32Array),
 });
 
 const embeddingOp = defineOp<EmbeddingAttrs>({
@@ -50,7 +45,6 @@ const embeddingOp = defineOp<EmbeddingAttrs>({
     checkPadding('embedding', a.padding_idx, w!.shape[0]!);
     return [{ shape: [...ids!.shape, w!.shape[1]!], dtype: 'float32' }];
   },
-  kernel: ([ids, w], [y]) => N.embedding(w!._data as Float32Array, w!.shape as number[], ids!._data as Int32Array, y!._data as Float32Array),
   grad: ({ inputs: [ids, w], grads: [gy], attrs }) => [null, dispatch(embeddingBackward, [gy!, ids!], { ...attrs, num_weights: w!.shape[0]! })[0]!],
 });
 

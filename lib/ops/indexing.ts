@@ -2,7 +2,7 @@
 // and one_hot_encoding.
 // gather runs on the native embedding kernels: x viewed as [P, A, Q] (A = the gathered axis) is
 // permuted to rows [A, P*Q], rows are picked by the indices, and the result permuted back.
-import { native } from '../native/load.js';
+import { type KernelTensor, runKernel } from '../native/kernels.js';
 import { RangeIndexError, ShapeError, fromNative } from '../errors.js';
 import type { Data } from '../tensor/dtype.js';
 import { type Shape, Tensor, numel, shapeStr } from '../tensor/tensor.js';
@@ -12,7 +12,10 @@ import { defineOp, dispatch } from './define.js';
 import { normAxis, toIndices } from './axes.js';
 import { sameShape } from './shape-rules.js';
 
-const N = native();
+/** A buffer with a shape, for the native kernels gather is made of (CPU). */
+const T = (data: Data, shape: readonly number[]): KernelTensor => ({ _data: data, shape });
+const run = (op: string, inputs: KernelTensor[], out: KernelTensor, attrs: object = {}) => runKernel(op, 'cpu', inputs, [out], attrs);
+const SWAP = { perm: [1, 0, 2] };
 
 /** The embedding kernel copies 32-bit rows without arithmetic, so int32 data goes through it as float32 bits. */
 const asF32 = (d: Data): Float32Array => (d instanceof Float32Array ? d : new Float32Array(d.buffer, d.byteOffset, d.length));
@@ -57,13 +60,13 @@ const gatherBackwardOp = defineOp<GatherAttrs & { shape: number[] }>({
     const ids = idx!._data as Int32Array;
     const g = dy!._data as Float32Array;
     const out = gx!._data as Float32Array;
-    if (P === 1) return N.embedding_backward(g, ids, A, Q, null, out);
+    if (P === 1) return run('embedding_backward', [T(g, [I, Q]), T(ids, [I])], T(out, [A, Q]));
     // dy [P, I, Q] -> [I, P*Q]; scatter-add rows into [A, P*Q]; -> [P, A, Q]
     scratch(I * P * Q, (rows) => {
-      N.permute(g, [P, I, Q], [1, 0, 2], rows);
+      run('permute', [T(g, [P, I, Q])], T(rows, [I, P, Q]), SWAP);
       scratch(A * P * Q, (acc) => {
-        N.embedding_backward(rows, ids, A, P * Q, null, acc);
-        N.permute(acc, [A, P, Q], [1, 0, 2], out);
+        run('embedding_backward', [T(rows, [I, P * Q]), T(ids, [I])], T(acc, [A, P * Q]));
+        run('permute', [T(acc, [A, P, Q])], T(out, [P, A, Q]), SWAP);
       });
     });
   },
@@ -83,13 +86,13 @@ const gatherOp = defineOp<GatherAttrs>({
     const src = asF32(x!._data);
     const out = asF32(y!._data);
     try {
-      if (P === 1) return N.embedding(src, [A, Q], ids, out);
+      if (P === 1) return run('embedding', [T(ids, [I]), T(src, [A, Q])], T(out, [I, Q]));
       // x [P, A, Q] -> rows [A, P*Q]; pick rows -> [I, P, Q]; -> [P, I, Q]
       scratch(A * P * Q, (rows) => {
-        N.permute(src, [P, A, Q], [1, 0, 2], rows);
+        run('permute', [T(src, [P, A, Q])], T(rows, [A, P, Q]), SWAP);
         scratch(I * P * Q, (picked) => {
-          N.embedding(rows, [A, P * Q], ids, picked);
-          N.permute(picked, [I, P, Q], [1, 0, 2], out);
+          run('embedding', [T(ids, [I]), T(rows, [A, P * Q])], T(picked, [I, P * Q]));
+          run('permute', [T(picked, [I, P, Q])], T(out, [P, I, Q]), SWAP);
         });
       });
     } catch (err) {

@@ -35,13 +35,6 @@ const concatOp = defineOp<{ axis: number }>({
     // The native rule names the first tensor whose shape differs and the dim.
     return [{ shape: N.concat_shape(ins.map((x) => x!.shape as number[]), axis), dtype }];
   },
-  kernel: (ins, [y], { axis }) =>
-    N.concat(
-      ins.map((x) => x!._data),
-      ins.map((x) => x!.shape as number[]),
-      axis,
-      y!._data,
-    ),
   grad: ({ inputs, grads: [g], attrs: { axis } }) => {
     const a = normAxis('concat', axis, g!.ndim);
     return splitSizes(g!, inputs.map((x) => x!.shape[a]!), a);
@@ -66,14 +59,6 @@ const splitOp = defineOp<SplitAttrs>({
     }
     return sizes.map((s) => ({ shape: withDim(x!.shape, a, s), dtype: x!.dtype }));
   },
-  kernel: ([x], outs, { sizes, axis }) =>
-    N.split(
-      x!._data,
-      x!.shape as number[],
-      axis,
-      sizes,
-      outs.map((o) => o._data),
-    ),
   // Pieces no gradient reached contribute zeros.
   grad: ({ outputs, grads, attrs: { axis } }) => [concat(grads.map((g, i) => g ?? zeros(outputs[i]!.shape)), axis)],
 });
@@ -152,7 +137,6 @@ const sliceBackwardOp = defineOp<SliceAttrs & { shape: number[] }>({
     if (!sameShape(dy!.shape, want)) throw new ShapeError(`slice_backward: dy has shape ${shapeStr(dy!.shape)}, but slicing x ${shapeStr(shape)} gives ${shapeStr(want)}`);
     return [{ shape, dtype: 'float32' }];
   },
-  kernel: ([dy], [gx], a) => N.slice_backward(dy!._data as Float32Array, dy!.shape as number[], a.shape, a.starts, a.ends, a.steps, gx!._data as Float32Array),
 });
 
 const sliceOp = defineOp<SliceAttrs>({
@@ -161,7 +145,6 @@ const sliceOp = defineOp<SliceAttrs>({
   inputs: [{ name: 'x', dtype: 'any' }],
   attrs: sliceSchema,
   infer: ([x], { starts, ends, steps }) => [{ shape: N.slice_shape(x!.shape as number[], starts, ends, steps), dtype: x!.dtype }],
-  kernel: ([x], [y], { starts, ends, steps }) => N.slice(x!._data, x!.shape as number[], starts, ends, steps, y!._data),
   grad: ({ inputs: [x], grads: [g], attrs }) => [dispatch(sliceBackwardOp, [g!], { ...attrs, shape: x!.shape.slice() })[0]!],
 });
 
@@ -244,7 +227,6 @@ const padBackwardOp = defineOp<Omit<PadAttrs, 'value'> & { shape: number[] }>({
     if (!sameShape(dy!.shape, want)) throw new ShapeError(`pad_backward: dy has shape ${shapeStr(dy!.shape)}, but padding x ${shapeStr(shape)} gives ${shapeStr(want)}`);
     return [{ shape, dtype: 'float32' }];
   },
-  kernel: ([dy], [gx], { pads, mode }) => N.pad_backward(dy!._data as Float32Array, dy!.shape as number[], pads, mode, gx!._data as Float32Array),
 });
 
 const padOp = defineOp<PadAttrs>({
@@ -253,7 +235,6 @@ const padOp = defineOp<PadAttrs>({
   inputs: [{ name: 'x' }],
   attrs: { pads: { check: intList(), default: required }, mode: { check: padModes, default: 'constant' }, value: { check: num(), default: 0 } },
   infer: ([x], { pads, mode }) => [{ shape: padShape('pad', x!.shape, pads, mode), dtype: 'float32' }],
-  kernel: ([x], [y], { pads, mode, value }) => N.pad(x!._data as Float32Array, x!.shape as number[], pads, mode, value, y!._data as Float32Array),
   grad: ({ inputs: [x], grads: [g], attrs: { pads, mode } }) => [dispatch(padBackwardOp, [g!], { pads, mode, shape: x!.shape.slice() })[0]!],
 });
 

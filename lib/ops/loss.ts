@@ -14,7 +14,6 @@ import { expectShape, nativeShape } from './nn-common.js';
 
 const N = native();
 type Reduction = 'mean' | 'sum' | 'none';
-const F = (t: Tensor | null | undefined) => (t ? (t._data as Float32Array) : null);
 const reduction = { check: oneOf<Reduction>('mean', 'sum', 'none'), default: 'mean' as Reduction };
 
 // ---- mse_loss ----
@@ -37,7 +36,6 @@ const mseBackward = defineOp<MseAttrs>({
       { shape: p!.shape, dtype: 'float32' },
     ];
   },
-  kernel: ([p, t, g], [gp, gt], a) => N.mse_loss_backward(F(p)!, F(t)!, F(g)!, F(gp), F(gt), a.reduction),
 });
 
 const mseOp = defineOp<MseAttrs>({
@@ -49,7 +47,6 @@ const mseOp = defineOp<MseAttrs>({
     expectShape('mse_loss', 'target', t!.shape, p!.shape, 'pred');
     return [{ shape: N.mse_loss_shape(p!.shape as number[], a.reduction), dtype: 'float32' }];
   },
-  kernel: ([p, t], [y], a) => N.mse_loss(F(p)!, F(t)!, F(y)!, a.reduction),
   grad: ({ inputs: [p, t], grads: [g], attrs }) => {
     const [gp, gt] = dispatch(mseBackward, [p!, t!, g!], attrs);
     return [p!.requires_grad ? gp! : null, t!.requires_grad ? gt! : null];
@@ -107,7 +104,6 @@ const ceBackward = defineOp<CrossEntropyAttrs>({
     expectShape('cross_entropy_backward', 'gloss', g!.shape, ceInfer('cross_entropy_backward', l!, t!, w, a), 'the loss');
     return [{ shape: l!.shape, dtype: 'float32' }];
   },
-  kernel: ([l, t, w, g], [gl], a) => N.cross_entropy_backward(F(l)!, l!.shape as number[], t!._data, F(w), F(g)!, F(gl)!, a),
 });
 
 /** d loss / d target for probability targets: -(1 - label_smoothing) * w_c * log_softmax(logits)_c, scaled by gloss. */
@@ -127,7 +123,6 @@ const ceOp = defineOp<CrossEntropyAttrs>({
   inputs: [{ name: 'logits' }, { name: 'target', dtype: 'any' }, { name: 'weight', optional: true }],
   attrs: ceSchema,
   infer: ([l, t, w], a) => [{ shape: ceInfer('cross_entropy', l!, t!, w, a), dtype: 'float32' }],
-  kernel: ([l, t, w], [y], a) => N.cross_entropy(F(l)!, l!.shape as number[], t!._data, F(w), F(y)!, a),
   // No gradient flows into the class weights (constants, as in every torch model).
   grad: ({ inputs: [l, t, w], grads: [g], attrs }) => [
     l!.requires_grad ? dispatch(ceBackward, [l!, t!, w, g!], attrs)[0]! : null,

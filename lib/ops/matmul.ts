@@ -21,7 +21,6 @@ const matmulOp = defineOp<MatmulAttrs>({
   inputs: [{ name: 'a' }, { name: 'b' }],
   attrs: schema,
   infer: ([a, b], t) => [{ shape: N.matmul_shape(a!.shape as number[], b!.shape as number[], t.trans_a, t.trans_b), dtype: 'float32' }],
-  kernel: ([a, b], [y], t) => N.matmul(a!._data as Float32Array, a!.shape as number[], b!._data as Float32Array, b!.shape as number[], y!._data as Float32Array, t.trans_a, t.trans_b),
   grad: ({ inputs: [a0, b0], grads: [g0], attrs: { trans_a: ta, trans_b: tb } }) => {
     // Work on >= 2-D forms: a [k] acts as [1, k], b [k] as [k, 1], and g gets those dims back.
     const a = a0!.ndim === 1 ? reshape(a0!, [1, a0!.shape[0]!]) : a0!;

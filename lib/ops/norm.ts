@@ -1,7 +1,6 @@
 // batch_norm and layer_norm (torch.nn.functional semantics) with their backward ops.
 // batch_norm is pure: the updated running statistics are new output tensors, never written
 // into its inputs, so a recorded graph can carry them from step to step.
-import { native } from '../native/load.js';
 import { ArgError, AttrError, ShapeError } from '../errors.js';
 import { type Tensor, shapeStr } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
@@ -10,8 +9,6 @@ import { defineOp, dispatch } from './define.js';
 import { zeros_like } from './creation.js';
 import { expectShape } from './nn-common.js';
 
-const N = native();
-const F = (t: Tensor | null | undefined) => (t ? (t._data as Float32Array) : null);
 
 export interface BatchNormAttrs {
   training: boolean;
@@ -42,15 +39,6 @@ const bnBackward = defineOp<{ training: boolean }>({
       { shape: c, dtype: 'float32' },
       { shape: c, dtype: 'float32' },
     ];
-  },
-  kernel: ([gy, x, w, sm, si], [gx, gw, gb], a) => {
-    if (x!.size === 0) {
-      // An empty batch: gx is empty, the weight and bias gradients are sums of nothing.
-      gw!._data.fill(0);
-      gb!._data.fill(0);
-      return;
-    }
-    N.batch_norm_backward(F(gy)!, F(x)!, x!.shape as number[], F(w), F(sm)!, F(si)!, F(gx), F(gw), F(gb), { training: a.training });
   },
 });
 
@@ -83,12 +71,6 @@ const bnOp = defineOp<BatchNormAttrs>({
     // An empty batch has no statistics to save: [0], not C values sized by a dim of nothing.
     const saved = x!.size === 0 ? null : x!;
     return [{ shape: x!.shape, dtype: 'float32' }, stat(saved), stat(saved), stat(rm), stat(rv)];
-  },
-  kernel: ([x, w, b, rm, rv], [y, sm, si, nrm, nrv], a) => {
-    if (rm) nrm!._data.set(rm._data);
-    if (rv) nrv!._data.set(rv._data);
-    if (x!.size === 0) return; // an empty batch: nothing to normalize, running stats unchanged
-    N.batch_norm(F(x)!, x!.shape as number[], F(w), F(b), rm ? F(nrm) : null, rv ? F(nrv) : null, F(y)!, F(sm), F(si), a);
   },
   grad: ({ inputs: [x, w, b], outputs: [, sm, si], grads: [gy], attrs }) => {
     if (!gy) return [null, null, null, null, null];
@@ -167,8 +149,6 @@ const lnBackward = defineOp<LayerNormAttrs>({
       { shape: a.normalized_shape, dtype: 'float32' },
     ];
   },
-  kernel: ([gy, x, m, r, w], [gx, gw, gb], a) =>
-    N.layer_norm_backward(F(gy)!, F(x)!, x!.shape as number[], a.normalized_shape, F(m)!, F(r)!, F(w), F(gx), F(gw), F(gb)),
 });
 
 const lnOp = defineOp<LayerNormAttrs>({
@@ -186,7 +166,6 @@ const lnOp = defineOp<LayerNormAttrs>({
       { shape: stat, dtype: 'float32', differentiable: false },
     ];
   },
-  kernel: ([x, w, b], [y, m, r], a) => N.layer_norm(F(x)!, x!.shape as number[], a.normalized_shape, F(w), F(b), F(y)!, F(m), F(r), a.eps),
   grad: ({ inputs: [x, w, b], outputs: [, m, r], grads: [gy], attrs }) => {
     if (!gy) return [null, null, null];
     const [gx, gw, gb] = dispatch(lnBackward, [gy, x!, m!, r!, w], attrs);

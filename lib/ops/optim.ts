@@ -1,15 +1,12 @@
 // Optimizer updates as pure ops: (param, grad, state...) in, (param', state'...) out, on the native
 // fused kernels (torch 1.13 update rules). A recorded training step is therefore data flow only;
 // eager optimizers run the same ops in place (dispatchInPlace), so both give the same bits.
-import { native } from '../native/load.js';
 import { AttrError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type AttrSchema, bool, int, num } from './attrs.js';
 import { type OutMeta, defineOp } from './define.js';
 import { expectShape } from './nn-common.js';
 
-const N = native();
-const F = (t: Tensor) => t._data as Float32Array;
 const hyper = num({ min: 0, finite: true });
 
 /** Every present input has the param's shape; one float32 output per param/state input. */
@@ -17,17 +14,6 @@ function sameAsParam(op: string, names: string[], inputs: (Tensor | null)[], out
   const p = inputs[0]!;
   inputs.forEach((t, i) => t && i > 0 && expectShape(op, names[i]!, t.shape, p.shape, 'param'));
   return outputsFor.filter((i) => inputs[i]).map(() => ({ shape: p.shape, dtype: 'float32', differentiable: false }));
-}
-
-/** Output k starts as a copy of its input (a no-op when it is the input: an in-place run). */
-function start(inputs: (Tensor | null)[], outputs: Tensor[], from: number[]): void {
-  let k = 0;
-  for (const i of from) {
-    const src = inputs[i];
-    if (!src) continue;
-    const dst = outputs[k++]!;
-    if (dst._data !== src._data) dst._data.set(src._data);
-  }
 }
 
 interface AdamUpdateAttrs {
@@ -61,12 +47,6 @@ export const adamUpdateOp = defineOp<AdamUpdateAttrs>({
     if (a.amsgrad !== (inputs[4] != null)) throw new AttrError(`adam_update: max_exp_avg_sq must be given exactly when amsgrad is set (amsgrad ${a.amsgrad})`);
     return sameAsParam('adam_update', ADAM_INPUTS, inputs, [0, 2, 3, 4]);
   },
-  kernel: (inputs, outputs, a) => {
-    start(inputs, outputs, [0, 2, 3, 4]);
-    const [p, m, v, vmax] = outputs;
-    const { step, ...attrs } = a;
-    N.adam_step(F(p!), F(inputs[1]!), F(m!), F(v!), vmax ? F(vmax) : null, step, attrs);
-  },
 });
 
 interface RmspropUpdateAttrs {
@@ -97,13 +77,6 @@ export const rmspropUpdateOp = defineOp<RmspropUpdateAttrs>({
     if (a.centered !== (inputs[4] != null)) throw new AttrError(`rmsprop_update: grad_avg must be given exactly when centered is set (centered ${a.centered})`);
     return sameAsParam('rmsprop_update', RMS_INPUTS, inputs, [0, 2, 3, 4]);
   },
-  kernel: (inputs, outputs, a) => {
-    start(inputs, outputs, [0, 2, 3, 4]);
-    const [p, sq] = outputs;
-    const mom = inputs[3] ? outputs[2]! : null;
-    const avg = inputs[4] ? outputs[inputs[3] ? 3 : 2]! : null;
-    N.rmsprop_step(F(p!), F(inputs[1]!), F(sq!), mom && F(mom), avg && F(avg), a);
-  },
 });
 
 interface SgdUpdateAttrs {
@@ -131,11 +104,5 @@ export const sgdUpdateOp = defineOp<SgdUpdateAttrs>({
   infer: (inputs, a) => {
     if ((a.momentum > 0) !== (inputs[2] != null)) throw new AttrError(`sgd_update: momentum_buffer must be given exactly when momentum > 0 (momentum ${a.momentum})`);
     return sameAsParam('sgd_update', SGD_INPUTS, inputs, [0, 2]);
-  },
-  kernel: (inputs, outputs, a) => {
-    start(inputs, outputs, [0, 2]);
-    const [p, buf] = outputs;
-    const { step, ...attrs } = a;
-    N.sgd_step(F(p!), F(inputs[1]!), buf ? F(buf) : null, step, attrs);
   },
 });

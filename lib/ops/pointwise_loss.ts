@@ -3,7 +3,7 @@
 // a backward op giving [gpred, gtarget]. Kernels loop in JavaScript (float64 per element and for
 // the sum, in index order, so results do not depend on threads); weight and pos_weight broadcast
 // to pred's shape and are constants (no gradient flows into them, as in torch models).
-import { native } from '../native/load.js';
+import { runKernel } from '../native/kernels.js';
 import { ArgError, ShapeError } from '../errors.js';
 import { type Tensor, shapeStr } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
@@ -12,7 +12,6 @@ import { type OpDef, defineOp, dispatch } from './define.js';
 import { sameShape } from './shape-rules.js';
 import { expectShape } from './nn-common.js';
 
-const N = native();
 export type Reduction = 'mean' | 'sum' | 'none';
 const reduction = { check: oneOf<Reduction>('mean', 'sum', 'none'), default: 'mean' as Reduction };
 
@@ -42,7 +41,7 @@ function expanded(w: Tensor | null, shape: readonly number[]): Float32Array | nu
   const d = w._data as Float32Array;
   if (sameShape(w.shape, shape)) return d;
   const out = new Float32Array(d.length === 0 ? 0 : shape.reduce((a, b) => a * b, 1));
-  N.broadcast_to(d, w.shape as number[], shape as number[], out);
+  runKernel('broadcast_to', 'cpu', [w], [{ _data: out, shape }], {});
   return out;
 }
 

@@ -1,7 +1,7 @@
 // Average pooling (torch.nn.functional semantics): avg_pool2d and adaptive_avg_pool2d with their
-// backward ops, and global_avg_pool2d. Each op lays out its windows here (the one place their
-// rules live: rows and columns each output reads, and its divisor); one native kernel pair
-// averages over any such windows, plane by plane, in a fixed order (deterministic).
+// backward ops, and global_avg_pool2d. Their native kernels lay out each op's windows (rows and
+// columns each output reads, and its divisor: native/src/registry_conv.cpp) and average over
+// them plane by plane, in a fixed order (deterministic).
 import { native } from '../native/load.js';
 import { ShapeError } from '../errors.js';
 import { type Tensor, numel, shapeStr } from '../tensor/tensor.js';
@@ -48,57 +48,6 @@ const avgSchema: AttrSchema<AvgPool2dAttrs> = {
 const avgShape = (op: string, x: readonly number[], a: AvgPool2dAttrs) =>
   nativeShape(op, { x }, () => N.maxpool2d_shape(x as number[], { kernel_size: a.kernel_size, stride: a.stride, padding: a.padding, dilation: 1, ceil_mode: a.ceil_mode }));
 
-/**
- * Where each output of a plane reads: rows [h0[oh], h1[oh]) and columns [w0[ow], w1[ow]) of the
- * input, and the divisor of its sum by output position oh * OW + ow.
- */
-interface Windows {
-  h0: Int32Array;
-  h1: Int32Array;
-  w0: Int32Array;
-  w1: Int32Array;
-  div: Int32Array;
-}
-
-/** avg_pool2d's windows: clipped to the padded input first, whose window size is the divisor with count_include_pad (torch's rule). */
-function avgWindows(xShape: readonly number[], yShape: readonly number[], a: AvgPool2dAttrs): Windows {
-  const [, H, W] = planes('avg_pool2d', xShape);
-  const [, OH, OW] = planes('avg_pool2d', yShape);
-  const [kh, kw] = pair(a.kernel_size);
-  const [sh, sw] = pair(a.stride ?? a.kernel_size);
-  const [ph, pw] = pair(a.padding);
-  const axis = (O: number, I: number, k: number, st: number, pad: number) => {
-    const lo = new Int32Array(O), hi = new Int32Array(O), padded = new Int32Array(O);
-    for (let o = 0; o < O; o++) {
-      const start = o * st - pad;
-      const stop = Math.min(start + k, I + pad);
-      padded[o] = stop - start;
-      lo[o] = Math.max(start, 0);
-      hi[o] = Math.min(stop, I);
-    }
-    return [lo, hi, padded] as const;
-  };
-  const [h0, h1, hp] = axis(OH, H, kh, sh, ph);
-  const [w0, w1, wp] = axis(OW, W, kw, sw, pw);
-  const div = new Int32Array(OH * OW);
-  for (let oh = 0; oh < OH; oh++) {
-    for (let ow = 0; ow < OW; ow++) {
-      div[oh * OW + ow] = a.divisor_override ?? (a.count_include_pad ? hp[oh]! * wp[ow]! : (h1[oh]! - h0[oh]!) * (w1[ow]! - w0[ow]!));
-    }
-  }
-  return { h0, h1, w0, w1, div };
-}
-
-/** Average pooling of x over the windows, into y (the op's kernel). */
-function poolForward(x: Tensor, y: Tensor, w: Windows): void {
-  N.avgpool2d(x._data as Float32Array, x.shape as number[], w.h0, w.h1, w.w0, w.w1, w.div, y._data as Float32Array);
-}
-
-/** The gradient of poolForward: gy spread evenly over each window, into gx (shape xShape). */
-function poolBackward(gy: Tensor, gx: Tensor, xShape: number[], w: Windows): void {
-  N.avgpool2d_backward(gy._data as Float32Array, gy.shape as number[], w.h0, w.h1, w.w0, w.w1, w.div, gx._data as Float32Array, xShape);
-}
-
 const avgBackward = defineOp<AvgPool2dAttrs & { x_shape: number[] }>({
   name: 'avg_pool2d_backward',
   doc: 'gradient of avg_pool2d: (gy) -> gx of shape x_shape (each gy spread evenly over its window)',
@@ -109,7 +58,6 @@ const avgBackward = defineOp<AvgPool2dAttrs & { x_shape: number[] }>({
     expectShape('avg_pool2d_backward', 'gy', gy!.shape, avgShape('avg_pool2d_backward', a.x_shape, a), `avg_pool2d of x ${shapeStr(a.x_shape)}`);
     return [{ shape: a.x_shape, dtype: 'float32' }];
   },
-  kernel: ([gy], [gx], a) => poolBackward(gy!, gx!, a.x_shape, avgWindows(a.x_shape, gy!.shape, a)),
 });
 
 const avgOp = defineOp<AvgPool2dAttrs>({
@@ -118,7 +66,6 @@ const avgOp = defineOp<AvgPool2dAttrs>({
   inputs: [{ name: 'x' }],
   attrs: avgSchema,
   infer: ([x], a) => [{ shape: avgShape('avg_pool2d', x!.shape, a), dtype: 'float32' }],
-  kernel: ([x], [y], a) => poolForward(x!, y!, avgWindows(x!.shape, y!.shape, a)),
   grad: ({ inputs: [x], grads: [gy], attrs }) => [dispatch(avgBackward, [gy!], { ...attrs, x_shape: [...x!.shape] })[0]!],
 });
 
@@ -151,22 +98,6 @@ function adaptiveShape(op: string, x: readonly number[], a: AdaptiveAvgPool2dAtt
   return [...x.slice(0, -2), oh ?? H, ow ?? W];
 }
 
-/** torch's adaptive window of output i: [floor(i * I / O), ceil((i + 1) * I / O)). */
-const start = (i: number, I: number, O: number) => Math.floor((i * I) / O);
-const end = (i: number, I: number, O: number) => Math.ceil(((i + 1) * I) / O);
-
-/** adaptive_avg_pool2d's windows, each divided by its own size. */
-function adaptiveWindows(xShape: readonly number[], yShape: readonly number[]): Windows {
-  const [, H, W] = planes('adaptive_avg_pool2d', xShape);
-  const [, OH, OW] = planes('adaptive_avg_pool2d', yShape);
-  const axis = (O: number, I: number) => [Int32Array.from({ length: O }, (_, i) => start(i, I, O)), Int32Array.from({ length: O }, (_, i) => end(i, I, O))] as const;
-  const [h0, h1] = axis(OH, H);
-  const [w0, w1] = axis(OW, W);
-  const div = new Int32Array(OH * OW);
-  for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) div[oh * OW + ow] = (h1[oh]! - h0[oh]!) * (w1[ow]! - w0[ow]!);
-  return { h0, h1, w0, w1, div };
-}
-
 const adaptiveBackward = defineOp<AdaptiveAvgPool2dAttrs & { x_shape: number[] }>({
   name: 'adaptive_avg_pool2d_backward',
   doc: 'gradient of adaptive_avg_pool2d: (gy) -> gx of shape x_shape',
@@ -177,7 +108,6 @@ const adaptiveBackward = defineOp<AdaptiveAvgPool2dAttrs & { x_shape: number[] }
     expectShape('adaptive_avg_pool2d_backward', 'gy', gy!.shape, adaptiveShape('adaptive_avg_pool2d_backward', a.x_shape, a), `adaptive_avg_pool2d of x ${shapeStr(a.x_shape)}`);
     return [{ shape: a.x_shape, dtype: 'float32' }];
   },
-  kernel: ([gy], [gx], a) => poolBackward(gy!, gx!, a.x_shape, adaptiveWindows(a.x_shape, gy!.shape)),
 });
 
 const adaptiveOp = defineOp<AdaptiveAvgPool2dAttrs>({
@@ -186,7 +116,6 @@ const adaptiveOp = defineOp<AdaptiveAvgPool2dAttrs>({
   inputs: [{ name: 'x' }],
   attrs: adaptiveSchema,
   infer: ([x], a) => [{ shape: adaptiveShape('adaptive_avg_pool2d', x!.shape, a), dtype: 'float32' }],
-  kernel: ([x], [y]) => poolForward(x!, y!, adaptiveWindows(x!.shape, y!.shape)),
   grad: ({ inputs: [x], grads: [gy], attrs }) => [dispatch(adaptiveBackward, [gy!], { ...attrs, x_shape: [...x!.shape] })[0]!],
 });
 

@@ -35,22 +35,21 @@ function countReduced(x: Tensor, y: Tensor): number {
   return y.size === 0 ? 0 : x.size / y.size;
 }
 
-function reduceOp<A extends ReduceAttrs>(name: string, kernel: 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'var' | 'std', doc: string, schema: AttrSchema<A>, grad: (c: GradContext<A>) => (Tensor | null)[]) {
-  const k = N[kernel] as (...args: unknown[]) => void;
+// Each op runs its native kernel, registered under the op's name.
+function reduceOp<A extends ReduceAttrs>(name: string, doc: string, schema: AttrSchema<A>, grad: (c: GradContext<A>) => (Tensor | null)[]) {
   const op = defineOp<A>({
     name,
     doc,
     inputs: [{ name: 'x' }],
     attrs: schema,
     infer: ([x], a) => [{ shape: N.reduce_shape(x!.shape as number[], a.axis, a.keepdims), dtype: 'float32' }],
-    kernel: ([x], [y], a) => k(x!._data, x!.shape, y!._data, a.axis, a.keepdims, ...('correction' in a ? [(a as unknown as VarAttrs).correction] : [])),
     grad,
   });
   return op;
 }
 
-const sumOp = reduceOp('sum', 'sum', 'sum over axes', reduceSchema, ({ inputs: [x], grads: [g], attrs }) => [expandBack(g!, x!, attrs)]);
-const meanOp = reduceOp('mean', 'mean', 'mean over axes', reduceSchema, ({ inputs: [x], outputs: [y], grads: [g], attrs }) => [
+const sumOp = reduceOp('sum', 'sum over axes', reduceSchema, ({ inputs: [x], grads: [g], attrs }) => [expandBack(g!, x!, attrs)]);
+const meanOp = reduceOp('mean', 'mean over axes', reduceSchema, ({ inputs: [x], outputs: [y], grads: [g], attrs }) => [
   mul(expandBack(g!, x!, attrs), 1 / countReduced(x!, y!)),
 ]);
 // torch's amax/amin rule: the gradient is split evenly between tied extremes.
@@ -59,9 +58,9 @@ const extremumGrad = ({ inputs: [x], outputs: [y], grads: [g], attrs }: GradCont
   const ties = sum(mask, attrs.axis, true);
   return [mul(expandBack(g!, x!, attrs), div(mask, ties))];
 };
-const maxOp = reduceOp('max', 'max', 'maximum over axes', reduceSchema, extremumGrad);
-const minOp = reduceOp('min', 'min', 'minimum over axes', reduceSchema, extremumGrad);
-const prodOp = reduceOp('prod', 'prod', 'product over axes', reduceSchema, ({ inputs: [x], grads: [g], attrs }) => {
+const maxOp = reduceOp('max', 'maximum over axes', reduceSchema, extremumGrad);
+const minOp = reduceOp('min', 'minimum over axes', reduceSchema, extremumGrad);
+const prodOp = reduceOp('prod', 'product over axes', reduceSchema, ({ inputs: [x], grads: [g], attrs }) => {
   // d prod / d x_i = product of the others: y / x_i without zeros; with one zero only that
   // position gets the product of the rest; with two or more zeros everything is 0.
   const xv = x!;
@@ -74,12 +73,12 @@ const prodOp = reduceOp('prod', 'prod', 'product over axes', reduceSchema, ({ in
   const local = where(equal(zeros, 0), noZero, where(equal(zeros, 1), oneZero, 0));
   return [mul(expandBack(g!, xv, attrs), local)];
 });
-const varOp = reduceOp('variance', 'var', 'variance over axes (correction 1 = unbiased, like torch)', varSchema, ({ inputs: [x], outputs: [y], grads: [g], attrs }) => {
+const varOp = reduceOp('variance', 'variance over axes (correction 1 = unbiased, like torch)', varSchema, ({ inputs: [x], outputs: [y], grads: [g], attrs }) => {
   const n = countReduced(x!, y!);
   const centered = sub(x!, mean(x!, attrs.axis, true));
   return [mul(mul(expandBack(g!, x!, attrs), centered), 2 / Math.max(0, n - attrs.correction))];
 });
-const stdOp = reduceOp('std', 'std', 'standard deviation over axes (correction 1 = unbiased, like torch)', varSchema, ({ inputs: [x], outputs: [y], grads: [g], attrs }) => {
+const stdOp = reduceOp('std', 'standard deviation over axes (correction 1 = unbiased, like torch)', varSchema, ({ inputs: [x], outputs: [y], grads: [g], attrs }) => {
   const n = countReduced(x!, y!);
   const centered = sub(x!, mean(x!, attrs.axis, true));
   const scale = div(expandBack(g!, x!, attrs), broadcast_to(keptShape(y!, x!, attrs), x!.shape));
@@ -120,14 +119,12 @@ interface ArgAttrs {
 }
 const argSchema: AttrSchema<ArgAttrs> = { axis: { check: nullable(int()), default: null }, keepdims: { check: bool, default: false } };
 function argOp(name: 'argmax' | 'argmin', doc: string) {
-  const k = N[name];
   return defineOp<ArgAttrs>({
     name,
     doc,
     inputs: [{ name: 'x' }],
     attrs: argSchema,
     infer: ([x], a) => [{ shape: N.argreduce_shape(x!.shape as number[], a.axis, a.keepdims), dtype: 'int32' }],
-    kernel: ([x], [y], a) => k(x!._data as Float32Array, x!.shape as number[], y!._data as Int32Array, a.axis, a.keepdims),
   });
 }
 const argmaxOp = argOp('argmax', 'index of the maximum along axis (of the flattened tensor when axis is null)');

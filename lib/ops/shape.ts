@@ -89,7 +89,6 @@ const permuteOp = defineOp<{ perm: number[] }>({
   inputs: [{ name: 'x', dtype: 'any' }],
   attrs: { perm: { check: intList(), default: [] } },
   infer: ([x], { perm }) => [{ shape: N.permute_shape(x!.shape as number[], perm), dtype: x!.dtype }],
-  kernel: ([x], [y], { perm }) => N.permute(x!._data, x!.shape as number[], perm, y!._data),
   grad: ({ inputs: [x], grads: [g], attrs: { perm } }) => {
     const inv = new Array<number>(perm.length);
     perm.forEach((p, k) => (inv[p < 0 ? p + x!.ndim : p] = k));

@@ -1,5 +1,4 @@
 // softmax, log_softmax and softmin along one axis, each with a backward op taking the forward output y.
-import { native } from '../native/load.js';
 import { type GraphValue, type Tensor, withTapeAccess } from '../tensor/tensor.js';
 import { no_grad } from '../autograd/mode.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
@@ -8,16 +7,14 @@ import { type OpDef, defineOp, dispatch } from './define.js';
 import { expectShape } from './nn-common.js';
 import { normAxis } from './axes.js';
 
-const N = native();
 type Kernel = 'softmax' | 'log_softmax' | 'softmin';
 interface AxisAttrs {
   axis: number;
 }
 const schema: AttrSchema<AxisAttrs> = { axis: { check: int(), default: -1 } };
 
+// Each op (and its backward op) runs its native kernel, registered under the op's name.
 function softmaxOp(name: Kernel, doc: string): OpDef<AxisAttrs> {
-  const fwd = N[name];
-  const bwd = N[`${name}_backward`];
   const backward = defineOp<AxisAttrs>({
     name: `${name}_backward`,
     doc: `gradient of ${name} from its output: (y, gy) -> gx`,
@@ -29,7 +26,6 @@ function softmaxOp(name: Kernel, doc: string): OpDef<AxisAttrs> {
       expectShape(`${name}_backward`, 'gy', gy!.shape, y!.shape, 'y');
       return [{ shape: y!.shape, dtype: 'float32' }];
     },
-    kernel: ([y, gy], [gx], a) => bwd(y!._data as Float32Array, gy!._data as Float32Array, y!.shape as number[], a.axis, gx!._data as Float32Array),
   });
   return defineOp<AxisAttrs>({
     name,
@@ -40,7 +36,6 @@ function softmaxOp(name: Kernel, doc: string): OpDef<AxisAttrs> {
       normAxis(name, a.axis, x!.ndim, { scalar: true });
       return [{ shape: x!.shape, dtype: 'float32' }];
     },
-    kernel: ([x], [y], a) => fwd(x!._data as Float32Array, x!.shape as number[], a.axis, y!._data as Float32Array),
     grad: ({ outputs: [y], grads: [gy], attrs }) => [dispatch(backward, [y!, gy!], attrs)[0]!],
   });
 }

@@ -1,22 +1,18 @@
 // Elementwise unary ops: math and the seed's activations, each with its backward op.
 // One table row per op; unaryOp() turns a row into the forward and the backward catalog entries.
-import { native } from '../native/load.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
 import { type AttrSchema, type AttrSpec, num, nullable, parseAttrs, required } from './attrs.js';
 import { type OpDef, defineOp, dispatch } from './define.js';
 import { mul } from './binary.js';
 
-const N = native() as unknown as Record<string, (...args: unknown[]) => void>;
-
+// Each op runs its native kernel (registered under the op's name; the backward op's is
+// `<name>_backward`, taking x or y and dy), with the attrs as the kernel's parameters.
 interface UnarySpec<A> {
-  /** Native kernel name (also the op name unless `name` is given); its derivative is `<kernel>_backward`. */
-  kernel: string;
-  name?: string;
+  /** The op name. */
+  name: string;
   doc: string;
   attrs?: AttrSchema<A>;
-  /** Kernel parameters after (x, out), in order, from the attrs. */
-  params?: (a: A) => unknown[];
   /** The backward kernel takes the forward output y instead of x. */
   savesOutput?: boolean;
   /** No gradient (sign, logical_not). */
@@ -26,13 +22,10 @@ interface UnarySpec<A> {
 const same = (ins: (Tensor | null)[]) => [{ shape: ins[0]!.shape, dtype: 'float32' as const }];
 
 function unaryOp<A = Record<string, never>>(spec: UnarySpec<A>): { op: OpDef<A>; backward: OpDef<A> | null } {
-  const name = spec.name ?? spec.kernel;
+  const name = spec.name;
   const attrs = (spec.attrs ?? {}) as AttrSchema<A>;
-  const params = spec.params ?? (() => []);
-  const fwd = N[spec.kernel]!;
   let backward: OpDef<A> | null = null;
   if (!spec.noGrad) {
-    const bwd = N[`${spec.kernel}_backward`]!;
     backward = defineOp<A>({
       name: `${name}_backward`,
       doc: `gradient of ${name}: (${spec.savesOutput ? 'y' : 'x'}, dy) -> dx`,
@@ -40,7 +33,6 @@ function unaryOp<A = Record<string, never>>(spec: UnarySpec<A>): { op: OpDef<A>;
       attrs,
       gradientOf: name,
       infer: same,
-      kernel: ([s, gy], [gx], a) => bwd(s!._data, gy!._data, gx!._data, ...params(a)),
     });
   }
   const bw = backward;
@@ -50,7 +42,6 @@ function unaryOp<A = Record<string, never>>(spec: UnarySpec<A>): { op: OpDef<A>;
     inputs: [{ name: 'x' }],
     attrs,
     infer: same,
-    kernel: ([x], [y], a) => fwd(x!._data, y!._data, ...params(a)),
     grad: bw
       ? ({ inputs: [x], outputs: [y], grads: [gy], attrs: a }) => [dispatch(bw, [spec.savesOutput ? y! : x!, gy!], a)[0]!]
       : undefined,
@@ -63,8 +54,8 @@ const EMPTY = {} as NoAttrs;
 const opt = <T>(check: AttrSpec<T>['check'], d: T): AttrSpec<T> => ({ check, default: d });
 const req = <T>(check: AttrSpec<T>['check']): AttrSpec<T> => ({ check, default: required });
 
-function plain(kernel: string, doc: string, extra: Partial<UnarySpec<NoAttrs>> = {}) {
-  const { op } = unaryOp<NoAttrs>({ kernel, doc, ...extra });
+function plain(name: string, doc: string, extra: Partial<UnarySpec<NoAttrs>> = {}) {
+  const { op } = unaryOp<NoAttrs>({ name, doc, ...extra });
   return (x: TensorLike): Tensor => dispatch(op, [toTensor(x, op.name)], EMPTY)[0]!;
 }
 
@@ -77,11 +68,11 @@ function withAttrs<A>(spec: UnarySpec<A>) {
 /** e ** x. */
 export const exp = plain('exp', 'e ** x', { savesOutput: true });
 /** natural logarithm. */
-export const natlog = plain('log', 'natural logarithm', { name: 'natlog' });
+export const natlog = plain('natlog', 'natural logarithm');
 /** Natural logarithm (the same function as natlog). */
 export const log = natlog;
 /** square root. */
-export const square_root = plain('sqrt', 'square root', { name: 'square_root', savesOutput: true });
+export const square_root = plain('square_root', 'square root', { savesOutput: true });
 /** Square root (the same function as square_root). */
 export const sqrt = square_root;
 /** |x|. */
@@ -97,10 +88,9 @@ interface PowScalarAttrs {
   exponent: number;
 }
 const powScalar = unaryOp<PowScalarAttrs>({
-  kernel: 'pow_scalar',
+  name: 'pow_scalar',
   doc: 'x ** exponent for a constant exponent',
   attrs: { exponent: req(num()) },
-  params: (a) => [a.exponent],
 });
 /** x ** exponent for a constant exponent. */
 export const pow_scalar = (x: TensorLike, exponent: number): Tensor =>
@@ -120,10 +110,9 @@ interface ClipAttrs {
   max: number | null;
 }
 const clipOp = unaryOp<ClipAttrs>({
-  kernel: 'clip',
+  name: 'clip',
   doc: 'clamp x to [min, max] (either bound may be null)',
   attrs: { min: opt(nullable(num()), null), max: opt(nullable(num()), null) },
-  params: (a) => [a.min, a.max],
 });
 /**
  * Clamps x to [lower_limit, upper_limit] (ravop's clip); either bound may be null.
@@ -154,52 +143,45 @@ export const logsigmoid = plain('logsigmoid', 'log(sigmoid(x))');
 
 /** x > 0 ? x : negative_slope * x. Options: { negative_slope: 0.01 }. */
 export const leaky_relu = withAttrs<{ negative_slope: number }>({
-  kernel: 'leaky_relu',
+  name: 'leaky_relu',
   doc: 'x > 0 ? x : negative_slope * x',
   attrs: { negative_slope: opt(num(), 0.01) },
-  params: (a) => [a.negative_slope],
 });
 /** x > 0 ? x : alpha * (e ** x - 1). Options: { alpha: 1 }. */
 export const elu = withAttrs<{ alpha: number }>({
-  kernel: 'elu',
+  name: 'elu',
   doc: 'x > 0 ? x : alpha * (e ** x - 1)',
   attrs: { alpha: opt(num(), 1) },
-  params: (a) => [a.alpha],
 });
 /** log(1 + e ** (beta x)) / beta, linear above threshold. Options: { beta: 1, threshold: 20 }. */
 export const softplus = withAttrs<{ beta: number; threshold: number }>({
-  kernel: 'softplus',
+  name: 'softplus',
   doc: 'log(1 + e ** (beta x)) / beta, linear above threshold',
   attrs: { beta: opt(num(), 1), threshold: opt(num(), 20) },
-  params: (a) => [a.beta, a.threshold],
 });
 /** |x| > lambd ? x : 0. Options: { lambd: 0.5 }. */
 export const hardshrink = withAttrs<{ lambd: number }>({
-  kernel: 'hardshrink',
+  name: 'hardshrink',
   doc: '|x| > lambd ? x : 0',
   attrs: { lambd: opt(num({ min: 0 }), 0.5) },
-  params: (a) => [a.lambd],
 });
 /** shrinks x towards 0 by lambd. Options: { lambd: 0.5 }. */
 export const softshrink = withAttrs<{ lambd: number }>({
-  kernel: 'softshrink',
+  name: 'softshrink',
   doc: 'shrinks x towards 0 by lambd',
   attrs: { lambd: opt(num({ min: 0 }), 0.5) },
-  params: (a) => [a.lambd],
 });
 /** clamp(x, min_val, max_val). Options: { min_val: -1, max_val: 1 }. */
 export const hardtanh = withAttrs<{ min_val: number; max_val: number }>({
-  kernel: 'hardtanh',
+  name: 'hardtanh',
   doc: 'clamp(x, min_val, max_val)',
   attrs: { min_val: opt(num(), -1), max_val: opt(num(), 1) },
-  params: (a) => [a.min_val, a.max_val],
 });
 /** x > threshold ? x : value. Options: { threshold, value } (both required). */
 export const threshold = withAttrs<{ threshold: number; value: number }>({
-  kernel: 'threshold',
+  name: 'threshold',
   doc: 'x > threshold ? x : value',
   attrs: { threshold: req(num()), value: req(num()) },
-  params: (a) => [a.threshold, a.value],
 });
 
 // ---- identity ----

@@ -1,12 +1,9 @@
 // where(cond, a, b): a where cond is nonzero, else b, with three-way broadcasting.
-import { native } from '../native/load.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from '../tensor/create.js';
 import { defineOp, dispatch } from './define.js';
 import { broadcastShapes } from './shape-rules.js';
 import { unbroadcast } from './binary.js';
-
-const N = native();
 
 const whereOp = defineOp({
   name: 'where',
@@ -14,8 +11,6 @@ const whereOp = defineOp({
   inputs: [{ name: 'cond' }, { name: 'a' }, { name: 'b' }],
   attrs: {},
   infer: ([c, a, b]) => [{ shape: broadcastShapes('where', broadcastShapes('where', c!.shape, a!.shape), b!.shape), dtype: 'float32' }],
-  kernel: ([c, a, b], [y]) =>
-    N.where(c!._data as Float32Array, c!.shape as number[], a!._data as Float32Array, a!.shape as number[], b!._data as Float32Array, b!.shape as number[], y!._data as Float32Array),
   grad: ({ inputs: [c, a, b], grads: [g] }) => [
     null,
     a!.requires_grad ? unbroadcast(where(c!, g!, 0), a!.shape) : null,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <map>
 #include <mutex>
 
@@ -36,6 +37,12 @@ const std::vector<double>* Attrs::find(const std::string& name) const {
 
 bool Attrs::has(const std::string& name) const { return find(name) != nullptr; }
 
+const std::vector<double>* Attrs::values(const char* name) const {
+  for (auto& [k, v] : items_)
+    if (k == name) return &v;
+  return nullptr;
+}
+
 double Attrs::num(const char* op, const std::string& name, double fallback) const {
   const auto* v = find(name);
   if (!v) return fallback;
@@ -44,7 +51,7 @@ double Attrs::num(const char* op, const std::string& name, double fallback) cons
 }
 
 static int64_t to_int(const char* op, const std::string& name, double x) {
-  if (!(std::fabs(x) < 9.0e15) || std::trunc(x) != x)
+  if (!(std::fabs(x) <= 9007199254740991.0) || std::trunc(x) != x)
     fail(ErrorCode::Attr, op, ": attribute '", name, "' must be an integer, got ", x);
   return static_cast<int64_t>(x);
 }
@@ -60,10 +67,37 @@ std::vector<int64_t> Attrs::ints(const char* op, const std::string& name) const 
   return out;
 }
 
+int Attrs::choice(const char* op, const std::string& name, std::initializer_list<const char*> choices, int fallback) const {
+  const auto* v = find(name);
+  if (!v) return fallback;
+  double code = v->size() == 1 ? (*v)[0] : 0.0;
+  int n = static_cast<int>(choices.size());
+  if (v->size() != 1 || !(code <= -1.0 && code >= -static_cast<double>(n)) || std::trunc(code) != code) {
+    std::string names;
+    for (const char* c : choices) names += (names.empty() ? "'" : ", '") + std::string(c) + "'";
+    fail(ErrorCode::Attr, op, ": attribute '", name, "' must be one of ", names, " (passed as -1 - its index)");
+  }
+  return static_cast<int>(-code) - 1;
+}
+
+bool Attrs::is_choice(const std::string& name) const {
+  const auto* v = find(name);
+  return v && v->size() == 1 && (*v)[0] < 0;
+}
+
 namespace {
+struct Entry {
+  std::string op;
+  DeviceType device;
+  KernelFn fn;
+  const std::vector<AttrDecl>* attrs = nullptr;  // found on first use
+};
+// Entries live in a deque: a handle's op name keeps its address as entries are added.
 struct Registry {
   std::mutex mu;
-  std::map<std::pair<std::string, int>, KernelFn> table;
+  std::deque<Entry> entries;  // indexed by handle; never shrinks
+  std::map<std::pair<std::string, int>, int> index;
+  std::map<std::string, std::vector<AttrDecl>> attrs;
 };
 Registry& registry() {
   static Registry r;
@@ -78,14 +112,46 @@ void ensure_cpu() {
 void register_kernel(const std::string& op, DeviceType device, KernelFn fn) {
   auto& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
-  r.table[{op, static_cast<int>(device)}] = std::move(fn);
+  auto key = std::make_pair(op, static_cast<int>(device));
+  auto it = r.index.find(key);
+  if (it != r.index.end()) {
+    r.entries[it->second].fn = std::move(fn);
+    return;
+  }
+  r.index[key] = static_cast<int>(r.entries.size());
+  r.entries.push_back({op, device, std::move(fn)});
+}
+
+void declare_attrs(const std::string& op, std::vector<AttrDecl> attrs) {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.attrs[op] = std::move(attrs);
+}
+
+const std::vector<AttrDecl>& op_attrs(const std::string& op) {
+  static const std::vector<AttrDecl> none;
+  ensure_cpu();
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  auto it = r.attrs.find(op);
+  return it == r.attrs.end() ? none : it->second;
+}
+
+bool op_known(const std::string& op) {
+  ensure_cpu();
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (r.attrs.count(op)) return true;
+  for (auto& e : r.entries)
+    if (e.op == op) return true;
+  return false;
 }
 
 bool has_kernel(const std::string& op, DeviceType device) {
   ensure_cpu();
   auto& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
-  return r.table.count({op, static_cast<int>(device)}) > 0;
+  return r.index.count({op, static_cast<int>(device)}) > 0;
 }
 
 std::vector<std::string> kernel_ops(DeviceType device) {
@@ -93,24 +159,57 @@ std::vector<std::string> kernel_ops(DeviceType device) {
   auto& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   std::vector<std::string> out;
-  for (auto& [key, fn] : r.table)
+  for (auto& [key, h] : r.index)
     if (key.second == static_cast<int>(device)) out.push_back(key.first);
   std::sort(out.begin(), out.end());
   return out;
 }
 
-void run_kernel(KernelCall& call) {
+int kernel_handle(const std::string& op, DeviceType device) {
   ensure_cpu();
-  KernelFn fn;
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  auto it = r.index.find({op, static_cast<int>(device)});
+  if (it == r.index.end()) fail(ErrorCode::Device, op, ": no kernel for device '", device_type_name(device), "'");
+  return it->second;
+}
+
+HandleInfo handle_info(int handle) {
+  static const std::vector<AttrDecl> none;
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (handle < 0 || handle >= static_cast<int>(r.entries.size())) fail(ErrorCode::Arg, "unknown kernel handle ", handle);
+  Entry& e = r.entries[handle];
+  if (!e.attrs) {
+    auto it = r.attrs.find(e.op);
+    e.attrs = it == r.attrs.end() ? &none : &it->second;
+  }
+  return {&e.op, e.device, e.attrs};
+}
+
+void run_kernel(int handle, KernelCall& call) {
+  const KernelFn* fn;
   {
     auto& r = registry();
     std::lock_guard<std::mutex> lock(r.mu);
-    auto it = r.table.find({call.op, static_cast<int>(call.device)});
-    if (it == r.table.end())
-      fail(ErrorCode::Device, call.op, ": no kernel for device '", device_type_name(call.device), "'");
-    fn = it->second;  // a copy: the kernel runs without the lock
+    if (handle < 0 || handle >= static_cast<int>(r.entries.size())) fail(ErrorCode::Arg, "unknown kernel handle ", handle);
+    const Entry& e = r.entries[handle];
+    if (call.op != e.op) call.op = e.op;
+    call.device = e.device;
+    fn = &e.fn;  // entries never move (a deque) and are not replaced once in use: no copy
   }
-  fn(call);
+  try {
+    (*fn)(call);
+  } catch (const Error& err) {
+    // A core kernel may speak under its own name ('var: ...' for the op variance): name the op.
+    const std::string msg = err.what();
+    if (msg.compare(0, call.op.size() + 1, call.op + ":") == 0) throw;
+    throw Error(err.code(), call.op + ": " + msg);
+  }
+}
+
+void run_kernel(KernelCall& call) {
+  run_kernel(kernel_handle(call.op, call.device), call);
 }
 
 }  // namespace ravdl

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { native } from '../../lib/native/load.js';
 import { MANUAL_SEEDS } from './manual-seeds.js';
+import { fuzzTargets } from './targets.js';
 import { describeValues, isArr, isObj, isTa, type Seed, type Sk } from './skeleton.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -32,7 +33,7 @@ function record(): string {
 
 /** Structure of a call without its sizes: kinds, ranks, attribute keys, optional-argument pattern. */
 function shapeClass(s: Sk): string {
-  if (isTa(s)) return s.ta;
+  if (isTa(s)) return s.ta === 'f64' && s.v ? `f64[${s.v.length}]` : s.ta; // runKernel's meta: by its length (ranks, attributes)
   if (Array.isArray(s)) return `r${s.length}`;
   if (isArr(s)) return `[${s.arr.map(shapeClass).join(',')}]`;
   if (isObj(s)) return `{${Object.entries(s.obj).map(([k, v]) => `${k}:${typeof v === 'object' ? shapeClass(v) : String(v)}`).join(',')}}`;
@@ -56,9 +57,21 @@ function eachTa(args: Sk[], f: (path: string, t: Extract<Sk, { ta: string }>) =>
   args.forEach((a, i) => walk(a, String(i)));
 }
 
+function hasEmpty(args: Sk[]): boolean {
+  let empty = false;
+  eachTa(args, (_, t) => (empty ||= t.n === 0));
+  return empty;
+}
+
 function compact(seed: Seed): Seed {
+  // runKernel's meta: only its first meta[0] values belong to the call (the buffer is reused).
+  const meta = seed.fn.startsWith('runKernel:') ? seed.args[2] : undefined;
+  if (meta && isTa(meta) && meta.v && meta.v[0]! >= 3 && meta.v[0]! < meta.v.length) {
+    meta.v = meta.v.slice(0, meta.v[0]);
+    meta.n = meta.v.length;
+  }
   eachTa(seed.args, (_, t) => {
-    const floats = t.ta === 'f32' || t.ta === 'f64';
+    const floats = t.ta === 'f32'; // a Float64Array is runKernel's meta: kept exactly
     if (t.v && floats && t.n > KEEP_FLOATS) {
       const d = describeValues(Float64Array.from(t.v), 0);
       delete t.v;
@@ -83,7 +96,9 @@ export function selectSeeds(recorded: Seed[]): Record<string, Seed[]> {
     }
     // Most frequent structures first; the smallest call of each.
     const groups = [...classes.values()].sort((a, b) => b.length - a.length);
-    groups.forEach((g) => g.sort((a, b) => elements({ arr: a.args }) - elements({ arr: b.args })));
+    // Calls with an empty buffer last: they reach no kernel code (and cannot be scaled up).
+    const cost = (s: Seed) => elements({ arr: s.args }) + (hasEmpty(s.args) ? 1e12 : 0);
+    groups.forEach((g) => g.sort((a, b) => cost(a) - cost(b)));
     const chosen: Seed[] = [];
     for (let round = 0; chosen.length < SEEDS_PER_FN && round < 3; round++)
       for (const g of groups) if (g[round] && chosen.length < SEEDS_PER_FN && (round === 0 || chosen.length < 3)) chosen.push(g[round]!);
@@ -109,7 +124,7 @@ function main(): void {
   for (const f of readdirSync(dir)) recorded.push(...(JSON.parse(readFileSync(join(dir, f), 'utf8')) as Seed[]));
   const corpus = selectSeeds(recorded);
   const binding = native() as unknown as Record<string, unknown>;
-  const names = Object.keys(binding).filter((k) => typeof binding[k] === 'function').sort();
+  const names = fuzzTargets(binding);
   const unseeded = names.filter((n) => !corpus[n]);
   for (const s of MANUAL_SEEDS) if (unseeded.includes(s.fn)) (corpus[s.fn] ??= []).push(s);
   const missing = names.filter((n) => !corpus[n]);

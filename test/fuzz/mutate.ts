@@ -227,6 +227,7 @@ function scaleUp(plan: Plan, rng: Rng): boolean {
   const shapeSlots = slots(plan.args).filter((s) => isInts(s.get()) && (s.get() as number[]).length > 0 && (s.get() as number[])[0]! > 0);
   const tas = taNodes(plan.args);
   const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  if (plan.fn.startsWith('runKernel:')) return scaleKernelCall(plan, target);
   if (shapeSlots.length && !(plan.fn === 'gemm')) {
     const first = shapeSlots[0]!.get() as number[];
     const f = Math.max(2, Math.ceil(target / Math.max(1, numel(first))));
@@ -259,6 +260,37 @@ function scaleUp(plan: Plan, rng: Rng): boolean {
   if (L <= 0) return false;
   const f = Math.max(2, Math.ceil(target / L));
   for (const t of tas) if (t.n === L) t.n *= f;
+  return true;
+}
+
+/**
+ * runKernel(op, device, meta, ...data): the shapes are in meta ([used, nIn, nOut, then ndim and
+ * dims per tensor, then attributes]); dim 0 of every tensor whose dim 0 is the first tensor's
+ * is multiplied, and its data with it.
+ */
+function scaleKernelCall(plan: Plan, target: number): boolean {
+  const meta = plan.args[2];
+  if (!meta || typeof meta !== 'object' || !('ta' in meta) || meta.ta !== 'f64' || !meta.v) return false;
+  const m = meta.v;
+  const count = (m[1] ?? 0) + (m[2] ?? 0);
+  const dims: number[] = []; // position in meta of each tensor's dim 0 (-1: none)
+  let k = 3;
+  for (let i = 0; i < count && k < m.length; i++) {
+    const nd = m[k++]!;
+    dims.push(nd > 0 ? k : -1);
+    k += Math.max(0, nd);
+  }
+  const first = dims.find((p) => p >= 0);
+  if (first === undefined || !(m[first]! > 0)) return false;
+  const d0 = m[first]!;
+  const size = (i: number) => { const t = plan.args[3 + i]; return t && typeof t === 'object' && 'ta' in t ? t.n : 0; };
+  const f = Math.max(2, Math.ceil(target / Math.max(1, size(dims.indexOf(first)))));
+  dims.forEach((p, i) => {
+    if (p < 0 || m[p] !== d0) return;
+    m[p] = d0 * f;
+    const t = plan.args[3 + i];
+    if (t && typeof t === 'object' && 'ta' in t) t.n *= f;
+  });
   return true;
 }
 

@@ -2,6 +2,8 @@
 // function of the addon object in place, so every caller (lib/ops, the native tests) goes
 // through it; keeps per function up to MAX_PER_FN calls of distinct structure that returned
 // normally, as skeletons (skeleton.ts). Typed arrays the call modified are marked as outputs.
+// runKernel's calls are kept per op, as 'runKernel:<op>' (a handle becomes its op's name), so
+// every kernel of the registry gets its own seeds.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeValues, encodeNumber, kindOf, type Seed, type Sk } from './skeleton.js';
@@ -38,10 +40,13 @@ function encode(v: unknown, seen: ArrayBufferView[], before: Map<ArrayBufferView
     const kind = kindOf(v)!;
     const a = v as unknown as InstanceType<typeof Float32Array>;
     const old = before.get(v)!;
+    if (v.byteLength !== old.length) return { ta: kind, n: old.length / (v as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT, o: 1 }; // detached by the call (releaseBuffer)
     const now = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
     const modified = old.some((b, i) => b !== now[i]);
     // An output's recorded contents are its result; its old contents never matter to validity.
-    return modified ? { ta: kind, n: a.length, o: 1 } : { ta: kind, n: a.length, ...describeValues(a, KEEP_VALUES) };
+    // A Float64Array is runKernel's meta (shapes and attributes): kept exactly, whatever its length.
+    const keep = kind === 'f64' ? Infinity : KEEP_VALUES;
+    return modified ? { ta: kind, n: a.length, o: 1 } : { ta: kind, n: a.length, ...describeValues(a, keep) };
   }
   if (v === undefined) return { u: 1 };
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
@@ -62,12 +67,19 @@ export function installRecorder(binding: Record<string | symbol, unknown>): Stor
   if (binding[STORE]) return binding[STORE] as Store;
   const store: Store = new Map();
   binding[STORE] = store;
+  const opOfHandle = new Map<number, string>();
+  const callsOf = (name: string) => {
+    let calls = store.get(name);
+    if (!calls) store.set(name, (calls = new Map()));
+    return calls;
+  };
   for (const name of Object.keys(binding)) {
     const orig = binding[name];
     if (typeof orig !== 'function') continue;
-    const calls = new Map<string, Seed>();
-    store.set(name, calls);
     binding[name] = function recorded(this: unknown, ...args: unknown[]) {
+      if (name === 'runKernel' && typeof args[0] === 'number' && opOfHandle.has(args[0])) args = [opOfHandle.get(args[0]), ...args.slice(1)];
+      const fn = name === 'runKernel' && typeof args[0] === 'string' ? `runKernel:${args[0]}` : name;
+      const calls = callsOf(fn);
       if (calls.size >= MAX_PER_FN) return (orig as Fn).apply(this, args);
       const key = keyOf(args);
       if (calls.has(key)) return (orig as Fn).apply(this, args);
@@ -75,8 +87,13 @@ export function installRecorder(binding: Record<string | symbol, unknown>): Stor
       collect(args, arrays);
       const before = new Map(arrays.map((a) => [a, new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice()]));
       const result = (orig as Fn).apply(this, args); // a call that throws is not recorded
+      if (name === 'kernelHandle' && typeof result === 'number') opOfHandle.set(result, String(args[0]));
       const seen: ArrayBufferView[] = []; // one list per call: {same: k} indexes it across arguments
-      calls.set(key, { fn: name, args: args.map((a) => encode(a, seen, before)) });
+      // runKernel's meta is a reused buffer: only its first meta[0] values belong to the call.
+      const meta = name === 'runKernel' && args[2] instanceof Float64Array ? args[2] : null;
+      const recorded = meta ? [args[0], args[1], meta.slice(0, Math.min(meta.length, Math.max(0, meta[0]!))), ...args.slice(3)] : args;
+      if (meta) before.set(recorded[2] as Float64Array, new Uint8Array((recorded[2] as Float64Array).buffer).slice());
+      calls.set(key, { fn, args: recorded.map((a) => encode(a, seen, before)) });
       return result;
     };
   }

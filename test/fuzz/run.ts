@@ -9,6 +9,7 @@ import { build, checkBuffers, SENTINEL, type Built, type TaPlan } from './build.
 import { CODES, type FnStats, type Report, type Violation } from './report.js';
 import { attrVocabulary, makePlan, taNodes, type Plan } from './mutate.js';
 import { hashString, Rng, type Seed, type Sk } from './skeleton.js';
+import { fuzzTargets, targetFn } from './targets.js';
 
 const env = process.env;
 const SEED = Number(env.FUZZ_SEED ?? 1) >>> 0;
@@ -25,6 +26,8 @@ const ENGINE = new Set(['setNumThreads', 'setGemmBackend', 'releaseBuffer']);
 
 type Fn = (...args: unknown[]) => unknown;
 const binding = native() as unknown as Record<string, Fn>;
+/** The function a fuzz target calls: 'runKernel:<op>' is runKernel (its seeds call that op). */
+const callOf = (fn: string): Fn => targetFn(binding, fn);
 const corpus = JSON.parse(readFileSync(new URL('./corpus.json', import.meta.url), 'utf8')) as { functions: Record<string, Seed[]> };
 const hasBlas = String((binding.backendInfo!() as { blas: string }).blas) !== 'none';
 const violations: Violation[] = [];
@@ -45,8 +48,11 @@ function classify(fn: string, err: unknown): { bucket: string; bad?: string } {
   const e = err as { code?: unknown; message?: unknown };
   if (!(err instanceof Error) || typeof e.code !== 'string' || !CODES.includes(e.code))
     return { bucket: 'BAD', bad: `threw a non-engine error: ${String((err as Error)?.name)} code=${String(e?.code)} '${String(e?.message ?? err)}'` };
-  // A shape function may speak for its op ('concat: ...' from concat_shape).
-  if (!err.message.includes(fn) && !err.message.startsWith(`${fn.replace(/_shape$/, '')}:`)) return { bucket: e.code, bad: `${e.code} message does not name ${fn}: '${err.message}'` };
+  // A shape function may speak for its op ('concat: ...' from concat_shape); runKernel's errors
+  // name the op called, or runKernel itself for the arguments before the op is known.
+  // (a mutated op argument, a name or a kernel handle, names another op).
+  const named = fn.startsWith('runKernel:') ? /^(runKernel|[a-z][a-z0-9_]*): /.test(err.message) : err.message.includes(fn);
+  if (!named && !err.message.startsWith(`${fn.replace(/_shape$/, '')}:`)) return { bucket: e.code, bad: `${e.code} message does not name ${fn}: '${err.message}'` };
   if (/out of memory/i.test(err.message)) return { bucket: 'OOM' };
   return { bucket: e.code };
 }
@@ -88,7 +94,7 @@ function checkReturn(fn: string, ret: unknown): string | undefined {
 }
 
 function runPlan(plan: Plan, rng: Rng, st: FnStats, round: number): void {
-  const f = binding[plan.fn]!;
+  const f = callOf(plan.fn);
   clampSlow(plan);
   for (let attempt = 0; attempt <= MAX_REPAIRS; attempt++) {
     let built: Built;
@@ -138,7 +144,7 @@ function learnNames(seed: Seed): Seed {
     const replace = (x: Sk): Sk => (x === target ? 'fuzz-probe' : x && typeof x === 'object' && 'arr' in x ? { arr: x.arr.map(replace) } : x && typeof x === 'object' && 'obj' in x ? { obj: Object.fromEntries(Object.entries(x.obj).map(([key, v]) => [key, replace(v)])) } : x);
     const built = build(probe.map(replace), new Rng(1), { exact: true });
     try {
-      binding[s.fn]!(...built.args);
+      callOf(s.fn)(...built.args);
     } catch (e) {
       const m = /^\w+: ([\w[\]]+) must be/.exec(String((e as Error).message));
       if (m) node.nm = m[1];
@@ -179,7 +185,7 @@ function learnOutputs(seeds: Seed[]): void {
         for (let i = 0; i < bytes.length; i++) bytes[i] = i % 4 === 3 ? 0x7f : 0xa5;
         const before = bytes.slice();
         try {
-          binding[seed.fn]!(...built.args);
+          callOf(seed.fn)(...built.args);
           if (Buffer.compare(bytes, before) !== 0) outPaths.add(path);
         } catch {
           // the pattern made the call invalid (an index buffer): an input
@@ -211,8 +217,8 @@ function engineControls(stats: Record<string, FnStats>): void {
   const m = new Float32Array(64 * 64).fill(0.5), mo = new Float32Array(64 * 64);
   // Each control is followed by a kernel that uses it; true when that kernel was right.
   const probe: Record<string, () => boolean> = {
-    setNumThreads: () => (binding.add!(a, null, a, null, out), out.every((v) => v === 3)),
-    setGemmBackend: () => (binding.matmul!(m, [64, 64], m, [64, 64], mo), mo.every((v) => v === 16)),
+    setNumThreads: () => (binding.runKernel!('add', 'cpu', Float64Array.of(9, 2, 1, 1, 3e5, 1, 3e5, 1, 3e5), a, a, out), out.every((v) => v === 3)),
+    setGemmBackend: () => (binding.runKernel!('matmul', 'cpu', Float64Array.of(12, 2, 1, 2, 64, 64, 2, 64, 64, 2, 64, 64), m, m, mo), mo.every((v) => v === 16)),
   };
   const values: Record<string, unknown[]> = {
     setNumThreads: [1, 3, 0, 2, -1, 1025, 2.5, NaN, '2', undefined, 2 ** 31, 1024, 2],
@@ -285,7 +291,7 @@ function releaseControl(stats: Record<string, FnStats>): void {
 function main(): void {
   const t0 = performance.now();
   binding.setNumThreads!(2); // large calls split across two threads
-  const names = Object.keys(binding).filter((k) => typeof binding[k] === 'function').sort();
+  const names = fuzzTargets(binding);
   const mine = names.filter((n) => !only || only.has(n)).filter((_, i) => i % shards === shard);
   const stats: Record<string, FnStats> = {};
   if (shard === 0 && (!only || [...ENGINE].some((n) => only.has(n)))) engineControls(stats);

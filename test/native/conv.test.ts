@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { native, setNumThreads } from '../../lib/index.js';
 import { expectClose, expectCode, loadFixtures } from '../helpers/fixtures.js';
+import { kernels } from '../helpers/kernels.js';
 
 const cases = loadFixtures('conv', 'conv2d');
 const f32 = (n: number) => new Float32Array(n);
@@ -20,7 +21,7 @@ describe('conv2d matches PyTorch', () => {
     for (const c of cases) {
       it(`${c.name} (${threads} thread${threads > 1 ? 's' : ''})`, () => {
         setNumThreads(threads);
-        const n = native();
+        const n = kernels();
         const { x, w, b, gy } = c.inputs;
         const { y, gx, gw, gb } = c.outputs;
         expect(n.conv2d_shape(x.shape, w.shape, c.attrs)).toEqual(y.shape);
@@ -50,7 +51,7 @@ describe('conv2d matches PyTorch', () => {
 
 describe('conv2d on larger inputs', () => {
   it('gives the same results on 1 and 2 threads (sample-parallel path)', () => {
-    const n = native();
+    const n = kernels();
     const xs = [8, 6, 14, 13], ws = [10, 3, 3, 3];
     const attrs = { stride: [1, 2] as [number, number], padding: 1, groups: 2, padding_mode: 'reflect' as const };
     const x = f32(size(xs)).map((_, i) => Math.sin(i * 0.37));
@@ -73,7 +74,7 @@ describe('conv2d on larger inputs', () => {
 });
 
 describe('conv2d errors', () => {
-  const n = native();
+  const n = kernels();
   const xs = [1, 4, 5, 5], ws = [2, 4, 3, 3];
   const x = f32(100), w = f32(72), out = f32(18);
 
@@ -95,20 +96,20 @@ describe('conv2d errors', () => {
     expectCode(() => n.conv2d_shape([1, 4, 5], ws), 'ERR_SHAPE', /4-D/);
     expectCode(() => n.conv2d_shape(xs, [2, 3, 3, 3]), 'ERR_SHAPE', /input channels/);
     expectCode(() => n.conv2d_shape(xs, ws, { dilation: 3 }), 'ERR_SHAPE', /larger than the padded input/);
-    expectCode(() => n.conv2d(x, xs, w, ws, null, f32(17)), 'ERR_SHAPE', /out has 17/);
-    expectCode(() => n.conv2d(f32(99), xs, w, ws, null, out), 'ERR_SHAPE', /x has 99/);
-    expectCode(() => n.conv2d(x, xs, w, ws, f32(3), out), 'ERR_SHAPE', /bias has 3/);
+    expectCode(() => n.conv2d(x, xs, w, ws, null, f32(17)), 'ERR_SHAPE', /conv2d: output 0 has 17 elements/);
+    expectCode(() => n.conv2d(f32(99), xs, w, ws, null, out), 'ERR_SHAPE', /conv2d: input 0 has 99 elements/);
+    expectCode(() => n.conv2d(x, xs, w, ws, f32(3), out), 'ERR_SHAPE', /conv2d: input 2 has 3 elements/);
     expectCode(() => n.conv2d_backward_input(f32(16), [1, 2, 2, 4], w, ws, f32(100), xs), 'ERR_SHAPE', /gy/);
-    expectCode(() => n.conv2d_backward_weight(out, [1, 2, 3, 3], x, xs, f32(71), ws), 'ERR_SHAPE', /gw/);
+    expectCode(() => n.conv2d_backward_weight(out, [1, 2, 3, 3], x, xs, f32(71), ws), 'ERR_SHAPE', /conv2d_backward_weight: output 0 has 71 elements/);
     expectCode(() => n.conv2d_backward_bias(out, [2, 9], f32(2)), 'ERR_SHAPE', /4-D/);
-    expectCode(() => n.conv2d_backward_bias(out, [1, 2, 3, 3], f32(3)), 'ERR_SHAPE', /gb/);
+    expectCode(() => n.conv2d_backward_bias(out, [1, 2, 3, 3], f32(3)), 'ERR_SHAPE', /conv2d_backward_bias: output 0 must have shape \[2\]/);
   });
 
   it('rejects wrong types and aliasing outputs', () => {
-    expectCode(() => n.conv2d(new Float64Array(100) as any, xs, w, ws, null, out), 'ERR_DTYPE', /x must be a Float32Array/);
+    expectCode(() => n.conv2d(new Float64Array(100) as any, xs, w, ws, null, out), 'ERR_DTYPE', /conv2d: input 0 must be a Float32Array/);
     expectCode(() => n.conv2d(x, xs, w, ws, null, out, 3 as any), 'ERR_ARG', /attrs/);
-    expectCode(() => n.conv2d(x, xs, w, ws, null, x.subarray(10, 28)), 'ERR_ARG', /must not share memory with x/);
+    expectCode(() => n.conv2d(x, xs, w, ws, null, x.subarray(10, 28)), 'ERR_ARG', /conv2d: output 0 partially overlaps input 0/);
     const buf = f32(100);
-    expectCode(() => n.conv2d_backward_input(buf.subarray(0, 18), [1, 2, 3, 3], w, ws, buf, xs), 'ERR_ARG', /share memory/);
+    expectCode(() => n.conv2d_backward_input(buf.subarray(0, 18), [1, 2, 3, 3], w, ws, buf, xs), 'ERR_ARG', /conv2d_backward_input: output 0 partially overlaps input 0/);
   });
 });

@@ -3,8 +3,16 @@
 // call at any thread count must give the same bits. Each case builds fresh arguments (inputs from
 // a fixed LCG, zeroed outputs), so in-place kernels (optimizers) start from the same state.
 import { lcg } from '../helpers/reference.js';
+import { runOp, type tensorArg } from '../helpers/kernels.js';
+
+type KT = ReturnType<typeof tensorArg>;
+/** A tensor argument of an 'op:<name>' case. */
+const t = (data: Float32Array | Int32Array, shape: number[]): KT => ({ _data: data, shape });
 
 export interface DetCase {
+  /** A function of test/helpers/kernels.ts' kernels() (the binding's, or a former binding function
+   * now running through runKernel), or 'op:<name>': the catalog op's kernel through runKernel,
+   * with make() giving [inputs, outputs, attrs]. */
   fn: string;
   label: string;
   /** The kernel runs GEMMs: checked with each GEMM backend. */
@@ -33,7 +41,7 @@ const UNARY: Record<string, [number[], number, number]> = {
 };
 for (const [name, [params, lo, hi]] of Object.entries(UNARY)) {
   add(name, `${E}`, () => [f(E, 1, lo, hi), z(E), ...params]);
-  if (name !== 'logical_not') add(`${name}_backward`, `${E}`, () => [f(E, 2, lo, hi), f(E, 3), z(E), ...params]);
+  if (name !== 'logical_not' && name !== 'sign') add(`${name}_backward`, `${E}`, () => [f(E, 2, lo, hi), f(E, 3), z(E), ...params]);
 }
 
 // ---- binary ops: equal shapes (flat path) for some, broadcasting for the others
@@ -156,15 +164,25 @@ add('maxpool2d_backward', '[16, 32, 16, 16] -> [16, 32, 32, 32]', () => {
   return [f(16 * 32 * 256, 59), [16, 32, 16, 16], idx, z(numel(MP)), MP];
 });
 
-// Average pooling windows of 3 rows/columns every 2 (overlapping, like the max pooling above; the
-// last one clipped), divisor 9.
-const AW = (() => {
-  const lo = Int32Array.from({ length: 16 }, (_, o) => Math.max(0, 2 * o - 1));
-  const hi = Int32Array.from({ length: 16 }, (_, o) => Math.min(32, 2 * o + 2));
-  return [lo, hi, lo, hi, new Int32Array(256).fill(9)] as const;
-})();
-add('avgpool2d', '[16, 32, 32, 32] k3 s2 p1', () => [f(numel(MP), 59), MP, ...AW, z(16 * 32 * 16 * 16)]);
-add('avgpool2d_backward', '[16, 32, 16, 16] -> [16, 32, 32, 32]', () => [f(16 * 32 * 16 * 16, 60), [16, 32, 16, 16], ...AW, z(numel(MP)), MP]);
+// Average pooling: 3x3 windows every 2 (overlapping, the last one clipped), and adaptive
+// windows of uneven sizes (32 -> 15).
+const AP = { kernel_size: 3, stride: 2, padding: 1 };
+const MPo = [16, 32, 16, 16];
+add('op:avg_pool2d', '[16, 32, 32, 32] k3 s2 p1', () => [[t(f(numel(MP), 59), MP)], [t(z(numel(MPo)), MPo)], AP]);
+add('op:avg_pool2d_backward', '[16, 32, 16, 16] -> [16, 32, 32, 32]', () => [[t(f(numel(MPo), 60), MPo)], [t(z(numel(MP)), MP)], AP]);
+add('op:adaptive_avg_pool2d', '[16, 32, 32, 32] -> 15x15', () => [[t(f(numel(MP), 59), MP)], [t(z(16 * 32 * 225), [16, 32, 15, 15])], { output_size: 15 }]);
+add('op:adaptive_avg_pool2d_backward', '[16, 32, 15, 15] -> [16, 32, 32, 32]', () => [[t(f(16 * 32 * 225, 60), [16, 32, 15, 15])], [t(z(numel(MP)), MP)], { output_size: 15 }]);
+
+// ---- the catalog's forms of batch_norm (running statistics as outputs), layer_norm, mse_loss and
+// dropout (a float mask), and conv1d
+add('op:batch_norm', '[16, 64, 32, 32] training', () => [[t(f(BNn, 23, -2, 3), BN), t(f(64, 24, 0.5, 1.5), [64]), t(f(64, 25), [64]), t(f(64, 26), [64]), t(f(64, 27, 0.5, 2), [64])], [t(z(BNn), BN), t(z(64), [64]), t(z(64), [64]), t(z(64), [64]), t(z(64), [64])], { training: true, momentum: 0.1, eps: 1e-5 }]);
+add('op:batch_norm_backward', '[16, 64, 32, 32] training', () => [[t(f(BNn, 28), BN), t(f(BNn, 23, -2, 3), BN), t(f(64, 24, 0.5, 1.5), [64]), t(f(64, 29), [64]), t(f(64, 30, 0.5, 2), [64])], [t(z(BNn), BN), t(z(64), [64]), t(z(64), [64])], { training: true }]);
+add('op:layer_norm', '[2048, 256] over [256]', () => [[t(f(524_288, 31, -2, 2), LN), t(f(256, 32, 0.5, 1.5), [256]), t(f(256, 33), [256])], [t(z(524_288), LN), t(z(2048), [2048, 1]), t(z(2048), [2048, 1])], { normalized_shape: [256], eps: 1e-5 }]);
+add('op:layer_norm_backward', '[2048, 256] over [256]', () => [[t(f(524_288, 34), LN), t(f(524_288, 31, -2, 2), LN), t(f(2048, 35), [2048, 1]), t(f(2048, 36, 0.5, 2), [2048, 1]), t(f(256, 32, 0.5, 1.5), [256])], [t(z(524_288), LN), t(z(256), [256]), t(z(256), [256])], { normalized_shape: [256] }]);
+add('op:mse_loss', `[${E}] mean`, () => [[t(f(E, 21), [E]), t(f(E, 22), [E])], [t(z(1), [])], { reduction: 'mean' }]);
+add('op:mse_loss_backward', `[${E}] none`, () => [[t(f(E, 21), [E]), t(f(E, 22), [E]), t(f(E, 20), [E])], [t(z(E), [E]), t(z(E), [E])], { reduction: 'none' }]);
+add('op:dropout', `[${E}] p 0.3`, () => [[t(f(E, 46), [E])], [t(z(E), [E]), t(z(E), [E])], { p: 0.3, training: true, seed: 99, offset: 5 }]);
+add('op:conv1d', '[8, 32, 4000] k5 stride 2 reflect', () => [[t(f(8 * 32 * 4000, 71), [8, 32, 4000]), t(f(64 * 32 * 5, 72, -0.3, 0.3), [64, 32, 5]), t(f(64, 73), [64])], [t(z(8 * 64 * 2000), [8, 64, 2000])], { stride: 2, padding: 2, dilation: 1, groups: 1, padding_mode: 'reflect' }], true);
 
 // ---- GEMM and matmul (every path of sgemm: tall, batched, broadcast, GEMV)
 for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
@@ -225,18 +243,19 @@ export const NOT_KERNELS = new Set([
   'argreduce_shape', 'backendInfo', 'broadcast_shape', 'concat_shape', 'conv2d_shape', 'cross_entropy_shape',
   'getNumThreads', 'matmul_shape', 'maxpool2d_shape', 'mse_loss_shape', 'pad_shape', 'permute_shape',
   'rand_counters', 'reduce_shape', 'releaseBuffer', 'setGemmBackend', 'setNumThreads', 'slice_shape',
-  'probe_fma_gflops', 'probe_triad_gbps',
+  'probe_fma_gflops', 'probe_triad_gbps', 'kernelHandle', 'kernelOps', 'kernelAttrs', 'cudaLibraryOps',
 ]);
 
 type Typed = Float32Array | Int32Array | Uint8Array;
 const isTyped = (v: unknown): v is Typed => v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array;
 
-/** Every typed array among the arguments (nested lists included), in order. */
+/** Every typed array among the arguments (nested lists and tensor arguments included), in order. */
 export function typedArgs(args: readonly unknown[]): Typed[] {
   const out: Typed[] = [];
   const walk = (v: unknown) => {
     if (isTyped(v)) out.push(v);
     else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object' && '_data' in v) walk((v as KT)._data);
   };
   args.forEach(walk);
   return out;
@@ -245,7 +264,8 @@ export function typedArgs(args: readonly unknown[]): Typed[] {
 /** Runs the case once and returns the bytes of all its arrays after the call (outputs and in-place updates). */
 export function runCase(nat: Record<string, unknown>, c: DetCase): Uint8Array[] {
   const args = c.make();
-  (nat[c.fn] as (...a: unknown[]) => unknown)(...args);
+  if (c.fn.startsWith('op:')) runOp(c.fn.slice(3), ...(args as [KT[], KT[], object]));
+  else (nat[c.fn] as (...a: unknown[]) => unknown)(...args);
   return typedArgs(args).map((t) => new Uint8Array(t.buffer, t.byteOffset, t.byteLength).slice());
 }
 

@@ -4,9 +4,13 @@
 // them, and each is compared bit for bit with its single-threaded result.
 import { afterAll, describe, expect, it } from 'vitest';
 import { backendInfo, native, setGemmBackend, setNumThreads } from '../../lib/index.js';
+import { kernelOps } from '../../lib/native/kernels.js';
+import { LEGACY_OP, kernels } from '../helpers/kernels.js';
 import { DET_CASES, NOT_KERNELS, diffBytes, runCase, type DetCase } from './determinism-cases.js';
 
-const nat = native() as unknown as Record<string, unknown>;
+// The binding's kernel functions, and the former ones that now run through runKernel.
+const nat = kernels() as Record<string, unknown>;
+const binding = native() as unknown as Record<string, unknown>;
 const THREADS = [2, 3, 4, 8];
 const initialGemm = backendInfo().gemm as 'blas' | 'builtin';
 const backends: ('blas' | 'builtin')[] = backendInfo().blas === 'none' ? ['builtin'] : ['builtin', 'blas'];
@@ -29,12 +33,16 @@ function check(c: DetCase): string {
   return bad.join('; ');
 }
 
-describe('every kernel of the binding has a determinism case', () => {
-  it('covers all binding functions but shape functions and settings', () => {
-    const covered = new Set(DET_CASES.map((c) => c.fn));
-    const missing = Object.keys(nat).filter((k) => typeof nat[k] === 'function' && !NOT_KERNELS.has(k) && !covered.has(k));
+describe('every kernel has a determinism case', () => {
+  it('covers all binding functions but shape functions and settings (runKernel through the cases below)', () => {
+    const covered = new Set(DET_CASES.map((c) => (c.fn.startsWith('op:') || LEGACY_OP[c.fn] ? 'runKernel' : c.fn)));
+    const missing = Object.keys(binding).filter((k) => typeof binding[k] === 'function' && !NOT_KERNELS.has(k) && !covered.has(k));
     expect(missing).toEqual([]);
-    for (const c of DET_CASES) expect(typeof nat[c.fn], c.fn).toBe('function');
+    for (const c of DET_CASES) if (!c.fn.startsWith('op:')) expect(typeof nat[c.fn], c.fn).toBe('function');
+  });
+  it('covers every CPU kernel of the registry', () => {
+    const covered = new Set(DET_CASES.map((c) => (c.fn.startsWith('op:') ? c.fn.slice(3) : LEGACY_OP[c.fn])));
+    expect(kernelOps('cpu').filter((op) => !covered.has(op))).toEqual([]);
   });
 });
 

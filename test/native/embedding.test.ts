@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { native, setNumThreads } from '../../lib/index.js';
 import { expectClose, expectCode, loadFixtures } from '../helpers/fixtures.js';
+import { kernels } from '../helpers/kernels.js';
 
-const nat = native();
+const nat = kernels();
 afterEach(() => setNumThreads(0));
 
 describe('embedding (PyTorch fixtures)', () => {
@@ -35,14 +36,14 @@ describe('embedding errors', () => {
     expectCode(() => nat.embedding_backward(new Float32Array(12), Int32Array.from([5, 0, 0]), 3, 4, null, w), 'ERR_INDEX', /id 5 at position 0/);
   });
   it('checks shapes, types and padding_idx', () => {
-    expectCode(() => nat.embedding(w, [3, 4], ids, new Float32Array(11)), 'ERR_SHAPE', /out has 11/);
-    expectCode(() => nat.embedding(w, [3, 5], ids, new Float32Array(15)), 'ERR_SHAPE', /weight has 12/);
-    expectCode(() => nat.embedding(w, [12], ids, new Float32Array(12)), 'ERR_SHAPE', /\[V, D\]/);
-    expectCode(() => nat.embedding(w, [3, 4], Float32Array.from([0, 1, 2]) as any, new Float32Array(12)), 'ERR_DTYPE', /ids/);
+    expectCode(() => nat.embedding(w, [3, 4], ids, new Float32Array(11)), 'ERR_SHAPE', /embedding: output 0 has 11 elements/);
+    expectCode(() => nat.embedding(w, [3, 5], ids, new Float32Array(15)), 'ERR_SHAPE', /embedding: input 1 has 12 elements/);
+    expectCode(() => nat.embedding(w, [12], ids, new Float32Array(12)), 'ERR_SHAPE', /embedding: output 0 has 12 elements/);
+    expectCode(() => nat.embedding(w, [3, 4], Float32Array.from([0, 1, 2]) as any, new Float32Array(12)), 'ERR_DTYPE', /embedding: input 0 must be int32/);
     expectCode(() => nat.embedding(w, [3, 4], ids, w), 'ERR_ARG', /share memory/);
     expectCode(() => nat.embedding_backward(new Float32Array(12), ids, 3, 4, 3, new Float32Array(12)), 'ERR_INDEX', /padding_idx 3/);
     expectCode(() => nat.embedding_backward(new Float32Array(12), ids, 3, 4, -4, new Float32Array(12)), 'ERR_INDEX', /padding_idx -4/);
-    expectCode(() => nat.embedding_backward(new Float32Array(11), ids, 3, 4, null, new Float32Array(12)), 'ERR_SHAPE', /gy has 11/);
-    expectCode(() => nat.embedding_backward(new Float32Array(12), ids, 3, 4, null, new Float32Array(13)), 'ERR_SHAPE', /gw has 13/);
+    expectCode(() => nat.embedding_backward(new Float32Array(11), ids, 3, 4, null, new Float32Array(12)), 'ERR_SHAPE', /embedding_backward: input 0 has 11 elements/);
+    expectCode(() => nat.embedding_backward(new Float32Array(12), ids, 3, 4, null, new Float32Array(13)), 'ERR_SHAPE', /embedding_backward: output 0 has 13 elements/);
   });
 });

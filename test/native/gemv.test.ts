@@ -1,6 +1,7 @@
 // sgemm with one row in A takes a matrix-vector path (no packing): every transpose and stride
 // combination against a float64 reference, small and large enough to split across threads.
 import { describe, expect, it } from 'vitest';
+import { kernels } from '../helpers/kernels.js';
 import { native } from '../../lib/native/load.js';
 
 function rand(n: number, seed: number): Float32Array {
@@ -24,7 +25,7 @@ describe('sgemm with M = 1 (matrix-vector path)', () => {
             const B = rand(tb ? (N - 1) * ldb + K : (K - 1) * ldb + N, 2);
             const C0 = beta === 0 ? new Float32Array(N).fill(NaN) : rand(N, 3); // beta 0 must not read C
             const C = C0.slice();
-            native().gemm(ta, tb, 1, N, K, 0.75, A, lda, B, ldb, beta, C, N);
+            kernels().gemm(ta, tb, 1, N, K, 0.75, A, lda, B, ldb, beta, C, N);
             for (let n = 0; n < N; n++) {
               let s = 0;
               for (let k = 0; k < K; k++) s += (ta ? A[k * lda]! : A[k]!) * (tb ? B[n * ldb + k]! : B[k * ldb + n]!);

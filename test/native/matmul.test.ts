@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { backendInfo, getNumThreads, native, setGemmBackend, setNumThreads } from '../../lib/index.js';
 import { expectClose, expectCode, loadFixtures } from '../helpers/fixtures.js';
+import { kernels } from '../helpers/kernels.js';
 
 const initialBackend = backendInfo().gemm;
 const backends: ('blas' | 'builtin')[] = backendInfo().blas !== 'none' ? ['blas', 'builtin'] : ['builtin'];
@@ -40,10 +41,10 @@ for (const backend of backends) {
         const { a, b } = c.inputs;
         const expected = c.outputs.out!;
         const { transA, transB } = c.attrs as { transA: boolean; transB: boolean };
-        const shape = native().matmul_shape(a!.shape, b!.shape, transA, transB);
+        const shape = kernels().matmul_shape(a!.shape, b!.shape, transA, transB);
         expect(shape).toEqual(expected.shape);
         const out = new Float32Array(numel(shape)).fill(NaN); // must be fully overwritten
-        native().matmul(a!.data as Float32Array, a!.shape, b!.data as Float32Array, b!.shape, out, transA, transB);
+        kernels().matmul(a!.data as Float32Array, a!.shape, b!.data as Float32Array, b!.shape, out, transA, transB);
         expectClose(out, expected.data, { atol: 2e-5, rtol: 1e-4, label: c.name });
       });
     }
@@ -56,12 +57,12 @@ for (const backend of backends) {
         // Shared b (folded into one tall GEMM) and per-batch b (loop over batches).
         const a = rand(2 * 150 * 130, 1), b = rand(130 * 170, 2), b2 = rand(2 * 130 * 170, 3);
         const out = new Float32Array(2 * 150 * 170);
-        native().matmul(a, [2, 150, 130], b, [130, 170], out);
+        kernels().matmul(a, [2, 150, 130], b, [130, 170], out);
         for (let t = 0; t < 2; t++)
           expectClose(out.subarray(t * 150 * 170, (t + 1) * 150 * 170),
             refGemm(false, false, 150, 170, 130, 1, a.subarray(t * 150 * 130), 130, b, 170, 0, new Float32Array(150 * 170), 170),
             { atol: 1e-4, rtol: 1e-4, label: `shared b, batch ${t}` });
-        native().matmul(a, [2, 150, 130], b2, [2, 130, 170], out);
+        kernels().matmul(a, [2, 150, 130], b2, [2, 130, 170], out);
         for (let t = 0; t < 2; t++)
           expectClose(out.subarray(t * 150 * 170, (t + 1) * 150 * 170),
             refGemm(false, false, 150, 170, 130, 1, a.subarray(t * 150 * 130), 130, b2.subarray(t * 130 * 170), 170, 0,
@@ -89,7 +90,7 @@ describe('gemm (raw, both backends side by side)', () => {
         const A = rand(((p.ta ? p.K : p.M) || 1) * lda, 11), B = rand(((p.tb ? p.N : p.K) || 1) * ldb, 12);
         const C = rand(p.M * ldc, 13);
         const expected = refGemm(p.ta, p.tb, p.M, p.N, p.K, p.alpha, A, lda, B, ldb, p.beta, C, ldc);
-        native().gemm(p.ta, p.tb, p.M, p.N, p.K, p.alpha, A, lda, B, ldb, p.beta, C, ldc, backend);
+        kernels().gemm(p.ta, p.tb, p.M, p.N, p.K, p.alpha, A, lda, B, ldb, p.beta, C, ldc, backend);
         expectClose(C, expected, { atol: 1e-5, rtol: 1e-4, label: backend }); // padding included: untouched
       });
     }
@@ -97,7 +98,7 @@ describe('gemm (raw, both backends side by side)', () => {
   it('beta = 0 ignores NaN in C', () => {
     for (const backend of backends) {
       const C = new Float32Array(6).fill(NaN);
-      native().gemm(false, false, 2, 3, 2, 1, Float32Array.of(1, 2, 3, 4), 2, Float32Array.of(1, 0, 1, 0, 1, 1), 3, 0, C, 3, backend);
+      kernels().gemm(false, false, 2, 3, 2, 1, Float32Array.of(1, 2, 3, 4), 2, Float32Array.of(1, 0, 1, 0, 1, 1), 3, 0, C, 3, backend);
       expect(Array.from(C)).toEqual([1, 2, 3, 3, 4, 7]);
     }
   });
@@ -106,34 +107,34 @@ describe('gemm (raw, both backends side by side)', () => {
 describe('matmul / gemm errors', () => {
   const f = (n: number) => new Float32Array(n);
   it('rejects mismatched shapes and bad buffers', () => {
-    expectCode(() => native().matmul(f(6), [2, 3], f(8), [4, 2], f(4)), 'ERR_SHAPE', /inner dims/);
-    expectCode(() => native().matmul(f(6), [2, 3], f(6), [3, 2], f(5)), 'ERR_SHAPE', /out/);
-    expectCode(() => native().matmul(f(5), [2, 3], f(6), [3, 2], f(4)), 'ERR_SHAPE', /matmul: a/);
-    expectCode(() => native().matmul(f(1), [], f(3), [3], f(1)), 'ERR_SHAPE', /rank/);
-    expectCode(() => native().matmul(f(24), [2, 3, 4], f(60), [3, 4, 5], f(30)), 'ERR_SHAPE', /broadcast/i);
-    expectCode(() => native().matmul(f(3), [3], f(6), [3, 2], f(2), true), 'ERR_ATTR', /transA/);
-    expectCode(() => native().matmul(new Float64Array(6) as any, [2, 3], f(6), [3, 2], f(4)), 'ERR_DTYPE', /matmul/);
+    expectCode(() => kernels().matmul(f(6), [2, 3], f(8), [4, 2], f(4)), 'ERR_SHAPE', /inner dims/);
+    expectCode(() => kernels().matmul(f(6), [2, 3], f(6), [3, 2], f(5)), 'ERR_SHAPE', /out/);
+    expectCode(() => kernels().matmul(f(5), [2, 3], f(6), [3, 2], f(4)), 'ERR_SHAPE', /matmul: input 0 has 5 elements/);
+    expectCode(() => kernels().matmul(f(1), [], f(3), [3], f(1)), 'ERR_SHAPE', /rank/);
+    expectCode(() => kernels().matmul(f(24), [2, 3, 4], f(60), [3, 4, 5], f(30)), 'ERR_SHAPE', /broadcast/i);
+    expectCode(() => kernels().matmul(f(3), [3], f(6), [3, 2], f(2), true), 'ERR_ATTR', /transA/);
+    expectCode(() => kernels().matmul(new Float64Array(6) as any, [2, 3], f(6), [3, 2], f(4)), 'ERR_DTYPE', /matmul/);
     const buf = f(16);
-    expectCode(() => native().matmul(buf.subarray(0, 4), [2, 2], f(4), [2, 2], buf.subarray(2, 6)), 'ERR_ARG', /share memory/);
-    expectCode(() => native().matmul_shape([2, 3], [2, 3]), 'ERR_SHAPE', /3 vs 2/);
-    expect(native().matmul_shape([2, 3], [2, 3], false, true)).toEqual([2, 2]);
-    expect(native().matmul_shape([4], [4])).toEqual([]);
-    expect(native().matmul_shape([7, 1, 2, 3], [5, 3, 4])).toEqual([7, 5, 2, 4]);
+    expectCode(() => kernels().matmul(buf.subarray(0, 4), [2, 2], f(4), [2, 2], buf.subarray(2, 6)), 'ERR_ARG', /matmul: output 0 (partially overlaps input 0|must not share memory)/);
+    expectCode(() => kernels().matmul_shape([2, 3], [2, 3]), 'ERR_SHAPE', /3 vs 2/);
+    expect(kernels().matmul_shape([2, 3], [2, 3], false, true)).toEqual([2, 2]);
+    expect(kernels().matmul_shape([4], [4])).toEqual([]);
+    expect(kernels().matmul_shape([7, 1, 2, 3], [5, 3, 4])).toEqual([7, 5, 2, 4]);
   });
 
   it('gemm validates sizes and leading dimensions against the buffers', () => {
     const A = f(6), B = f(12), C = f(8);
-    native().gemm(false, false, 2, 4, 3, 1, A, 3, B, 4, 0, C, 4, 'builtin');
-    expectCode(() => native().gemm(false, false, 2, 4, 3, 1, A, 2, B, 4, 0, C, 4), 'ERR_SHAPE', /lda/);
-    expectCode(() => native().gemm(false, false, 2, 4, 3, 1, A, 4, B, 4, 0, C, 4), 'ERR_SHAPE', /needs 7/);
-    expectCode(() => native().gemm(true, false, 2, 4, 3, 1, A, 3, B, 4, 0, C, 4), 'ERR_SHAPE', /A stored as 3x2/);
-    expectCode(() => native().gemm(false, true, 2, 4, 3, 1, A, 3, B, 4, 0, C, 4), 'ERR_SHAPE', /B stored as 4x3 with ldb=4 needs 15/);
-    expectCode(() => native().gemm(false, false, 2, 4, 3, 1, A, 3, B, 4, 0, C, 5), 'ERR_SHAPE', /C stored/);
-    expectCode(() => native().gemm(false, false, -2, 4, 3, 1, A, 3, B, 4, 0, C, 4), 'ERR_SHAPE', /M=-2/);
-    expectCode(() => native().gemm(false, false, 2, 4, 3, 1, A, 2 ** 40, B, 4, 0, C, 4), 'ERR_SHAPE', /lda/);
-    expectCode(() => native().gemm(false, false, 2, 4, 3, 1, A, 3, B, 4, 0, B, 4), 'ERR_ARG', /share memory/);
-    expectCode(() => native().gemm(false, false, 2, 4, 3, 1, A, 3, B, 4, 0, C, 4, 'mkl' as any), 'ERR_ATTR', /mkl/);
-    expectCode(() => native().gemm(false, false, 2, 4, 3, 1, new Int32Array(6) as any, 3, B, 4, 0, C, 4), 'ERR_DTYPE', /gemm/);
-    expectCode(() => native().gemm('no' as any, false, 2, 4, 3, 1, A, 3, B, 4, 0, C, 4), 'ERR_ARG', /transA/);
+    kernels().gemm(false, false, 2, 4, 3, 1, A, 3, B, 4, 0, C, 4, 'builtin');
+    expectCode(() => kernels().gemm(false, false, 2, 4, 3, 1, A, 2, B, 4, 0, C, 4), 'ERR_SHAPE', /lda/);
+    expectCode(() => kernels().gemm(false, false, 2, 4, 3, 1, A, 4, B, 4, 0, C, 4), 'ERR_SHAPE', /needs 7/);
+    expectCode(() => kernels().gemm(true, false, 2, 4, 3, 1, A, 3, B, 4, 0, C, 4), 'ERR_SHAPE', /A stored as 3x2/);
+    expectCode(() => kernels().gemm(false, true, 2, 4, 3, 1, A, 3, B, 4, 0, C, 4), 'ERR_SHAPE', /B stored as 4x3 with ldb=4 needs 15/);
+    expectCode(() => kernels().gemm(false, false, 2, 4, 3, 1, A, 3, B, 4, 0, C, 5), 'ERR_SHAPE', /C stored/);
+    expectCode(() => kernels().gemm(false, false, -2, 4, 3, 1, A, 3, B, 4, 0, C, 4), 'ERR_SHAPE', /M=-2/);
+    expectCode(() => kernels().gemm(false, false, 2, 4, 3, 1, A, 2 ** 40, B, 4, 0, C, 4), 'ERR_SHAPE', /lda/);
+    expectCode(() => kernels().gemm(false, false, 2, 4, 3, 1, A, 3, B, 4, 0, B, 4), 'ERR_ARG', /share memory/);
+    expectCode(() => kernels().gemm(false, false, 2, 4, 3, 1, A, 3, B, 4, 0, C, 4, 'mkl' as any), 'ERR_ATTR', /mkl/);
+    expectCode(() => kernels().gemm(false, false, 2, 4, 3, 1, new Int32Array(6) as any, 3, B, 4, 0, C, 4), 'ERR_DTYPE', /gemm/);
+    expectCode(() => kernels().gemm('no' as any, false, 2, 4, 3, 1, A, 3, B, 4, 0, C, 4), 'ERR_ARG', /transA/);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { kernels } from '../helpers/kernels.js';
 import { native } from '../../lib/index.js';
 import { expectClose, expectCode, loadFixtures, type FixtureCase } from '../helpers/fixtures.js';
 
@@ -16,7 +17,7 @@ describe('batch_norm matches PyTorch', () => {
       const sm = new Float32Array(C);
       const si = new Float32Array(C);
       const attrs = { training: c.attrs.training, momentum: c.attrs.momentum, eps: c.attrs.eps };
-      native().batch_norm(x.data as Float32Array, x.shape, f32(c, 'gamma'), f32(c, 'beta'), rm, rv, y, sm, si, attrs);
+      kernels().batch_norm(x.data as Float32Array, x.shape, f32(c, 'gamma'), f32(c, 'beta'), rm, rv, y, sm, si, attrs);
       expectClose(y, c.outputs.y!.data, { ...tol, label: 'y' });
       expectClose(sm, c.outputs.save_mean!.data, { ...tol, label: 'save_mean' });
       expectClose(si, c.outputs.save_invstd!.data, { ...tol, label: 'save_invstd' });
@@ -28,7 +29,7 @@ describe('batch_norm matches PyTorch', () => {
       const affine = !!c.inputs.gamma;
       const gg = affine ? new Float32Array(C) : null;
       const gb = affine ? new Float32Array(C) : null;
-      native().batch_norm_backward(c.inputs.grad_out!.data as Float32Array, x.data as Float32Array, x.shape,
+      kernels().batch_norm_backward(c.inputs.grad_out!.data as Float32Array, x.data as Float32Array, x.shape,
         f32(c, 'gamma'), sm, si, gx, gg, gb, { training: c.attrs.training });
       expectClose(gx, c.outputs.grad_x!.data, { atol: 5e-5, rtol: 1e-4, label: 'grad_x' });
       if (affine) {
@@ -41,12 +42,12 @@ describe('batch_norm matches PyTorch', () => {
   it('runs in place (out === x) and leaves running stats alone when not given', () => {
     const c = loadFixtures('nn', 'batch_norm').find((k) => k.name.includes('train_affine_norunning'))!;
     const x = Float32Array.from(c.inputs.x!.data as Float32Array);
-    native().batch_norm(x, c.inputs.x!.shape, f32(c, 'gamma'), f32(c, 'beta'), null, null, x, null, null, { momentum: 0.1, eps: c.attrs.eps });
+    kernels().batch_norm(x, c.inputs.x!.shape, f32(c, 'gamma'), f32(c, 'beta'), null, null, x, null, null, { momentum: 0.1, eps: c.attrs.eps });
     expectClose(x, c.outputs.y!.data, { ...tol, label: 'in place' });
   });
 
   it('rejects bad shapes and attributes', () => {
-    const n = native();
+    const n = kernels();
     const x = new Float32Array(24);
     const out = new Float32Array(24);
     const c3 = () => new Float32Array(3);
@@ -76,7 +77,7 @@ describe('layer_norm matches PyTorch', () => {
       const y = new Float32Array(x.data.length);
       const mean = new Float32Array(rows);
       const rstd = new Float32Array(rows);
-      native().layer_norm(x.data as Float32Array, x.shape, ns, f32(c, 'weight'), f32(c, 'bias'), y, mean, rstd, c.attrs.eps);
+      kernels().layer_norm(x.data as Float32Array, x.shape, ns, f32(c, 'weight'), f32(c, 'bias'), y, mean, rstd, c.attrs.eps);
       expectClose(y, c.outputs.y!.data, { ...tol, label: 'y' });
       expectClose(mean, c.outputs.mean!.data, { ...tol, label: 'mean' });
       expectClose(rstd, c.outputs.rstd!.data, { ...tol, label: 'rstd' });
@@ -84,7 +85,7 @@ describe('layer_norm matches PyTorch', () => {
       const gx = new Float32Array(x.data.length);
       const gw = new Float32Array(D);
       const gb = new Float32Array(D);
-      native().layer_norm_backward(c.inputs.grad_out!.data as Float32Array, x.data as Float32Array, x.shape, ns, mean, rstd, f32(c, 'weight'), gx, gw, gb);
+      kernels().layer_norm_backward(c.inputs.grad_out!.data as Float32Array, x.data as Float32Array, x.shape, ns, mean, rstd, f32(c, 'weight'), gx, gw, gb);
       expectClose(gx, c.outputs.grad_x!.data, { atol: 5e-5, rtol: 1e-4, label: 'grad_x' });
       if (c.outputs.grad_weight) expectClose(gw, c.outputs.grad_weight.data, { atol: 5e-5, rtol: 1e-4, label: 'grad_weight' });
       if (c.outputs.grad_bias) expectClose(gb, c.outputs.grad_bias.data, { atol: 5e-5, rtol: 1e-4, label: 'grad_bias' });
@@ -92,7 +93,7 @@ describe('layer_norm matches PyTorch', () => {
   }
 
   it('rejects bad shapes and attributes', () => {
-    const n = native();
+    const n = kernels();
     const x = new Float32Array(12);
     const out = new Float32Array(12);
     expectCode(() => n.layer_norm(x, [3, 4], [3], null, null, out, null, null), 'ERR_SHAPE', /normalized_shape \[3\] must match/);
@@ -107,8 +108,8 @@ describe('layer_norm matches PyTorch', () => {
   it('runs in place and agrees with the defaults', () => {
     const x = Float32Array.from({ length: 20 }, (_, i) => Math.sin(i) * 3);
     const y = new Float32Array(20);
-    native().layer_norm(x, [4, 5], [5], null, null, y, null, null);
-    native().layer_norm(x, [4, 5], [5], null, null, x, null, null);
+    kernels().layer_norm(x, [4, 5], [5], null, null, y, null, null);
+    kernels().layer_norm(x, [4, 5], [5], null, null, x, null, null);
     expect(Array.from(x)).toEqual(Array.from(y));
   });
 });

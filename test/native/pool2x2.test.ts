@@ -1,6 +1,7 @@
 // The 2x2 / stride-2 max-pool fast path (SIMD selects) follows the general rule exactly: first
 // strict maximum wins, a NaN replaces the running maximum; ties, NaNs, odd sizes, ceil_mode.
 import { describe, expect, it } from 'vitest';
+import { kernels } from '../helpers/kernels.js';
 import { native } from '../../lib/native/load.js';
 
 function reference(x: Float32Array, H: number, W: number, OH: number, OW: number) {
@@ -34,7 +35,7 @@ describe('maxpool2d 2x2 stride 2', () => {
       const OW = ceil ? Math.ceil(W / 2) : Math.floor(W / 2);
       const y = new Float32Array(3 * OH * OW);
       const idx = new Int32Array(3 * OH * OW);
-      native().maxpool2d(x, [3, H, W], y, idx, { kernel_size: 2, ceil_mode: ceil });
+      kernels().maxpool2d(x, [3, H, W], y, idx, { kernel_size: 2, ceil_mode: ceil });
       for (let p = 0; p < 3; p++) {
         const want = reference(x.subarray(p * H * W, (p + 1) * H * W), H, W, OH, OW);
         expect(Array.from(y.subarray(p * OH * OW, (p + 1) * OH * OW))).toEqual(Array.from(want.y));

@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { native, setNumThreads } from '../../lib/index.js';
 import { expectCode } from '../helpers/fixtures.js';
+import { kernels } from '../helpers/kernels.js';
 
-const nat = native();
+const nat = kernels();
 
 function moments(a: Float32Array): { mean: number; variance: number } {
   let s = 0;
@@ -89,11 +90,11 @@ describe('rand_uniform / rand_normal', () => {
 
   it('gives bit-identical values on every SIMD path (AVX-512, AVX2, portable)', () => {
     // Each path runs in a child process, since RAVDL_SIMD is read once at start-up.
-    const loader = fileURLToPath(new URL('../../lib/native/load.ts', import.meta.url));
+    const helpers = fileURLToPath(new URL('../helpers/kernels.ts', import.meta.url));
     const script = `
       import { createHash } from 'node:crypto';
-      import { native } from ${JSON.stringify(loader)};
-      const n = 100003, nat = native();
+      import { kernels } from ${JSON.stringify(helpers)};
+      const n = 100003, nat = kernels();
       const u = new Float32Array(n), z = new Float32Array(n), o = new Float32Array(n), m = new Uint8Array(n);
       const x = new Float32Array(n).map((_, i) => Math.sin(i));
       nat.rand_uniform(u, -2.3, 3.7, 5, 9); nat.rand_normal(z, 0.1, 1.7, 5, 9); nat.dropout(x, o, m, 0.3, 5, 9);

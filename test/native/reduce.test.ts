@@ -1,9 +1,10 @@
 // Reductions against the PyTorch fixtures (test/fixtures/reduce.json) and bad input.
 import { describe, expect, it } from 'vitest';
+import { kernels } from '../helpers/kernels.js';
 import { native, setNumThreads } from '../../lib/index.js';
 import { expectClose, expectCode, loadFixtures } from '../helpers/fixtures.js';
 
-const nat = native();
+const nat = kernels();
 const call = nat as unknown as Record<string, (...args: unknown[]) => unknown>;
 const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const cases = loadFixtures('reduce');
@@ -69,14 +70,14 @@ describe('large reductions', () => {
 describe('bad input gives typed errors', () => {
   const x = new Float32Array(6);
   it('rejects axes out of range or repeated', () => {
-    expectCode(() => nat.sum(x, [2, 3], new Float32Array(2), 2), 'ERR_INDEX', /sum: axis 2/);
+    expectCode(() => nat.sum(x, [2, 3], new Float32Array(2), 2), 'ERR_INDEX', /axis 2/);
     expectCode(() => nat.mean(x, [2, 3], new Float32Array(2), [1, -1]), 'ERR_INDEX', /repeated/);
-    expectCode(() => nat.argmax(x, [2, 3], new Int32Array(2), -3), 'ERR_INDEX', /argmax: axis -3/);
+    expectCode(() => nat.argmax(x, [2, 3], new Int32Array(2), -3), 'ERR_INDEX', /axis -3 is out of range/);
     expectCode(() => nat.reduce_shape([2, 3], [5]), 'ERR_INDEX', /axis 5/);
   });
   it('rejects wrong lengths, dtypes and corrections', () => {
     expectCode(() => nat.sum(x, [2, 3], new Float32Array(3), 1), 'ERR_SHAPE', /sum: out/);
-    expectCode(() => nat.max(x, [2, 4], new Float32Array(2), 1), 'ERR_SHAPE', /max: x has 6 elements/);
+    expectCode(() => nat.max(x, [2, 4], new Float32Array(2), 1), 'ERR_SHAPE', /max: input 0 has 6 elements/);
     expectCode(() => nat.argmin(x, [2, 3], new Float32Array(2) as any, 1), 'ERR_DTYPE', /argmin: out/);
     expectCode(() => nat.var(x, [2, 3], new Float32Array(2), 1, false, -1), 'ERR_ATTR', /correction/);
     expectCode(() => nat.max(new Float32Array(0), [0, 3], new Float32Array(3), 0), 'ERR_SHAPE', /zero-size/);

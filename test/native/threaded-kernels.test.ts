@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendInfo, getNumThreads, native, setNumThreads } from '../../lib/index.js';
 import { expectNear, lcg, numel, strides } from '../helpers/reference.js';
+import { kernels } from '../helpers/kernels.js';
 
-const nat = native();
+const nat = kernels();
 beforeAll(() => {
   setNumThreads(2);
   expect(getNumThreads()).toBe(2);

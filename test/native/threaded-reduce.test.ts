@@ -4,8 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getNumThreads, native, setNumThreads } from '../../lib/index.js';
 import { expectNear, lcg, numel, outIndexOf } from '../helpers/reference.js';
+import { kernels } from '../helpers/kernels.js';
 
-const nat = native();
+const nat = kernels();
 beforeAll(() => {
   setNumThreads(2);
   expect(getNumThreads()).toBe(2);

@@ -13,22 +13,31 @@ const addon = resolve(addonArg);
 const workerCode = `
 const { parentPort, workerData } = require('node:worker_threads');
 const nat = require(workerData.addon);
+// runKernel's meta: [used length, inputs, outputs, then ndim and dims of each, then attributes].
+const meta = (nIn, nOut, shapes, attrs = []) => {
+  const m = [0, nIn, nOut];
+  for (const s of shapes) m.push(...(s ? [s.length, ...s] : [-1]));
+  m.push(...attrs);
+  m[0] = m.length;
+  return Float64Array.from(m);
+};
 const calls = [
   () => {
     const x = new Float32Array(8 * 32 * 64 * 64), w = new Float32Array(64 * 32 * 9);
-    nat.conv2d(x, [8, 32, 64, 64], w, [64, 32, 3, 3], null, new Float32Array(8 * 64 * 64 * 64), { padding: 1 });
+    // conv2d with padding 1 (attributes: stride absent, padding [1]).
+    nat.runKernel('conv2d', 'cpu', meta(3, 1, [[8, 32, 64, 64], [64, 32, 3, 3], null, [8, 64, 64, 64]], [0, 1, 1]), x, w, null, new Float32Array(8 * 64 * 64 * 64));
   },
   () => {
-    const x = new Float32Array(16 * 32 * 128 * 128), n = 16 * 32 * 64 * 64;
-    nat.maxpool2d(x, [16, 32, 128, 128], new Float32Array(n), new Int32Array(n), { kernel_size: 2 });
+    const x = new Float32Array(16 * 32 * 128 * 128), n = 16 * 32 * 64 * 64, ys = [16, 32, 64, 64];
+    nat.runKernel('max_pool2d', 'cpu', meta(1, 2, [[16, 32, 128, 128], ys, ys], [1, 2]), x, new Float32Array(n), new Int32Array(n));
   },
   () => {
     const a = new Float32Array(640 * 640);
-    nat.matmul(a, [640, 640], a, [640, 640], new Float32Array(640 * 640));
+    nat.runKernel('matmul', 'cpu', meta(2, 1, [[640, 640], [640, 640], [640, 640]]), a, a, new Float32Array(640 * 640));
   },
   () => {
     try {
-      nat.matmul(new Float32Array(4), [2, 2], new Float32Array(6), [3, 2], new Float32Array(4));
+      nat.runKernel('matmul', 'cpu', meta(2, 1, [[2, 2], [3, 2], [2, 2]]), new Float32Array(4), new Float32Array(6), new Float32Array(4));
     } catch (e) {
       if (e.code !== 'ERR_SHAPE') throw e;
     }

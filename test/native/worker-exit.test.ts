@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { kernels } from '../helpers/kernels.js';
 import { describe, expect, it } from 'vitest';
 import { getNumThreads, native, setNumThreads } from '../../lib/index.js';
 import { packageRoot } from '../../lib/native/load.js';
@@ -66,7 +67,7 @@ describe('setNumThreads is process-wide', () => {
       // The main thread's kernels run on the resized pool.
       const a = new Float32Array(256 * 256).fill(1);
       const c = new Float32Array(256 * 256);
-      native().matmul(a, [256, 256], a, [256, 256], c);
+      kernels().matmul(a, [256, 256], a, [256, 256], c);
       expect(c[0]).toBe(256);
       expect(await ask(0)).toBe(initial);
       expect(getNumThreads()).toBe(initial);

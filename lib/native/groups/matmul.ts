@@ -1,23 +1,6 @@
-// Native functions of the matmul kernel group (bindings/matmul.cpp).
+// Native functions of the matmul group (bindings/matmul.cpp): matmul's shape function and the raw
+// SGEMM entry (tests, benchmarks); matmul itself runs through runKernel (groups/kernel.ts).
 export interface MatmulBinding {
-  /**
-   * out = op(a) @ op(b) with torch.matmul semantics; op transposes the last two dims when
-   * transA / transB is set (not allowed on a 1-D operand: ERR_ATTR).
-   * Output shape (see matmul_shape): a 1-D [k] acts as [1, k] and b 1-D [k] as [k, 1], the
-   * added dim being dropped from the result; otherwise [...A, m, k] @ [...B, k, n] gives
-   * [...broadcast(A, B), m, n]. `out` must hold exactly that many elements and must not
-   * share memory with a or b. Uses the GEMM backend selected by setGemmBackend.
-   * Errors: ERR_SHAPE (inner dims, batch broadcast, buffer lengths), ERR_DTYPE, ERR_ARG.
-   */
-  matmul(
-    a: Float32Array,
-    aShape: number[],
-    b: Float32Array,
-    bShape: number[],
-    out: Float32Array,
-    transA?: boolean,
-    transB?: boolean,
-  ): void;
 
   /** The output shape of matmul (the one source of truth for its shape rule). */
   matmul_shape(aShape: number[], bShape: number[], transA?: boolean, transB?: boolean): number[];

@@ -1,6 +1,8 @@
-// Native functions of the nn kernel group (bindings/nn.cpp): normalization, softmax family, losses.
-// Float tensors are Float32Array (C-contiguous), class indices Int32Array; outputs are passed in
-// and every size is checked (ERR_SHAPE); `null` skips an optional input or output.
+// Native functions of the nn group (bindings/nn.cpp): batch_norm, layer_norm and mse_loss with
+// optional outputs (the benchmarks and kernel tests call them; the catalog's ops run through
+// runKernel), and the shape functions of cross_entropy and mse_loss.
+// Float tensors are Float32Array (C-contiguous); outputs are passed in and every size is checked
+// (ERR_SHAPE); `null` skips an optional input or output.
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -14,15 +16,6 @@ export interface BatchNormAttrs {
   momentum?: number;
   /** Added to the variance, > 0 (default 1e-5). */
   eps?: number;
-}
-
-export interface CrossEntropyAttrs {
-  /** Default 'mean'. */
-  reduction?: Reduction;
-  /** Class-index targets equal to it contribute 0 and leave the mean's denominator (default -100). */
-  ignore_index?: number;
-  /** In [0, 1] (default 0): mixes the target with the uniform distribution, like PyTorch. */
-  label_smoothing?: number;
 }
 
 export interface NnBinding {
@@ -69,39 +62,6 @@ export interface NnBinding {
     gradWeight: Float32Array | null, gradBias: Float32Array | null,
   ): void;
 
-  /** Softmax along `axis` (negative counts from the end); out has x's shape and may be x. */
-  softmax(x: Float32Array, shape: number[], axis: number, out: Float32Array): void;
-  /** log(softmax(x)) along `axis`, computed stably; out may be x. */
-  log_softmax(x: Float32Array, shape: number[], axis: number, out: Float32Array): void;
-  /** softmax(-x) along `axis`; out may be x. */
-  softmin(x: Float32Array, shape: number[], axis: number, out: Float32Array): void;
-  /** gradX = y * (gradOut - sum(gradOut * y)) from the forward output y; gradX may be y or gradOut. */
-  softmax_backward(y: Float32Array, gradOut: Float32Array, shape: number[], axis: number, gradX: Float32Array): void;
-  /** gradX = gradOut - exp(y) * sum(gradOut) from the forward output y. */
-  log_softmax_backward(y: Float32Array, gradOut: Float32Array, shape: number[], axis: number, gradX: Float32Array): void;
-  /** gradX = -(y * (gradOut - sum(gradOut * y))) from the forward output y. */
-  softmin_backward(y: Float32Array, gradOut: Float32Array, shape: number[], axis: number, gradX: Float32Array): void;
-
-  /**
-   * Softmax cross-entropy on logits (N, C, d1, ...) with classes on dim 1, like
-   * torch.nn.functional.cross_entropy. target: Int32Array of class indices (N, d1, ...) — each in
-   * [0, C) or ignore_index, else ERR_INDEX — or Float32Array of probabilities with logits' shape.
-   * weight: C class weights or null. out: cross_entropy_shape(logitsShape, reduction) elements
-   * (1 for mean/sum). Index targets: mean divides by the count (or total weight) of non-ignored
-   * positions; probability targets: by N*d1*... .
-   */
-  cross_entropy(
-    logits: Float32Array, logitsShape: number[], target: Int32Array | Float32Array,
-    weight: Float32Array | null, out: Float32Array, attrs?: CrossEntropyAttrs,
-  ): void;
-  /**
-   * gradLogits (logits' shape) of cross_entropy given gradLoss (1 value for mean/sum, one per
-   * position for none). Recomputes the softmax from the logits; same attrs as the forward.
-   */
-  cross_entropy_backward(
-    logits: Float32Array, logitsShape: number[], target: Int32Array | Float32Array,
-    weight: Float32Array | null, gradLoss: Float32Array, gradLogits: Float32Array, attrs?: CrossEntropyAttrs,
-  ): void;
   /** Loss shape: [] for 'mean'/'sum', [N, d1, ...] for 'none'. */
   cross_entropy_shape(logitsShape: number[], reduction?: Reduction): number[];
 
