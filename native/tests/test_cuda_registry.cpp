@@ -40,7 +40,7 @@ TEST_CASE("registry: cpu add broadcasts, sum and softmax follow their attributes
 
   std::vector<float> s(2);
   KernelCall sum{"sum", DeviceType::CPU, 0, {{a.data(), {2, 3}, DType::F32}}, {{s.data(), {2, 1}, DType::F32}}, {}};
-  sum.attrs.set("axes", std::vector<double>{1}).set("keepdims", 1);
+  sum.attrs.set("axis", std::vector<double>{1}).set("keepdims", 1);
   run_kernel(sum);
   CHECK(s[0] == 6.0f);
   CHECK(s[1] == 15.0f);
@@ -60,7 +60,7 @@ TEST_CASE("registry: bad calls are typed errors") {
   KernelCall unknown{"no_such_op", DeviceType::CPU, 0, {}, {}, {}};
   CHECK_THROWS_CODE(run_kernel(unknown), ErrorCode::Device);
   KernelCall frac{"sum", DeviceType::CPU, 0, {{a.data(), {6}, DType::F32}}, {{y.data(), {}, DType::F32}}, {}};
-  frac.attrs.set("axes", std::vector<double>{0.5});
+  frac.attrs.set("axis", std::vector<double>{0.5});
   CHECK_THROWS_CODE(run_kernel(frac), ErrorCode::Attr);
   CHECK(has_kernel("matmul", DeviceType::CPU));
   CHECK(!kernel_ops(DeviceType::CPU).empty());
@@ -91,4 +91,44 @@ TEST_CASE("cuda: the string attributes' codes follow the catalog's order") {
   CHECK(cuda_enum_code("padding_mode", "zeros") == 0);
   CHECK(cuda_enum_code("reduction", "median") == -1);
   CHECK(cuda_enum_code("no_such_attr", "mean") == -1);
+}
+
+TEST_CASE("cuda loader: the registry's choice codes and conv 'same'/'valid' padding reach the CUDA library in its encoding") {
+  auto find = [](const std::vector<std::pair<std::string, std::vector<double>>>& a, const char* name) {
+    for (const auto& [n, v] : a)
+      if (n == name) return v;
+    return std::vector<double>{-99};
+  };
+  std::vector<float> dummy(1);
+  // reduction 'sum' (code -2) -> 1; a number next to it is left alone.
+  KernelCall ce{"cross_entropy", DeviceType::CUDA, 0, {}, {}, {}};
+  ce.attrs.set("reduction", -2).set("ignore_index", -100);
+  auto a = cuda_plugin_attrs(ce);
+  CHECK(find(a, "reduction") == std::vector<double>{1});
+  CHECK(find(a, "ignore_index") == std::vector<double>{-100});
+  // pad mode 'replicate' (code -3) -> 2.
+  KernelCall pad{"pad", DeviceType::CUDA, 0, {}, {}, {}};
+  pad.attrs.set("mode", -3);
+  CHECK(find(cuda_plugin_attrs(pad), "mode") == std::vector<double>{2});
+  // conv2d 'same' (code -1), weight [4, 3, 3, 4], dilation [1, 2]: totals 2 and 6 -> [1, 1, 3, 3];
+  // kernel width 4 with dilation 1 would give 3 -> [1, 2] (the odd element at the end).
+  KernelCall conv{"conv2d", DeviceType::CUDA, 0, {{dummy.data(), {1, 3, 8, 8}, DType::F32}, {dummy.data(), {4, 3, 3, 4}, DType::F32}}, {}, {}};
+  conv.attrs.set("padding", -1).set("dilation", std::vector<double>{1, 2}).set("padding_mode", -1);
+  a = cuda_plugin_attrs(conv);
+  CHECK(find(a, "padding") == (std::vector<double>{1, 1, 3, 3}));
+  CHECK(find(a, "padding_mode") == std::vector<double>{0});
+  KernelCall conv1{"conv1d", DeviceType::CUDA, 0, {{dummy.data(), {1, 3, 8}, DType::F32}, {dummy.data(), {4, 3, 4}, DType::F32}}, {}, {}};
+  conv1.attrs.set("padding", -1);
+  CHECK(find(cuda_plugin_attrs(conv1), "padding") == (std::vector<double>{1, 2}));
+  // 'valid' (code -2) -> zeros; the weight gradient's weight shape is its output's.
+  KernelCall gw{"conv2d_backward_weight", DeviceType::CUDA, 0, {}, {{dummy.data(), {4, 3, 5, 5}, DType::F32}}, {}};
+  gw.attrs.set("padding", -2);
+  CHECK(find(cuda_plugin_attrs(gw), "padding") == (std::vector<double>{0, 0, 0, 0}));
+  gw.attrs.set("padding", -1);
+  CHECK(find(cuda_plugin_attrs(gw), "padding") == (std::vector<double>{2, 2, 2, 2}));
+  // 'same' with a stride is refused as on the CPU; a code outside the list is ERR_ATTR.
+  conv.attrs.set("stride", 2);
+  CHECK_THROWS_CODE(cuda_plugin_attrs(conv), ErrorCode::Attr);
+  pad.attrs.set("mode", -9);
+  CHECK_THROWS_CODE(cuda_plugin_attrs(pad), ErrorCode::Attr);
 }

@@ -6,8 +6,11 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+#include <utility>
 
 namespace ravdl {
+
+struct KernelCall;
 
 struct CudaDeviceInfo {
   std::string name;
@@ -45,5 +48,8 @@ size_t cuda_cached_bytes(int dev);
 // if it refuses a call).
 std::string cuda_gemm_backend(int dev);
 void cuda_empty_cache(int dev);
+// A call's attributes as the CUDA library reads them (cuda_ops.h): choice codes -(1 + i) become
+// i, a convolution's 'same' / 'valid' padding becomes explicit pads. Exposed for its test.
+std::vector<std::pair<std::string, std::vector<double>>> cuda_plugin_attrs(const KernelCall& c);
 
 }  // namespace ravdl

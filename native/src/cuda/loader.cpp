@@ -3,6 +3,7 @@
 // C++ compiled into the core in every build; without RAVDL_CUDA_BUILT it only reports that.
 #include <dlfcn.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -36,6 +37,66 @@ std::string library_path() {
   throw Error(static_cast<ErrorCode>(code), err);
 }
 
+// A convolution's 'valid' or 'same' padding as explicit pads (stride 1 only for 'same', as on the CPU).
+std::vector<double> conv_pads(const KernelCall& c, const std::string& kind) {
+  const bool one_d = c.op == "conv1d";
+  if (kind == "valid") return one_d ? std::vector<double>{0, 0} : std::vector<double>{0, 0, 0, 0};
+  for (int64_t s : c.attrs.ints(c.op.c_str(), "stride"))
+    if (s != 1) fail(ErrorCode::Attr, c.op, ": padding='same' is not supported for strided convolutions");
+  // The weight: an input of conv2d, conv1d and conv2d_backward_input, the output of conv2d_backward_weight.
+  const bool w_out = c.op == "conv2d_backward_weight";
+  const std::vector<TensorArg>& side = w_out ? c.outputs : c.inputs;
+  const size_t at = w_out ? 0 : 1, rank = one_d ? 3 : 4;
+  if (side.size() <= at || side[at].shape.size() != rank) fail(ErrorCode::Shape, c.op, ": padding='same' needs a ", rank, "-D weight");
+  const Shape& w = side[at].shape;
+  std::vector<int64_t> dil = c.attrs.ints(c.op.c_str(), "dilation");
+  if (dil.empty()) dil = {1};
+  auto split = [](int64_t k, int64_t d) {  // the total dilated extent minus one, the odd element at the end
+    const int64_t total = d * (k - 1);
+    return std::pair<double, double>(static_cast<double>(total / 2), static_cast<double>(total - total / 2));
+  };
+  if (one_d) {
+    auto [l, r] = split(w[2], dil[0]);
+    return {l, r};
+  }
+  auto [t, b] = split(w[2], dil[0]);
+  auto [l, r] = split(w[3], dil.size() > 1 ? dil[1] : dil[0]);
+  return {t, b, l, r};
+}
+
+// The registry's attribute encodings (registry.h) into the CUDA library's (cuda_ops.h): a
+// choice attribute arrives as -(1 + its index) and leaves as its index; a convolution's
+// 'same' / 'valid' padding leaves as explicit [top, bottom, left, right] pads ([left, right]
+// for conv1d), split as the CPU kernel splits them (the odd element at the bottom/right).
+}  // namespace
+
+std::vector<std::pair<std::string, std::vector<double>>> cuda_plugin_attrs(const KernelCall& c) {
+  std::vector<std::pair<std::string, std::vector<double>>> out;
+  const std::vector<AttrDecl>* decls = op_known(c.op) ? &op_attrs(c.op) : nullptr;
+  for (const auto& [name, values] : c.attrs.items()) {
+    const AttrDecl* decl = nullptr;
+    if (decls)
+      for (const AttrDecl& d : *decls)
+        if (d.name == name && !d.choices.empty()) decl = &d;
+    if (!decl || !c.attrs.is_choice(name)) {
+      out.emplace_back(name, values);
+      continue;
+    }
+    const double code = values[0];
+    if (code != std::floor(code) || -code - 1 >= static_cast<double>(decl->choices.size()))
+      fail(ErrorCode::Attr, c.op, ": attribute '", name, "' has no choice code ", code);
+    const int idx = static_cast<int>(-code) - 1;
+    if (name == "padding" && c.op.rfind("conv", 0) == 0) {
+      out.emplace_back(name, conv_pads(c, decl->choices[static_cast<size_t>(idx)]));
+      continue;
+    }
+    out.emplace_back(name, std::vector<double>{static_cast<double>(idx)});
+  }
+  return out;
+}
+
+namespace {
+
 void forward(KernelCall& c) {
   auto descs = [&](const std::vector<TensorArg>& ts) {
     std::vector<RavdlTensorDesc> out(ts.size());
@@ -50,8 +111,9 @@ void forward(KernelCall& c) {
     return out;
   };
   auto in = descs(c.inputs), out = descs(c.outputs);
+  const auto translated = cuda_plugin_attrs(c);
   std::vector<RavdlAttr> attrs;
-  for (auto& [name, values] : c.attrs.items())
+  for (auto& [name, values] : translated)
     attrs.push_back({name.c_str(), values.data(), static_cast<int32_t>(values.size())});
   char err[512] = {0};
   int rc = g_plugin->run(c.device_index, c.op.c_str(), in.data(), static_cast<int>(in.size()), out.data(),
