@@ -7,19 +7,17 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as R from '../../lib/index.js';
 import { executeGraph } from '../../lib/graph/execute.js';
-import { decodeBlob, encodeBlob } from '../../lib/graph/format.js';
 import type { ConstNode, GraphData, GraphNode, ValueRef } from '../../lib/graph/graph-data.js';
 import { getOp, inferCall } from '../../lib/ops/define.js';
 import { parseAttrs } from '../../lib/ops/attrs.js';
 import { analyzeStep, findSteps, splitBatch } from '../../lib/ravenverse/data-parallel.js';
 import { planPartition, simulate } from '../../lib/ravenverse/partition.js';
-import { type Subgraph, refKey, subgraphGraph } from '../../lib/ravenverse/subgraph.js';
 import type { Data } from '../../lib/tensor/dtype.js';
 import { Tensor } from '../../lib/tensor/tensor.js';
 import { type Coordinator, startCoordinator } from '../../lib/ravenverse/coordinator/server.js';
 import { createToken } from '../../lib/ravenverse/db/tokens.js';
 import { type Provider, startProvider } from '../../lib/ravenverse/provider/provider.js';
-import { backends, waitFor } from './helpers.js';
+import { backends, runSubgraphs, waitFor } from './helpers.js';
 import { NeuralNetwork } from '../../lib/v2/index.js';
 import { Activation, BatchNormalization1D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D } from '../../lib/v2/layers/index.js';
 import { Adam, RMSprop } from '../../lib/v2/optimizers/index.js';
@@ -250,26 +248,11 @@ describe('planPartition: the cost model decides', () => {
     const plan = planPartition(g, { providers: 2, keep, flopsPerSecond: 1e6, bytesPerSecond: 1e12, overheadSeconds: 1e-6 });
     expect(plan.dataParallel.shards).toBe(2);
     const full = await run(g, keep);
-    const got = await runPartitioned(plan.graph, plan.subgraphs);
+    const got = new Map([...(await runSubgraphs(plan.graph, plan.subgraphs))].map(([k, v]) => [k, Array.from(v)]));
     for (const [k, v] of full.persisted) expectClose(got.get(k)!, v, k);
   });
 });
 
-/** Runs the subgraphs in order as a coordinator and providers would; returns the persisted values. */
-async function runPartitioned(g: GraphData, subs: Subgraph[]): Promise<Map<string, number[]>> {
-  const blobs = new Map<string, Data>();
-  const resultHash = new Map<string, string>();
-  for (const s of subs) {
-    const sg = subgraphGraph(g, s, (ref) => resultHash.get(refKey(ref))!);
-    const r = await executeGraph(sg, { constData: (n) => n.data ?? blobs.get(n.blob!)! });
-    for (const [name, t] of r.persisted) {
-      const { bytes, sha256 } = encodeBlob(t.shape, t._data);
-      blobs.set(sha256, decodeBlob(bytes, sha256, { kind: 'const', shape: [...t.shape], dtype: t.dtype, data: null, blob: sha256 }, 'test'));
-      resultHash.set(name, sha256);
-    }
-  }
-  return new Map([...g.persist].map(([name, ref]) => [name, Array.from(blobs.get(resultHash.get(refKey(ref))!)!)]));
-}
 
 // ---------------------------------------------------------------- hand-made steps
 

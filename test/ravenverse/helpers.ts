@@ -12,8 +12,11 @@ import WebSocket from 'ws';
 import { executeGraph } from '../../lib/graph/execute.js';
 import { decodeBlob, encodeBlob } from '../../lib/graph/format.js';
 import { validateGraphJson } from '../../lib/graph/validate.js';
+import type { GraphData } from '../../lib/graph/graph-data.js';
 import type { Assignment, Capability, Completed, CoordinatorMessage } from '../../lib/ravenverse/protocol.js';
 import { decodeBundle, decodeFrame, encodeBundle, encodeFrame } from '../../lib/ravenverse/protocol.js';
+import { type Subgraph, refKey, subgraphGraph } from '../../lib/ravenverse/subgraph.js';
+import type { Data } from '../../lib/tensor/dtype.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'ravdl.mjs');
@@ -63,6 +66,22 @@ export function backends(): Backend[] {
     console.warn('skipping the PostgreSQL variants of the coordinator tests: RAVDL_TEST_POSTGRES_URL is not set (.ci/postgres.sh start prints one)');
   }
   return PG_URL ? [sqlite, postgres] : [sqlite];
+}
+
+/** Runs the subgraphs in order as a coordinator and providers would (results through their blobs); returns the persisted values. */
+export async function runSubgraphs(g: GraphData, subs: Subgraph[]): Promise<Map<string, Data>> {
+  const blobs = new Map<string, Data>(); // result SHA-256 -> data
+  const resultHash = new Map<string, string>(); // "node:output" of the full graph -> SHA-256
+  for (const s of subs) {
+    const sg = subgraphGraph(g, s, (ref) => resultHash.get(refKey(ref))!);
+    const run = await executeGraph(sg, { constData: (n) => n.data ?? blobs.get(n.blob!)! });
+    for (const [name, t] of run.persisted) {
+      const { bytes, sha256 } = encodeBlob(t.shape, t._data);
+      blobs.set(sha256, decodeBlob(bytes, sha256, { kind: 'const', shape: [...t.shape], dtype: t.dtype, data: null, blob: sha256 }, 'test'));
+      resultHash.set(name, sha256);
+    }
+  }
+  return new Map([...g.persist].map(([name, ref]) => [name, blobs.get(resultHash.get(refKey(ref))!)!]));
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,11 +7,11 @@ import { NeuralNetwork } from '../../lib/v2/index.js';
 import { Activation, BatchNormalization1D, Dense, Dropout } from '../../lib/v2/layers/index.js';
 import { Adam } from '../../lib/v2/optimizers/index.js';
 import { executeGraph } from '../../lib/graph/execute.js';
-import { decodeBlob, encodeBlob } from '../../lib/graph/format.js';
 import type { ConstNode, GraphData } from '../../lib/graph/graph-data.js';
 import type { Data } from '../../lib/tensor/dtype.js';
 import { naivePartition, partition, simulate } from '../../lib/ravenverse/partition.js';
-import { type Subgraph, refKey, subgraphGraph } from '../../lib/ravenverse/subgraph.js';
+import { type Subgraph, refKey } from '../../lib/ravenverse/subgraph.js';
+import { runSubgraphs } from './helpers.js';
 
 afterAll(() => R.flush());
 
@@ -53,24 +53,9 @@ function independent(): GraphData {
 
 const constData = (n: ConstNode): Data => n.data!;
 const fast = { bytesPerSecond: 1e12, overheadSeconds: 1e-6 };
+/** Each value's float32 bits. */
+const bits = (values: Map<string, Data>) => new Map([...values].map(([name, v]) => [name, Array.from(new Uint32Array(new Float32Array(v).buffer))]));
 
-/** Runs the subgraphs in order as a coordinator and providers would; returns the persisted values' bits. */
-async function runPartitioned(g: GraphData, subs: Subgraph[]): Promise<Map<string, number[]>> {
-  const blobs = new Map<string, Data>(); // result SHA-256 -> data
-  const resultHash = new Map<string, string>(); // "node:output" of the full graph -> SHA-256
-  for (const s of subs) {
-    const sg = subgraphGraph(g, s, (ref) => resultHash.get(refKey(ref))!);
-    const run = await executeGraph(sg, { constData: (n) => n.data ?? blobs.get(n.blob!)! });
-    for (const [name, t] of run.persisted) {
-      const { bytes, sha256 } = encodeBlob(t.shape, t._data);
-      blobs.set(sha256, decodeBlob(bytes, sha256, { kind: 'const', shape: [...t.shape], dtype: t.dtype, data: null, blob: sha256 }, 'test'));
-      resultHash.set(name, sha256);
-    }
-  }
-  const out = new Map<string, number[]>();
-  for (const [name, ref] of g.persist) out.set(name, Array.from(new Uint32Array(new Float32Array(blobs.get(resultHash.get(refKey(ref))!)!).buffer)));
-  return out;
-}
 
 describe('partition', () => {
   const g = recorded();
@@ -117,7 +102,7 @@ describe('partition', () => {
       const full = await executeGraph(graph, { constData });
       const whole = new Map([...full.persisted].map(([k, t]) => [k, Array.from(new Uint32Array(new Float32Array(t._data).buffer))]));
       for (const subs of [partition(graph, { providers: 4, ...fast }), naivePartition(graph, 'per-step'), naivePartition(graph, 'per-op')]) {
-        const got = await runPartitioned(graph, subs);
+        const got = bits(await runSubgraphs(graph, subs));
         expect(got).toEqual(whole);
       }
     }

@@ -48,6 +48,9 @@ size_t cuda_cached_bytes(int dev);
 // if it refuses a call).
 std::string cuda_gemm_backend(int dev);
 void cuda_empty_cache(int dev);
+// The ops libravdl_cuda.so lists (its kernels), read without a device; empty with `why` set
+// when the library cannot be loaded (not built, or missing). For the coverage table.
+std::vector<std::string> cuda_library_ops(std::string& why);
 // A call's attributes as the CUDA library reads them (cuda_ops.h): choice codes -(1 + i) become
 // i, a convolution's 'same' / 'valid' padding becomes explicit pads. Exposed for its test.
 std::vector<std::pair<std::string, std::vector<double>>> cuda_plugin_attrs(const KernelCall& c);

@@ -113,8 +113,4 @@ std::vector<std::string> kernel_ops(DeviceType device);
 // when no kernel is registered there (never a silent run on another device).
 void run_kernel(KernelCall& call);
 
-// The ops libravdl_cuda.so lists (its kernels), read without a device; empty with `why` set
-// when the library cannot be loaded (not built, or missing). For the coverage table.
-std::vector<std::string> cuda_library_ops(std::string& why);
-
 }  // namespace ravdl

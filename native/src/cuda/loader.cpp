@@ -31,6 +31,26 @@ std::string library_path() {
   return dir + "/libravdl_cuda.so";
 }
 
+// The library's plugin table (its static op list needs no device); null with `why` set when it
+// cannot be loaded or is of another version.
+const RavdlCudaPlugin* open_plugin(std::string& why) {
+  const std::string path = library_path();
+  void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    const char* e = dlerror();
+    why = e ? e : path;
+    return nullptr;
+  }
+  using Entry = const RavdlCudaPlugin* (*)();
+  auto entry = reinterpret_cast<Entry>(dlsym(h, "ravdl_cuda_plugin"));
+  const RavdlCudaPlugin* p = entry ? entry() : nullptr;
+  if (!p || p->abi != RAVDL_CUDA_ABI) {
+    why = path + " is not a ravdl CUDA library of this version";
+    return nullptr;
+  }
+  return p;  // the library stays loaded
+}
+
 [[noreturn]] void throw_plugin(int rc, const char* err) {
   int code = rc - 1;
   if (code < 0 || code > static_cast<int>(ErrorCode::Internal)) code = static_cast<int>(ErrorCode::Internal);
@@ -128,18 +148,10 @@ CudaStatus load() {
   return s;
 #else
   s.built = true;
-  std::string path = library_path();
-  void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!h) {
-    const char* e = dlerror();
-    s.reason = std::string("the CUDA runtime could not be loaded: ") + (e ? e : path.c_str());
-    return s;
-  }
-  using Entry = const RavdlCudaPlugin* (*)();
-  auto entry = reinterpret_cast<Entry>(dlsym(h, "ravdl_cuda_plugin"));
-  const RavdlCudaPlugin* p = entry ? entry() : nullptr;
-  if (!p || p->abi != RAVDL_CUDA_ABI) {
-    s.reason = "the CUDA runtime could not be loaded: " + path + " is not a ravdl CUDA library of this version";
+  std::string why;
+  const RavdlCudaPlugin* p = open_plugin(why);
+  if (!p) {
+    s.reason = "the CUDA runtime could not be loaded: " + why;
     return s;
   }
   char err[512] = {0};
@@ -181,6 +193,15 @@ void check(int rc, const char* err) {
 }
 
 }  // namespace
+
+std::vector<std::string> cuda_library_ops(std::string& why) {
+  const RavdlCudaPlugin* p = open_plugin(why);
+  if (!p) {
+    why = "the CUDA library could not be loaded: " + why;
+    return {};
+  }
+  return std::vector<std::string>(p->ops, p->ops + p->n_ops);
+}
 
 const CudaStatus& cuda_status() {
   static CudaStatus status = load();  // thread-safe one-time initialisation
