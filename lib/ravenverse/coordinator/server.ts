@@ -173,6 +173,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     bodyLimit: 8 * 2 ** 20,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    forceCloseConnections: true, // close() does not wait for clients' keep-alive sockets (a browser tab on the dashboard)
   });
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: o.maxChunkBytes }, (_req, body, done) => done(null, body));
 
