@@ -72,7 +72,7 @@ export const suite: BenchSuite = {
         const gy = filled(size(ys), 4);
         const y = new Float32Array(size(ys)), gx = new Float32Array(size(xs));
         const gw = new Float32Array(size(ws)), gb = new Float32Array(s.Cout);
-        const T = (data: Float32Array, shape: number[]) => ({ _data: data, shape });
+        const T = (data: Float32Array, shape: number[]) => ({ _native: data, shape });
         const fwd = () => runKernel('conv2d', 'cpu', [T(x, xs), T(w, ws), T(b, [s.Cout])], [T(y, ys)], attrs);
         const fwdbwd = () => {
           fwd();

@@ -41,7 +41,7 @@ export const suite: BenchSuite = {
       for (const t of threads) {
         const limit = triadGBs(t, quick);
         setNumThreads(t);
-        const add = await timeIt(() => runKernel('add', 'cpu', [{ _data: a, shape: [N] }, { _data: b, shape: [N] }], [{ _data: out, shape: [N] }], {}), { timeMs });
+        const add = await timeIt(() => runKernel('add', 'cpu', [{ _native: a, shape: [N] }, { _native: b, shape: [N] }], [{ _native: out, shape: [N] }], {}), { timeMs });
         rows.push({
           suite: 'elementwise',
           workload: `add 1e7 floats, 12 B/elem (${t} thr)`,
@@ -57,7 +57,7 @@ export const suite: BenchSuite = {
           target: { peer: 'limit', min: 0.8 },
           notes: [`add: ${add.medianMs.toFixed(2)} ms median`, ...tfAddMs.notes],
         });
-        const red = await timeIt(() => runKernel('sum', 'cpu', [{ _data: a, shape: [N] }], [{ _data: sum, shape: [] }], {}), { timeMs });
+        const red = await timeIt(() => runKernel('sum', 'cpu', [{ _native: a, shape: [N] }], [{ _native: sum, shape: [] }], {}), { timeMs });
         rows.push({
           suite: 'elementwise',
           workload: `sum 1e7 floats, 4 B/elem (${t} thr)`,

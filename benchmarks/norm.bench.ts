@@ -71,8 +71,8 @@ function maxpoolStep(): () => void {
   const gy = randn(m, 6);
   const gx = new Float32Array(n);
   return () => {
-    runKernel('max_pool2d', 'cpu', [{ _data: x, shape }], [{ _data: y, shape: yShape }, { _data: idx, shape: yShape }], attrs);
-    runKernel('max_pool2d_backward', 'cpu', [{ _data: gy, shape: yShape }, { _data: idx, shape: yShape }], [{ _data: gx, shape }], {});
+    runKernel('max_pool2d', 'cpu', [{ _native: x, shape }], [{ _native: y, shape: yShape }, { _native: idx, shape: yShape }], attrs);
+    runKernel('max_pool2d_backward', 'cpu', [{ _native: gy, shape: yShape }, { _native: idx, shape: yShape }], [{ _native: gx, shape }], {});
   };
 }
 
@@ -82,7 +82,7 @@ function crossEntropyStep(n: number, c: number): () => void {
   const out = new Float32Array(1);
   const one = new Float32Array([1]);
   const gz = new Float32Array(n * c);
-  const T = (data: Float32Array | Int32Array, shape: number[]) => ({ _data: data, shape });
+  const T = (data: Float32Array | Int32Array, shape: number[]) => ({ _native: data, shape });
   return () => {
     runKernel('cross_entropy', 'cpu', [T(z, [n, c]), T(t, [n]), null], [T(out, [])], {});
     runKernel('cross_entropy_backward', 'cpu', [T(z, [n, c]), T(t, [n]), null, T(one, [])], [T(gz, [n, c])], {});

@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_nn(env, exports);
   register_misc(env, exports);
   register_kernel_entry(env, exports);
+  register_device(env, exports);
   return exports;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ravdl/error.h"
+#include "ravdl/registry.h"
 #include "ravdl/shape.h"
 #include "ravdl/tensor.h"
 
@@ -114,6 +115,18 @@ inline FView mview(const char* op, const char* name, Span<float> s, Shape shape)
   return view<float>(op, name, s.data, s.size, std::move(shape));
 }
 
+// A tensor's memory on a CUDA device (bindings/device.cpp): what a device buffer external holds.
+struct DeviceBuffer {
+  int index;     // cuda:index
+  void* ptr;     // the device address
+  size_t bytes;
+  int64_t length;  // elements
+  DType dtype;
+  bool live;     // false once freed
+};
+// The device buffer v is, or nullptr when v is anything else.
+DeviceBuffer* device_buffer(napi_env env, napi_value v);
+
 // Each group of kernels registers its functions here (one file per group).
 void register_core(Napi::Env env, Napi::Object exports);
 void register_elementwise(Napi::Env env, Napi::Object exports);
@@ -122,5 +135,6 @@ void register_conv(Napi::Env env, Napi::Object exports);
 void register_nn(Napi::Env env, Napi::Object exports);
 void register_misc(Napi::Env env, Napi::Object exports);
 void register_kernel_entry(Napi::Env env, Napi::Object exports);
+void register_device(Napi::Env env, Napi::Object exports);
 
 }  // namespace ravdl::node

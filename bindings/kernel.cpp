@@ -16,7 +16,8 @@
 //                 count then its values (count 0, or left off at the end: the default);
 //                 a string attribute is one value, -(1 + its index in the declared choices).
 //     data    one typed array per input then per output: Float32Array (float32) or Int32Array
-//             (int32) of exactly numel(shape) elements; null for an absent input. Outputs are
+//             (int32) of exactly numel(shape) elements, or for a call on cuda:N a device buffer
+//             of cuda:N (bindings/device.cpp); null for an absent input. Outputs are
 //             written. An output may be exactly an input (in place, where the kernel allows
 //             it); any other overlap is ERR_ARG.
 //   kernelHandle(op, device) -> number     kernelOps(device) -> string[]
@@ -73,11 +74,16 @@ Device parse_device(napi_env env, napi_value v) {
   fail(ErrorCode::Arg, "device must be 'cpu', 'cuda' or 'cuda:N', got '", s, "'");
 }
 
+std::string device_str(const Device& d) {
+  return d.type == DeviceType::CPU ? std::string("cpu") : "cuda:" + std::to_string(d.index);
+}
+
 // Reads meta left to right; every read is bounds-checked (ERR_ARG naming what is missing).
 struct Meta {
   const double* v;
   size_t n, pos = 0;
   const std::string& op;
+  Device device;
   double next(const char* what) {
     if (pos >= n) fail(ErrorCode::Arg, op, ": meta ends before ", what);
     return v[pos++];
@@ -115,6 +121,20 @@ void read_tensor(napi_env env, napi_value data, Meta& m, const char* side, int64
   void* ptr = nullptr;
   if (dt == napi_null || dt == napi_undefined)
     fail(ErrorCode::Arg, op, ": ", side, " ", k, " is required, got ", dt == napi_null ? "null" : "undefined");
+  if (dt == napi_external) {
+    const DeviceBuffer* b = device_buffer(env, data);
+    if (!b) fail(ErrorCode::Arg, op, ": ", side, " ", k, " must be a typed array or a device buffer");
+    if (!b->live) fail(ErrorCode::Arg, op, ": ", side, " ", k, "'s device buffer was freed");
+    if (m.device.type != DeviceType::CUDA || m.device.index != b->index)
+      fail(ErrorCode::Device, op, ": ", side, " ", k, " is on cuda:", b->index, ", the call runs on ", device_str(m.device));
+    t.dtype = b->dtype;
+    t.data = b->ptr;
+    if (numel(t.shape) != b->length)
+      fail(ErrorCode::Shape, op, ": ", side, " ", k, " has ", b->length, " elements but shape ", shape_str(t.shape), " needs ", numel(t.shape));
+    return;
+  }
+  if (m.device.type != DeviceType::CPU)
+    fail(ErrorCode::Device, op, ": ", side, " ", k, " is in host memory, the call runs on ", device_str(m.device));
   if (!typed_info(env, data, &type, &length, &ptr))
     fail(ErrorCode::Arg, op, ": ", side, " ", k, " must be a Float32Array or an Int32Array");
   if (type == napi_float32_array) t.dtype = DType::F32;
@@ -199,7 +219,7 @@ Napi::Value run(const Napi::CallbackInfo& info) {
   void* ptr = nullptr;
   if (!typed_info(env, info[2], &type, &length, &ptr) || type != napi_float64_array)
     fail(ErrorCode::Arg, call.op, ": meta must be a Float64Array");
-  Meta m{static_cast<const double*>(ptr), length, 0, call.op};
+  Meta m{static_cast<const double*>(ptr), length, 0, call.op, dev};
   m.n = static_cast<size_t>(m.count("used length", 3, static_cast<int64_t>(length)));
   int64_t n_in = m.count("input count", 0, kMaxTensors), n_out = m.count("output count", 0, kMaxTensors);
   if (info.Length() != static_cast<size_t>(3 + n_in + n_out))
@@ -242,7 +262,7 @@ void register_kernel_entry(Napi::Env env, Napi::Object exports) {
   }));
   exports.Set("kernelAttrs", fn(env, "kernelAttrs", [](const Napi::CallbackInfo& info) -> Napi::Value {
     std::string op = arg_str(info, 0, "kernelAttrs", "op");
-    if (!op_known(op)) fail(ErrorCode::Arg, "kernelAttrs: unknown op '", op, "'");
+    if (!op_known(op)) fail(ErrorCode::Arg, "unknown op '", op, "'");
     const auto& decls = op_attrs(op);
     Napi::Env e = info.Env();
     Napi::Array a = Napi::Array::New(e, decls.size());

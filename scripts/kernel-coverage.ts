@@ -48,7 +48,7 @@ export function coverageSection(cuda: readonly string[]): string {
   const strays = [...cudaSet].filter((n) => !ops().has(n)).sort();
   const lines = [
     START,
-    `${names.length} catalog ops: ${count.native} with a native CPU kernel, ${count.ts} with a TypeScript kernel (CPU only), ${count.view} views (no kernel, any device); ` +
+    `${names.length} catalog ops: ${count.native} with a native CPU kernel, ${count.ts} with a TypeScript kernel on the CPU, ${count.view} views (no kernel, any device); ` +
       `${count.cuda} of the ${computed} computing ops have a CUDA kernel, the others are an \`ERR_DEVICE\` naming the op on a CUDA tensor.`,
   ];
   if (strays.length) lines.push('', `CUDA kernels under names that are not catalog ops (never called): ${strays.map((n) => `\`${n}\``).join(', ')}.`);

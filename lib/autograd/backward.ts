@@ -70,6 +70,7 @@ function* propagate(root: Tensor, gradient: Tensor | null | undefined, options: 
   } else {
     if (root.size !== 1) throw new GradError(`backward(): the tensor has shape ${shapeStr(root.shape)}; a gradient can be created implicitly only for one-element outputs (pass one)`);
     seed = callOp('full', [], { shape: root.shape, value: 1 })[0]!;
+    if (root.device !== 'cpu') seed = seed.to(root.device);
   }
   const leafGrads = new Map<Tensor, Tensor>();
   if (!root.grad_fn) {

@@ -67,7 +67,8 @@ export function encode_safetensors(tensors: Record<string, Tensor>, metadata?: R
     const tt = tensors[name];
     if (name === '' || name === '__metadata__') throw new ArgError(`${where}: ${JSON.stringify(name)} cannot be a tensor name`);
     if (!(tt instanceof Tensor)) throw new ArgError(`${where}: tensors[${JSON.stringify(name)}] is not a Tensor`);
-    const bytes = tt._data.byteLength; // throws DisposedError for a disposed tensor
+    tt._checkUsable(); // DisposedError for a disposed tensor
+    const bytes = tt.size * 4;
     const entry = { dtype: tt.dtype === 'int32' ? 'I32' : 'F32', shape: tt.shape, data_offsets: [offset, offset + bytes] };
     Object.defineProperty(header, name, { value: entry, enumerable: true }); // also for a name like '__proto__'
     offset += bytes;
@@ -81,7 +82,7 @@ export function encode_safetensors(tensors: Record<string, Tensor>, metadata?: R
   let pos = 8 + head.length;
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   for (const name of names) {
-    const d = tensors[name]!._data;
+    const d = tensors[name]!._host(); // a copy from a device
     if (LE) out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
     else if (d instanceof Int32Array) for (let i = 0; i < d.length; i++) view.setInt32(pos + 4 * i, d[i]!, true);
     else for (let i = 0; i < d.length; i++) view.setFloat32(pos + 4 * i, d[i]!, true);

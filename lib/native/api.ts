@@ -9,6 +9,7 @@ import type { ConvBinding } from './groups/conv.js';
 import type { NnBinding } from './groups/nn.js';
 import type { MiscBinding } from './groups/misc.js';
 import type { KernelBinding } from './groups/kernel.js';
+import type { DeviceBinding } from './groups/device.js';
 
 export type NativeBinding = CoreBinding &
   ElementwiseBinding &
@@ -16,4 +17,5 @@ export type NativeBinding = CoreBinding &
   ConvBinding &
   NnBinding &
   MiscBinding &
-  KernelBinding;
+  KernelBinding &
+  DeviceBinding;

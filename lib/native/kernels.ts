@@ -5,6 +5,7 @@
 // and calls the binding's generic entry (bindings/kernel.cpp).
 import { ArgError, AttrError } from '../errors.js';
 import type { Data } from '../tensor/dtype.js';
+import type { DeviceBuffer } from './groups/device.js';
 import { native } from './load.js';
 
 /** An attribute value as the catalog parses it (a choice is a string). */
@@ -12,7 +13,8 @@ export type KernelAttrValue = number | boolean | string | null | undefined | rea
 
 /** A tensor as the kernel entry sees it: its data and shape. */
 export interface KernelTensor {
-  readonly _data: Data;
+  /** The values: a typed array on the CPU, a device buffer on a CUDA device. */
+  readonly _native: Data | DeviceBuffer;
   readonly shape: readonly number[];
 }
 
@@ -140,12 +142,12 @@ export function runKernel(op: string, device: string, inputs: readonly (KernelTe
   const d = deviceNumber(device);
   // The common arities directly: spreading an array costs more than a small kernel.
   const nIn = inputs.length;
-  if (nIn === 1 && outputs.length === 1) N.runKernel(r.handle, d, meta, inputs[0]?._data ?? null, outputs[0]!._data);
-  else if (nIn === 2 && outputs.length === 1) N.runKernel(r.handle, d, meta, inputs[0]?._data ?? null, inputs[1]?._data ?? null, outputs[0]!._data);
+  if (nIn === 1 && outputs.length === 1) N.runKernel(r.handle, d, meta, inputs[0]?._native ?? null, outputs[0]!._native);
+  else if (nIn === 2 && outputs.length === 1) N.runKernel(r.handle, d, meta, inputs[0]?._native ?? null, inputs[1]?._native ?? null, outputs[0]!._native);
   else {
-    const data: (Data | null)[] = [];
-    for (let i = 0; i < nIn; i++) data.push(inputs[i]?._data ?? null);
-    for (const o of outputs) data.push(o._data);
+    const data: (Data | DeviceBuffer | null)[] = [];
+    for (let i = 0; i < nIn; i++) data.push(inputs[i]?._native ?? null);
+    for (const o of outputs) data.push(o._native);
     N.runKernel(r.handle, d, meta, ...data);
   }
 }

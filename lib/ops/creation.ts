@@ -54,7 +54,12 @@ function checkOptions(op: string, options: CreationOptions): void {
   if (options.device !== undefined && options.device !== 'cpu') resolveDevice(op, options.device); // before anything is allocated
 }
 const finish = (t: Tensor, options: CreationOptions): Tensor => {
-  if (options.device !== undefined && options.device !== 'cpu') t._device = resolveDevice('device', options.device);
+  if (options.device !== undefined && options.device !== 'cpu' && !t.isSymbolic) {
+    // Made on the host, then copied to the device in one transfer.
+    const host = t;
+    t = host.to(resolveDevice('device', options.device));
+    host.dispose();
+  }
   return options.requires_grad ? t.requires_grad_(true) : t;
 };
 

@@ -6,6 +6,7 @@ import { adoptNode } from '../tensor/scope.js';
 import { isGradEnabled, no_grad } from '../autograd/mode.js';
 import { ArgError, DeviceError, DtypeError, GraphError, RavdlError, ShapeError, fromNative } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
+import type { Device } from '../tensor/device.js';
 import { type Shape, Tensor } from '../tensor/tensor.js';
 import { type AttrSchema, parseAttrs } from './attrs.js';
 import { type Work, segmented } from '../io/drive.js';
@@ -101,11 +102,13 @@ export function onDispatch(listener: DispatchListener): () => void {
 
 /**
  * Checks the inputs; returns the device they are all on ('cpu' for an op without inputs). Inputs
- * on two devices are a DeviceError naming the op and both devices.
+ * on two devices are a DeviceError naming the op and both devices. A 0-d CPU constant (a number
+ * operand) beside inputs on a device is copied there in `inputs`.
  */
-function checkInputs(def: OpDef<any>, inputs: (Tensor | null)[], validating = false): string {
-  let device = 'cpu';
+function checkInputs(def: OpDef<any>, inputs: (Tensor | null)[], validating = false): Device {
+  let device: Device = 'cpu';
   let first = -1;
+  let scalars = 0;
   if (!def.variadic && inputs.length !== def.inputs.length) {
     throw new ArgError(`${def.name}: expected ${def.inputs.length} inputs (${def.inputs.map((s) => s.name).join(', ')}), got ${inputs.length}`);
   }
@@ -123,12 +126,22 @@ function checkInputs(def: OpDef<any>, inputs: (Tensor | null)[], validating = fa
     if (want !== 'any' && x.dtype !== want) {
       throw new DtypeError(`${def.name}: input '${spec.name}' must be ${want}, got ${x.dtype}${want === 'float32' ? " (convert with .astype('float32'))" : ''}`);
     }
+    if (x.device === 'cpu' && x.size === 1 && x.shape.length === 0 && !x.requires_grad) {
+      scalars++; // a 0-d CPU constant joins inputs on any device (as in PyTorch): placed below
+      continue;
+    }
     if (first < 0) {
       first = i;
       device = x.device;
     } else if (x.device !== device) {
       const name = (k: number) => (def.variadic ? `${def.inputs[0]!.name}[${k}]` : def.inputs[k]!.name);
       throw new DeviceError(`${def.name}: inputs on different devices: '${name(first)}' on ${device}, '${name(i)}' on ${x.device} (move them with .to(device))`);
+    }
+  }
+  if (scalars > 0 && device !== 'cpu') {
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i];
+      if (x && x.device === 'cpu' && x.shape.length === 0 && !x.requires_grad) inputs[i] = x.to(device);
     }
   }
   return device;
@@ -140,7 +153,6 @@ function checkInputs(def: OpDef<any>, inputs: (Tensor | null)[], validating = fa
  */
 export function runsOn(def: OpDef<any>, device: string): boolean {
   if (def.view) return true;
-  if (def.kernel) return device === 'cpu';
   return device === 'cpu' || hasKernel(def.name, device);
 }
 
@@ -148,14 +160,11 @@ export function runsOn(def: OpDef<any>, device: string): boolean {
 function checkRuns(def: OpDef<any>, device: string): void {
   if (device === 'cpu' || def.view) return;
   if (!runsOn(def, device)) throw new DeviceError(`${def.name}: no kernel for device '${device}' (move its inputs with .to('cpu'))`);
-  // The registry has a kernel there, but a tensor on a CUDA device still keeps its values in host
-  // memory: a device kernel must not be handed host pointers.
-  throw new DeviceError(`${def.name}: its '${device}' kernel cannot run yet: tensors on '${device}' keep their values in host memory for now (move its inputs with .to('cpu'))`);
 }
 
 /** Runs op `def`'s kernel on `device`: its TypeScript kernel, or its native one by (name, device). */
 function runOpKernel<A>(def: OpDef<A>, device: string, inputs: (Tensor | null)[], outputs: Tensor[], attrs: A): void {
-  if (def.kernel) def.kernel(inputs, outputs, attrs);
+  if (def.kernel && device === 'cpu') def.kernel(inputs, outputs, attrs);
   else runKernel(def.name, device, inputs, outputs, def.kernelAttrs ? def.kernelAttrs(attrs, inputs) : (attrs as object));
 }
 
@@ -199,7 +208,7 @@ export function dispatch<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs: A):
     outputs = def.view(inputs, metas, attrs);
   } else {
     outputs = new Array(metas.length);
-    for (let i = 0; i < metas.length; i++) outputs[i] = Tensor._alloc(metas[i]!.shape, metas[i]!.dtype);
+    for (let i = 0; i < metas.length; i++) outputs[i] = Tensor._alloc(metas[i]!.shape, metas[i]!.dtype, false, device);
     try {
       runOpKernel(def, device, inputs, outputs, attrs);
     } catch (err) {
@@ -265,7 +274,7 @@ export function dispatchInto<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs:
   const outputs = metas.map((m, i) => {
     const t = given[i];
     if (t == null) {
-      const tmp = Tensor._alloc(m.shape, m.dtype);
+      const tmp = Tensor._alloc(m.shape, m.dtype, false, device);
       fresh.push(tmp);
       return tmp;
     }
@@ -295,9 +304,10 @@ export function dispatchKnown<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs
   let outputs: Tensor[];
   if (def.view) outputs = def.view(inputs, metas as OutMeta[], attrs);
   else {
-    outputs = metas.map((m, i) => given?.[i] ?? Tensor._alloc(m.shape, m.dtype));
+    const device = inputDevice(inputs);
+    outputs = metas.map((m, i) => given?.[i] ?? Tensor._alloc(m.shape, m.dtype, false, device));
     try {
-      runOpKernel(def, inputDevice(inputs), inputs, outputs, attrs);
+      runOpKernel(def, device, inputs, outputs, attrs);
     } catch (err) {
       outputs.forEach((o, i) => given?.[i] == null && o.dispose());
       throw wrap(def, err);
@@ -308,7 +318,7 @@ export function dispatchKnown<A>(def: OpDef<A>, inputs: (Tensor | null)[], attrs
 }
 
 /** The device of the first given input ('cpu' for none): a validated node's inputs share one. */
-function inputDevice(inputs: (Tensor | null)[]): string {
+function inputDevice(inputs: (Tensor | null)[]): Device {
   for (const x of inputs) if (x) return x.device;
   return 'cpu';
 }

@@ -13,7 +13,7 @@ import { normAxis, toIndices } from './axes.js';
 import { sameShape } from './shape-rules.js';
 
 /** A buffer with a shape, for the native kernels gather is made of (CPU). */
-const T = (data: Data, shape: readonly number[]): KernelTensor => ({ _data: data, shape });
+const T = (data: Data, shape: readonly number[]): KernelTensor => ({ _native: data, shape });
 const run = (op: string, inputs: KernelTensor[], out: KernelTensor, attrs: object = {}) => runKernel(op, 'cpu', inputs, [out], attrs);
 const SWAP = { perm: [1, 0, 2] };
 

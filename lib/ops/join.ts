@@ -60,7 +60,7 @@ const splitOp = defineOp<SplitAttrs>({
     return sizes.map((s) => ({ shape: withDim(x!.shape, a, s), dtype: x!.dtype }));
   },
   // Pieces no gradient reached contribute zeros.
-  grad: ({ outputs, grads, attrs: { axis } }) => [concat(grads.map((g, i) => g ?? zeros(outputs[i]!.shape)), axis)],
+  grad: ({ outputs, grads, attrs: { axis } }) => [concat(grads.map((g, i) => g ?? zeros(outputs[i]!.shape, { device: outputs[i]!.device })), axis)],
 });
 
 function splitSizes(x: Tensor, sizes: number[], axis: number): Tensor[] {

@@ -41,7 +41,7 @@ function expanded(w: Tensor | null, shape: readonly number[]): Float32Array | nu
   const d = w._data as Float32Array;
   if (sameShape(w.shape, shape)) return d;
   const out = new Float32Array(d.length === 0 ? 0 : shape.reduce((a, b) => a * b, 1));
-  runKernel('broadcast_to', 'cpu', [w], [{ _data: out, shape }], {});
+  runKernel('broadcast_to', 'cpu', [w], [{ _native: out, shape }], {});
   return out;
 }
 

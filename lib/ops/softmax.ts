@@ -78,8 +78,9 @@ export function softmaxSource(y: Tensor): { logits: Tensor; axis: number } | und
   const same = withTapeAccess(() =>
     no_grad(() => {
       const again = dispatch(ops.softmax, [src.logits], { axis: src.axis })[0]!;
-      const a = again._data;
-      const b = y._data;
+      // On a device: compared on the host (a transfer; comparing there needs ops this check avoids).
+      const a = again._host();
+      const b = y._host();
       let equal = a.length === b.length;
       for (let i = 0; equal && i < a.length; i++) equal = Object.is(a[i], b[i]);
       again.dispose();

@@ -57,7 +57,8 @@ export function t(value: TensorInput, options: TensorOptions = {}): Tensor {
     if (dtype !== undefined && dtype !== value.dtype) throw new DtypeError(`t(): converting a graph value from ${value.dtype} to ${dtype} is an op: use astype`);
     out = value._view(value.shape);
   } else if (value instanceof Tensor) {
-    out = value.dtype === (dtype ?? value.dtype) ? Tensor._fromData(value.shape, value._data.slice()) : Tensor._fromData(value.shape, convert(value._data, dtype!));
+    const src = value.device === 'cpu' ? value._data.slice() : value._host(); // a copy either way
+    out = Tensor._fromData(value.shape, value.dtype === (dtype ?? value.dtype) ? src : convert(src, dtype!));
   } else if (ArrayBuffer.isView(value)) {
     if (value instanceof DataView || value instanceof BigInt64Array || value instanceof BigUint64Array) {
       throw new DtypeError(`t(): unsupported typed array ${Object.prototype.toString.call(value)}`);
@@ -79,7 +80,11 @@ export function t(value: TensorInput, options: TensorOptions = {}): Tensor {
     throw new ArgError(`t(): cannot make a tensor from ${value === null ? 'null' : typeof value}`);
   }
   const dev = device ?? (value instanceof Tensor ? value.device : 'cpu');
-  if (dev !== 'cpu') out._device = dev;
+  if (dev !== 'cpu' && !out.isSymbolic) {
+    const host = out;
+    out = host.to(dev);
+    host.dispose();
+  }
   if (options.requires_grad) out.requires_grad_(true);
   return out;
 }

@@ -3,7 +3,6 @@
 // from the native backend's report); nothing ever falls back to the CPU silently.
 import { DeviceError } from '../errors.js';
 import { native } from '../native/load.js';
-import type { CudaInfo } from '../native/groups/core.js';
 
 export type Device = 'cpu' | `cuda:${number}`;
 /** What a caller may write: 'cpu', 'cuda' (device 0) or 'cuda:N'. */
@@ -21,17 +20,10 @@ export function parseDevice(where: string, d: unknown): Device {
   throw new DeviceError(`${where}: unknown device ${typeof d === 'string' ? `'${d}'` : String(d)} (valid: 'cpu', 'cuda', 'cuda:N')`);
 }
 
-// @internal tests replace the native report to exercise the paths of a machine with GPUs.
-let cudaOverride: CudaInfo | null = null;
-/** @internal (tests) pretends the native backend reported `info` (null: the real report again). */
-export function _setCudaInfoForTest(info: CudaInfo | null): void {
-  cudaOverride = info;
-}
-
 /** Throws a DeviceError saying why when device `d` cannot be used on this machine. */
 export function checkAvailable(where: string, d: Device): void {
   if (d === 'cpu') return;
-  const cuda = cudaOverride ?? native().backendInfo().cuda;
+  const cuda = native().backendInfo().cuda;
   if (!cuda.available) throw new DeviceError(`${where}: CUDA device '${d}' is not available: ${cuda.reason ?? 'unknown reason'}`);
   const index = Number(d.slice(5));
   if (index >= cuda.devices.length) {

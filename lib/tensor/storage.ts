@@ -5,14 +5,95 @@
 // (explicitly or by a tidy() scope). A buffer the pool does not take is freed at once (its
 // ArrayBuffer detached), not left for the garbage collector. Tensors the user simply drops are
 // reclaimed by the garbage collector, so a loop that never calls dispose() still runs in flat memory.
+//
+// A tensor on a CUDA device holds a device buffer instead (`buf`; `data` is then empty), from the
+// CUDA library's caching allocator: freed to it when the last tensor using it is disposed, or when
+// the garbage collector takes the buffer.
+import { DeviceError } from '../errors.js';
+import type { DeviceBuffer } from '../native/groups/device.js';
 import { native } from '../native/load.js';
+import type { Device } from './device.js';
 import { type DType, type Data, newData } from './dtype.js';
+
+const EMPTY_F32 = new Float32Array(0);
+const EMPTY_I32 = new Int32Array(0);
 
 export class Storage {
   refs = 1;
   /** Set when a graph holds the data as a constant: never recycled or released, only collected. */
   pinned = false;
-  constructor(readonly data: Data) {}
+  /** Elements held, here or on the device. */
+  readonly length: number;
+  readonly dtype: DType;
+  /**
+   * data: the values in host memory (empty when they are on a device); buf: their device buffer
+   * on `device` (null for host memory).
+   */
+  constructor(
+    readonly data: Data,
+    readonly buf: DeviceBuffer | null = null,
+    readonly device: Device = 'cpu',
+    length?: number,
+    dtype?: DType,
+  ) {
+    this.length = length ?? data.length;
+    this.dtype = dtype ?? (data instanceof Int32Array ? 'int32' : 'float32');
+  }
+
+  get byteLength(): number {
+    return this.length * 4;
+  }
+}
+
+/** The index N of device 'cuda:N'. */
+export const cudaIndex = (d: Device): number => Number(d.slice(5));
+
+/** A storage of n elements on CUDA device `device`, contents arbitrary. */
+export function deviceStorage(device: Device, dtype: DType, n: number): Storage {
+  const buf = native().deviceAlloc(cudaIndex(device), dtype === 'int32' ? 1 : 0, n);
+  return new Storage(dtype === 'int32' ? EMPTY_I32 : EMPTY_F32, buf, device, n, dtype);
+}
+
+/** A storage of n elements on `device` (host memory for 'cpu'); zero-filled when `zero`. */
+export function allocStorage(device: Device, dtype: DType, n: number, zero: boolean): Storage {
+  if (device === 'cpu') return new Storage(allocData(dtype, n, zero));
+  const s = deviceStorage(device, dtype, n);
+  if (zero) native().deviceUpload(s.buf!, newData(dtype, n));
+  return s;
+}
+
+/** A copy of src's values in host memory (waits for the device when they are on one). */
+export function hostCopy(src: Storage): Data {
+  if (src.buf === null) return src.data.slice();
+  const out = newData(src.dtype, src.length);
+  native().deviceDownload(src.buf, out);
+  return out;
+}
+
+/** A new storage on `device` with src's values. */
+export function copyStorage(src: Storage, device: Device): Storage {
+  if (device === 'cpu') return new Storage(hostCopy(src));
+  const out = deviceStorage(device, src.dtype, src.length);
+  if (src.buf === null) native().deviceUpload(out.buf!, src.data);
+  else if (src.device === device) native().deviceCopy(out.buf!, src.buf);
+  else native().deviceUpload(out.buf!, hostCopy(src)); // another device: through the host
+  return out;
+}
+
+/** Writes src's values into dst (same dtype and length; any devices). */
+export function copyInto(dst: Storage, src: Storage): void {
+  if (dst === src) return;
+  if (dst.buf === null) {
+    if (src.buf === null) dst.data.set(src.data);
+    else native().deviceDownload(src.buf, dst.data);
+  } else if (src.buf === null) native().deviceUpload(dst.buf, src.data);
+  else if (src.device === dst.device) native().deviceCopy(dst.buf, src.buf);
+  else native().deviceUpload(dst.buf, hostCopy(src));
+}
+
+/** The DeviceError for host code reading a device tensor's values directly. */
+export function onDeviceError(what: string, device: Device): DeviceError {
+  return new DeviceError(`${what} is on ${device}: this reads its values in host memory (move it with .to('cpu'))`);
 }
 
 /** The storage of symbolic tensors (values of a graph being defined): no data, never released. */
@@ -122,7 +203,15 @@ export function untrack(bytes: number, storage: Storage, cell: GcCell | null): v
     liveTensors--;
     liveBytes -= bytes;
   }
-  if (--storage.refs === 0 && !storage.pinned) recycle(storage.data);
+  releaseStorage(storage);
+}
+
+/** Drops one reference to storage: at zero (unless pinned) its buffer is recycled, or freed on a device. */
+export function releaseStorage(storage: Storage): void {
+  if (--storage.refs === 0 && !storage.pinned) {
+    if (storage.buf !== null) native().deviceFree(storage.buf);
+    else recycle(storage.data);
+  }
 }
 
 export interface MemoryInfo {

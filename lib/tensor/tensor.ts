@@ -1,14 +1,15 @@
 // The Tensor: a shape, a dtype and a C-contiguous typed array (shared with views), plus the
 // autograd fields. Math methods (a.add(b), ...) are installed by lib/ops/methods.ts and
 // delegate to the op catalog.
-import { ArgError, DisposedError, GradError, GraphError, ShapeError } from '../errors.js';
+import { ArgError, DeviceError, DisposedError, GradError, GraphError, ShapeError } from '../errors.js';
 import type { TapeNode } from '../autograd/node.js';
 import { isGradEnabled } from '../autograd/mode.js';
 import { type Device, type DeviceLike, resolveDevice } from './device.js';
 import { type DType, type Data, dtypeOf } from './dtype.js';
 import { enterScope } from './scope.js';
 import { type Work, segmented } from '../io/drive.js';
-import { type GcCell, SYMBOLIC, Storage, allocData, track, untrack, watchGc } from './storage.js';
+import { type GcCell, SYMBOLIC, Storage, allocStorage, copyInto, copyStorage, hostCopy, onDeviceError, releaseStorage, track, untrack, watchGc } from './storage.js';
+import type { DeviceBuffer } from '../native/groups/device.js';
 
 /** Where a tensor's value lives in a graph (lib/graph): output `output` of node `node` of `graph`. */
 export interface GraphValue {
@@ -34,10 +35,10 @@ export class Tensor {
   readonly dtype: DType;
   readonly size: number;
   /**
-   * Where the value lives: 'cpu' or 'cuda:N'. An op runs on its inputs' device (inputs on two
-   * devices are a DeviceError). Until the CUDA kernels are wired to the op catalog, a CUDA
-   * tensor's values are staged in host memory and every op on it but views is a DeviceError
-   * naming the op: nothing computes silently on the CPU.
+   * Where the value lives: 'cpu' or 'cuda:N' (device memory). An op runs on its inputs' device
+   * (inputs on two devices are a DeviceError naming the op and both); an op without a kernel
+   * there is a DeviceError naming it: nothing computes silently on another device. Reading the
+   * values (data(), item(), toArray(), printing) copies them to the host.
    */
   get device(): Device {
     return this._device;
@@ -72,14 +73,15 @@ export class Tensor {
   /** @internal use R.t() or a factory. */
   constructor(shape: Shape, storage: Storage, ownsStorage: boolean, dtype?: DType) {
     const n = numel(shape);
-    if (storage !== SYMBOLIC && n !== storage.data.length) {
-      throw new ShapeError(`Tensor: shape ${shapeStr(shape)} holds ${n} elements but the data has ${storage.data.length}`);
+    if (storage !== SYMBOLIC && n !== storage.length) {
+      throw new ShapeError(`Tensor: shape ${shapeStr(shape)} holds ${n} elements but the data has ${storage.length}`);
     }
     this.shape = shape;
     this.size = n;
-    this.dtype = dtype ?? dtypeOf(storage.data);
+    this.dtype = dtype ?? (storage.buf === null ? dtypeOf(storage.data) : storage.dtype);
     this._storage = storage;
-    this._bytes = ownsStorage ? storage.data.byteLength : 0;
+    this._device = storage.device;
+    this._bytes = ownsStorage ? storage.byteLength : 0;
     track(this._bytes);
     if (!enterScope(this)) this._leaveScopes();
   }
@@ -90,9 +92,9 @@ export class Tensor {
     this._gcCell = watchGc(this, this._bytes);
   }
 
-  /** @internal a tensor over a fresh (or recycled) buffer; contents arbitrary unless zero. */
-  static _alloc(shape: Shape, dtype: DType, zero = false): Tensor {
-    return new Tensor(shape, new Storage(allocData(dtype, numel(shape), zero)), true);
+  /** @internal a tensor over a fresh (or recycled) buffer on `device`; contents arbitrary unless zero. */
+  static _alloc(shape: Shape, dtype: DType, zero = false, device: Device = 'cpu'): Tensor {
+    return new Tensor(shape, allocStorage(device, dtype, numel(shape), zero), true);
   }
 
   /** @internal a value of a graph being defined: a shape and dtype, no data. */
@@ -115,12 +117,28 @@ export class Tensor {
     return new Tensor(shape, new Storage(data), true);
   }
 
-  /** @internal the live typed array (no copy): kernels read and write it. */
+  /** @internal the live typed array (no copy): host kernels read and write it. A DeviceError on a device. */
   get _data(): Data {
     const s = this._storage;
     if (s === SYMBOLIC) throw new GraphError(symbolicMessage(this));
     if (s === null || (this._pending && !tapeReading)) this._checkUsable();
+    if (s!.buf !== null) throw onDeviceError(`Tensor ${shapeStr(this.shape)} ${this.dtype}`, this._device);
     return s!.data;
+  }
+
+  /** @internal what a native kernel is handed: the live typed array, or the device buffer. */
+  get _native(): Data | DeviceBuffer {
+    const s = this._storage;
+    if (s === SYMBOLIC) throw new GraphError(symbolicMessage(this));
+    if (s === null || (this._pending && !tapeReading)) this._checkUsable();
+    return s!.buf ?? s!.data;
+  }
+
+  /** @internal the values in host memory: the live array on the CPU, a copy from a device (which waits for it). */
+  _host(): Data {
+    const s = this._storage;
+    if (s !== null && s !== SYMBOLIC && s.buf !== null && !(this._pending && !tapeReading)) return hostCopy(s);
+    return this._data;
   }
 
   /** @internal throws DisposedError unless the tensor may be an op's input (symbolic ones may). */
@@ -165,9 +183,25 @@ export class Tensor {
     if (this.requires_grad && isGradEnabled()) {
       throw new GradError(`to('${dev}'): the tensor requires grad and a copy across devices is not differentiable yet; move it before requires_grad_(), or inside no_grad()`);
     }
-    const out = Tensor._fromData(this.shape, this._data.slice());
-    out._device = dev;
-    return out;
+    this._checkUsable();
+    if (this._storage === SYMBOLIC) return void this._data as never;
+    return new Tensor(this.shape, copyStorage(this._storage!, dev), true, this.dtype);
+  }
+
+  /** @internal overwrites the values with `values` from host memory (as many, converted to this dtype). */
+  _setValues(values: ArrayLike<number>): void {
+    if (values.length !== this.size) throw new ShapeError(`set values: ${values.length} values for ${shapeStr(this.shape)}`);
+    if (this.device === 'cpu') return void this._data.set(values);
+    this._checkUsable();
+    const host = this.dtype === 'int32' ? Int32Array.from(values) : Float32Array.from(values);
+    copyInto(this._storage!, new Storage(host));
+  }
+
+  /** @internal a copy on the same device (not on the tape). */
+  _clone(): Tensor {
+    this._checkUsable();
+    if (this._storage === SYMBOLIC) return void this._data as never;
+    return new Tensor(this.shape, copyStorage(this._storage!, this.device), true, this.dtype);
   }
 
   /**
@@ -177,7 +211,11 @@ export class Tensor {
   _moveTo(dev: Device): void {
     if (dev === this.device) return;
     this._checkUsable();
+    const old = this._storage!;
+    if (old === SYMBOLIC) return void this._data as never;
+    this._storage = copyStorage(old, dev);
     this._device = dev;
+    releaseStorage(old);
     this.grad?._moveTo(dev);
   }
 
@@ -190,7 +228,19 @@ export class Tensor {
       throw new ShapeError(`assign: ${shapeStr(src.shape)} ${src.dtype} into ${shapeStr(this.shape)} ${this.dtype}`);
     }
     if (assignHook?.(this, src)) return;
-    this._data.set(src._data);
+    if (src.device !== this.device) throw new DeviceError(`assign: the value is on ${src.device}, the tensor on ${this.device}`);
+    this._copyFrom(src);
+  }
+
+  /** @internal overwrites this tensor's values with src's (same dtype and size; any devices: a copy across). */
+  _copyFrom(src: Tensor): void {
+    this._checkUsable();
+    src._checkUsable();
+    if (src.dtype !== this.dtype || src.size !== this.size) {
+      throw new ShapeError(`copy: ${shapeStr(src.shape)} ${src.dtype} into ${shapeStr(this.shape)} ${this.dtype}`);
+    }
+    if (this._storage === SYMBOLIC || src._storage === SYMBOLIC) return void (this._storage === SYMBOLIC ? this : src)._data;
+    copyInto(this._storage!, src._storage!);
   }
 
   /** @internal becomes symbolic, standing for value gv (a variable rebound in a graph); returns the storage it had. */
@@ -218,13 +268,13 @@ export class Tensor {
 
   /** A copy of the data as a typed array. */
   data(): Data {
-    return this._data.slice();
+    return this.device === 'cpu' ? this._data.slice() : this._host();
   }
 
   /** The single value of a one-element tensor. */
   item(): number {
     if (this.size !== 1) throw new ShapeError(`item(): the tensor has shape ${shapeStr(this.shape)} (${this.size} elements); item() needs exactly one`);
-    return this._data[0]!;
+    return this._host()[0]!;
   }
 
   /**
@@ -260,7 +310,7 @@ export class Tensor {
   }
 
   private nested(): NestedArray {
-    const data = this._data;
+    const data = this._host();
     const shape = this.shape;
     if (shape.length === 0) return data[0]!;
     // Nested arrays beyond one per value: only an empty axis after large ones makes many (e.g. [2^27, 0]).
@@ -334,15 +384,16 @@ export class Tensor {
   toString(): string {
     if (this._storage === null) return `Tensor(disposed, shape=${shapeStr(this.shape)}, dtype=${this.dtype})`;
     if (this._storage === SYMBOLIC) return `Tensor(${describeHook?.(this) ?? 'symbolic'}, shape=${shapeStr(this.shape)}, dtype=${this.dtype})`;
+    const data = this._host();
     const fmt = (v: number) => (this.dtype === 'int32' ? String(v) : formatFloat(v));
     // Count the slots printed, not the values: a [2^27, 0] tensor has no values but 2^27 rows.
     const summarize = numel(this.shape.map((d) => Math.max(d, 1))) > 1000;
     const render = (d: number, offset: number, indent: string): string => {
-      if (this.shape.length === 0) return fmt(this._data[0]!);
+      if (this.shape.length === 0) return fmt(data[0]!);
       const n = this.shape[d]!;
       const stride = numel(this.shape.slice(d + 1));
       const idx = summarize && n > 6 ? [0, 1, 2, -1, n - 3, n - 2, n - 1] : Array.from({ length: n }, (_, i) => i);
-      const parts = idx.map((i) => (i < 0 ? '...' : d === this.shape.length - 1 ? fmt(this._data[offset + i]!) : render(d + 1, offset + i * stride, indent + ' ')));
+      const parts = idx.map((i) => (i < 0 ? '...' : d === this.shape.length - 1 ? fmt(data[offset + i]!) : render(d + 1, offset + i * stride, indent + ' ')));
       const sep = d === this.shape.length - 1 ? ', ' : ',\n' + indent + ' ';
       return '[' + parts.join(sep) + ']';
     };

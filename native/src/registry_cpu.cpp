@@ -10,6 +10,7 @@ void register_reduce_kernels();       // registry_reduce.cpp
 void register_conv_kernels();         // registry_conv.cpp
 void register_nn_kernels();           // registry_nn.cpp
 void register_shape_kernels();        // registry_shape.cpp
+void declare_typescript_kernel_attrs();  // registry_declared.cpp
 
 void register_cpu_kernels() {
   register_elementwise_kernels();
@@ -17,6 +18,7 @@ void register_cpu_kernels() {
   register_conv_kernels();
   register_nn_kernels();
   register_shape_kernels();
+  declare_typescript_kernel_attrs();
 }
 
 }  // namespace ravdl::detail

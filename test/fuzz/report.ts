@@ -2,7 +2,7 @@
 // kernel (returned normally; "big" = with a buffer of >= 1e5 elements), errors by code.
 
 /** The engine's error codes (lib/errors.ts); out-of-memory is ERR_ARG "<fn>: out of memory". */
-export const CODES = ['ERR_SHAPE', 'ERR_DTYPE', 'ERR_INDEX', 'ERR_ATTR', 'ERR_ARG', 'ERR_BACKEND'];
+export const CODES = ['ERR_SHAPE', 'ERR_DTYPE', 'ERR_INDEX', 'ERR_ATTR', 'ERR_ARG', 'ERR_BACKEND', 'ERR_DEVICE'];
 
 export interface FnStats {
   calls: number;
@@ -47,6 +47,15 @@ export const EXEMPT: Record<string, string> = {
   setNumThreads: 'global state: a fixed list of values, each followed by a threaded kernel call',
   setGemmBackend: 'global state: a fixed list of values, each followed by a matmul',
   releaseBuffer: 'detaches the buffer it is given (by design): a fixed list of arrays, each outcome checked',
+  deviceAlloc: 'no CUDA device where the fuzzer runs and a device buffer cannot be recorded: every call fails cleanly (ERR_DEVICE, ERR_ARG)',
+  deviceFree: 'device memory: as deviceAlloc',
+  deviceUpload: 'device memory: as deviceAlloc',
+  deviceDownload: 'device memory: as deviceAlloc',
+  deviceCopy: 'device memory: as deviceAlloc',
+  deviceBufferInfo: 'device memory: as deviceAlloc',
+  deviceSynchronize: 'device memory: as deviceAlloc',
+  deviceCachedBytes: 'device memory: as deviceAlloc',
+  deviceEmptyCache: 'device memory: as deviceAlloc',
 };
 
 export function merge(reports: Report[]): Report {

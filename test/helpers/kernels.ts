@@ -10,7 +10,7 @@ type Shape = readonly number[];
 type Fn = (...args: any[]) => any;
 
 const N = native() as unknown as Record<string, Fn>;
-const T = (data: Buf, shape: Shape): KernelTensor => ({ _data: data, shape });
+const T = (data: Buf, shape: Shape): KernelTensor => ({ _native: data, shape });
 const opt = (data: Buf | null | undefined, shape: Shape): KernelTensor | null => (data == null ? null : T(data, shape));
 const flat = (d: Buf | undefined): Shape => [d?.length ?? 0];
 /** Runs op on the CPU: inputs and outputs as (data, shape) pairs, attributes by catalog name. */

@@ -7,7 +7,7 @@ import { runOp, type tensorArg } from '../helpers/kernels.js';
 
 type KT = ReturnType<typeof tensorArg>;
 /** A tensor argument of an 'op:<name>' case. */
-const t = (data: Float32Array | Int32Array, shape: number[]): KT => ({ _data: data, shape });
+const t = (data: Float32Array | Int32Array, shape: number[]): KT => ({ _native: data, shape });
 
 export interface DetCase {
   /** A function of test/helpers/kernels.ts' kernels() (the binding's, or a former binding function
@@ -244,6 +244,9 @@ export const NOT_KERNELS = new Set([
   'getNumThreads', 'matmul_shape', 'maxpool2d_shape', 'mse_loss_shape', 'pad_shape', 'permute_shape',
   'rand_counters', 'reduce_shape', 'releaseBuffer', 'setGemmBackend', 'setNumThreads', 'slice_shape',
   'probe_fma_gflops', 'probe_triad_gbps', 'kernelHandle', 'kernelOps', 'kernelAttrs', 'cudaLibraryOps',
+  // device memory (copies, not kernels; test/device/cuda-mock.test.ts)
+  'deviceAlloc', 'deviceFree', 'deviceUpload', 'deviceDownload', 'deviceCopy', 'deviceBufferInfo',
+  'deviceSynchronize', 'deviceCachedBytes', 'deviceEmptyCache',
 ]);
 
 type Typed = Float32Array | Int32Array | Uint8Array;
@@ -255,7 +258,7 @@ export function typedArgs(args: readonly unknown[]): Typed[] {
   const walk = (v: unknown) => {
     if (isTyped(v)) out.push(v);
     else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object' && '_data' in v) walk((v as KT)._data);
+    else if (v && typeof v === 'object' && '_native' in v) walk((v as KT)._native);
   };
   args.forEach(walk);
   return out;

@@ -44,4 +44,18 @@ describe('kernel coverage', () => {
     expect(kernelAttrs('mse_loss')).toEqual([['reduction', ['mean', 'sum', 'none']]]);
     expect(kernelAttrs('pad')).toContainEqual(['mode', ['constant', 'reflect', 'replicate', 'circular']]);
   });
+
+  it('ops with a TypeScript CPU kernel declare every attribute their CUDA kernels read', () => {
+    // Taken from the output tensor instead (cuda_ops.h): dtypes, and full's shape.
+    const fromOutput = (op: string, attr: string) => attr === 'dtype' || (op === 'full' && attr === 'shape');
+    for (const def of ops().values()) {
+      if (!def.kernel) continue;
+      const declared = kernelAttrs(def.name).map(([a]) => a);
+      const catalog = Object.keys(def.attrs);
+      for (const a of declared) expect(catalog, `${def.name}.${a}`).toContain(a);
+      expect(declared.sort(), def.name).toEqual(catalog.filter((a) => !fromOutput(def.name, a)).sort());
+    }
+    expect(kernelAttrs('gather_backward')).toEqual([['axis', []], ['shape', []]]);
+    expect(kernelAttrs('huber_loss')).toEqual([['reduction', ['mean', 'sum', 'none']], ['delta', []]]);
+  });
 });

@@ -142,7 +142,10 @@ export abstract class Layer {
   _forward_pass(x: Tensor, training = true): Tensor {
     if (x == null || typeof (x as Tensor).shape !== 'object') throw new ArgError(`${this.describe()}: input must be a Tensor, got ${String(x)}`);
     if (x.ndim < 1) throw new ShapeError(`${this.describe()}: input must have a batch dimension, got a 0-d tensor`);
+    const fresh = !this.builtFor;
     this.build(x.shape.slice(1));
+    // A layer first called on a batch on a device makes its parameters there.
+    if (fresh && x.device !== 'cpu') for (const [, t] of this.state_tensors()) t._moveTo(x.device);
     try {
       return this.forward(x, training);
     } catch (e) {
@@ -182,7 +185,7 @@ export abstract class Layer {
     const src = values instanceof Map ? mapStateSource(values) : (values as StateSource);
     if (typeof src?.take !== 'function') throw new ArgError(`${this.describe()}.load_state: expected a Map of name -> Tensor, got ${String(values)}`);
     const pairs = this.state_tensors().map(([full, target]) => [target, src.take(this.describe(), full, target.shape)] as const);
-    for (const [target, v] of pairs) (target._data as Float32Array).set(v._data as Float32Array);
+    for (const [target, v] of pairs) target._copyFrom(v);
   }
 
   /** A trainable parameter from `initial` (checked against `shape`) or from `init()`. */

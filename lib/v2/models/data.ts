@@ -10,6 +10,7 @@ import { classIndices } from '../utils/preprocess.js';
 import { checkNoNaN } from '../utils/numeric.js';
 import { isRecording, withoutRecording } from '../../ops/define.js';
 import { type Work, pause } from '../../io/drive.js';
+import { no_grad } from '../../autograd/mode.js';
 
 export type DataInput = Rows;
 
@@ -19,7 +20,7 @@ export type DataInput = Rows;
  */
 export function asTensor(where: string, name: string, x: DataInput, dtype?: DType, nanCheck = true): Tensor {
   let v: Tensor;
-  if (x instanceof Tensor) v = x;
+  if (x instanceof Tensor) v = x.isSymbolic || x.device === 'cpu' ? x : no_grad(() => x.to('cpu')); // data is checked and batched on the host
   else if (isShaped(x)) v = t(x.data as never, { shape: x.shape });
   else if (isNumericArray(x)) v = t(x as never);
   else if (Array.isArray(x)) v = t(x as never);

@@ -13,6 +13,8 @@ import { no_grad } from '../../autograd/mode.js';
 import { tidy, tidyWork } from '../../tensor/scope.js';
 import { t } from '../../tensor/create.js';
 import type { DType } from '../../tensor/dtype.js';
+import type { Device } from '../../tensor/device.js';
+import { placeModel } from './device.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Graph } from '../../graph/graph.js';
 import { type Work, call, io, noPause, runSync, timeSlice } from '../../io/drive.js';
@@ -34,6 +36,8 @@ export interface Trainable {
   parameters(): NamedTensors;
   state_tensors(): NamedTensors;
   optimizer: Optimizer | null;
+  /** Where model.to() put it (undefined: the CPU). */
+  _device?: Device;
 }
 
 /** A model fit/evaluate/predict can drive (NeuralNetwork, Functional). */
@@ -194,6 +198,11 @@ function recordStep(model: Model, where: string, graph: Graph, X: Tensor, y: Ten
   backwardPass(model, where, loss, true);
 }
 
+/** x on `device`: x itself when it is there, else a copy there (the caller disposes both). */
+function onDevice(x: Tensor, device: Device): Tensor {
+  return x.device === device || x.isSymbolic ? x : no_grad(() => x.to(device));
+}
+
 /** Models with a fit running (a second one on the same model would interleave their steps). */
 const fitting = new WeakSet<object>();
 
@@ -207,6 +216,7 @@ function* prepare(model: Model, where: string, X: DataInput, y: DataInput, what 
   checkNotEmpty(where, `${what}X`, Xt);
   yield* checkNoNaNWork(where, `${what}X`, Xt);
   const out = model._outputShape(where, Xt);
+  placeModel(model); // layers the build just made go where model.to() put the model
   const yt = prepareTargets(where, y, out, model.loss.classifier);
   checkSameLength(what ? `${where} (validation_data)` : where, Xt, yt);
   return { X: Xt, y: yt, out };
@@ -278,6 +288,7 @@ function* fitLoop(model: Model, where: string, X: DataInput, y: DataInput, o: Fi
   };
 
   const pause = timeSlice(SLICE_MS);
+  const device = model._device ?? 'cpu';
   model.stop_training = false;
   yield* run('on_train_begin', model);
   for (let epoch = 1; epoch <= n_epochs && !model.stop_training; epoch++) {
@@ -303,14 +314,17 @@ function* fitLoop(model: Model, where: string, X: DataInput, y: DataInput, o: Fi
       checkSignal(where, o.signal, `after ${epoch - 1} epochs and ${b} batches; the model holds the weights of the last completed batch`);
       if (isRecording()) throw graphBegan(where);
       const idx = order ? order.subarray(lo, hi) : Uint32Array.from({ length: hi - lo }, (_, i) => lo + i);
-      const Xb = takeRows(Xt, idx);
-      const yb = takeRows(yt, idx);
+      const Xh = takeRows(Xt, idx);
+      const yh = takeRows(yt, idx);
       let r: { loss: number; correct: number };
+      let Xb = Xh;
+      let yb = yh;
       try {
+        Xb = onDevice(Xh, device);
+        yb = onDevice(yh, device);
         r = yield* trainStepWork(model, where, Xb, yb, withAccuracy, pause);
       } finally {
-        Xb.dispose(); // the batch goes back to the buffer pool at once
-        yb.dispose();
+        for (const b of [Xh, yh, Xb, yb]) b.dispose(); // the batch goes back to the buffer pool at once
       }
       lossSum += r.loss * (hi - lo);
       correct += r.correct;
@@ -347,9 +361,10 @@ export function* predictWork(model: Model, where: string, X: DataInput, options:
   const Xt = asTensor(where, 'X', X, model._inputDtype(), false);
   yield* checkNoNaNWork(where, 'X', Xt);
   model._outputShape(where, Xt);
+  const device = placeModel(model);
   const n = Xt.shape[0]!;
   // One scope per batch: a batch's intermediates go back to the pool before the next batch runs.
-  const run = (batch: () => Tensor) => tidy(() => no_grad(() => model._forward_pass(batch(), false)));
+  const run = (batch: () => Tensor) => tidy(() => no_grad(() => model._forward_pass(onDevice(batch(), device), false)));
   if (n <= bs) return run(() => Xt);
   const parts: Tensor[] = [];
   const pause = timeSlice(SLICE_MS);
@@ -384,13 +399,14 @@ function* evaluateBatches(model: Model, X: Tensor, y: Tensor, batch_size: number
   let total = 0;
   let correct = 0;
   const pause = timeSlice(SLICE_MS);
+  const device = model._device ?? 'cpu';
   for (let b = 0; b < n; b += batch_size) {
     if (b > 0) yield* pause();
     const e = Math.min(n, b + batch_size);
     tidy(() =>
       no_grad(() => {
-        const yb = sliceRows(y, b, e);
-        const out = model._forward_pass(sliceRows(X, b, e), false);
+        const yb = onDevice(sliceRows(y, b, e), device);
+        const out = model._forward_pass(onDevice(sliceRows(X, b, e), device), false);
         total += model.loss.fn(yb, out).item() * (e - b);
         if (withAccuracy) correct += countCorrect(out, yb);
       }),
@@ -422,13 +438,13 @@ export function needsValues(where: string, instead: string): void {
 
 /** Copies of every parameter and buffer, by name. */
 export function getWeights(model: Trainable): Map<string, Float32Array | Int32Array> {
-  return new Map(model.state_tensors().map(([k, v]) => [k, v._data.slice()]));
+  return new Map(model.state_tensors().map(([k, v]) => [k, v.data()]));
 }
 
 export function setWeights(model: Trainable, w: ReadonlyMap<string, Float32Array | Int32Array>): void {
   for (const [k, v] of model.state_tensors()) {
     const src = w.get(k);
     if (!src || src.length !== v.size) throw new ArgError(`set_weights: no value of ${v.size} elements for '${k}'`);
-    v._data.set(src);
+    v._setValues(src);
   }
 }

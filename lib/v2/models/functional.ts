@@ -2,7 +2,7 @@
 // calls initialize_params(optimizer), and defines _forward_pass_call(input, training); the
 // training loop calls _forward_pass(x) and _backward_pass(loss) (step=false accumulates gradients).
 import { moveModel } from './device.js';
-import type { DeviceLike } from '../../tensor/device.js';
+import type { Device, DeviceLike } from '../../tensor/device.js';
 import { ArgError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { DType } from '../../tensor/dtype.js';
@@ -107,10 +107,14 @@ export abstract class Functional extends CustomLayer implements TrainingModel, M
     return this.probed.output.slice();
   }
 
+  /** @internal where to() put the model. */
+  _device?: Device;
+
   /**
-   * Moves the parameters, buffers and optimizer state built so far to `device` ('cpu', 'cuda',
-   * 'cuda:N') in place and returns the model; a DeviceError (nothing moved) when the device is
-   * unknown or unavailable. Layers built later start on the CPU.
+   * Moves the parameters, buffers and optimizer state to `device` ('cpu', 'cuda', 'cuda:N') in
+   * place and returns the model; layers built later (at the first fit or predict) go there too,
+   * and fit/evaluate/predict move each batch there. A DeviceError (nothing moved) when the device
+   * is unknown or unavailable.
    */
   to(device: DeviceLike): this {
     moveModel('Functional.to', this, device);
@@ -177,7 +181,7 @@ export abstract class Functional extends CustomLayer implements TrainingModel, M
     }
     saved.weights.checkAllUsed();
     const opt = options.optimizer ?? (yield* saved.readOptimizer(paramsOf(this.state_tensors())));
-    for (const [target, v] of copy) (target._data as Float32Array).set(v._data as Float32Array);
+    for (const [target, v] of copy) target._copyFrom(v);
     if (opt) this.optimizer = opt;
     return this;
   }

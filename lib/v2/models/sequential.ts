@@ -1,7 +1,7 @@
 // NeuralNetwork: the seed's Sequential model. add() layers, summary(), fit() with a progress
 // bar, history, callbacks and validation, predict(), evaluate(), save()/load().
 import { moveModel } from './device.js';
-import type { DeviceLike } from '../../tensor/device.js';
+import type { Device, DeviceLike } from '../../tensor/device.js';
 import { ArgError, ShapeError } from '../../errors.js';
 import { sameShape } from '../../ops/shape-rules.js';
 import { tidy, tidyWork } from '../../tensor/scope.js';
@@ -103,10 +103,14 @@ export class NeuralNetwork implements TrainingModel, Model {
     return this.layers.flatMap((l) => l.state_tensors());
   }
 
+  /** @internal where to() put the model. */
+  _device?: Device;
+
   /**
-   * Moves the parameters, buffers and optimizer state built so far to `device` ('cpu', 'cuda',
-   * 'cuda:N') in place and returns the model; a DeviceError (nothing moved) when the device is
-   * unknown or unavailable. Layers built later start on the CPU.
+   * Moves the parameters, buffers and optimizer state to `device` ('cpu', 'cuda', 'cuda:N') in
+   * place and returns the model; layers built later (at the first fit or predict) go there too,
+   * and fit/evaluate/predict move each batch there. A DeviceError (nothing moved) when the device
+   * is unknown or unavailable.
    */
   to(device: DeviceLike): this {
     moveModel('NeuralNetwork.to', this, device);

@@ -9,6 +9,7 @@ import { Tensor, shapeStr } from '../../tensor/tensor.js';
 import { describe, num, parseAttrs } from '../../ops/attrs.js';
 import { sameShape } from '../../ops/shape-rules.js';
 import { type OpDef, dispatchInPlace, withoutRecording } from '../../ops/define.js';
+import { no_grad } from '../../autograd/mode.js';
 
 /** Params with stable names, e.g. [['dense_1.W', W], ['dense_1.w0', w0]]. */
 export type NamedParams = ReadonlyArray<readonly [string, Tensor]>;
@@ -86,7 +87,7 @@ export abstract class Optimizer {
       // The kernel needs distinct buffers (reading _data also rejects disposed tensors).
       p._checkUsable();
       g._checkUsable();
-      if (!p.isSymbolic && !g.isSymbolic && g._data === p._data) throw new ArgError(`${where}: its grad shares the param's data`);
+      if (!p.isSymbolic && !g.isSymbolic && g._storage === p._storage) throw new ArgError(`${where}: its grad shares the param's data`);
       const st = this.state.get(name);
       if (st) {
         for (const [k, b] of Object.entries(st.bufs)) {
@@ -129,13 +130,13 @@ export abstract class Optimizer {
     }
   }
 
-  /** Copies of the state buffers and the per-param step counts. */
+  /** Copies of the state buffers (on their devices) and the per-param step counts. */
   state_dict(): OptimizerStateDict {
     const tensors: Record<string, Tensor> = {};
     const meta: Record<string, number> = {};
     for (const [name, st] of this.state) {
       meta[STEP_PREFIX + name] = st.step;
-      for (const [k, b] of Object.entries(st.bufs)) tensors[`${k}/${name}`] = Tensor._fromData(b.shape, b._data.slice());
+      for (const [k, b] of Object.entries(st.bufs)) tensors[`${k}/${name}`] = b._clone();
     }
     return { tensors, meta };
   }
@@ -169,7 +170,9 @@ export abstract class Optimizer {
       if (t.dtype !== 'float32') throw new DtypeError(`${where}: state '${key}' is ${t.dtype}, expected float32`);
       entry.src.set(k, t);
     }
-    const shapes = params ? new Map(this.checkParams('load_state_dict', params).map(([n, p]) => [n, p.shape])) : null;
+    const checked = params ? this.checkParams('load_state_dict', params) : null;
+    const shapes = checked ? new Map(checked.map(([n, p]) => [n, p.shape])) : null;
+    const devices = checked ? new Map(checked.map(([n, p]) => [n, p.device])) : null;
     for (const [param, { src }] of loaded) {
       const missing = names.filter((k) => !src.has(k));
       if (missing.length) throw new ArgError(`${where}: param '${param}' lacks state ${missing.map((k) => `'${k}/${param}'`).join(', ')}`);
@@ -186,7 +189,12 @@ export abstract class Optimizer {
     const next = new Map<string, ParamState>();
     for (const [param, { step, src }] of loaded) {
       const bufs: Record<string, Tensor> = {};
-      for (const k of names) bufs[k] = keep(Tensor._fromData(src.get(k)!.shape, src.get(k)!._data.slice()));
+      // On the param's device when the params are given (as torch does), else where the source is.
+      const dev = devices?.get(param);
+      for (const k of names) {
+        const t = src.get(k)!;
+        bufs[k] = keep(dev && dev !== t.device ? no_grad(() => t.to(dev)) : t._clone());
+      }
       next.set(param, { step, bufs });
     }
     this.clearState();

@@ -15,7 +15,7 @@ export interface Numbers {
 }
 
 export function readNumbers(where: string, name: string, x: ArrayInput): Numbers {
-  if (x instanceof Tensor) return { data: x._data, shape: x.shape.slice() };
+  if (x instanceof Tensor) return { data: x._host(), shape: x.shape.slice() };
   if (isNumericArray(x)) return { data: x, shape: [x.length] };
   if (isShaped(x)) {
     const n = x.shape.reduce((a, b) => a * b, 1);

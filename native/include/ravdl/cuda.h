@@ -42,6 +42,7 @@ void* cuda_alloc(int dev, size_t bytes);
 void cuda_free(int dev, void* ptr);
 void cuda_copy_to_device(int dev, void* dst, const void* src, size_t bytes);
 void cuda_copy_to_host(int dev, void* dst, const void* src, size_t bytes);  // synchronises
+void cuda_copy_on_device(int dev, void* dst, const void* src, size_t bytes);
 void cuda_synchronize(int dev);
 size_t cuda_cached_bytes(int dev);
 // The GEMM in use now (CudaStatus::gemm is the one chosen at load; cuBLAS may be dropped later
