@@ -2,11 +2,11 @@
 // autograd fields. Math methods (a.add(b), ...) are installed by lib/ops/methods.ts and
 // delegate to the op catalog.
 import { ArgError, DeviceError, DisposedError, GradError, GraphError, ShapeError } from '../errors.js';
-import type { TapeNode } from '../autograd/node.js';
+import { type TapeNode, holdTensors } from '../autograd/node.js';
 import { isGradEnabled } from '../autograd/mode.js';
 import { type Device, type DeviceLike, resolveDevice } from './device.js';
 import { type DType, type Data, dtypeOf } from './dtype.js';
-import { enterScope } from './scope.js';
+import { adoptNode, enterScope } from './scope.js';
 import { type Work, segmented } from '../io/drive.js';
 import { type GcCell, SYMBOLIC, Storage, allocStorage, copyInto, copyStorage, hostCopy, onDeviceError, releaseStorage, track, untrack, watchGc } from './storage.js';
 import type { DeviceBuffer } from '../native/groups/device.js';
@@ -174,18 +174,22 @@ export class Tensor {
   /**
    * This tensor on `device` ('cpu', 'cuda', 'cuda:N'): itself when it is there already, else a
    * copy there. A DeviceError names an unknown device or says why a CUDA device cannot be used.
-   * The copy is not recorded on the autograd tape yet, so moving a tensor that requires grad is a
-   * GradError outside no_grad() (move leaves before requires_grad_(), or a model with model.to()).
+   * The copy is recorded on the autograd tape: its gradient flows back to this device.
    */
   to(device: DeviceLike): Tensor {
     const dev = resolveDevice('to()', device);
     if (dev === this.device) return this;
-    if (this.requires_grad && isGradEnabled()) {
-      throw new GradError(`to('${dev}'): the tensor requires grad and a copy across devices is not differentiable yet; move it before requires_grad_(), or inside no_grad()`);
-    }
     this._checkUsable();
     if (this._storage === SYMBOLIC) return void this._data as never;
-    return new Tensor(this.shape, copyStorage(this._storage!, dev), true, this.dtype);
+    const out = new Tensor(this.shape, copyStorage(this._storage!, dev), true, this.dtype);
+    if (this.requires_grad && isGradEnabled()) {
+      const node: TapeNode = { op: TO_DEVICE, inputs: [this], outputs: [out], attrs: { device: this.device }, freed: false };
+      out.requires_grad = true;
+      out.grad_fn = node;
+      holdTensors(node);
+      adoptNode(node);
+    }
+    return out;
   }
 
   /** @internal overwrites the values with `values` from host memory (as many, converted to this dtype). */
@@ -419,6 +423,13 @@ export type TensorJSON =
   | { shape: number[]; dtype: DType; disposed: true };
 
 const MAX_EMPTY_ARRAYS = 1 << 20;
+
+// The tape's view of to(): not a catalog op (a graph has one device), only its gradient, the
+// incoming gradient copied back to the source's device.
+const TO_DEVICE = {
+  name: 'to',
+  grad: ({ grads: [g], attrs }: { grads: (Tensor | null)[]; attrs: { device: Device } }) => [g ? g.to(attrs.device) : null],
+} as unknown as TapeNode['op'];
 
 // Set by lib/graph: how a symbolic tensor describes itself, and in-place updates while recording.
 let describeHook: ((t: Tensor) => string) | null = null;
