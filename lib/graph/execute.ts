@@ -5,6 +5,7 @@
 import { GraphError, RavdlError } from '../errors.js';
 import { dispatchKnown, getOp } from '../ops/define.js';
 import type { Data } from '../tensor/dtype.js';
+import type { Device } from '../tensor/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { ConstNode, GraphData, ValueRef } from './graph-data.js';
 
@@ -28,6 +29,12 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Longest stretch of work between two yields to the event loop, in ms (default 20). */
   sliceMs?: number;
+  /**
+   * Where the graph runs (default 'cpu'): constants are copied there once each, and values an op
+   * makes on the host (ops without inputs, such as full) are moved there. Persisted and kept
+   * values stay on it.
+   */
+  device?: Device;
 }
 
 export interface ExecuteResult {
@@ -54,6 +61,12 @@ export async function executeGraph(g: GraphData, opts: ExecuteOptions): Promise<
   const values: (Tensor | null)[][] = nodes.map(() => []);
   const persisted = new Map<string, Tensor>();
   const sliceMs = opts.sliceMs ?? 20;
+  const device = opts.device ?? 'cpu';
+  const moved = (v: Tensor) => {
+    const d = v.to(device);
+    v.dispose();
+    return d;
+  };
   const progress = (done: number) => opts.onProgress?.({ done, total: nodes.length, persisted: persisted.size, persistedTotal: g.persist.size });
   /**
    * For an op that may update inputs in place: the inputs nothing reads after node i (not held,
@@ -87,12 +100,14 @@ export async function executeGraph(g: GraphData, opts: ExecuteOptions): Promise<
       const node = nodes[i]!;
       if (node.kind === 'const') {
         values[i] = [Tensor._fromPinned(node.shape, opts.constData(node, i))];
+        if (device !== 'cpu') values[i] = [values[i]![0]!.to(device)]; // the pinned host copy stays its owner's
       } else {
         const def = getOp(node.op);
         const inputs = node.inputs.map((r) => (r ? values[r[0]]![r[1]]! : null));
         try {
           const given = def.inplace ? reusable(def.inplace, node.outputs.length, i) : null;
           values[i] = dispatchKnown(def, inputs, node.attrs, node.outputs, given);
+          if (device !== 'cpu') values[i] = values[i]!.map((v) => (v && v.device !== device ? moved(v) : v));
         } catch (err) {
           const msg = err instanceof Error ? err.message : String(err);
           throw new GraphError(`execute: node ${i} ('${node.op}') failed: ${msg}`, { cause: err });

@@ -15,6 +15,8 @@ import { native } from '../../lib/native/load.js';
 import { dispatchInto, getOp } from '../../lib/ops/define.js';
 import { parseAttrs } from '../../lib/ops/attrs.js';
 import type { Tensor } from '../../lib/tensor/tensor.js';
+import { executeGraph } from '../../lib/graph/execute.js';
+import type { ConstNode } from '../../lib/graph/graph-data.js';
 import { NeuralNetwork } from '../../lib/v2/models/sequential.js';
 import { Functional } from '../../lib/v2/models/functional.js';
 import { Activation, BatchNormalization2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D } from '../../lib/v2/layers/index.js';
@@ -36,6 +38,26 @@ const live = (t: Tensor) => native().deviceBufferInfo(t._storage!.buf!).live;
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function cnn(seed: number, device: 'cpu' | 'cuda:0' | 'cuda:1', moveBeforeBuild: boolean): NeuralNetwork {
+  R.manual_seed(seed);
+  const m = new NeuralNetwork(new Adam({ lr: 0.01 }), 'CrossEntropy');
+  m.add(new Conv2D(1, 4, [3, 3], { input_shape: [1, 8, 8], padding: 'same' }));
+  m.add(new BatchNormalization2D(4));
+  m.add(new Activation('relu'));
+  m.add(new MaxPooling2D([2, 2]));
+  m.add(new Dropout(0.25));
+  m.add(new Flatten());
+  m.add(new Dense(3));
+  m.add(new Activation('softmax'));
+  if (moveBeforeBuild) m.to(device);
+  return m;
+}
+const data = () => {
+  R.manual_seed(99);
+  return { X: R.randn([24, 1, 8, 8]), y: R.t(Int32Array.from({ length: 24 }, (_, i) => (i * 7) % 3)) };
+};
+
 
 describe('tensors on a CUDA device (the stand-in)', () => {
   it('reports the stand-in devices', () => {
@@ -200,25 +222,6 @@ describe('autograd and models on a CUDA device (the stand-in)', () => {
     expect(grads('cuda')).toEqual(grads('cpu'));
   });
 
-  function cnn(seed: number, device: 'cpu' | 'cuda:0' | 'cuda:1', moveBeforeBuild: boolean): NeuralNetwork {
-    R.manual_seed(seed);
-    const m = new NeuralNetwork(new Adam({ lr: 0.01 }), 'CrossEntropy');
-    m.add(new Conv2D(1, 4, [3, 3], { input_shape: [1, 8, 8], padding: 'same' }));
-    m.add(new BatchNormalization2D(4));
-    m.add(new Activation('relu'));
-    m.add(new MaxPooling2D([2, 2]));
-    m.add(new Dropout(0.25));
-    m.add(new Flatten());
-    m.add(new Dense(3));
-    m.add(new Activation('softmax'));
-    if (moveBeforeBuild) m.to(device);
-    return m;
-  }
-  const data = () => {
-    R.manual_seed(99);
-    return { X: R.randn([24, 1, 8, 8]), y: R.t(Int32Array.from({ length: 24 }, (_, i) => (i * 7) % 3)) };
-  };
-
   it('trains a CNN there with the losses and weights of the CPU, bit for bit', async () => {
     const { X, y } = data();
     const run = async (device: 'cpu' | 'cuda:0') => {
@@ -301,5 +304,27 @@ describe('autograd and models on a CUDA device (the stand-in)', () => {
       return losses;
     };
     expect(steps('cuda:1')).toEqual(steps('cpu'));
+  });
+});
+
+describe('graphs on a CUDA device (the stand-in)', () => {
+  it('the executor runs a recorded training graph there with the CPU results, bit for bit', async () => {
+    const { X, y } = data();
+    R.flush();
+    const graph = new R.Graph({ name: 'on-device', algorithm: 'test', approach: 'distributed' });
+    const m = cnn(3, 'cpu', false);
+    m.fit_sync(X, y, { n_epochs: 1, batch_size: 12, shuffle: false, verbose: 0 }); // shuffled batches gather rows: no gather in the stand-in
+    R.activate();
+    const keep = [...graph.variableValues().values()];
+    const constData = (n: ConstNode) => n.data!;
+    const cpu = await executeGraph(graph.data, { constData, keep });
+    const dev = await executeGraph(graph.data, { constData, keep, device: 'cuda:1' });
+    expect(dev.persisted.size).toBeGreaterThan(0);
+    for (const [name, t] of dev.persisted) {
+      expect(t.device, name).toBe('cuda:1');
+      expect(t.toArray(), name).toEqual(cpu.persisted.get(name)!.toArray());
+    }
+    expect(dev.kept.map((t) => t.toArray())).toEqual(cpu.kept.map((t) => t.toArray()));
+    R.flush();
   });
 });
