@@ -17,30 +17,6 @@ namespace {
 
 using Info = Napi::CallbackInfo;
 
-// A Float32Array or Int32Array (the shape ops accept both).
-struct AnyArray {
-  bool is_int = false;
-  void* data = nullptr;
-  size_t size = 0;
-  template <class T>
-  Span<T> span() const { return {static_cast<T*>(data), size}; }
-};
-
-AnyArray any_array(Napi::Value v, const char* op, const std::string& name) {
-  if (!v.IsTypedArray()) fail(ErrorCode::Arg, op, ": ", name, " must be a Float32Array or an Int32Array");
-  auto ta = v.As<Napi::TypedArray>();
-  auto type = ta.TypedArrayType();
-  if (type != napi_float32_array && type != napi_int32_array)
-    fail(ErrorCode::Dtype, op, ": ", name, " must be a Float32Array or an Int32Array");
-  return {type == napi_int32_array, typed_data(ta), ta.ElementLength()};
-}
-
-void same_dtype(const char* op, const AnyArray& a, const AnyArray& b, const std::string& name) {
-  if (a.is_int != b.is_int)
-    fail(ErrorCode::Dtype, op, ": ", name, " must have the same element type as the input (",
-         a.is_int ? "Int32Array" : "Float32Array", ")");
-}
-
 Napi::Array js_array(Napi::Value v, const char* op, const char* name) {
   if (!v.IsArray()) fail(ErrorCode::Arg, op, ": ", name, " must be an array");
   return v.As<Napi::Array>();
@@ -69,21 +45,6 @@ Napi::Array to_js(Napi::Env env, const Shape& s) {
   Napi::Array a = Napi::Array::New(env, s.size());
   for (uint32_t k = 0; k < s.size(); ++k) a.Set(k, Napi::Number::New(env, double(s[k])));
   return a;
-}
-
-FSpan opt_f32(const Info& info, size_t i, const char* op, const char* name) {
-  return arg_present(info, i) ? arg_f32(info, i, op, name) : FSpan{};
-}
-
-// Rejects attribute keys the op does not know (a misspelled key would be silently ignored).
-void check_keys(Napi::Object o, const char* op, std::initializer_list<const char*> known) {
-  Napi::Array keys = o.GetPropertyNames();
-  for (uint32_t k = 0; k < keys.Length(); ++k) {
-    std::string key = keys.Get(k).ToString().Utf8Value();
-    bool ok = false;
-    for (const char* name : known) ok = ok || key == name;
-    if (!ok) fail(ErrorCode::Attr, op, ": unknown attribute '", key, "'");
-  }
 }
 
 Napi::Value undef(const Info& info) { return info.Env().Undefined(); }

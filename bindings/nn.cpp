@@ -32,28 +32,6 @@ Reduction reduction_arg(const Napi::CallbackInfo& info, size_t i, const char* op
   return parse_reduction(op, arg_present(info, i) ? arg_str(info, i, op, "reduction") : "mean");
 }
 
-CrossEntropyAttrs ce_attrs(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  Napi::Object o = arg_obj(info, i, op, "attrs");
-  CrossEntropyAttrs a;
-  a.reduction = parse_reduction(op, attr_str(o, "reduction", op, "mean"));
-  a.ignore_index = attr_int(o, "ignore_index", op, -100);
-  a.label_smoothing = attr_num(o, "label_smoothing", op, 0.0);
-  return a;
-}
-
-// Class-index targets are an Int32Array, probability targets a Float32Array.
-bool is_index_target(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  Napi::Value v = info[i];
-  if (!v.IsTypedArray())
-    fail(ErrorCode::Arg, op, ": target must be an Int32Array of class indices or a Float32Array of "
-         "probabilities");
-  auto t = v.As<Napi::TypedArray>().TypedArrayType();
-  if (t == napi_int32_array) return true;
-  if (t == napi_float32_array) return false;
-  fail(ErrorCode::Dtype, op, ": target must be an Int32Array of class indices or a Float32Array "
-       "of probabilities");
-}
-
 Napi::Value shape_js(Napi::Env env, const Shape& s) {
   Napi::Array a = Napi::Array::New(env, s.size());
   for (size_t i = 0; i < s.size(); ++i) a.Set(uint32_t(i), Napi::Number::New(env, double(s[i])));
