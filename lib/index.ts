@@ -4,6 +4,7 @@ export { native, NativeLoadError } from './native/load.js';
 export type { NativeBinding } from './native/api.js';
 export type { BackendInfo, CudaInfo, CudaDevice } from './native/groups/core.js';
 export type { Device, DeviceLike } from './tensor/device.js';
+export { cuda } from './tensor/cuda.js';
 export * from './errors.js';
 export { Tensor, numel } from './tensor/tensor.js';
 export type { Shape, NestedArray } from './tensor/tensor.js';

@@ -30,11 +30,20 @@ struct Block {
   char* host;
   size_t bytes;
   int dev;
+  bool live;  // false: freed into the cache, to be handed out again for the same size
 };
 
 std::mutex g_mu;
-std::map<uintptr_t, Block> g_blocks;  // by tagged address
-size_t g_live_bytes = 0;
+std::map<uintptr_t, Block> g_blocks;  // by tagged address, live and cached
+std::map<std::pair<int, size_t>, std::vector<uintptr_t>> g_cache;  // (device, bytes) -> freed blocks
+
+// At exit, as a driver does when the process ends, every block goes back (live or cached).
+struct ReleaseAtExit {
+  ~ReleaseAtExit() {
+    for (auto& [tagged, b] : g_blocks) std::free(b.host);
+    g_blocks.clear();
+  }
+} g_release_at_exit;
 
 int device_total() {
   const char* env = std::getenv("RAVDL_CUDA_MOCK_DEVICES");
@@ -65,7 +74,7 @@ char* resolve(const char* what, int dev, const void* p, size_t bytes) {
   if (it != g_blocks.begin()) {
     --it;
     const uintptr_t start = it->first;
-    if (a >= start && a + bytes <= start + it->second.bytes) {
+    if (it->second.live && a >= start && a + bytes <= start + it->second.bytes) {
       if (it->second.dev != dev) ravdl::fail(ErrorCode::Device, "mock: ", what, " is memory of cuda:", it->second.dev, ", not cuda:", dev);
       return it->second.host + (a - start);
     }
@@ -101,15 +110,27 @@ int device_info(int dev, char* name, size_t namelen, size_t* memory_bytes, int* 
   });
 }
 
+// A caching allocator as the real library's: a freed block is kept and handed out again for the
+// same size on the same device, until empty_cache.
 int alloc(int dev, size_t bytes, void** out, char* err, size_t errlen) {
   return guarded(err, errlen, [&] {
     check_dev(dev);
+    {
+      std::lock_guard<std::mutex> lock(g_mu);
+      auto& cached = g_cache[{dev, bytes}];
+      if (!cached.empty()) {
+        const uintptr_t tagged = cached.back();
+        cached.pop_back();
+        g_blocks[tagged].live = true;
+        *out = reinterpret_cast<void*>(tagged);
+        return;
+      }
+    }
     char* host = static_cast<char*>(std::malloc(bytes ? bytes : 1));
     if (!host) ravdl::fail(ErrorCode::Internal, "mock: out of memory allocating ", bytes, " bytes");
     const uintptr_t tagged = reinterpret_cast<uintptr_t>(host) ^ kTag;
     std::lock_guard<std::mutex> lock(g_mu);
-    g_blocks[tagged] = Block{host, bytes, dev};
-    g_live_bytes += bytes;
+    g_blocks[tagged] = Block{host, bytes, dev, true};
     *out = reinterpret_cast<void*>(tagged);
   });
 }
@@ -118,18 +139,35 @@ int release(int dev, void* ptr, char* err, size_t errlen) {
   return guarded(err, errlen, [&] {
     std::lock_guard<std::mutex> lock(g_mu);
     auto it = g_blocks.find(reinterpret_cast<uintptr_t>(ptr));
-    if (it == g_blocks.end() || it->second.dev != dev) ravdl::fail(ErrorCode::Arg, "mock: release of ", ptr, ", not a live allocation of cuda:", dev);
-    g_live_bytes -= it->second.bytes;
-    std::free(it->second.host);
-    g_blocks.erase(it);
+    if (it == g_blocks.end() || it->second.dev != dev || !it->second.live)
+      ravdl::fail(ErrorCode::Arg, "mock: release of ", ptr, ", not a live allocation of cuda:", dev);
+    it->second.live = false;
+    g_cache[{dev, it->second.bytes}].push_back(it->first);
   });
 }
 
 int empty_cache(int dev, char* err, size_t errlen) {
-  return guarded(err, errlen, [&] { check_dev(dev); });
+  return guarded(err, errlen, [&] {
+    check_dev(dev);
+    std::lock_guard<std::mutex> lock(g_mu);
+    for (auto& [key, blocks] : g_cache) {
+      if (key.first != dev) continue;
+      for (uintptr_t tagged : blocks) {
+        std::free(g_blocks[tagged].host);
+        g_blocks.erase(tagged);
+      }
+      blocks.clear();
+    }
+  });
 }
 
-size_t cached_bytes(int) { return 0; }
+size_t cached_bytes(int dev) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  size_t total = 0;
+  for (auto& [key, blocks] : g_cache)
+    if (key.first == dev) total += key.second * blocks.size();
+  return total;
+}
 
 int copy(int dev, void* dst, const void* src, size_t bytes, int kind, char* err, size_t errlen) {
   return guarded(err, errlen, [&] {
@@ -185,7 +223,11 @@ int run(int dev, const char* op, const RavdlTensorDesc* inputs, int n_inputs, co
         ravdl::TensorArg& t = side[static_cast<size_t>(i)];
         t.dtype = static_cast<ravdl::DType>(ds[i].dtype);
         t.shape.assign(ds[i].dims, ds[i].dims + ds[i].ndim);
-        if (t.dtype == ravdl::DType::Absent) continue;
+        // An optional tensor left out: dtype Absent, or no data and no shape (cuda_ops.h).
+        if (t.dtype == ravdl::DType::Absent || (ds[i].data == nullptr && ds[i].ndim == 0)) {
+          t = ravdl::TensorArg{nullptr, {}, ravdl::DType::Absent};
+          continue;
+        }
         const size_t bytes = static_cast<size_t>(t.numel()) * 4;
         t.data = bytes ? resolve((std::string(op) + " " + what + " " + std::to_string(i)).c_str(), dev, ds[i].data, bytes) : nullptr;
       }

@@ -14,7 +14,11 @@
 namespace ravdl::reg {
 
 // The call has n_in inputs and n_out outputs, and only inputs listed in `optional` are absent.
-inline void expect_counts(const KernelCall& c, size_t n_in, size_t n_out, std::initializer_list<size_t> optional = {}) {
+// Optional inputs may be left off the end of the list (as the CUDA kernels accept them,
+// cuda_ops.h): they are added as absent.
+inline void expect_counts(KernelCall& c, size_t n_in, size_t n_out, std::initializer_list<size_t> optional = {}) {
+  auto is_optional = [&](size_t i) { return std::find(optional.begin(), optional.end(), i) != optional.end(); };
+  while (c.inputs.size() < n_in && is_optional(c.inputs.size())) c.inputs.push_back(TensorArg{nullptr, {}, DType::Absent});
   if (c.inputs.size() != n_in || c.outputs.size() != n_out)
     fail(ErrorCode::Arg, c.op, ": expected ", n_in, " inputs and ", n_out, " outputs, got ", c.inputs.size(), " and ",
          c.outputs.size());

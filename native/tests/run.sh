@@ -14,3 +14,7 @@ cmake --build "$dir" -j "$(nproc)"
 RAVDL_GEMM=builtin "$dir/ravdl_core_tests" "$@"
 # The CUDA kernels against the CPU ones (prints "skipped: no CUDA device (...)" without a GPU).
 "$dir/ravdl_cuda_tests"
+# The same harness against the CPU stand-in for the CUDA library (native/mock/cuda_mock.cpp):
+# device memory, copies, the loader's attribute translation and the registry's call forms run
+# here too, without a GPU (both sides of each comparison are then CPU kernels).
+RAVDL_CUDA_TESTS_SUBSET=1 RAVDL_CUDA_LIB="$PWD/$dir/libravdl_cuda_mock.so" "$dir/ravdl_cuda_tests"

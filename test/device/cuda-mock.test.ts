@@ -66,6 +66,24 @@ describe('tensors on a CUDA device (the stand-in)', () => {
     expect(cuda.devices.map((d) => d.name)).toEqual(['ravdl CUDA mock 0 (host memory, CPU kernels)', 'ravdl CUDA mock 1 (host memory, CPU kernels)']);
   });
 
+  it('R.cuda reports the devices and controls their queues and caches', () => {
+    expect([R.cuda.is_available(), R.cuda.device_count()]).toEqual([true, 2]);
+    R.cuda.synchronize();
+    R.cuda.synchronize('cuda:1');
+    R.cuda.empty_cache('cuda:1');
+    expect(R.cuda.memory_cached('cuda:1')).toBe(0);
+    const x = R.zeros([1000], { device: 'cuda:1' });
+    x.dispose();
+    expect(R.cuda.memory_cached('cuda:1')).toBe(4000); // freed into the cache
+    const again = R.ones([1000], { device: 'cuda:1' }); // the same block, reused
+    expect(R.cuda.memory_cached('cuda:1')).toBe(0);
+    again.dispose();
+    R.cuda.empty_cache('cuda:1');
+    expect(R.cuda.memory_cached('cuda:1')).toBe(0);
+    expect(deviceError(() => R.cuda.synchronize('cpu')).message).toBe("cuda.synchronize: 'cpu' is not a CUDA device");
+    expect(deviceError(() => R.cuda.empty_cache('cuda:2')).message).toMatch(/^cuda\.empty_cache: no device 'cuda:2'/);
+  });
+
   it('makes tensors there and reads them back through the host', () => {
     const x = R.t([[1, 2], [3, 4]], { device: 'cuda' });
     expect(x.device).toBe('cuda:0');

@@ -75,6 +75,13 @@ describe('devices', () => {
     expect(R.memory().tensors).toBe(before); // nothing was allocated
   });
 
+  it.skipIf(cuda.available)('R.cuda says there is no device, and why, where CUDA is missing', () => {
+    expect([R.cuda.is_available(), R.cuda.device_count()]).toEqual([false, 0]);
+    for (const f of [() => R.cuda.synchronize(), () => R.cuda.empty_cache('cuda:0'), () => R.cuda.memory_cached()]) {
+      expect(deviceError(f).message).toContain(`is not available: ${cuda.reason!}`);
+    }
+  });
+
   it.skipIf(!cuda.built)('says the CUDA library could not be loaded when it is missing', () => {
     const code = `const b = require('node-gyp-build')(${JSON.stringify(packageRoot)}); process.stdout.write(JSON.stringify(b.backendInfo().cuda));`;
     const r = spawnSync(process.execPath, ['-e', code], {
