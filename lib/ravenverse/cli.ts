@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { openDatabase } from './db/open.js';
 import { ROLES, type Role, createToken } from './db/tokens.js';
 import { parseBytes } from './protocol.js';
+import type { DeviceLike } from '../tensor/device.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package root, from lib/ravenverse (sources) or dist/ravenverse (built). */
@@ -21,7 +22,7 @@ const USAGE = `ravdl: the Ravenverse (a coordinator, provider nodes, a demo)
                         [--lease-ms 4000] [--max-lease-ms 1800000] [--heartbeat-ms 1000]
                         [--bandwidth BYTES_PER_S] [--max-subgraph-seconds S] [--plan auto|per-step|per-op]
                         [--max-graph 256M] [--max-blob 512M]
-  npx ravdl provider --server URL --token TOKEN [--threads N] [--max-memory 2G] [--slots 1] [--name NAME]
+  npx ravdl provider --server URL --token TOKEN [--threads N] [--max-memory 2G] [--slots 1] [--name NAME] [--device cpu|cuda|cuda:N]
                         (the token may also come from RAVDL_TOKEN)
   npx ravdl token create --role requester|provider [--db FILE | --db postgres://...] [--label TEXT]
   npx ravdl demo [--epochs 50] [--keep-open]
@@ -96,7 +97,7 @@ async function coordinator(args: string[]): Promise<number> {
 async function provider(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { server: { type: 'string' }, token: { type: 'string' }, threads: { type: 'string' }, 'max-memory': { type: 'string' }, slots: { type: 'string' }, name: { type: 'string' } },
+    options: { server: { type: 'string' }, token: { type: 'string' }, threads: { type: 'string' }, 'max-memory': { type: 'string' }, slots: { type: 'string' }, name: { type: 'string' }, device: { type: 'string' } },
   });
   const token = values.token ?? process.env.RAVDL_TOKEN;
   if (!values.server) throw new UsageError('provider: --server URL is required (the coordinator, e.g. http://127.0.0.1:8080)');
@@ -109,7 +110,7 @@ async function provider(args: string[]): Promise<number> {
   const { startProvider } = await import('./provider/provider.js');
   const threads = num(values.threads, 'threads');
   const slots = num(values.slots, 'slots');
-  const p = await startProvider({ server: values.server, token, threads: threads || undefined, maxMemory: bytes(values['max-memory'], 'max-memory'), slots: slots || undefined, name: values.name });
+  const p = await startProvider({ server: values.server, token, threads: threads || undefined, maxMemory: bytes(values['max-memory'], 'max-memory'), slots: slots || undefined, name: values.name, device: values.device as DeviceLike | undefined });
   const stop = untilSignal().then((sig) => {
     console.log(`[provider] ${sig}, stopping`);
     return p.stop();

@@ -42,6 +42,10 @@ export interface Capability {
   slots: number;
   platform: string;
   version: string;
+  /** Where it computes: 'cpu' (when absent) or 'cuda:N'; then gflops is measured there. */
+  device?: string;
+  /** The device's name (a GPU's, from its driver). */
+  device_name?: string;
 }
 
 // ---- WebSocket messages: JSON text frames, and binary frames (a JSON header and a bundle) ----

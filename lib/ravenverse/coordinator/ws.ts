@@ -50,6 +50,8 @@ const validate = ajv.compile<ProviderMessage>({
             slots: { type: 'integer', minimum: 1, maximum: 64 },
             platform: { type: 'string', maxLength: 200 },
             version: { type: 'string', maxLength: 100 },
+            device: { type: 'string', pattern: '^(cpu|cuda:[0-9]{1,4})$' },
+            device_name: { type: 'string', maxLength: 200 },
           },
         },
       },

@@ -11,6 +11,11 @@ import { freemem, hostname, totalmem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { native } from '../../native/load.js';
+import { randn } from '../../ops/creation.js';
+import { matmul } from '../../ops/matmul.js';
+import { sum } from '../../ops/reduce.js';
+import { type Device, type DeviceLike, resolveDevice } from '../../tensor/device.js';
+import { tidy } from '../../tensor/scope.js';
 import { RemoteError, Http } from '../http.js';
 import {
   type Assignment,
@@ -48,6 +53,8 @@ export interface ProviderOptions {
   log?: ((line: string) => void) | null;
   /** 2 (default): inputs inline and results with the completion over the WebSocket; 1: over HTTP. */
   protocol?: 1 | 2;
+  /** Where subgraphs run: 'cpu' (default), 'cuda' or 'cuda:N' (a DeviceError at start when it cannot be used). */
+  device?: DeviceLike;
 }
 
 export interface Provider {
@@ -60,11 +67,38 @@ export interface Provider {
   readonly completed: number;
 }
 
-/** Measures GFLOP/s (an FMA loop on `threads` threads) and the memory on offer. */
-export function measureCapability(threads: number, maxMemory: number | undefined, slots: number): Capability {
-  const gflops = native().probe_fma_gflops(200, threads);
-  const memory = Math.floor(Math.min(maxMemory ?? Infinity, freemem() * 0.8, totalmem()));
-  return { gflops: Math.round(gflops * 10) / 10, memory_bytes: memory, threads, slots, platform: `${process.platform}-${process.arch} node ${process.version}`, version: '0.1.0' };
+/**
+ * Measures GFLOP/s and the memory on offer: on the CPU an FMA loop on `threads` threads and 80% of
+ * the free memory; on a CUDA device a timed matmul there and 80% of the device's memory.
+ */
+export function measureCapability(threads: number, maxMemory: number | undefined, slots: number, device: Device = 'cpu'): Capability {
+  const platform = `${process.platform}-${process.arch} node ${process.version}`;
+  if (device === 'cpu') {
+    const gflops = native().probe_fma_gflops(200, threads);
+    const memory = Math.floor(Math.min(maxMemory ?? Infinity, freemem() * 0.8, totalmem()));
+    return { gflops: Math.round(gflops * 10) / 10, memory_bytes: memory, threads, slots, platform, version: '0.1.0' };
+  }
+  const info = native().backendInfo().cuda.devices[Number(device.slice(5))]!;
+  const memory = Math.floor(Math.min(maxMemory ?? Infinity, info.memoryBytes * 0.8));
+  return { gflops: Math.round(matmulGflops(device) * 10) / 10, memory_bytes: memory, threads, slots, platform, version: '0.1.0', device, device_name: info.name };
+}
+
+/** FP32 GFLOP/s of 512 x 512 matmuls on `device`, timed to the last value read back (about 0.1 s at most). */
+function matmulGflops(device: Device): number {
+  const n = 512;
+  return tidy(() => {
+    const a = randn([n, n], { device });
+    sum(matmul(a, a)).item(); // warm-up: kernels loaded, buffers cached
+    let runs = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 50 && runs < 1000) {
+      const c = matmul(a, a);
+      sum(c).item(); // waits for the device
+      c.dispose();
+      runs++;
+    }
+    return (2 * n ** 3 * runs) / ((performance.now() - t0) / 1000) / 1e9;
+  });
 }
 
 /** The worker script: TypeScript through tsx when running from the sources, JavaScript when built. */
@@ -114,13 +148,15 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const threads = opts.threads ?? native().getNumThreads();
   native().setNumThreads(threads);
   const slots = opts.slots ?? 1;
-  const capability = measureCapability(threads, opts.maxMemory, slots);
+  const device = resolveDevice('--device', opts.device ?? 'cpu');
+  const capability = measureCapability(threads, opts.maxMemory, slots, device);
   const id = `p_${randomBytes(12).toString('base64url')}`;
   const name = opts.name ?? `${hostname()}-${process.pid}`;
   const maxBackoff = opts.maxBackoffMs ?? 10_000;
   const uploadRetryMs = opts.uploadRetryMs ?? 60_000;
   const wsProtocol = opts.protocol ?? PROTOCOL;
-  log(`${name}: ${capability.gflops} GFLOP/s on ${threads} thread(s), ${(capability.memory_bytes / 2 ** 20).toFixed(0)} MiB offered, ${slots} slot(s)`);
+  const where = device === 'cpu' ? `${threads} thread(s)` : `${device} (${capability.device_name})`;
+  log(`${name}: ${capability.gflops} GFLOP/s on ${where}, ${(capability.memory_bytes / 2 ** 20).toFixed(0)} MiB offered, ${slots} slot(s)`);
 
   const jobs = new Map<string, Job>();
   const idle: Worker[] = [];
@@ -156,7 +192,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const takeWorker = () => idle.pop() ?? wire(spawnWorker());
 
   async function compute(job: Job, a: Assignment, blobs: [string, Uint8Array][]): Promise<WorkerReply> {
-    const msg: WorkerJob = { job: ++jobSeq, graph: a.graph, blobs, outputs: a.outputs, threads, maxMemory: capability.memory_bytes, maxNodes: 5_000_000 };
+    const msg: WorkerJob = { job: ++jobSeq, graph: a.graph, blobs, outputs: a.outputs, threads, maxMemory: capability.memory_bytes, maxNodes: 5_000_000, device };
     // A tiny subgraph (a few small ops) runs here: the hand-off to a worker thread and back would
     // cost more than its kernels, which cannot keep heartbeats waiting for long.
     const nodes = (a.graph as { nodes?: unknown }).nodes;

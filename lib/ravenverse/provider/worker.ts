@@ -10,6 +10,7 @@ import { validateGraphJson } from '../../graph/validate.js';
 import { native } from '../../native/load.js';
 import type { GraphData } from '../../graph/graph-data.js';
 import type { Data } from '../../tensor/dtype.js';
+import type { Device } from '../../tensor/device.js';
 // Registers every op of the catalog, which validation checks graphs against.
 import '../../ops/index.js';
 import { estimatePeakBytes } from '../memory.js';
@@ -24,6 +25,8 @@ export interface WorkerJob {
   threads: number;
   maxMemory: number;
   maxNodes: number;
+  /** Where to run it: 'cpu' or 'cuda:N' (checked by the provider at start). */
+  device: Device;
 }
 
 export type WorkerReply =
@@ -73,10 +76,10 @@ export async function run(j: WorkerJob, validated?: GraphData): Promise<WorkerRe
     n.data = data;
   });
   blobs.clear();
-  const result = await executeGraph(g, { constData: (n) => n.data! });
+  const result = await executeGraph(g, { constData: (n) => n.data!, device: j.device });
   const outputs = j.outputs.map((name) => {
     const t = result.persisted.get(name)!;
-    const { bytes, sha256 } = encodeBlob(t.shape, t._data);
+    const { bytes, sha256 } = encodeBlob(t.shape, t._host()); // from a device: copied back
     return { name, sha256, bytes: new Uint8Array(bytes) }; // a copy of its own, to transfer
   });
   for (const t of new Set(result.persisted.values())) t.dispose();
