@@ -10,10 +10,12 @@
 //   acknowledged (that is, committed); assignment latency: a provider's completion sent -> its
 //   next assignment received.
 // Every result is checked (the chain's end value; every persisted value of the wide graph).
+// Each also reports the CPU time its processes spent per subgraph (sampled from /proc and process.cpuUsage()),
+// which varies less with the machine's other load than the wall-clock figures.
 // RAVDL_BENCH_PROVIDER_NODE_ARGS: node options for the chain's provider process (e.g. '--cpu-prof --cpu-prof-dir=/tmp/p').
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,14 +69,52 @@ async function withCoordinator<T>(kind: 'sqlite' | 'postgres', fn: (c: Coordinat
   }
 }
 
-/** Time from the first lease's start to the last one's end, ms. */
-async function leaseSpanMs(c: Coordinator): Promise<number> {
+/** The first lease's start and the last one's end (Date.now() ms). */
+async function leaseSpan(c: Coordinator): Promise<[number, number]> {
   const span = await c.db.db.selectFrom('leases').select((eb) => [eb.fn.min('created_at').as('a'), eb.fn.max('finished_at').as('b')]).executeTakeFirstOrThrow();
-  return Number(span.b) - Number(span.a);
+  return [Number(span.a), Number(span.b)];
+}
+
+/** CPU time (user + system, ms) of a process: this one, or another by its pid (Linux /proc; NaN elsewhere). */
+function cpuMs(pid?: number): number {
+  if (pid === undefined) {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  }
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Samples the CPU time of this process (the coordinator, its SQLite writer thread and the requester) and of
+ * another every 10 ms, so the CPU spent within a window known afterwards can be read (interpolated): a figure
+ * that depends less on what else the machine runs than the wall-clock time does.
+ */
+function cpuSampler(pid?: number) {
+  const samples: { wall: number; mono: number; self: number; other: number }[] = [];
+  const take = () => samples.push({ wall: Date.now(), mono: nowMs(), self: cpuMs(), other: pid === undefined ? NaN : cpuMs(pid) });
+  take();
+  const t = setInterval(take, 10);
+  const at = (clock: 'wall' | 'mono', x: number, k: 'self' | 'other') => {
+    const i = samples.findIndex((s) => s[clock] >= x);
+    if (i <= 0) return i === 0 ? samples[0]![k] : samples[samples.length - 1]![k];
+    const a = samples[i - 1]!;
+    const b = samples[i]!;
+    return a[k] + ((b[k] - a[k]) * (x - a[clock])) / Math.max(1e-9, b[clock] - a[clock]);
+  };
+  return {
+    stop: () => (clearInterval(t), take()),
+    /** CPU ms of this process and of the other within [from, to] on the given clock. */
+    within: (clock: 'wall' | 'mono', from: number, to: number) => ({ self: at(clock, to, 'self') - at(clock, from, 'self'), other: at(clock, to, 'other') - at(clock, from, 'other') }),
+  };
 }
 
 /** Overhead per subgraph: a chain of n one-op subgraphs through one provider process. */
-export async function overhead(kind: 'sqlite' | 'postgres', n: number): Promise<{ spanMs: number; wholeMs: number }> {
+export async function overhead(kind: 'sqlite' | 'postgres', n: number): Promise<{ spanMs: number; wholeMs: number; cpuMs: { coordinator: number; provider: number } }> {
   return withCoordinator(kind, async (c, tok) => {
     const child = spawn(process.execPath, [...(process.env.RAVDL_BENCH_PROVIDER_NODE_ARGS?.split(' ') ?? []), BIN, 'provider', '--server', c.url, '--threads', '1', '--name', 'bench'], { env: { ...process.env, RAVDL_TOKEN: tok.provider }, stdio: ['ignore', 'pipe', 'pipe'] });
     const killer = setTimeout(() => child.kill('SIGKILL'), 300_000);
@@ -98,12 +138,16 @@ export async function overhead(kind: 'sqlite' | 'postgres', n: number): Promise<
       for (let i = 0; i < n; i++) x = R.add(x, 1);
       x.persist_op('end');
       R.activate();
+      const cpu = cpuSampler(child.pid);
       const t0 = performance.now();
       await R.execute();
       const wholeMs = performance.now() - t0;
+      cpu.stop();
       const end = R.fetch_persisting_op('end').toArray() as number[];
       if (end[0] !== n + 1) throw new Error(`ravenverse bench: the chain ended with ${end[0]}, not ${n + 1}`);
-      return { spanMs: await leaseSpanMs(c), wholeMs };
+      const [a, b] = await leaseSpan(c);
+      const used = cpu.within('wall', a, b);
+      return { spanMs: b - a, wholeMs, cpuMs: { coordinator: used.self, provider: used.other } };
     } finally {
       R.initialize(null, {});
       child.kill('SIGTERM');
@@ -234,9 +278,11 @@ export async function throughput(kind: 'sqlite' | 'postgres', s: number, p: numb
       const x = R.t(new Float32Array(4).fill(1));
       for (let i = 0; i < s; i++) R.add(x, x).persist_op(`v${i}`); // one constant: the upload stays small
       R.activate();
+      const cpu = cpuSampler(child.pid);
       const t0 = performance.now();
       await R.execute();
       const wholeMs = performance.now() - t0;
+      cpu.stop();
       child.send('report');
       const r = (await waitMessage('report')) as unknown as { latencies: number[]; error: string | null; acknowledged: number; first: number; last: number };
       if (r.error) throw new Error(`ravenverse bench: a simulated provider got ${r.error}`);
@@ -249,7 +295,8 @@ export async function throughput(kind: 'sqlite' | 'postgres', s: number, p: numb
         if (v.length !== 4 || v.some((e) => e !== i)) throw new Error(`ravenverse bench: v${i} is [${v.join(', ')}]`);
       }
       const latencies = r.latencies.sort((a, b) => a - b);
-      return { window: [r.first, r.last], perSecond: (s / (r.last - r.first)) * 1000, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), wholeMs };
+      const used = cpu.within('mono', r.first, r.last);
+      return { window: [r.first, r.last], perSecond: (s / (r.last - r.first)) * 1000, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), wholeMs, cpuMs: { coordinator: used.self, providers: used.other } };
     } finally {
       R.initialize(null, {});
       // Asked for its report, the process ends by itself; killed if it does not.
@@ -286,12 +333,14 @@ export const suite: BenchSuite = {
         target: { max: 1 },
         notes: [
           `${kind}: first lease to last lease end over ${N}; the whole R.execute() (upload, partition, results) ${(o.wholeMs / N).toFixed(2)} ms per subgraph; Dask documents about 1 ms per task`,
+          `${kind}: CPU per subgraph in that span: coordinator process ${(o.cpuMs.coordinator / N).toFixed(3)} ms, provider process ${(o.cpuMs.provider / N).toFixed(3)} ms`,
           ...skipped,
         ],
       });
       const t = await throughput(kind, S, P);
       const note = `${kind}: ${S} independent subgraphs, ${P} simulated providers in a process of their own; first assignment to last acknowledged completion; the whole R.execute() ${(t.wholeMs / 1000).toFixed(1)} s; Ray documents about 8,000 tasks/s`;
-      rows.push({ suite: 'ravenverse', workload: `${kind}: subgraphs/s, ${S} one-op subgraphs on ${P} simulated providers`, unit: 'subgraphs/s', higherIsBetter: true, ravdl: t.perSecond, peers: { goal: 5000 }, target: { peer: 'goal', min: 1 }, notes: [note] });
+      const cpuNote = `${kind}: CPU per subgraph in that window: coordinator process (with its SQLite writer thread and the requester) ${(t.cpuMs.coordinator / S).toFixed(3)} ms, simulated providers ${(t.cpuMs.providers / S).toFixed(3)} ms`;
+      rows.push({ suite: 'ravenverse', workload: `${kind}: subgraphs/s, ${S} one-op subgraphs on ${P} simulated providers`, unit: 'subgraphs/s', higherIsBetter: true, ravdl: t.perSecond, peers: { goal: 5000 }, target: { peer: 'goal', min: 1 }, notes: [note, cpuNote] });
       rows.push({
         suite: 'ravenverse',
         workload: `${kind}: p99 assignment latency (completion sent -> next assignment), ${P} providers`,
