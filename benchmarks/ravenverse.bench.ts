@@ -26,7 +26,7 @@ import { encodeBlob } from '../lib/graph/format.js';
 import { type Coordinator, startCoordinator } from '../lib/ravenverse/coordinator/server.js';
 import { createToken } from '../lib/ravenverse/db/tokens.js';
 import { naivePartition } from '../lib/ravenverse/partition.js';
-import { type Assignment, type CoordinatorMessage, PROVIDER_WS_PATH, decodeFrame, encodeFrame, messageBytes } from '../lib/ravenverse/protocol.js';
+import { type Ack, type Assignment, type CoordinatorMessage, PROTOCOL, PROVIDER_WS_PATH, decodeFrame, encodeFrame, messageBytes } from '../lib/ravenverse/protocol.js';
 import type { BenchRow, BenchSuite } from './harness.js';
 
 const BIN = fileURLToPath(new URL('../bin/ravdl.mjs', import.meta.url));
@@ -180,26 +180,35 @@ class SimProvider {
         const buf = messageBytes(data);
         const m = (isBinary ? decodeFrame(buf).header : JSON.parse(buf.toString())) as CoordinatorMessage;
         if (m.type === 'welcome') {
-          this.beat = setInterval(() => this.ws.send(JSON.stringify({ type: 'heartbeat', leases: [...this.leases] })), m.heartbeat_ms);
+          if (m.protocol !== PROTOCOL) this.error ??= `the coordinator speaks protocol ${m.protocol}, not ${PROTOCOL}`;
+          // At most 64 named, as a real provider does (the coordinator's limit): slow commits leave many results unanswered.
+          this.beat = setInterval(() => this.ws.send(JSON.stringify({ type: 'heartbeat', leases: [...this.leases].slice(-64) })), m.heartbeat_ms);
           resolve();
-        } else if (m.type === 'assign') this.answer(m);
-        else if (m.type === 'completed') {
-          if ('error' in m || m.status !== 'accepted') this.error ??= JSON.stringify(m);
-          this.leases.delete(m.lease);
-          this.acknowledged++;
-          this.lastAckAt = nowMs();
-        } else if (m.type === 'error' || m.type === 'cancel') this.error ??= JSON.stringify(m);
+        } else if (m.type === 'assign') {
+          for (const a of m.acks ?? []) this.acked(a);
+          this.answer(m);
+        } else if (m.type === 'acks') for (const a of m.acks) this.acked(a);
+        else if (m.type === 'completed') this.acked(m);
+        else if (m.type === 'error' || m.type === 'cancel') this.error ??= JSON.stringify(m);
       });
       this.ws.once('error', reject);
       this.ws.once('open', () =>
         this.ws.send(
           JSON.stringify({
-            type: 'hello', provider_id: `p_sim${randomBytes(8).toString('hex')}`, name: 'sim', leases: [], protocol: 2,
+            type: 'hello', provider_id: `p_sim${randomBytes(8).toString('hex')}`, name: 'sim', leases: [], protocol: PROTOCOL,
             capability: { gflops: 10, memory_bytes: 2 ** 30, threads: 1, slots: 1, platform: 'bench', version: '0' },
           }),
         ),
       );
     });
+  }
+
+  /** The coordinator's answer to a completion (each once it is committed). */
+  private acked(a: Ack): void {
+    if ('error' in a || a.status !== 'accepted') this.error ??= JSON.stringify(a);
+    this.leases.delete(a.lease);
+    this.acknowledged++;
+    this.lastAckAt = nowMs();
   }
 
   private answer(a: Assignment): void {
@@ -232,7 +241,9 @@ async function simProcess(base: string, token: string, p: number): Promise<void>
   const sims = Array.from({ length: p }, () => new SimProvider(base, token, latencies));
   await Promise.all(sims.map((x) => x.connect()));
   process.send!({ type: 'connected' });
-  process.once('message', () => {
+  process.once('message', async (m: { type: 'report'; expect: number }) => {
+    // The last answers may still be on their way (protocol 3 holds them up to ACK_DELAY_MS for an assignment): waited for, 10 s at most.
+    for (let i = 0; i < 1000 && sims.reduce((n, x) => n + x.acknowledged, 0) < m.expect; i++) await new Promise((r) => setTimeout(r, 10));
     for (const x of sims) x.close();
     process.send!({
       type: 'report', latencies, error: sims.find((x) => x.error)?.error ?? null, acknowledged: sims.reduce((n, x) => n + x.acknowledged, 0),
@@ -283,7 +294,7 @@ export async function throughput(kind: 'sqlite' | 'postgres', s: number, p: numb
       await R.execute();
       const wholeMs = performance.now() - t0;
       cpu.stop();
-      child.send('report');
+      child.send({ type: 'report', expect: s });
       const r = (await waitMessage('report')) as unknown as { latencies: number[]; error: string | null; acknowledged: number; first: number; last: number };
       if (r.error) throw new Error(`ravenverse bench: a simulated provider got ${r.error}`);
       if (r.acknowledged !== s) throw new Error(`ravenverse bench: ${r.acknowledged} completions acknowledged, not ${s}`);
@@ -302,7 +313,7 @@ export async function throughput(kind: 'sqlite' | 'postgres', s: number, p: numb
       // Asked for its report, the process ends by itself; killed if it does not.
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
-        if (child.connected) child.send('report');
+        if (child.connected) child.send({ type: 'report', expect: 0 });
         const t = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
         clearTimeout(t);

@@ -26,6 +26,7 @@ import type { Database, GraphsTable, LeasesTable, SubgraphsTable } from '../db/s
 import { estimatePeakBytes } from '../memory.js';
 import { type PartitionOptions, partition, planPartition } from '../partition.js';
 import {
+  type Ack,
   type Assignment,
   type Capability,
   type CoordinatorMessage,
@@ -85,6 +86,8 @@ export interface ProviderConn {
   /** Sends a prepared text or binary frame. */
   sendRaw(data: string | Buffer): boolean;
   close(code: number, reason: string): void;
+  /** Protocol 3: the answers to completions waiting for an assignment to ride on (taken: they leave with it). */
+  takeAcks?(): Ack[] | null;
 }
 
 export interface GraphSummary {
@@ -1386,7 +1389,7 @@ export class CoordinatorState {
     this.dirty.subs.add(sub);
     let frame: string | Buffer;
     try {
-      frame = this.assignment(rt, sub, l, conn.protocol);
+      frame = this.assignment(rt, sub, l, conn);
     } catch (err) {
       this.opts.log(`lease ${l.id}: cannot build the assignment: ${(err as Error).message}`);
       this.endLease(l.id, 'failed', `coordinator: ${(err as Error).message}`);
@@ -1398,8 +1401,8 @@ export class CoordinatorState {
     }
   }
 
-  /** The assignment message: JSON (protocol 1), or a binary frame with the small inputs inline (protocol 2). */
-  private assignment(rt: GraphRt, sub: SubRt, l: LeaseRt, protocol: number): string | Buffer {
+  /** The assignment message: JSON (protocol 1), or a binary frame with the small inputs inline (protocol 2; 3: with the answers waiting for it). */
+  private assignment(rt: GraphRt, sub: SubRt, l: LeaseRt, conn: ProviderConn): string | Buffer {
     const sg = subgraphGraph(rt.g, sub.spec, (ref: ValueRef) => {
       const sha = rt.results.get(refKey(ref));
       if (!sha) throw new GraphError(`subgraph ${sub.idx}: input ${refKey(ref)} has no result yet`);
@@ -1411,7 +1414,7 @@ export class CoordinatorState {
       type: 'assign', lease: l.id, graph_id: rt.id, subgraph: sub.idx, graph: graphJson(sg), blobs: shas.map((sha) => ({ sha256: sha, size: rt.sizes.get(sha) ?? 0 })),
       outputs: sub.spec.outputs.map(refKey), expires_in_ms: this.opts.leaseMs,
     };
-    if (protocol < 2) return JSON.stringify(msg);
+    if (conn.protocol < 2) return JSON.stringify(msg);
     const inline: { sha256: string; bytes: Uint8Array }[] = [];
     let total = 0;
     for (const b of msg.blobs) {
@@ -1420,6 +1423,9 @@ export class CoordinatorState {
       inline.push({ sha256: b.sha256, bytes });
       total += bytes.length;
     }
+    // Taken last: nothing after this can fail before the frame is sent (a frame not sent drops them; see ws.ts).
+    const acks = conn.protocol >= 3 ? conn.takeAcks?.() : null;
+    if (acks) msg.acks = acks;
     return encodeFrame(msg, inline);
   }
 
