@@ -178,8 +178,8 @@ interface GraphRt {
 
 /** A lease, in memory while active (and until its end is committed). */
 interface LeaseRt extends LeasesTable {
-  /** Results uploaded over HTTP for it. */
-  uploaded: Map<string, ResultInfo>;
+  /** Results uploaded over HTTP for it (null until one is). */
+  uploaded: Map<string, ResultInfo> | null;
   /** The blobs its provider may download (computed with its assignment). */
   allowed: Set<string> | null;
   /** Resolves when its end (done) is durable. */
@@ -216,30 +216,35 @@ function scalarOf(bytes: Uint8Array): number {
   return b.readFloatLE(8 + n);
 }
 
-/** Small blobs by SHA-256, least recently used out first (content-addressed: never stale). */
+/**
+ * Small blobs by SHA-256 (content-addressed: never stale), evicted oldest first with a second
+ * chance for those read since they were last passed over (a read only sets a flag: no map churn).
+ */
 class BlobCache {
-  private map = new Map<string, Buffer>();
+  private map = new Map<string, { data: Buffer; used: boolean }>();
   private bytes = 0;
   constructor(private budget: number) {}
   get(sha: string): Buffer | undefined {
-    const b = this.map.get(sha);
-    if (b) {
-      this.map.delete(sha);
-      this.map.set(sha, b);
-    }
-    return b;
+    const e = this.map.get(sha);
+    if (!e) return undefined;
+    e.used = true;
+    return e.data;
   }
   put(sha: string, data: Uint8Array): void {
     if (data.length > this.budget / 64 || this.map.has(sha)) return;
     const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    this.map.set(sha, b);
+    this.map.set(sha, { data: b, used: false });
     this.bytes += b.length;
-    // Iterated only when over budget: walking a Map that churns steps over its deleted entries.
+    // Walked only when over budget: walking a Map that churns steps over its deleted entries.
     if (this.bytes <= this.budget) return;
-    for (const [k, v] of this.map) {
+    // Entries moved to the end are met again by the same walk, then evicted (each gets one second chance).
+    for (const [k, e] of this.map) {
       if (this.bytes <= this.budget) break;
       this.map.delete(k);
-      this.bytes -= v.length;
+      if (e.used) {
+        e.used = false;
+        this.map.set(k, e);
+      } else this.bytes -= e.data.length;
     }
   }
 }
@@ -856,7 +861,7 @@ export class CoordinatorState {
     const checked = this.checkResults(leaseId, this.subOf(l)!.sub, blobs);
     for (const part of chunks(checked.map((c) => c.write), 50)) await this.db.insertInto('blobs').values(part).onConflict((oc) => oc.column('sha256').doNothing()).execute();
     for (const c of checked) {
-      l.uploaded.set(c.write.sha256, c.info);
+      (l.uploaded ??= new Map()).set(c.write.sha256, c.info);
       this.cache.put(c.write.sha256, c.write.data);
     }
   }
@@ -884,7 +889,7 @@ export class CoordinatorState {
       throw badRequest(`lease ${leaseId}: outputs must name exactly ${sub.outputs.map((o) => o.ref).slice(0, 8).join(', ')}${sub.outputs.length > 8 ? ', ...' : ''} (${sub.outputs.length})`);
     }
     const fresh = inline?.length ? this.checkResults(leaseId, sub, inline) : [];
-    const info = new Map<string, ResultInfo>(l.uploaded);
+    const info = new Map<string, ResultInfo>(l.uploaded ?? []);
     for (const f of fresh) info.set(f.write.sha256, f.info);
     const unknown = [...new Set(Object.values(outputs))].filter((s) => !info.has(s));
     if (unknown.length) {
@@ -1097,7 +1102,7 @@ export class CoordinatorState {
         rt.subs[f.idx]?.failedBy.add(f.provider_id);
     }
     for (const r of await this.db.selectFrom('leases').selectAll().where('state', '=', 'active').execute()) {
-      const l: LeaseRt = { ...r, expires_at: now + this.opts.leaseMs, uploaded: new Map(), allowed: null, durable: null };
+      const l: LeaseRt = { ...r, expires_at: now + this.opts.leaseMs, uploaded: null, allowed: null, durable: null };
       const at = this.subOf(l);
       if (!at) {
         // A lease of a graph that is not running any more.
@@ -1377,7 +1382,7 @@ export class CoordinatorState {
   private grant(rt: GraphRt, sub: SubRt, conn: ProviderConn, now: number): void {
     const l: LeaseRt = {
       id: randomUUID(), graph_id: rt.id, idx: sub.idx, provider_id: conn.id, token: conn.token, state: 'active', expires_at: now + this.opts.leaseMs, created_at: now, finished_at: null,
-      uploaded: new Map(), allowed: null, durable: null,
+      uploaded: null, allowed: null, durable: null,
     };
     this.leases.set(l.id, l);
     conn.leases.add(l.id);
