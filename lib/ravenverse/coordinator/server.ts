@@ -65,6 +65,8 @@ export interface CoordinatorOptions {
   plan?: 'auto' | 'per-step' | 'per-op';
   /** Another partitioner (benchmarks, tests): GraphData -> Subgraph[] in dependency order. */
   partitioner?: StateOptions['partitioner'];
+  /** Graphs of this many nodes or more are planned in a worker thread, off the event loop (default 2000). */
+  planInWorkerNodes?: number;
   /** Writes the group commits (default: db/journal.ts on the database; tests give one that fails). */
   journal?: (store: Db) => Journal;
   /** Largest graph.json accepted, bytes (default 256 MiB). */
@@ -141,6 +143,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     dataParallel: o.dataParallel,
     maxSubgraphSeconds: o.maxSubgraphSeconds,
     partitioner: o.partitioner ?? (o.plan === 'per-step' || o.plan === 'per-op' ? (g) => naivePartition(g, o.plan as 'per-step' | 'per-op') : undefined),
+    planInWorkerNodes: o.planInWorkerNodes,
     maxNodes: o.maxNodes,
     maxValueBytes: o.maxValueBytes,
     maxBlobBytes: o.maxBlobBytes,

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { GraphError, RavdlError } from '../../errors.js';
 import { decodeBlob, graphJson } from '../../graph/format.js';
-import { type GraphData, outputsOf, type ValueRef } from '../../graph/graph-data.js';
+import type { GraphData, ValueRef } from '../../graph/graph-data.js';
 import { validateGraphJson } from '../../graph/validate.js';
 import { numel } from '../../tensor/tensor.js';
 // Registers every op of the catalog, which validation checks graphs against.
@@ -23,8 +23,7 @@ import '../../ops/index.js';
 import { type Batch, type BlobWrite, type Journal, type PersistedWrite, type ProviderWrite, type ResultWrite, openJournal } from '../db/journal.js';
 import type { Db } from '../db/open.js';
 import type { Database, GraphsTable, LeasesTable, SubgraphsTable } from '../db/schema.js';
-import { estimatePeakBytes } from '../memory.js';
-import { type PartitionOptions, partition, planPartition } from '../partition.js';
+import type { PartitionOptions } from '../partition.js';
 import {
   type Ack,
   type Assignment,
@@ -41,6 +40,7 @@ import {
 } from '../protocol.js';
 import { type Subgraph, refKey, subgraphGraph } from '../subgraph.js';
 import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.js';
+import { PLAN_IN_WORKER_NODES, Planner, type SubgraphRow, makePlan, subgraphRows } from './plan.js';
 import { ReadyQueue } from './queue.js';
 
 export interface StateOptions {
@@ -58,8 +58,10 @@ export interface StateOptions {
   dataParallel?: boolean;
   /** Longest estimated compute time of one subgraph, seconds (the partitioner's maxSeconds). */
   maxSubgraphSeconds?: number;
-  /** Splits a graph into subgraphs (default: partition() of lib/ravenverse/partition.ts). */
+  /** Splits a graph into subgraphs (default: planPartition() of lib/ravenverse/partition.ts, see plan.ts). */
   partitioner?: (g: GraphData, opts: PartitionOptions) => Subgraph[];
+  /** Graphs with this many nodes or more are planned in the planning thread (default PLAN_IN_WORKER_NODES). */
+  planInWorkerNodes?: number;
   maxNodes: number;
   maxValueBytes: number;
   maxBlobBytes: number;
@@ -265,6 +267,7 @@ export class CoordinatorState {
   private leases = new Map<string, LeaseRt>();
   private cache: BlobCache;
   private journal: Journal;
+  private planner = new Planner();
   private dirty = newDirty();
   private inFlight: Promise<void> | null = null;
   private flushAgain = false;
@@ -303,6 +306,7 @@ export class CoordinatorState {
   async shutdown(): Promise<void> {
     await this.idle();
     await this.journal.close?.();
+    await this.planner.close();
   }
 
   /** Resolves when every change made so far is committed (or its batch failed). */
@@ -461,13 +465,16 @@ export class CoordinatorState {
       dataParallel: this.opts.dataParallel,
       maxSeconds: this.opts.maxSubgraphSeconds,
     };
-    const original = g;
     let subs: Subgraph[];
+    let rows: SubgraphRow[];
+    let splitJson: string | null = null;
     let planNote = '';
-    if (this.opts.partitioner) subs = this.opts.partitioner(g, partOpts);
-    else {
+    if (this.opts.partitioner) {
+      subs = this.opts.partitioner(g, partOpts);
+      rows = subgraphRows(g, subs);
+    } else {
       // The cost model's plan, with training steps split along the batch when that pays (the split graph replaces the
-      // uploaded one for the run: same constants, same persisted names); never beyond the node limit a restart checks.
+      // uploaded one for the run: same constants, same persisted names).
       // The int32 constants (class targets) are read for it: a split must prove no target equals ignore_index.
       const targets = constNodes.filter((n) => n.dtype === 'int32');
       const targetBytes = targets.reduce((sum, n) => sum + (metas.get(n.blob!)?.size ?? 0), 0);
@@ -475,27 +482,16 @@ export class CoordinatorState {
         const bytes = await this.blobData([...new Set(targets.map((n) => n.blob!))]);
         for (const n of targets) n.data = decodeBlob(bytes.get(n.blob!)!, n.blob!, n, `graph ${id}: node (const)`);
       }
-      const plan = planPartition(g, partOpts);
-      for (const n of [...constNodes, ...plan.graph.nodes]) if (n.kind === 'const') n.data = null; // only the plan needed them
-      const fits = plan.graph === g || plan.graph.nodes.length <= this.opts.maxNodes;
-      g = fits ? plan.graph : g;
-      subs = fits ? plan.subgraphs : partition(g, partOpts);
-      planNote = fits ? plan.dataParallel.reason : `not split: the split graph would exceed ${this.opts.maxNodes} nodes`;
+      // A large graph is planned in the planning thread: seconds of work the event loop must not wait on.
+      const inWorker = g.nodes.length >= (this.opts.planInWorkerNodes ?? PLAN_IN_WORKER_NODES);
+      const plan = inWorker ? await this.planner.plan(g, partOpts, this.opts.maxNodes) : makePlan(g, partOpts, this.opts.maxNodes);
+      for (const n of constNodes) n.data = null; // only the plan needed them
+      if (plan.split) g = plan.split;
+      ({ subs, rows, splitJson, note: planNote } = plan);
+      if (inWorker) planNote = `${planNote}; planned in the planning thread`;
     }
-    const splitJson = g === original ? null : JSON.stringify(graphJson(g));
-    const dependents = subs.map(() => [] as number[]);
-    for (const s of subs) for (const d of s.deps) dependents[d]!.push(s.index);
     const now = Date.now();
-    const subRows: SubgraphsTable[] = subs.map((s) => {
-      const sg = subgraphGraph(g, s, () => '0'.repeat(64));
-      const outputs: OutputMetaRow[] = s.outputs.map((r) => ({ ref: refKey(r), ...outputsOf(g.nodes[r[0]]!)[r[1]]! }));
-      const constBlobs = [...new Set(sg.nodes.slice(s.inputs.length).flatMap((n) => (n.kind === 'const' ? [n.blob!] : [])))];
-      return {
-        graph_id: id, idx: s.index, state: s.deps.length ? 'waiting' : 'ready', spec: JSON.stringify(s), dependents: JSON.stringify(dependents[s.index]),
-        deps_left: s.deps.length, outputs: JSON.stringify(outputs), const_blobs: JSON.stringify(constBlobs), node_count: s.nodes.length, flops: s.flops,
-        peak_bytes: estimatePeakBytes(sg), attempts: 0, failures: 0, excluded: '[]', last_error: null, done_by: null, updated_at: now,
-      };
-    });
+    const subRows: SubgraphsTable[] = rows.map((r) => ({ ...r, graph_id: id, updated_at: now }));
     // Persisted constants are ready at once: their value is the blob itself.
     let position = 0;
     const persistRows = [...g.persist].map(([name, ref]) => {
