@@ -118,9 +118,9 @@ export async function overhead(kind: 'sqlite' | 'postgres', n: number): Promise<
   return withCoordinator(kind, async (c, tok) => {
     const child = spawn(process.execPath, [...(process.env.RAVDL_BENCH_PROVIDER_NODE_ARGS?.split(' ') ?? []), BIN, 'provider', '--server', c.url, '--threads', '1', '--name', 'bench'], { env: { ...process.env, RAVDL_TOKEN: tok.provider }, stdio: ['ignore', 'pipe', 'pipe'] });
     const killer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    const exited = new Promise((r) => child.once('exit', r));
+    const exited = new Promise<number | string | null>((r) => child.once('exit', (code, signal) => r(code ?? signal)));
+    let out = '';
     try {
-      let out = '';
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`the provider did not connect in 60 s: ${out.slice(-500)}`)), 60_000);
         const on = (d: Buffer) => {
@@ -140,9 +140,15 @@ export async function overhead(kind: 'sqlite' | 'postgres', n: number): Promise<
       R.activate();
       const cpu = cpuSampler(child.pid);
       const t0 = performance.now();
-      await R.execute();
+      // A provider that dies mid-run fails the benchmark with its last words (the run would wait for another).
+      const died = exited.then((code) => Promise.reject(new Error(`ravenverse bench: the provider exited (${code}) during the run: ${out.slice(-2000)}`)));
+      died.catch(() => {});
+      try {
+        await Promise.race([R.execute(), died]);
+      } finally {
+        cpu.stop();
+      }
       const wholeMs = performance.now() - t0;
-      cpu.stop();
       const end = R.fetch_persisting_op('end').toArray() as number[];
       if (end[0] !== n + 1) throw new Error(`ravenverse bench: the chain ended with ${end[0]}, not ${n + 1}`);
       const [a, b] = await leaseSpan(c);

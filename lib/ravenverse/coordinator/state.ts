@@ -176,6 +176,8 @@ interface GraphRt {
   unfilled: Map<string, string[]>;
   /** Persisted values filled since the last commit (announced once it is durable). */
   fresh: PersistedInfo[];
+  /** Persisted values announced in this run (committed): name -> SHA-256, so requesters' fetches need no query. */
+  announced: Map<string, string>;
 }
 
 /** A lease, in memory while active (and until its end is committed). */
@@ -540,6 +542,13 @@ export class CoordinatorState {
 
   /** The blobs of several persisted values, each once (the names may share one); 409 ERR_NOT_READY if one is not computed yet. */
   async persistedBlobs(owner: string, id: string, names: readonly string[]): Promise<{ sha256: string; bytes: Buffer }[]> {
+    // A running graph's values announced so far are known in memory (a requester fetches them as they come).
+    const rt = this.graphs.get(id);
+    if (rt && rt.owner === owner && names.every((n) => rt.announced.has(n))) {
+      const shas = [...new Set(names.map((n) => rt.announced.get(n)!))];
+      const data = await this.blobData(shas);
+      return shas.map((sha) => ({ sha256: sha, bytes: data.get(sha)! }));
+    }
     await this.ownGraph(owner, id);
     const shaOf = new Map<string, string | null>();
     for (const part of chunks([...new Set(names)])) {
@@ -1050,7 +1059,7 @@ export class CoordinatorState {
   // ---------------------------------------------------------------- running graphs in memory
 
   private addRuntime(owner: string, summary: GraphSummary, g: GraphData, subs: { row: SubgraphsTable; spec: Subgraph }[], results: Map<string, string>, sizes: Map<string, number>, unfilled: readonly (readonly [string, string])[]): GraphRt {
-    const rt: GraphRt = { id: summary.id, owner, summary: { ...summary }, g, subs: [], ready: new ReadyQueue(), results, sizes, unfilled: new Map(), fresh: [] };
+    const rt: GraphRt = { id: summary.id, owner, summary: { ...summary }, g, subs: [], ready: new ReadyQueue(), results, sizes, unfilled: new Map(), fresh: [], announced: new Map() };
     for (const [ref, name] of unfilled) {
       const names = rt.unfilled.get(ref);
       if (names) names.push(name);
@@ -1262,7 +1271,10 @@ export class CoordinatorState {
       after: () => {
         for (const l of ended) if (this.leases.get(l.id) === l) this.leases.delete(l.id);
         for (const { rt, summary, fresh } of events) {
-          for (const p of fresh) this.emit(rt.id, { type: 'persisted', value: p });
+          for (const p of fresh) {
+            rt.announced.set(p.name, p.sha256);
+            this.emit(rt.id, { type: 'persisted', value: p });
+          }
           this.emit(rt.id, { type: 'progress', graph: summary });
           if (summary.status === 'done' || summary.status === 'failed') {
             if (summary.status === 'done') this.opts.log(`graph ${rt.id} ('${summary.name}') done: ${summary.subgraphs_total} subgraph(s)`);
