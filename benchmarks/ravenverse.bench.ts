@@ -10,10 +10,12 @@
 //   acknowledged (that is, committed); assignment latency: a provider's completion sent -> its
 //   next assignment received.
 // Every result is checked (the chain's end value; every persisted value of the wide graph).
+// Each also reports the CPU time its processes spent per subgraph (sampled from /proc and process.cpuUsage()),
+// which varies less with the machine's other load than the wall-clock figures.
 // RAVDL_BENCH_PROVIDER_NODE_ARGS: node options for the chain's provider process (e.g. '--cpu-prof --cpu-prof-dir=/tmp/p').
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +26,7 @@ import { encodeBlob } from '../lib/graph/format.js';
 import { type Coordinator, startCoordinator } from '../lib/ravenverse/coordinator/server.js';
 import { createToken } from '../lib/ravenverse/db/tokens.js';
 import { naivePartition } from '../lib/ravenverse/partition.js';
-import { type Assignment, type CoordinatorMessage, PROVIDER_WS_PATH, decodeFrame, encodeFrame, messageBytes } from '../lib/ravenverse/protocol.js';
+import { type Ack, type Assignment, type CoordinatorMessage, PROTOCOL, PROVIDER_WS_PATH, decodeFrame, encodeFrame, messageBytes } from '../lib/ravenverse/protocol.js';
 import type { BenchRow, BenchSuite } from './harness.js';
 
 const BIN = fileURLToPath(new URL('../bin/ravdl.mjs', import.meta.url));
@@ -67,20 +69,58 @@ async function withCoordinator<T>(kind: 'sqlite' | 'postgres', fn: (c: Coordinat
   }
 }
 
-/** Time from the first lease's start to the last one's end, ms. */
-async function leaseSpanMs(c: Coordinator): Promise<number> {
+/** The first lease's start and the last one's end (Date.now() ms). */
+async function leaseSpan(c: Coordinator): Promise<[number, number]> {
   const span = await c.db.db.selectFrom('leases').select((eb) => [eb.fn.min('created_at').as('a'), eb.fn.max('finished_at').as('b')]).executeTakeFirstOrThrow();
-  return Number(span.b) - Number(span.a);
+  return [Number(span.a), Number(span.b)];
+}
+
+/** CPU time (user + system, ms) of a process: this one, or another by its pid (Linux /proc; NaN elsewhere). */
+function cpuMs(pid?: number): number {
+  if (pid === undefined) {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  }
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Samples the CPU time of this process (the coordinator, its SQLite writer thread and the requester) and of
+ * another every 10 ms, so the CPU spent within a window known afterwards can be read (interpolated): a figure
+ * that depends less on what else the machine runs than the wall-clock time does.
+ */
+function cpuSampler(pid?: number) {
+  const samples: { wall: number; mono: number; self: number; other: number }[] = [];
+  const take = () => samples.push({ wall: Date.now(), mono: nowMs(), self: cpuMs(), other: pid === undefined ? NaN : cpuMs(pid) });
+  take();
+  const t = setInterval(take, 10);
+  const at = (clock: 'wall' | 'mono', x: number, k: 'self' | 'other') => {
+    const i = samples.findIndex((s) => s[clock] >= x);
+    if (i <= 0) return i === 0 ? samples[0]![k] : samples[samples.length - 1]![k];
+    const a = samples[i - 1]!;
+    const b = samples[i]!;
+    return a[k] + ((b[k] - a[k]) * (x - a[clock])) / Math.max(1e-9, b[clock] - a[clock]);
+  };
+  return {
+    stop: () => (clearInterval(t), take()),
+    /** CPU ms of this process and of the other within [from, to] on the given clock. */
+    within: (clock: 'wall' | 'mono', from: number, to: number) => ({ self: at(clock, to, 'self') - at(clock, from, 'self'), other: at(clock, to, 'other') - at(clock, from, 'other') }),
+  };
 }
 
 /** Overhead per subgraph: a chain of n one-op subgraphs through one provider process. */
-export async function overhead(kind: 'sqlite' | 'postgres', n: number): Promise<{ spanMs: number; wholeMs: number }> {
+export async function overhead(kind: 'sqlite' | 'postgres', n: number): Promise<{ spanMs: number; wholeMs: number; cpuMs: { coordinator: number; provider: number } }> {
   return withCoordinator(kind, async (c, tok) => {
     const child = spawn(process.execPath, [...(process.env.RAVDL_BENCH_PROVIDER_NODE_ARGS?.split(' ') ?? []), BIN, 'provider', '--server', c.url, '--threads', '1', '--name', 'bench'], { env: { ...process.env, RAVDL_TOKEN: tok.provider }, stdio: ['ignore', 'pipe', 'pipe'] });
     const killer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    const exited = new Promise((r) => child.once('exit', r));
+    const exited = new Promise<number | string | null>((r) => child.once('exit', (code, signal) => r(code ?? signal)));
+    let out = '';
     try {
-      let out = '';
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`the provider did not connect in 60 s: ${out.slice(-500)}`)), 60_000);
         const on = (d: Buffer) => {
@@ -98,12 +138,22 @@ export async function overhead(kind: 'sqlite' | 'postgres', n: number): Promise<
       for (let i = 0; i < n; i++) x = R.add(x, 1);
       x.persist_op('end');
       R.activate();
+      const cpu = cpuSampler(child.pid);
       const t0 = performance.now();
-      await R.execute();
+      // A provider that dies mid-run fails the benchmark with its last words (the run would wait for another).
+      const died = exited.then((code) => Promise.reject(new Error(`ravenverse bench: the provider exited (${code}) during the run: ${out.slice(-2000)}`)));
+      died.catch(() => {});
+      try {
+        await Promise.race([R.execute(), died]);
+      } finally {
+        cpu.stop();
+      }
       const wholeMs = performance.now() - t0;
       const end = R.fetch_persisting_op('end').toArray() as number[];
       if (end[0] !== n + 1) throw new Error(`ravenverse bench: the chain ended with ${end[0]}, not ${n + 1}`);
-      return { spanMs: await leaseSpanMs(c), wholeMs };
+      const [a, b] = await leaseSpan(c);
+      const used = cpu.within('wall', a, b);
+      return { spanMs: b - a, wholeMs, cpuMs: { coordinator: used.self, provider: used.other } };
     } finally {
       R.initialize(null, {});
       child.kill('SIGTERM');
@@ -136,26 +186,35 @@ class SimProvider {
         const buf = messageBytes(data);
         const m = (isBinary ? decodeFrame(buf).header : JSON.parse(buf.toString())) as CoordinatorMessage;
         if (m.type === 'welcome') {
-          this.beat = setInterval(() => this.ws.send(JSON.stringify({ type: 'heartbeat', leases: [...this.leases] })), m.heartbeat_ms);
+          if (m.protocol !== PROTOCOL) this.error ??= `the coordinator speaks protocol ${m.protocol}, not ${PROTOCOL}`;
+          // At most 64 named, as a real provider does (the coordinator's limit): slow commits leave many results unanswered.
+          this.beat = setInterval(() => this.ws.send(JSON.stringify({ type: 'heartbeat', leases: [...this.leases].slice(-64) })), m.heartbeat_ms);
           resolve();
-        } else if (m.type === 'assign') this.answer(m);
-        else if (m.type === 'completed') {
-          if ('error' in m || m.status !== 'accepted') this.error ??= JSON.stringify(m);
-          this.leases.delete(m.lease);
-          this.acknowledged++;
-          this.lastAckAt = nowMs();
-        } else if (m.type === 'error' || m.type === 'cancel') this.error ??= JSON.stringify(m);
+        } else if (m.type === 'assign') {
+          for (const a of m.acks ?? []) this.acked(a);
+          this.answer(m);
+        } else if (m.type === 'acks') for (const a of m.acks) this.acked(a);
+        else if (m.type === 'completed') this.acked(m);
+        else if (m.type === 'error' || m.type === 'cancel') this.error ??= JSON.stringify(m);
       });
       this.ws.once('error', reject);
       this.ws.once('open', () =>
         this.ws.send(
           JSON.stringify({
-            type: 'hello', provider_id: `p_sim${randomBytes(8).toString('hex')}`, name: 'sim', leases: [], protocol: 2,
+            type: 'hello', provider_id: `p_sim${randomBytes(8).toString('hex')}`, name: 'sim', leases: [], protocol: PROTOCOL,
             capability: { gflops: 10, memory_bytes: 2 ** 30, threads: 1, slots: 1, platform: 'bench', version: '0' },
           }),
         ),
       );
     });
+  }
+
+  /** The coordinator's answer to a completion (each once it is committed). */
+  private acked(a: Ack): void {
+    if ('error' in a || a.status !== 'accepted') this.error ??= JSON.stringify(a);
+    this.leases.delete(a.lease);
+    this.acknowledged++;
+    this.lastAckAt = nowMs();
   }
 
   private answer(a: Assignment): void {
@@ -188,7 +247,9 @@ async function simProcess(base: string, token: string, p: number): Promise<void>
   const sims = Array.from({ length: p }, () => new SimProvider(base, token, latencies));
   await Promise.all(sims.map((x) => x.connect()));
   process.send!({ type: 'connected' });
-  process.once('message', () => {
+  process.once('message', async (m: { type: 'report'; expect: number }) => {
+    // The last answers may still be on their way (protocol 3 holds them up to ACK_DELAY_MS for an assignment): waited for, 10 s at most.
+    for (let i = 0; i < 1000 && sims.reduce((n, x) => n + x.acknowledged, 0) < m.expect; i++) await new Promise((r) => setTimeout(r, 10));
     for (const x of sims) x.close();
     process.send!({
       type: 'report', latencies, error: sims.find((x) => x.error)?.error ?? null, acknowledged: sims.reduce((n, x) => n + x.acknowledged, 0),
@@ -234,10 +295,12 @@ export async function throughput(kind: 'sqlite' | 'postgres', s: number, p: numb
       const x = R.t(new Float32Array(4).fill(1));
       for (let i = 0; i < s; i++) R.add(x, x).persist_op(`v${i}`); // one constant: the upload stays small
       R.activate();
+      const cpu = cpuSampler(child.pid);
       const t0 = performance.now();
       await R.execute();
       const wholeMs = performance.now() - t0;
-      child.send('report');
+      cpu.stop();
+      child.send({ type: 'report', expect: s });
       const r = (await waitMessage('report')) as unknown as { latencies: number[]; error: string | null; acknowledged: number; first: number; last: number };
       if (r.error) throw new Error(`ravenverse bench: a simulated provider got ${r.error}`);
       if (r.acknowledged !== s) throw new Error(`ravenverse bench: ${r.acknowledged} completions acknowledged, not ${s}`);
@@ -249,13 +312,14 @@ export async function throughput(kind: 'sqlite' | 'postgres', s: number, p: numb
         if (v.length !== 4 || v.some((e) => e !== i)) throw new Error(`ravenverse bench: v${i} is [${v.join(', ')}]`);
       }
       const latencies = r.latencies.sort((a, b) => a - b);
-      return { window: [r.first, r.last], perSecond: (s / (r.last - r.first)) * 1000, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), wholeMs };
+      const used = cpu.within('mono', r.first, r.last);
+      return { window: [r.first, r.last], perSecond: (s / (r.last - r.first)) * 1000, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), wholeMs, cpuMs: { coordinator: used.self, providers: used.other } };
     } finally {
       R.initialize(null, {});
       // Asked for its report, the process ends by itself; killed if it does not.
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
-        if (child.connected) child.send('report');
+        if (child.connected) child.send({ type: 'report', expect: 0 });
         const t = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
         clearTimeout(t);
@@ -286,12 +350,14 @@ export const suite: BenchSuite = {
         target: { max: 1 },
         notes: [
           `${kind}: first lease to last lease end over ${N}; the whole R.execute() (upload, partition, results) ${(o.wholeMs / N).toFixed(2)} ms per subgraph; Dask documents about 1 ms per task`,
+          `${kind}: CPU per subgraph in that span: coordinator process ${(o.cpuMs.coordinator / N).toFixed(3)} ms, provider process ${(o.cpuMs.provider / N).toFixed(3)} ms`,
           ...skipped,
         ],
       });
       const t = await throughput(kind, S, P);
       const note = `${kind}: ${S} independent subgraphs, ${P} simulated providers in a process of their own; first assignment to last acknowledged completion; the whole R.execute() ${(t.wholeMs / 1000).toFixed(1)} s; Ray documents about 8,000 tasks/s`;
-      rows.push({ suite: 'ravenverse', workload: `${kind}: subgraphs/s, ${S} one-op subgraphs on ${P} simulated providers`, unit: 'subgraphs/s', higherIsBetter: true, ravdl: t.perSecond, peers: { goal: 5000 }, target: { peer: 'goal', min: 1 }, notes: [note] });
+      const cpuNote = `${kind}: CPU per subgraph in that window: coordinator process (with its SQLite writer thread and the requester) ${(t.cpuMs.coordinator / S).toFixed(3)} ms, simulated providers ${(t.cpuMs.providers / S).toFixed(3)} ms`;
+      rows.push({ suite: 'ravenverse', workload: `${kind}: subgraphs/s, ${S} one-op subgraphs on ${P} simulated providers`, unit: 'subgraphs/s', higherIsBetter: true, ravdl: t.perSecond, peers: { goal: 5000 }, target: { peer: 'goal', min: 1 }, notes: [note, cpuNote] });
       rows.push({
         suite: 'ravenverse',
         workload: `${kind}: p99 assignment latency (completion sent -> next assignment), ${P} providers`,

@@ -15,7 +15,7 @@ import { setRemoteExecutor } from '../requester.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Http, RemoteError } from './http.js';
-import { API, LENGTH_HEADER, OFFSET_HEADER, type PersistedInfoWire, VARIABLE_PREFIX, decodeBundle, sha256 } from './protocol.js';
+import { API, LENGTH_HEADER, OFFSET_HEADER, type PersistedInfoWire, VARIABLE_PREFIX, decodeBundle, decodeCheckedBlob, sha256 } from './protocol.js';
 
 export interface ClientOptions {
   /** How long to keep retrying while the coordinator cannot be reached, ms (default 120,000). */
@@ -116,12 +116,20 @@ export async function runRemote(server: string, token: string | null, graph: Gra
 
   // Persisted values arrive as they are computed; variables are kept for the end.
   const received = new Set<string>();
+  let userReceived = 0; // the names in `received` that are not variables (counted: a progress report must not walk them all)
+  const receive = (name: string, add: boolean) => {
+    if (add === received.has(name)) return;
+    if (add) received.add(name);
+    else received.delete(name);
+    if (!name.startsWith(VARIABLE_PREFIX)) userReceived += add ? 1 : -1;
+  };
   const varValues = new Map<number, Tensor>();
   const downloads: Promise<void>[] = [];
   let failure: unknown = null;
-  const progress = () => report({ nodesDone: summary.nodes_done, nodesTotal: summary.nodes_total, persistedDone: [...received].filter((n) => !n.startsWith(VARIABLE_PREFIX)).length, persistedTotal: userTotal });
+  const progress = () => report({ nodesDone: summary.nodes_done, nodesTotal: summary.nodes_total, persistedDone: userReceived, persistedTotal: userTotal });
   const deliver = (p: PersistedInfoWire, bytes: Uint8Array) => {
-    const data = decodeBlob(bytes, p.sha256, { kind: 'const', shape: p.shape, dtype: p.dtype as DType, data: null, blob: p.sha256 }, `execute: '${p.name}'`);
+    // Checked against its SHA-256 on arrival (pump): not hashed again.
+    const data = decodeCheckedBlob(bytes, p.dtype, p.shape) ?? decodeBlob(bytes, p.sha256, { kind: 'const', shape: p.shape, dtype: p.dtype as DType, data: null, blob: p.sha256 }, `execute: '${p.name}'`);
     const t = Tensor._fromData(p.shape, data);
     if (p.name.startsWith(VARIABLE_PREFIX)) varValues.set(Number(p.name.slice(VARIABLE_PREFIX.length)), t);
     else onPersisted(p.name, t);
@@ -143,14 +151,14 @@ export async function runRemote(server: string, token: string | null, graph: Gra
         }
         progress();
       } catch (err) {
-        for (const p of batch) received.delete(p.name);
+        for (const p of batch) receive(p.name, false);
         failure ??= err;
       }
     }
   };
   const want = (p: PersistedInfoWire) => {
     if (received.has(p.name)) return;
-    received.add(p.name);
+    receive(p.name, true);
     queue.push(p);
     if (pumping) return;
     pumping = true;

@@ -15,6 +15,7 @@ import { type Journal, openJournal } from '../../lib/ravenverse/db/journal.js';
 import { type Db, openDatabase } from '../../lib/ravenverse/db/open.js';
 import { createToken } from '../../lib/ravenverse/db/tokens.js';
 import type { Assignment } from '../../lib/ravenverse/protocol.js';
+import { startProvider } from '../../lib/ravenverse/provider/provider.js';
 import { decodeBundle, encodeFrame, sha256 } from '../../lib/ravenverse/protocol.js';
 import { NeuralNetwork } from '../../lib/v2/index.js';
 import { Activation, Dense } from '../../lib/v2/layers/index.js';
@@ -473,6 +474,88 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       expect(bad.closed!.code).toBe(1008);
       expect(bad.messages.some((m) => m.type === 'error' && m.error.code === 'ERR_BAD_REQUEST')).toBe(true);
     }
+    expect((await api(c.url, '/v1/health', null)).status).toBe(200);
+  });
+
+  it('protocol 3: an answer leaves only once its result is committed and rides on the provider\'s next assignment', async () => {
+    const { spec: spec3, drop: drop3 } = await backend.create();
+    // Commits wait while the gate is closed.
+    let gate: Promise<void> | null = null;
+    let openGate = () => {};
+    const journal = (store: Db): Journal => {
+      const real = openJournal(store);
+      return { ready: () => real.ready(), close: async () => real.close?.(), commit: async (b) => (gate && (await gate), real.commit(b)) };
+    };
+    // Answers wait a minute for an assignment: here every one must ride on one.
+    const c3 = await startCoordinator({ db: spec3, port: 0, log: null, leaseMs: 3000, bytesPerSecond: 1e12, plan: 'per-step', journal, ackDelayMs: 60_000 });
+    try {
+      const tok = await createToken(c3.db.db, 'requester');
+      const ptok = await createToken(c3.db.db, 'provider');
+      const id = await upload(c3, tok, rec);
+      await api(c3.url, `/v1/graphs/${id}/execute`, tok, { method: 'POST' });
+      const p = await new FakeProvider(c3.url, ptok, {}, 3).connect();
+      expect(p.messages.find((m) => m.type === 'welcome')).toMatchObject({ protocol: 3 });
+      const complete = (a: Assignment, outs: Awaited<ReturnType<FakeProvider['compute']>>) =>
+        p.ws.send(encodeFrame({ type: 'complete', lease: a.lease, outputs: Object.fromEntries(outs.map((o) => [o.name, o.sha256])) }, outs), { binary: true });
+      const leaseState = async (lease: string) => (await c3.db.db.selectFrom('leases').select('state').where('id', '=', lease).executeTakeFirst())?.state;
+      const answers = () => p.messages.filter((m) => m.type === 'completed');
+      const a1 = await p.next();
+      const o1 = await p.compute(a1);
+      await c3.state.idle();
+      gate = new Promise<void>((resolve) => (openGate = () => ((gate = null), resolve())));
+      // Two results in while nothing commits: their next assignments leave at once, with no answers.
+      complete(a1, o1);
+      const a2 = await p.next();
+      expect(a2.acks).toBeUndefined();
+      complete(a2, await p.compute(a2));
+      const a3 = await p.next();
+      expect(a3.acks).toBeUndefined();
+      await sleep(200);
+      expect(answers()).toEqual([]);
+      expect(await leaseState(a1.lease)).toBe('active');
+      // Committed: the answers wait for the next assignment and come with it, in order.
+      openGate();
+      await c3.state.idle();
+      expect([await leaseState(a1.lease), await leaseState(a2.lease)]).toEqual(['done', 'done']);
+      expect(answers()).toEqual([]);
+      complete(a3, await p.compute(a3));
+      const a4 = await p.next();
+      expect(a4.acks).toEqual([{ lease: a1.lease, status: 'accepted' }, { lease: a2.lease, status: 'accepted' }]);
+      expect(p.ackedVia.get(a1.lease)).toEqual({ via: 'assign', lease: a4.lease });
+      p.close();
+    } finally {
+      openGate();
+      await c3.close();
+      await drop3();
+    }
+  });
+
+  it('protocol 3: with no assignment to ride on, answers come alone; the run gives the local bits; a provider asking for a newer protocol is refused with ERR_PROTOCOL', async () => {
+    const id = await upload(c, alice, rec);
+    await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+    const p = await new FakeProvider(c.url, prov, {}, 3).connect();
+    try {
+      // This provider waits for each answer before it sends the next result: no assignment follows an answer, so each comes alone.
+      for (let served = 0; served < 200; served++) {
+        if ((await api(c.url, `/v1/graphs/${id}`, alice)).json.graph.status === 'done') break;
+        const next = await p.next();
+        expect(await p.completeWs(next, await p.compute(next))).toEqual({ type: 'completed', lease: next.lease, status: 'accepted' });
+        expect(p.ackedVia.get(next.lease)).toEqual({ via: 'acks' });
+        expect((await c.db.db.selectFrom('leases').select('state').where('id', '=', next.lease).executeTakeFirstOrThrow()).state).toBe('done');
+      }
+      const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
+      expect(g.graph.status).toBe('done');
+      for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+    } finally {
+      p.close();
+    }
+    const future = await new FakeProvider(c.url, prov).connect(false);
+    future.send({ type: 'hello', provider_id: future.id, name: 'future', leases: [], protocol: 4, capability: { gflops: 1, memory_bytes: 2 ** 30, threads: 1, slots: 1, platform: 't', version: '9' } });
+    await waitFor('the coordinator to refuse protocol 4', () => future.closed, 10_000);
+    expect(future.messages).toEqual([{ type: 'error', error: { code: 'ERR_PROTOCOL', message: expect.stringMatching(/protocols 1 to 3, the provider asked for 4/) } }]);
+    // A real provider so refused stops with the typed error (reconnecting would only be refused again).
+    const newer = await startProvider({ server: c.url, token: prov, threads: 1, log: null, protocol: 4 as 3 });
+    await expect(newer.done).rejects.toMatchObject({ remoteCode: 'ERR_PROTOCOL' });
     expect((await api(c.url, '/v1/health', null)).status).toBe(200);
   });
 

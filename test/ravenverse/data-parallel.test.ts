@@ -314,43 +314,50 @@ function analyzeCe(labels: number[], weighted: boolean): string | null {
 // ---------------------------------------------------------------- through a coordinator
 
 describe('a split training run through a coordinator and two providers', () => {
-  let c: Coordinator | undefined;
-  let drop: (() => Promise<void>) | undefined;
-  const providers: Provider[] = [];
-
-  afterAll(async () => {
+  afterAll(() => {
     R.initialize(null);
     R.flush();
-    await Promise.all(providers.map((p) => p.stop()));
-    await c?.close();
-    await drop?.();
   });
 
-  it("the coordinator splits the uploaded graph's training steps itself when its cost model says it pays: the unsplit run's losses, the shards of each step on both providers", async () => {
+  // Planned on the event loop (a small graph), and in the planning thread (any graph, with planInWorkerNodes 0).
+  it.each([
+    ['on the event loop', undefined],
+    ['in the planning thread', 0],
+  ])("the coordinator splits the uploaded graph's training steps itself when its cost model says it pays (planned %s): the unsplit run's losses, the shards of each step on both providers", async (_where, planInWorkerNodes) => {
     const { g, keep } = smallCnn();
     const sp = splitBatch(g, 2, { keep });
     const unsplit = await run(g, keep);
     const local = await run(sp.graph, []);
     const db = await backends()[0]!.create();
-    drop = db.drop;
-    // Slow providers assumed (1 MFLOP/s) on a fast link: compute dominates, so two shards per step pay.
-    const lines: string[] = [];
-    c = await startCoordinator({ db: db.spec, port: 0, log: (l) => lines.push(l), flopsPerSecond: 1e6, bytesPerSecond: 1e12 });
-    const token = await createToken(c.db.db, 'requester');
-    for (let i = 0; i < 2; i++) providers.push(await startProvider({ server: c.url, token: await createToken(c.db.db, 'provider'), threads: 1, log: null, name: `p${i}` }));
-    await waitFor('two providers connected', async () => ((await c!.state.dashboard(null)).providers as { connected: boolean }[]).filter((p) => p.connected).length === 2);
-    R.initialize(token, { server: c.url });
-    R.flush();
-    new R.Graph(g.info, g); // the graph as recorded, activated: the coordinator decides
-    await R.execute();
-    expect(lines.join('\n')).toMatch(/data parallel: split \d+ of \d+ training steps into 2 shards/);
-    const graphs = (await c.state.dashboard(null)).graphs as { nodes_total: number }[];
-    expect(graphs[0]!.nodes_total).toBe(sp.graph.nodes.length);
-    for (const [name, v] of local.persisted) {
-      const got = Array.from(R.fetch_persisting_op(name).data() as Float32Array);
-      expect(got, name).toEqual(v); // the coordinator's split is splitBatch's: the same bits
-      expectClose(got, unsplit.persisted.get(name)!, name);
+    const providers: Provider[] = [];
+    let c: Coordinator | undefined;
+    try {
+      // Slow providers assumed (1 MFLOP/s) on a fast link: compute dominates, so two shards per step pay.
+      const lines: string[] = [];
+      c = await startCoordinator({ db: db.spec, port: 0, log: (l) => lines.push(l), flopsPerSecond: 1e6, bytesPerSecond: 1e12, planInWorkerNodes });
+      const token = await createToken(c.db.db, 'requester');
+      for (let i = 0; i < 2; i++) providers.push(await startProvider({ server: c.url, token: await createToken(c.db.db, 'provider'), threads: 1, log: null, name: `p${i}` }));
+      await waitFor('two providers connected', async () => ((await c!.state.dashboard(null)).providers as { connected: boolean }[]).filter((p) => p.connected).length === 2);
+      R.initialize(token, { server: c.url });
+      R.flush();
+      new R.Graph(g.info, g); // the graph as recorded, activated: the coordinator decides
+      await R.execute();
+      expect(lines.join('\n')).toMatch(/data parallel: split \d+ of \d+ training steps into 2 shards/);
+      expect(lines.some((l) => l.includes('planned in the planning thread'))).toBe(planInWorkerNodes === 0);
+      const graphs = (await c.state.dashboard(null)).graphs as { nodes_total: number }[];
+      expect(graphs[0]!.nodes_total).toBe(sp.graph.nodes.length);
+      for (const [name, v] of local.persisted) {
+        const got = Array.from(R.fetch_persisting_op(name).data() as Float32Array);
+        expect(got, name).toEqual(v); // the coordinator's split is splitBatch's: the same bits
+        expectClose(got, unsplit.persisted.get(name)!, name);
+      }
+      expect(providers.every((p) => p.completed > 0)).toBe(true);
+    } finally {
+      R.initialize(null);
+      R.flush();
+      await Promise.all(providers.map((p) => p.stop()));
+      await c?.close();
+      await db.drop();
     }
-    expect(providers.every((p) => p.completed > 0)).toBe(true);
   }, 120_000);
 });

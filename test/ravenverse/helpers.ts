@@ -168,6 +168,8 @@ export class FakeProvider {
   readonly messages: CoordinatorMessage[] = [];
   /** Protocol 2: the blobs that came inline with each assignment, by lease. */
   readonly inline = new Map<string, { sha256: string; bytes: Uint8Array }[]>();
+  /** Protocol 3: how each answer came (riding on the assignment of another lease, or in an 'acks' message), by lease. */
+  readonly ackedVia = new Map<string, { via: 'assign'; lease: string } | { via: 'acks' }>();
   closed: { code: number; reason: string } | null = null;
   /** Stops the heartbeats a real provider sends (every 200 ms while connected). */
   silent = false;
@@ -179,8 +181,8 @@ export class FakeProvider {
     readonly base: string,
     readonly token: string,
     readonly capability: Partial<Capability> = {},
-    /** 2: binary assignments with inline inputs, completions over the WebSocket (completeWs). */
-    readonly protocol: 1 | 2 = 1,
+    /** 2: binary assignments with inline inputs, completions over the WebSocket (completeWs); 3: answers riding on assignments. */
+    readonly protocol: 1 | 2 | 3 = 1,
   ) {}
 
   async connect(hello = true): Promise<this> {
@@ -192,6 +194,13 @@ export class FakeProvider {
         m = f.header as CoordinatorMessage;
         if (m.type === 'assign') this.inline.set(m.lease, f.blobs);
       } else m = JSON.parse(d.toString()) as CoordinatorMessage;
+      // Protocol 3's answers are recorded as the 'completed' messages protocol 2 sends, noting how they came.
+      if (m.type === 'assign' || m.type === 'acks') {
+        for (const a of m.acks ?? []) {
+          this.ackedVia.set(a.lease, m.type === 'assign' ? { via: 'assign', lease: m.lease } : { via: 'acks' });
+          this.messages.push({ type: 'completed', ...a });
+        }
+      }
       this.messages.push(m);
       if (m.type === 'assign') {
         this.assignments.push(m);
@@ -214,7 +223,7 @@ export class FakeProvider {
         name: this.id,
         leases: [],
         capability: { gflops: 10, memory_bytes: 2 ** 30, threads: 1, slots: 1, platform: 'test', version: '0', ...this.capability },
-        ...(this.protocol === 2 ? { protocol: 2 } : {}),
+        ...(this.protocol >= 2 ? { protocol: this.protocol } : {}),
       });
       await waitFor('welcome', () => this.messages.some((m) => m.type === 'welcome'), 10_000);
     }

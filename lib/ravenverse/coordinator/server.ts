@@ -15,7 +15,8 @@
 //   DELETE /v1/graphs/:id, /v1/graphs     delete one graph, or all of one's graphs (flush)
 // Providers (provider token):
 //   WS     /v1/provider                   hello, assign, heartbeat, failed, cancel; protocol 2:
-//                                         complete (binary, results inline) -> completed
+//                                         complete (binary, results inline) -> completed;
+//                                         protocol 3: the answers ride on the next assign
 //   GET    /v1/leases/:lease/blobs/:sha   an input of the lease (POST /v1/leases/:lease/blobs
 //                                         { sha256: [...] }: several, as a bundle)
 //   PUT    /v1/leases/:lease/results/:sha a result blob of the lease (PUT .../results: a bundle)
@@ -31,7 +32,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Db, openDatabase } from '../db/open.js';
 import type { Journal } from '../db/journal.js';
 import { findToken } from '../db/tokens.js';
-import { API, ID_RE, LENGTH_HEADER, MAX_PROVIDER_MESSAGE, OFFSET_HEADER, SHA256_RE, SHA_HEADER, decodeBundle, encodeBundle, sha256 } from '../protocol.js';
+import { ACK_DELAY_MS, API, ID_RE, LENGTH_HEADER, MAX_PROVIDER_MESSAGE, OFFSET_HEADER, SHA256_RE, SHA_HEADER, decodeBundle, encodeBundle, sha256 } from '../protocol.js';
 import { ApiError, badRequest, forbidden } from './errors.js';
 import { CoordinatorState, type GraphEvent, type StateOptions } from './state.js';
 import { ProviderChannel } from './ws.js';
@@ -46,6 +47,8 @@ export interface CoordinatorOptions {
   /** Longest a lease can be kept by heartbeats, ms (default 30 minutes). */
   maxLeaseMs?: number;
   heartbeatMs?: number;
+  /** Longest a committed completion's answer waits for an assignment to ride on, protocol 3 (default ACK_DELAY_MS). */
+  ackDelayMs?: number;
   maxFailures?: number;
   /** The partitioner's assumed bandwidth to providers, bytes/s (default 1e8). */
   bytesPerSecond?: number;
@@ -62,6 +65,8 @@ export interface CoordinatorOptions {
   plan?: 'auto' | 'per-step' | 'per-op';
   /** Another partitioner (benchmarks, tests): GraphData -> Subgraph[] in dependency order. */
   partitioner?: StateOptions['partitioner'];
+  /** Graphs of this many nodes or more are planned in a worker thread, off the event loop (default 2000). */
+  planInWorkerNodes?: number;
   /** Writes the group commits (default: db/journal.ts on the database; tests give one that fails). */
   journal?: (store: Db) => Journal;
   /** Largest graph.json accepted, bytes (default 256 MiB). */
@@ -93,6 +98,7 @@ const DEFAULTS = {
   leaseMs: 4000, // with expiry checked every 0.5 s, a silent provider's work moves within 4.5 s (goal: 5 s)
   maxLeaseMs: 30 * 60_000,
   heartbeatMs: 1000,
+  ackDelayMs: ACK_DELAY_MS,
   maxFailures: 3,
   bytesPerSecond: 1e8,
   maxGraphBytes: 256 * 2 ** 20,
@@ -137,6 +143,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     dataParallel: o.dataParallel,
     maxSubgraphSeconds: o.maxSubgraphSeconds,
     partitioner: o.partitioner ?? (o.plan === 'per-step' || o.plan === 'per-op' ? (g) => naivePartition(g, o.plan as 'per-step' | 'per-op') : undefined),
+    planInWorkerNodes: o.planInWorkerNodes,
     maxNodes: o.maxNodes,
     maxValueBytes: o.maxValueBytes,
     maxBlobBytes: o.maxBlobBytes,
@@ -480,7 +487,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   }
 
   // ---------------------------------------------------------------- providers' channel, timers
-  const channel = new ProviderChannel(state, { heartbeatMs: o.heartbeatMs, leaseMs: o.leaseMs, maxMessageBytes: MAX_PROVIDER_MESSAGE, messagesPerSecond: 200, authenticate, log });
+  const channel = new ProviderChannel(state, { heartbeatMs: o.heartbeatMs, leaseMs: o.leaseMs, ackDelayMs: o.ackDelayMs, maxMessageBytes: MAX_PROVIDER_MESSAGE, messagesPerSecond: 200, authenticate, log });
   app.server.on('upgrade', (req, socket, head) => channel.handleUpgrade(req, socket, head));
   const timers = [
     setInterval(() => void state.expireDue().catch((e) => log(`lease expiry failed: ${(e as Error).message}`)), Math.max(50, Math.min(500, o.leaseMs / 4))),

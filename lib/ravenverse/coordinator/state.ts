@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { GraphError, RavdlError } from '../../errors.js';
 import { decodeBlob, graphJson } from '../../graph/format.js';
-import { type GraphData, outputsOf, type ValueRef } from '../../graph/graph-data.js';
+import type { GraphData, ValueRef } from '../../graph/graph-data.js';
 import { validateGraphJson } from '../../graph/validate.js';
 import { numel } from '../../tensor/tensor.js';
 // Registers every op of the catalog, which validation checks graphs against.
@@ -23,9 +23,9 @@ import '../../ops/index.js';
 import { type Batch, type BlobWrite, type Journal, type PersistedWrite, type ProviderWrite, type ResultWrite, openJournal } from '../db/journal.js';
 import type { Db } from '../db/open.js';
 import type { Database, GraphsTable, LeasesTable, SubgraphsTable } from '../db/schema.js';
-import { estimatePeakBytes } from '../memory.js';
-import { type PartitionOptions, partition, planPartition } from '../partition.js';
+import type { PartitionOptions } from '../partition.js';
 import {
+  type Ack,
   type Assignment,
   type Capability,
   type CoordinatorMessage,
@@ -40,6 +40,7 @@ import {
 } from '../protocol.js';
 import { type Subgraph, refKey, subgraphGraph } from '../subgraph.js';
 import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.js';
+import { PLAN_IN_WORKER_NODES, Planner, type SubgraphRow, makePlan, subgraphRows } from './plan.js';
 import { ReadyQueue } from './queue.js';
 
 export interface StateOptions {
@@ -57,8 +58,10 @@ export interface StateOptions {
   dataParallel?: boolean;
   /** Longest estimated compute time of one subgraph, seconds (the partitioner's maxSeconds). */
   maxSubgraphSeconds?: number;
-  /** Splits a graph into subgraphs (default: partition() of lib/ravenverse/partition.ts). */
+  /** Splits a graph into subgraphs (default: planPartition() of lib/ravenverse/partition.ts, see plan.ts). */
   partitioner?: (g: GraphData, opts: PartitionOptions) => Subgraph[];
+  /** Graphs with this many nodes or more are planned in the planning thread (default PLAN_IN_WORKER_NODES). */
+  planInWorkerNodes?: number;
   maxNodes: number;
   maxValueBytes: number;
   maxBlobBytes: number;
@@ -85,6 +88,8 @@ export interface ProviderConn {
   /** Sends a prepared text or binary frame. */
   sendRaw(data: string | Buffer): boolean;
   close(code: number, reason: string): void;
+  /** Protocol 3: the answers to completions waiting for an assignment to ride on (taken: they leave with it). */
+  takeAcks?(): Ack[] | null;
 }
 
 export interface GraphSummary {
@@ -171,12 +176,14 @@ interface GraphRt {
   unfilled: Map<string, string[]>;
   /** Persisted values filled since the last commit (announced once it is durable). */
   fresh: PersistedInfo[];
+  /** Persisted values announced in this run (committed): name -> SHA-256, so requesters' fetches need no query. */
+  announced: Map<string, string>;
 }
 
 /** A lease, in memory while active (and until its end is committed). */
 interface LeaseRt extends LeasesTable {
-  /** Results uploaded over HTTP for it. */
-  uploaded: Map<string, ResultInfo>;
+  /** Results uploaded over HTTP for it (null until one is). */
+  uploaded: Map<string, ResultInfo> | null;
   /** The blobs its provider may download (computed with its assignment). */
   allowed: Set<string> | null;
   /** Resolves when its end (done) is durable. */
@@ -213,30 +220,35 @@ function scalarOf(bytes: Uint8Array): number {
   return b.readFloatLE(8 + n);
 }
 
-/** Small blobs by SHA-256, least recently used out first (content-addressed: never stale). */
+/**
+ * Small blobs by SHA-256 (content-addressed: never stale), evicted oldest first with a second
+ * chance for those read since they were last passed over (a read only sets a flag: no map churn).
+ */
 class BlobCache {
-  private map = new Map<string, Buffer>();
+  private map = new Map<string, { data: Buffer; used: boolean }>();
   private bytes = 0;
   constructor(private budget: number) {}
   get(sha: string): Buffer | undefined {
-    const b = this.map.get(sha);
-    if (b) {
-      this.map.delete(sha);
-      this.map.set(sha, b);
-    }
-    return b;
+    const e = this.map.get(sha);
+    if (!e) return undefined;
+    e.used = true;
+    return e.data;
   }
   put(sha: string, data: Uint8Array): void {
     if (data.length > this.budget / 64 || this.map.has(sha)) return;
     const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    this.map.set(sha, b);
+    this.map.set(sha, { data: b, used: false });
     this.bytes += b.length;
-    // Iterated only when over budget: walking a Map that churns steps over its deleted entries.
+    // Walked only when over budget: walking a Map that churns steps over its deleted entries.
     if (this.bytes <= this.budget) return;
-    for (const [k, v] of this.map) {
+    // Entries moved to the end are met again by the same walk, then evicted (each gets one second chance).
+    for (const [k, e] of this.map) {
       if (this.bytes <= this.budget) break;
       this.map.delete(k);
-      this.bytes -= v.length;
+      if (e.used) {
+        e.used = false;
+        this.map.set(k, e);
+      } else this.bytes -= e.data.length;
     }
   }
 }
@@ -257,6 +269,7 @@ export class CoordinatorState {
   private leases = new Map<string, LeaseRt>();
   private cache: BlobCache;
   private journal: Journal;
+  private planner = new Planner();
   private dirty = newDirty();
   private inFlight: Promise<void> | null = null;
   private flushAgain = false;
@@ -295,6 +308,7 @@ export class CoordinatorState {
   async shutdown(): Promise<void> {
     await this.idle();
     await this.journal.close?.();
+    await this.planner.close();
   }
 
   /** Resolves when every change made so far is committed (or its batch failed). */
@@ -453,13 +467,16 @@ export class CoordinatorState {
       dataParallel: this.opts.dataParallel,
       maxSeconds: this.opts.maxSubgraphSeconds,
     };
-    const original = g;
     let subs: Subgraph[];
+    let rows: SubgraphRow[];
+    let splitJson: string | null = null;
     let planNote = '';
-    if (this.opts.partitioner) subs = this.opts.partitioner(g, partOpts);
-    else {
+    if (this.opts.partitioner) {
+      subs = this.opts.partitioner(g, partOpts);
+      rows = subgraphRows(g, subs);
+    } else {
       // The cost model's plan, with training steps split along the batch when that pays (the split graph replaces the
-      // uploaded one for the run: same constants, same persisted names); never beyond the node limit a restart checks.
+      // uploaded one for the run: same constants, same persisted names).
       // The int32 constants (class targets) are read for it: a split must prove no target equals ignore_index.
       const targets = constNodes.filter((n) => n.dtype === 'int32');
       const targetBytes = targets.reduce((sum, n) => sum + (metas.get(n.blob!)?.size ?? 0), 0);
@@ -467,27 +484,16 @@ export class CoordinatorState {
         const bytes = await this.blobData([...new Set(targets.map((n) => n.blob!))]);
         for (const n of targets) n.data = decodeBlob(bytes.get(n.blob!)!, n.blob!, n, `graph ${id}: node (const)`);
       }
-      const plan = planPartition(g, partOpts);
-      for (const n of [...constNodes, ...plan.graph.nodes]) if (n.kind === 'const') n.data = null; // only the plan needed them
-      const fits = plan.graph === g || plan.graph.nodes.length <= this.opts.maxNodes;
-      g = fits ? plan.graph : g;
-      subs = fits ? plan.subgraphs : partition(g, partOpts);
-      planNote = fits ? plan.dataParallel.reason : `not split: the split graph would exceed ${this.opts.maxNodes} nodes`;
+      // A large graph is planned in the planning thread: seconds of work the event loop must not wait on.
+      const inWorker = g.nodes.length >= (this.opts.planInWorkerNodes ?? PLAN_IN_WORKER_NODES);
+      const plan = inWorker ? await this.planner.plan(g, partOpts, this.opts.maxNodes) : makePlan(g, partOpts, this.opts.maxNodes);
+      for (const n of constNodes) n.data = null; // only the plan needed them
+      if (plan.split) g = plan.split;
+      ({ subs, rows, splitJson, note: planNote } = plan);
+      if (inWorker) planNote = `${planNote}; planned in the planning thread`;
     }
-    const splitJson = g === original ? null : JSON.stringify(graphJson(g));
-    const dependents = subs.map(() => [] as number[]);
-    for (const s of subs) for (const d of s.deps) dependents[d]!.push(s.index);
     const now = Date.now();
-    const subRows: SubgraphsTable[] = subs.map((s) => {
-      const sg = subgraphGraph(g, s, () => '0'.repeat(64));
-      const outputs: OutputMetaRow[] = s.outputs.map((r) => ({ ref: refKey(r), ...outputsOf(g.nodes[r[0]]!)[r[1]]! }));
-      const constBlobs = [...new Set(sg.nodes.slice(s.inputs.length).flatMap((n) => (n.kind === 'const' ? [n.blob!] : [])))];
-      return {
-        graph_id: id, idx: s.index, state: s.deps.length ? 'waiting' : 'ready', spec: JSON.stringify(s), dependents: JSON.stringify(dependents[s.index]),
-        deps_left: s.deps.length, outputs: JSON.stringify(outputs), const_blobs: JSON.stringify(constBlobs), node_count: s.nodes.length, flops: s.flops,
-        peak_bytes: estimatePeakBytes(sg), attempts: 0, failures: 0, excluded: '[]', last_error: null, done_by: null, updated_at: now,
-      };
-    });
+    const subRows: SubgraphsTable[] = rows.map((r) => ({ ...r, graph_id: id, updated_at: now }));
     // Persisted constants are ready at once: their value is the blob itself.
     let position = 0;
     const persistRows = [...g.persist].map(([name, ref]) => {
@@ -536,6 +542,13 @@ export class CoordinatorState {
 
   /** The blobs of several persisted values, each once (the names may share one); 409 ERR_NOT_READY if one is not computed yet. */
   async persistedBlobs(owner: string, id: string, names: readonly string[]): Promise<{ sha256: string; bytes: Buffer }[]> {
+    // A running graph's values announced so far are known in memory (a requester fetches them as they come).
+    const rt = this.graphs.get(id);
+    if (rt && rt.owner === owner && names.every((n) => rt.announced.has(n))) {
+      const shas = [...new Set(names.map((n) => rt.announced.get(n)!))];
+      const data = await this.blobData(shas);
+      return shas.map((sha) => ({ sha256: sha, bytes: data.get(sha)! }));
+    }
     await this.ownGraph(owner, id);
     const shaOf = new Map<string, string | null>();
     for (const part of chunks([...new Set(names)])) {
@@ -853,7 +866,7 @@ export class CoordinatorState {
     const checked = this.checkResults(leaseId, this.subOf(l)!.sub, blobs);
     for (const part of chunks(checked.map((c) => c.write), 50)) await this.db.insertInto('blobs').values(part).onConflict((oc) => oc.column('sha256').doNothing()).execute();
     for (const c of checked) {
-      l.uploaded.set(c.write.sha256, c.info);
+      (l.uploaded ??= new Map()).set(c.write.sha256, c.info);
       this.cache.put(c.write.sha256, c.write.data);
     }
   }
@@ -881,7 +894,7 @@ export class CoordinatorState {
       throw badRequest(`lease ${leaseId}: outputs must name exactly ${sub.outputs.map((o) => o.ref).slice(0, 8).join(', ')}${sub.outputs.length > 8 ? ', ...' : ''} (${sub.outputs.length})`);
     }
     const fresh = inline?.length ? this.checkResults(leaseId, sub, inline) : [];
-    const info = new Map<string, ResultInfo>(l.uploaded);
+    const info = new Map<string, ResultInfo>(l.uploaded ?? []);
     for (const f of fresh) info.set(f.write.sha256, f.info);
     const unknown = [...new Set(Object.values(outputs))].filter((s) => !info.has(s));
     if (unknown.length) {
@@ -1046,7 +1059,7 @@ export class CoordinatorState {
   // ---------------------------------------------------------------- running graphs in memory
 
   private addRuntime(owner: string, summary: GraphSummary, g: GraphData, subs: { row: SubgraphsTable; spec: Subgraph }[], results: Map<string, string>, sizes: Map<string, number>, unfilled: readonly (readonly [string, string])[]): GraphRt {
-    const rt: GraphRt = { id: summary.id, owner, summary: { ...summary }, g, subs: [], ready: new ReadyQueue(), results, sizes, unfilled: new Map(), fresh: [] };
+    const rt: GraphRt = { id: summary.id, owner, summary: { ...summary }, g, subs: [], ready: new ReadyQueue(), results, sizes, unfilled: new Map(), fresh: [], announced: new Map() };
     for (const [ref, name] of unfilled) {
       const names = rt.unfilled.get(ref);
       if (names) names.push(name);
@@ -1094,7 +1107,7 @@ export class CoordinatorState {
         rt.subs[f.idx]?.failedBy.add(f.provider_id);
     }
     for (const r of await this.db.selectFrom('leases').selectAll().where('state', '=', 'active').execute()) {
-      const l: LeaseRt = { ...r, expires_at: now + this.opts.leaseMs, uploaded: new Map(), allowed: null, durable: null };
+      const l: LeaseRt = { ...r, expires_at: now + this.opts.leaseMs, uploaded: null, allowed: null, durable: null };
       const at = this.subOf(l);
       if (!at) {
         // A lease of a graph that is not running any more.
@@ -1258,7 +1271,10 @@ export class CoordinatorState {
       after: () => {
         for (const l of ended) if (this.leases.get(l.id) === l) this.leases.delete(l.id);
         for (const { rt, summary, fresh } of events) {
-          for (const p of fresh) this.emit(rt.id, { type: 'persisted', value: p });
+          for (const p of fresh) {
+            rt.announced.set(p.name, p.sha256);
+            this.emit(rt.id, { type: 'persisted', value: p });
+          }
           this.emit(rt.id, { type: 'progress', graph: summary });
           if (summary.status === 'done' || summary.status === 'failed') {
             if (summary.status === 'done') this.opts.log(`graph ${rt.id} ('${summary.name}') done: ${summary.subgraphs_total} subgraph(s)`);
@@ -1374,7 +1390,7 @@ export class CoordinatorState {
   private grant(rt: GraphRt, sub: SubRt, conn: ProviderConn, now: number): void {
     const l: LeaseRt = {
       id: randomUUID(), graph_id: rt.id, idx: sub.idx, provider_id: conn.id, token: conn.token, state: 'active', expires_at: now + this.opts.leaseMs, created_at: now, finished_at: null,
-      uploaded: new Map(), allowed: null, durable: null,
+      uploaded: null, allowed: null, durable: null,
     };
     this.leases.set(l.id, l);
     conn.leases.add(l.id);
@@ -1386,7 +1402,7 @@ export class CoordinatorState {
     this.dirty.subs.add(sub);
     let frame: string | Buffer;
     try {
-      frame = this.assignment(rt, sub, l, conn.protocol);
+      frame = this.assignment(rt, sub, l, conn);
     } catch (err) {
       this.opts.log(`lease ${l.id}: cannot build the assignment: ${(err as Error).message}`);
       this.endLease(l.id, 'failed', `coordinator: ${(err as Error).message}`);
@@ -1398,8 +1414,8 @@ export class CoordinatorState {
     }
   }
 
-  /** The assignment message: JSON (protocol 1), or a binary frame with the small inputs inline (protocol 2). */
-  private assignment(rt: GraphRt, sub: SubRt, l: LeaseRt, protocol: number): string | Buffer {
+  /** The assignment message: JSON (protocol 1), or a binary frame with the small inputs inline (protocol 2; 3: with the answers waiting for it). */
+  private assignment(rt: GraphRt, sub: SubRt, l: LeaseRt, conn: ProviderConn): string | Buffer {
     const sg = subgraphGraph(rt.g, sub.spec, (ref: ValueRef) => {
       const sha = rt.results.get(refKey(ref));
       if (!sha) throw new GraphError(`subgraph ${sub.idx}: input ${refKey(ref)} has no result yet`);
@@ -1411,7 +1427,7 @@ export class CoordinatorState {
       type: 'assign', lease: l.id, graph_id: rt.id, subgraph: sub.idx, graph: graphJson(sg), blobs: shas.map((sha) => ({ sha256: sha, size: rt.sizes.get(sha) ?? 0 })),
       outputs: sub.spec.outputs.map(refKey), expires_in_ms: this.opts.leaseMs,
     };
-    if (protocol < 2) return JSON.stringify(msg);
+    if (conn.protocol < 2) return JSON.stringify(msg);
     const inline: { sha256: string; bytes: Uint8Array }[] = [];
     let total = 0;
     for (const b of msg.blobs) {
@@ -1420,6 +1436,9 @@ export class CoordinatorState {
       inline.push({ sha256: b.sha256, bytes });
       total += bytes.length;
     }
+    // Taken last: nothing after this can fail before the frame is sent (a frame not sent drops them; see ws.ts).
+    const acks = conn.protocol >= 3 ? conn.takeAcks?.() : null;
+    if (acks) msg.acks = acks;
     return encodeFrame(msg, inline);
   }
 

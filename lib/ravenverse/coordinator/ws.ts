@@ -6,17 +6,20 @@
 // results (and protocol-1 providers) travel over HTTP. Every message is schema-checked, size-
 // and rate-limited (completions of one's own leases are not counted against the rate); a
 // provider that breaks the protocol or goes silent for a lease time is disconnected and its
-// leases go back to the queue.
+// leases go back to the queue. Protocol 3: the answers wait (at most ACK_DELAY_MS) for the
+// provider's next assignment and ride in its header.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Ajv } from 'ajv';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { type CompleteHeader, type CoordinatorMessage, ID_RE, PROVIDER_WS_PATH, type ProviderMessage, SHA256_RE, decodeFrame, messageBytes } from '../protocol.js';
+import { type Ack, type CompleteHeader, type CoordinatorMessage, ID_RE, PROTOCOL, PROVIDER_WS_PATH, type ProviderMessage, SHA256_RE, decodeFrame, messageBytes } from '../protocol.js';
 import type { CoordinatorState, ProviderConn } from './state.js';
 
 export interface ChannelOptions {
   heartbeatMs: number;
   leaseMs: number;
+  /** Longest a committed completion's answer waits for an assignment to ride on (protocol 3), ms. */
+  ackDelayMs: number;
   /** Largest message a provider may send, bytes. */
   maxMessageBytes: number;
   /** Messages per second a provider may send on average (bursts of 4 s allowed). */
@@ -81,6 +84,9 @@ const validateComplete = ajv.compile<CompleteHeader>({
   },
 });
 
+/** A provider's connection as this channel makes it. */
+type WsConn = ProviderConn & { lastHeard: number; ack(a: Ack): void; takeAcks(): Ack[] | null };
+
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
   const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Error';
@@ -90,7 +96,7 @@ function refuse(socket: Duplex, status: number, code: string, message: string): 
 export class ProviderChannel {
   private wss: WebSocketServer;
   private sockets = new Set<WebSocket>();
-  private conns = new Set<ProviderConn & { lastHeard: number }>();
+  private conns = new Set<WsConn>();
   private sweep: NodeJS.Timeout;
 
   constructor(
@@ -126,7 +132,7 @@ export class ProviderChannel {
 
   private accept(ws: WebSocket, token: string): void {
     this.sockets.add(ws);
-    let conn: (ProviderConn & { lastHeard: number }) | null = null;
+    let conn: (WsConn) | null = null;
     let tokens = this.opts.messagesPerSecond * 4;
     let last = Date.now();
     let chain = Promise.resolve();
@@ -174,7 +180,7 @@ export class ProviderChannel {
       if (!validate(msg)) return fail('ERR_BAD_REQUEST', `malformed message: ${ajv.errorsText(validate.errors).slice(0, 300)}`);
       if (msg.type === 'failed' && conn?.leases.has(msg.lease)) tokens++;
       // Messages of one provider are handled in order.
-      const onHello = (c: ProviderConn & { lastHeard: number }) => {
+      const onHello = (c: WsConn) => {
         clearTimeout(helloTimer);
         conn = c;
       };
@@ -188,6 +194,7 @@ export class ProviderChannel {
       this.sockets.delete(ws);
       if (conn) {
         this.conns.delete(conn);
+        conn.takeAcks(); // unsent answers are lost with the socket: the provider sends those completions again
         const c = conn;
         chain = chain.then(() => this.state.disconnected(c)).catch((err) => this.opts.log(`disconnect: ${(err as Error).message}`));
       }
@@ -196,21 +203,33 @@ export class ProviderChannel {
 
   private async handle(
     msg: ProviderMessage,
-    conn: (ProviderConn & { lastHeard: number }) | null,
+    conn: (WsConn) | null,
     token: string,
     send: (m: CoordinatorMessage) => boolean,
     sendRaw: (data: string | Buffer) => boolean,
     ws: WebSocket,
-    onHello: (c: ProviderConn & { lastHeard: number }) => void,
+    onHello: (c: WsConn) => void,
   ): Promise<void> {
     if (msg.type === 'hello') {
       if (conn) throw Object.assign(new Error('hello sent twice'), { code: 'ERR_BAD_REQUEST' });
-      const c: ProviderConn & { lastHeard: number } = {
+      const protocol = msg.protocol ?? 1;
+      if (protocol > PROTOCOL) throw Object.assign(new Error(`this coordinator speaks provider protocols 1 to ${PROTOCOL}, the provider asked for ${protocol}: update the coordinator, or run a provider of its version`), { code: 'ERR_PROTOCOL' });
+      // Protocol 3: answers to completions wait here for the next assignment (or ACK_DELAY_MS).
+      let acks: Ack[] = [];
+      let ackTimer: NodeJS.Timeout | null = null;
+      const takeAcks = (): Ack[] | null => {
+        if (ackTimer) (clearTimeout(ackTimer), (ackTimer = null));
+        if (!acks.length) return null;
+        const out = acks;
+        acks = [];
+        return out;
+      };
+      const c: WsConn = {
         id: msg.provider_id,
         token,
         name: msg.name,
         capability: msg.capability,
-        protocol: msg.protocol ?? 1,
+        protocol,
         leases: new Set(),
         open: true,
         lastHeard: Date.now(),
@@ -218,8 +237,19 @@ export class ProviderChannel {
         sendRaw,
         close: (code, reason) => {
           c.open = false;
+          takeAcks();
           ws.close(code, reason);
         },
+        ack: (a: Ack) => {
+          if (protocol < 3) return void send({ type: 'completed', ...a });
+          acks.push(a);
+          ackTimer ??= setTimeout(() => {
+            ackTimer = null;
+            const due = takeAcks();
+            if (due) send({ type: 'acks', acks: due });
+          }, this.opts.ackDelayMs);
+        },
+        takeAcks,
       };
       const resumed = await this.state.hello(c, msg.leases);
       if (ws.readyState !== WebSocket.OPEN) {
@@ -229,7 +259,7 @@ export class ProviderChannel {
       }
       onHello(c);
       this.conns.add(c);
-      send({ type: 'welcome', provider_id: c.id, heartbeat_ms: this.opts.heartbeatMs, lease_ms: this.opts.leaseMs, resumed });
+      send({ type: 'welcome', provider_id: c.id, heartbeat_ms: this.opts.heartbeatMs, lease_ms: this.opts.leaseMs, resumed, protocol });
       this.state.dispatch();
       return;
     }
@@ -239,7 +269,7 @@ export class ProviderChannel {
   }
 
   /** A protocol-2 completion: accepted (or refused) in order with the provider's other messages; answered once durable. */
-  private async complete(conn: ProviderConn, h: CompleteHeader, blobs: { sha256: string; bytes: Uint8Array }[], send: (m: CoordinatorMessage) => boolean): Promise<void> {
+  private async complete(conn: WsConn, h: CompleteHeader, blobs: { sha256: string; bytes: Uint8Array }[], send: (m: CoordinatorMessage) => boolean): Promise<void> {
     let r: Awaited<ReturnType<CoordinatorState['accept']>>;
     try {
       r = await this.state.accept(conn.token, h.lease, h.outputs, blobs);
@@ -251,7 +281,7 @@ export class ProviderChannel {
       return;
     }
     r.durable.then(
-      () => send({ type: 'completed', lease: h.lease, status: r.status }),
+      () => conn.ack({ lease: h.lease, status: r.status }),
       (err: Error) => send({ type: 'completed', lease: h.lease, error: { code: 'ERR_UNAVAILABLE', message: `not recorded (${err.message}): send it again once reconnected` } }),
     );
   }

@@ -18,6 +18,7 @@ import { type Device, type DeviceLike, resolveDevice } from '../../tensor/device
 import { tidy } from '../../tensor/scope.js';
 import { RemoteError, Http } from '../http.js';
 import {
+  type Ack,
   type Assignment,
   type Capability,
   type Completed,
@@ -51,8 +52,8 @@ export interface ProviderOptions {
   /** How long a finished job keeps retrying its upload while the coordinator is unreachable, ms (default 60,000). */
   uploadRetryMs?: number;
   log?: ((line: string) => void) | null;
-  /** 2 (default): inputs inline and results with the completion over the WebSocket; 1: over HTTP. */
-  protocol?: 1 | 2;
+  /** 3 (default): as 2, answers riding on the next assignment; 2: inputs inline and results with the completion over the WebSocket; 1: over HTTP. */
+  protocol?: 1 | 2 | 3;
   /** Where subgraphs run: 'cpu' (default), 'cuda' or 'cuda:N' (a DeviceError at start when it cannot be used). */
   device?: DeviceLike;
 }
@@ -336,6 +337,16 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     jobs.delete(lease);
   }
 
+  /** The coordinator's answer to a completion: the job waiting for it goes on. */
+  function answered(a: Ack): void {
+    const job = jobs.get(a.lease);
+    // ERR_UNAVAILABLE: not recorded; the coordinator reconnects us and it goes again after the welcome.
+    if (job?.answered && !('error' in a && a.error.code === 'ERR_UNAVAILABLE')) {
+      job.completion = null;
+      job.answered({ type: 'completed', ...a });
+    }
+  }
+
   function onMessage(m: CoordinatorMessage, inline: { sha256: string; bytes: Uint8Array }[] = []): void {
     if (m.type === 'welcome') {
       backoff = 250;
@@ -346,19 +357,23 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       heartbeat = setInterval(() => send({ type: 'heartbeat', leases: namedLeases() }), m.heartbeat_ms);
       log(`connected to ${base} as ${id}`);
     } else if (m.type === 'assign') {
+      if (Array.isArray(m.acks)) for (const a of m.acks) answered(a);
       if (jobs.has(m.lease)) return;
       void runJob(m, inline);
     } else if (m.type === 'completed') {
-      const job = jobs.get(m.lease);
-      // ERR_UNAVAILABLE: not recorded; the coordinator reconnects us and it goes again after the welcome.
-      if (job?.answered && !('error' in m && m.error.code === 'ERR_UNAVAILABLE')) {
-        job.completion = null;
-        job.answered(m);
-      }
+      answered(m);
+    } else if (m.type === 'acks') {
+      if (Array.isArray(m.acks)) for (const a of m.acks) answered(a);
     } else if (m.type === 'cancel') {
       cancel(m.lease, m.reason);
     } else if (m.type === 'error') {
       log(`coordinator: ${m.error.code}: ${m.error.message}`);
+      if (m.error.code === 'ERR_PROTOCOL') {
+        // Reconnecting would be refused again: stop, saying why.
+        stopping = true;
+        rejectDone(new RemoteError(`the coordinator refused this provider: ${m.error.message}`, 0, 'ERR_PROTOCOL'));
+        void shutdown();
+      }
     }
   }
 

@@ -15,6 +15,7 @@ import type { Device } from '../../tensor/device.js';
 import '../../ops/index.js';
 import { estimatePeakBytes } from '../memory.js';
 import { nodeFlops } from '../partition.js';
+import { decodeCheckedBlob } from '../protocol.js';
 
 export interface WorkerJob {
   job: number;
@@ -70,7 +71,8 @@ export async function run(j: WorkerJob, validated?: GraphData): Promise<WorkerRe
     if (!data) {
       const bytes = blobs.get(n.blob!);
       if (!bytes) throw new RavdlError('ERR_GRAPH', `node ${i} (const): blob ${n.blob} was not downloaded`);
-      data = decodeBlob(bytes, n.blob!, n, `subgraph node ${i} (const)`);
+      // The provider checked every blob against its SHA-256 when it came (provider.ts): not hashed again here.
+      data = decodeCheckedBlob(bytes, n.dtype, n.shape) ?? decodeBlob(bytes, n.blob!, n, `subgraph node ${i} (const)`);
       decoded.set(key, data);
     }
     n.data = data;
