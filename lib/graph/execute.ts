@@ -62,11 +62,6 @@ export async function executeGraph(g: GraphData, opts: ExecuteOptions): Promise<
   const persisted = new Map<string, Tensor>();
   const sliceMs = opts.sliceMs ?? 20;
   const device = opts.device ?? 'cpu';
-  const moved = (v: Tensor) => {
-    const d = v.to(device);
-    v.dispose();
-    return d;
-  };
   const progress = (done: number) => opts.onProgress?.({ done, total: nodes.length, persisted: persisted.size, persistedTotal: g.persist.size });
   /**
    * For an op that may update inputs in place: the inputs nothing reads after node i (not held,
@@ -100,14 +95,14 @@ export async function executeGraph(g: GraphData, opts: ExecuteOptions): Promise<
       const node = nodes[i]!;
       if (node.kind === 'const') {
         values[i] = [Tensor._fromPinned(node.shape, opts.constData(node, i))];
-        if (device !== 'cpu') values[i] = [values[i]![0]!.to(device)]; // the pinned host copy stays its owner's
+        if (device !== 'cpu') values[i] = [values[i]![0]!._relocate(device)]; // the pinned data stays its owner's
       } else {
         const def = getOp(node.op);
         const inputs = node.inputs.map((r) => (r ? values[r[0]]![r[1]]! : null));
         try {
           const given = def.inplace ? reusable(def.inplace, node.outputs.length, i) : null;
           values[i] = dispatchKnown(def, inputs, node.attrs, node.outputs, given);
-          if (device !== 'cpu') values[i] = values[i]!.map((v) => (v && v.device !== device ? moved(v) : v));
+          if (device !== 'cpu') values[i] = values[i]!.map((v) => v?._relocate(device) ?? v);
         } catch (err) {
           const msg = err instanceof Error ? err.message : String(err);
           throw new GraphError(`execute: node ${i} ('${node.op}') failed: ${msg}`, { cause: err });

@@ -54,12 +54,8 @@ function checkOptions(op: string, options: CreationOptions): void {
   if (options.device !== undefined && options.device !== 'cpu') resolveDevice(op, options.device); // before anything is allocated
 }
 const finish = (t: Tensor, options: CreationOptions): Tensor => {
-  if (options.device !== undefined && options.device !== 'cpu' && !t.isSymbolic) {
-    // Made on the host, then copied to the device in one transfer.
-    const host = t;
-    t = host.to(resolveDevice('device', options.device));
-    host.dispose();
-  }
+  // Made on the host, then copied to the device in one transfer.
+  if (options.device !== undefined && options.device !== 'cpu' && !t.isSymbolic) t = t._relocate(resolveDevice('device', options.device));
   return options.requires_grad ? t.requires_grad_(true) : t;
 };
 

@@ -80,11 +80,7 @@ export function t(value: TensorInput, options: TensorOptions = {}): Tensor {
     throw new ArgError(`t(): cannot make a tensor from ${value === null ? 'null' : typeof value}`);
   }
   const dev = device ?? (value instanceof Tensor ? value.device : 'cpu');
-  if (dev !== 'cpu' && !out.isSymbolic) {
-    const host = out;
-    out = host.to(dev);
-    host.dispose();
-  }
+  if (!out.isSymbolic) out = out._relocate(dev);
   if (options.requires_grad) out.requires_grad_(true);
   return out;
 }

@@ -166,9 +166,7 @@ export class Tensor {
       return v;
     }
     s.refs++;
-    const v = new Tensor(shape, s, false);
-    v._device = this._device;
-    return v;
+    return new Tensor(shape, s, false);
   }
 
   /**
@@ -199,6 +197,14 @@ export class Tensor {
     this._checkUsable();
     const host = this.dtype === 'int32' ? Int32Array.from(values) : Float32Array.from(values);
     copyInto(this._storage!, new Storage(host));
+  }
+
+  /** @internal this value on `dev` in place of this tensor: itself when it is there, else a copy there (this one is disposed). */
+  _relocate(dev: Device): Tensor {
+    if (dev === this.device) return this;
+    const out = this.to(dev);
+    this.dispose();
+    return out;
   }
 
   /** @internal a copy on the same device (not on the tape). */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as R from '../../lib/index.js';
-import { DeviceError } from '../../lib/errors.js';
+import { deviceError } from '../helpers/fixtures.js';
 import { native } from '../../lib/native/load.js';
 import { dispatchInto, getOp } from '../../lib/ops/define.js';
 import { parseAttrs } from '../../lib/ops/attrs.js';
@@ -21,17 +21,6 @@ import { NeuralNetwork } from '../../lib/v2/models/sequential.js';
 import { Functional } from '../../lib/v2/models/functional.js';
 import { Activation, BatchNormalization2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D } from '../../lib/v2/layers/index.js';
 import { Adam, SGD } from '../../lib/v2/optimizers/index.js';
-
-function deviceError(fn: () => unknown): DeviceError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DeviceError);
-    expect((e as DeviceError).code).toBe('ERR_DEVICE');
-    return e as DeviceError;
-  }
-  throw new Error('expected a DeviceError');
-}
 
 /** Whether t's device buffer is still allocated. */
 const live = (t: Tensor) => native().deviceBufferInfo(t._storage!.buf!).live;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { DeviceError } from '../../lib/errors.js';
 
 export interface FixtureTensor {
   shape: number[];
@@ -85,6 +86,18 @@ export function expectCode(fn: () => unknown, code: string, pattern?: RegExp): v
   expect(thrown, 'expected a throw').toBeInstanceOf(Error);
   expect(thrown.code, `code of: ${thrown?.message}`).toBe(code);
   if (pattern) expect(thrown.message).toMatch(pattern);
+}
+
+/** Runs fn, expects a DeviceError (ERR_DEVICE) and returns it (for its message). */
+export function deviceError(fn: () => unknown): DeviceError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DeviceError);
+    expect((e as DeviceError).code).toBe('ERR_DEVICE');
+    return e as DeviceError;
+  }
+  throw new Error('expected a DeviceError');
 }
 
 /** Runs fn, expects an error of class E whose message contains every part. */

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import * as R from '../../lib/index.js';
-import { DeviceError } from '../../lib/errors.js';
+import { deviceError } from '../helpers/fixtures.js';
 import { packageRoot } from '../../lib/native/load.js';
 import { NeuralNetwork } from '../../lib/v2/models/sequential.js';
 import { Dense } from '../../lib/v2/layers/index.js';
@@ -12,17 +12,6 @@ import { Adam } from '../../lib/v2/optimizers/index.js';
 
 const REASONS = /^(ravdl was built without CUDA|the CUDA runtime could not be loaded: |no CUDA device \(cudaGetDeviceCount: )/;
 const cuda = R.backendInfo().cuda;
-
-function deviceError(fn: () => unknown): DeviceError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DeviceError);
-    expect((e as DeviceError).code).toBe('ERR_DEVICE');
-    return e as DeviceError;
-  }
-  throw new Error('expected a DeviceError');
-}
 
 describe('devices', () => {
   it('puts tensors on the CPU by default', () => {
