@@ -173,6 +173,16 @@ Call pad_call(const Call& c, const Desc& in, const Desc& out) {
   return p;
 }
 std::vector<int64_t> padded_shape(const Geom& g) { return {g.N, g.C, g.H + g.pt + g.pb, g.W + g.pl + g.pr}; }
+// Whether the convolution pads in another mode than zeros: it then runs unpadded on a padded copy.
+bool pads_explicitly(const Call& c, const Geom& g) { return c.integer("padding_mode", 0) != 0 && g.pt + g.pb + g.pl + g.pr > 0; }
+// Scratch memory for the input as the convolution pads it (or its gradient), and its descriptor.
+struct PaddedInput {
+  Scratch buf;
+  Desc desc;
+  PaddedInput(const Call& c, const Geom& g)
+      : buf(c.dev, static_cast<size_t>(std::max<int64_t>(1, g.N * g.C * (g.H + g.pt + g.pb) * (g.W + g.pl + g.pr))) * sizeof(float)),
+        desc{buf.ptr, kF32, padded_shape(g)} {}
+};
 // The conv attributes without padding (the input is padded already).
 Call unpadded(const Call& c) {
   Call u = c;
@@ -192,13 +202,11 @@ void launch_conv2d(const Call& c) {
   expect_dtype(c, w, kF32, "w");
   expect_dtype(c, y, kF32, "output");
   const Geom g = geometry(c, x.shape, w.shape);
-  if (c.integer("padding_mode", 0) != 0 && g.pt + g.pb + g.pl + g.pr > 0) {
-    const auto ps = padded_shape(g);
-    Scratch buf(c.dev, static_cast<size_t>(std::max<int64_t>(1, g.N * g.C * ps[2] * ps[3])) * sizeof(float));
-    const Desc xp{buf.ptr, kF32, ps};
-    launch_pad(pad_call(c, x, xp));
+  if (pads_explicitly(c, g)) {
+    const PaddedInput xp(c, g);
+    launch_pad(pad_call(c, x, xp.desc));
     Call u = unpadded(c);
-    u.in[0] = xp;
+    u.in[0] = xp.desc;
     launch_conv2d(u);
     return;
   }
@@ -237,15 +245,13 @@ void launch_conv2d_backward_input(const Call& c) {
   expect_shape(c, gx, x_shape, "output");
   const Geom g = geometry(c, x_shape, w.shape);
   expect_shape(c, gy, {g.N, g.Cout, g.OH, g.OW}, "gy");
-  if (c.integer("padding_mode", 0) != 0 && g.pt + g.pb + g.pl + g.pr > 0) {
+  if (pads_explicitly(c, g)) {
     // The gradient w.r.t. the padded input, folded back onto x by pad_backward.
-    const auto ps = padded_shape(g);
-    Scratch buf(c.dev, static_cast<size_t>(std::max<int64_t>(1, g.N * g.C * ps[2] * ps[3])) * sizeof(float));
-    const Desc gxp{buf.ptr, kF32, ps};
+    const PaddedInput gxp(c, g);
     Call u = unpadded(c);
-    u.out[0] = gxp;
+    u.out[0] = gxp.desc;
     launch_conv2d_backward_input(u);
-    Call fold = pad_call(c, gxp, gx);
+    Call fold = pad_call(c, gxp.desc, gx);
     fold.attrs.push_back({"shape", std::vector<double>(x_shape.begin(), x_shape.end())});
     launch_pad_backward(fold);
     return;
@@ -284,13 +290,11 @@ void launch_conv2d_backward_weight(const Call& c) {
   expect_shape(c, gw, w_shape, "output");
   const Geom g = geometry(c, x.shape, w_shape);
   expect_shape(c, gy, {g.N, g.Cout, g.OH, g.OW}, "gy");
-  if (c.integer("padding_mode", 0) != 0 && g.pt + g.pb + g.pl + g.pr > 0) {
-    const auto ps = padded_shape(g);
-    Scratch buf(c.dev, static_cast<size_t>(std::max<int64_t>(1, g.N * g.C * ps[2] * ps[3])) * sizeof(float));
-    const Desc xp{buf.ptr, kF32, ps};
-    launch_pad(pad_call(c, x, xp));
+  if (pads_explicitly(c, g)) {
+    const PaddedInput xp(c, g);
+    launch_pad(pad_call(c, x, xp.desc));
     Call u = unpadded(c);
-    u.in[1] = xp;
+    u.in[1] = xp.desc;
     launch_conv2d_backward_weight(u);
     return;
   }

@@ -4,6 +4,7 @@
 // 'sum', 2 = 'none' (the catalog's order). Logits (N, C, d1, ...) are N blocks of C x D; one
 // warp per position (n, d). Sums over positions run in one block in a fixed order.
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "common.cuh"
@@ -473,6 +474,21 @@ void launch_mse_loss(const Call& c) {
   mse_finish<<<1, 32, 0, s>>>(red, n, sums, y.fw());
 }
 
+namespace {
+// The optional outputs [gpred, gtarget] of a loss's backward, each checked float32 of `shape`
+// (null where absent).
+std::array<float*, 2> grad_outputs(const Call& c, const std::vector<int64_t>& shape) {
+  std::array<float*, 2> out = {nullptr, nullptr};
+  for (int k = 0; k < 2; k++)
+    if (c.present_out(k)) {
+      expect_dtype(c, c.out[k], kF32, k == 0 ? "gpred" : "gtarget");
+      expect_shape(c, c.out[k], shape, k == 0 ? "gpred" : "gtarget");
+      out[k] = c.out[k].fw();
+    }
+  return out;
+}
+}  // namespace
+
 // mse_loss_backward: (pred, target, gloss) -> [gpred, gtarget]; attr reduction.
 void launch_mse_loss_backward(const Call& c) {
   expect_io(c, 3, 3, 2);
@@ -483,13 +499,7 @@ void launch_mse_loss_backward(const Call& c) {
   expect_shape(c, t, p.shape, "target");
   const int red = reduction_of(c);
   expect_shape(c, gl, red == kNone ? p.shape : std::vector<int64_t>{}, "gloss");
-  float* out[2] = {nullptr, nullptr};
-  for (int k = 0; k < 2; k++)
-    if (c.present_out(k)) {
-      expect_dtype(c, c.out[k], kF32, k == 0 ? "gpred" : "gtarget");
-      expect_shape(c, c.out[k], p.shape, k == 0 ? "gpred" : "gtarget");
-      out[k] = c.out[k].fw();
-    }
+  std::array<float*, 2> out = grad_outputs(c, p.shape);
   const int64_t n = p.numel();
   if (n == 0) return;
   const float k = red == kMean ? static_cast<float>(2.0 / static_cast<double>(n)) : 2.f;
@@ -582,13 +592,7 @@ void launch_pointwise_loss_backward(const Call& c) {
   const Desc &p = c.in[0], &gl = c.in[2 + k.n_extra];
   expect_dtype(c, gl, kF32, "gloss");
   expect_shape(c, gl, k.red == kNone ? p.shape : std::vector<int64_t>{}, "gloss");
-  float* out[2] = {nullptr, nullptr};
-  for (int j = 0; j < 2; j++)
-    if (c.present_out(j)) {
-      expect_dtype(c, c.out[j], kF32, j == 0 ? "gpred" : "gtarget");
-      expect_shape(c, c.out[j], p.shape, j == 0 ? "gpred" : "gtarget");
-      out[j] = c.out[j].fw();
-    }
+  std::array<float*, 2> out = grad_outputs(c, p.shape);
   const int64_t n = p.numel();
   if (n == 0) return;
   pw_backward<<<grid_for(n), kThreads, 0, stream_of(c.dev)>>>(k.kind, k.red, n, k.m, k.delta, p.f(), c.in[1].f(), k.w, k.q, gl.f(), out[0], out[1]);
