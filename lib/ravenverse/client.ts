@@ -2,10 +2,10 @@
 // on a coordinator through this executor. It uploads graph.json and only the blobs the
 // coordinator lacks (resumable, in parts), starts the run, follows the server-sent progress
 // events into the Graph's progress reports, and downloads each persisted value as soon as it is
-// computed (checked against its SHA-256; values announced together come in one bundle), so
-// fetch_persisting_op works during the run. At the end the model's variables take their final
-// values, as after a local run. While the coordinator cannot be reached (a restart), it retries
-// with backoff for `retryMs`.
+// computed (checked against its SHA-256; small values come inline with their announcement, others
+// announced together in one bundle), so fetch_persisting_op works during the run. At the end the
+// model's variables take their final values, as after a local run. While the coordinator cannot
+// be reached (a restart), it retries with backoff for `retryMs`.
 import { randomBytes } from 'node:crypto';
 import { GraphError } from '../errors.js';
 import { decodeBlob, encodeBlob, graphJson, hashConstants } from '../graph/format.js';
@@ -15,7 +15,7 @@ import { setRemoteExecutor } from '../requester.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Http, RemoteError } from './http.js';
-import { API, LENGTH_HEADER, OFFSET_HEADER, type PersistedInfoWire, VARIABLE_PREFIX, decodeBundle, decodeCheckedBlob, sha256 } from './protocol.js';
+import { API, LENGTH_HEADER, OFFSET_HEADER, type PersistedInfoWire, VARIABLE_PREFIX, decodeBundle, decodeCheckedBlob, inlineBytes, sha256 } from './protocol.js';
 
 export interface ClientOptions {
   /** How long to keep retrying while the coordinator cannot be reached, ms (default 120,000). */
@@ -128,7 +128,7 @@ export async function runRemote(server: string, token: string | null, graph: Gra
   let failure: unknown = null;
   const progress = () => report({ nodesDone: summary.nodes_done, nodesTotal: summary.nodes_total, persistedDone: userReceived, persistedTotal: userTotal });
   const deliver = (p: PersistedInfoWire, bytes: Uint8Array) => {
-    // Checked against its SHA-256 on arrival (pump): not hashed again.
+    // Checked against its SHA-256 on arrival (pump, inlineBytes): not hashed again.
     const data = decodeCheckedBlob(bytes, p.dtype, p.shape) ?? decodeBlob(bytes, p.sha256, { kind: 'const', shape: p.shape, dtype: p.dtype as DType, data: null, blob: p.sha256 }, `execute: '${p.name}'`);
     const t = Tensor._fromData(p.shape, data);
     if (p.name.startsWith(VARIABLE_PREFIX)) varValues.set(Number(p.name.slice(VARIABLE_PREFIX.length)), t);
@@ -159,6 +159,17 @@ export async function runRemote(server: string, token: string | null, graph: Gra
   const want = (p: PersistedInfoWire) => {
     if (received.has(p.name)) return;
     receive(p.name, true);
+    // A small value comes with its announcement (the next progress event reports it).
+    const bytes = inlineBytes(p);
+    if (bytes) {
+      try {
+        deliver(p, bytes);
+      } catch (err) {
+        receive(p.name, false);
+        failure ??= err;
+      }
+      return;
+    }
     queue.push(p);
     if (pumping) return;
     pumping = true;

@@ -29,6 +29,18 @@ export interface PersistedInfoWire {
   sha256: string;
   dtype: string;
   shape: number[];
+  /** The blob itself in base64 when it is small (at most INLINE_EVENT_BYTES): the value needs no download. */
+  data?: string;
+}
+
+/** Largest blob an event carries inline (a batch loss is about 100 bytes); larger ones are fetched in bundles. */
+export const INLINE_EVENT_BYTES = 4096;
+
+/** The bytes an announcement carries, when they hash to its SHA-256 (otherwise null: the value is downloaded). */
+export function inlineBytes(p: PersistedInfoWire): Buffer | null {
+  if (typeof p.data !== 'string' || p.data.length > Math.ceil(INLINE_EVENT_BYTES / 3) * 4) return null;
+  const bytes = Buffer.from(p.data, 'base64');
+  return sha256(bytes) === p.sha256 ? bytes : null;
 }
 
 /** What a provider measures about itself at start. */

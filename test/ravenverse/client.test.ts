@@ -93,6 +93,36 @@ describe('the requester client', () => {
     await waitFor('the provider counted its accepted results', () => provider.completed > 1, 10_000);
   }, 60_000);
 
+  it('small persisted values come with their announcement; larger ones are downloaded, in bundles', async () => {
+    const record = () => {
+      R.flush();
+      new R.Graph({ name: 'inline', algorithm: 'sizes', approach: 'distributed' });
+      const x = R.t(Array.from({ length: 64 }, (_, i) => Array.from({ length: 20 }, (_, j) => Math.sin(i + j / 7))));
+      R.sum(x).persist_op('small'); // a scalar: about 100 bytes as a blob
+      R.mul(x, 2).persist_op('big'); // 5,120 bytes of data: more than INLINE_EVENT_BYTES
+      R.activate();
+    };
+    R.initialize(null);
+    record();
+    await R.execute();
+    const local = { small: bits(R.fetch_persisting_op('small')), big: bits(R.fetch_persisting_op('big')) };
+    const downloaded: string[] = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async (url: string | URL | Request, init?: RequestInit) => {
+      if (String(url).endsWith('/persisted') && init?.method === 'POST') downloaded.push(...(JSON.parse(String(init.body)) as { names: string[] }).names);
+      return realFetch(url, init);
+    }) as typeof fetch;
+    try {
+      R.initialize(token, { server: c.url });
+      record();
+      await R.execute();
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    expect({ small: bits(R.fetch_persisting_op('small')), big: bits(R.fetch_persisting_op('big')) }).toEqual(local);
+    expect(downloaded).toEqual(['big']);
+  }, 60_000);
+
   it('R.flush() deletes the graph on the coordinator too (its results and the blobs only it used)', async () => {
     await run(c.url, token);
     const list = async () => ((await (await fetch(`${c.url}/v1/graphs`, { headers: { authorization: `Bearer ${token}` } })).json()) as { graphs: { id: string }[] }).graphs.map((g) => g.id);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeBlob } from '../../lib/graph/format.js';
 import { SafetensorsFile } from '../../lib/io/safetensors.js';
-import { blobMeta, decodeBundle, decodeCheckedBlob, decodeFrame, encodeBundle, encodeFrame, sha256 } from '../../lib/ravenverse/protocol.js';
+import { blobMeta, decodeBundle, decodeCheckedBlob, decodeFrame, encodeBundle, encodeFrame, inlineBytes, sha256 } from '../../lib/ravenverse/protocol.js';
 
 /** A safetensors file with the given header text (padded to 8 bytes) and data bytes. */
 function file(header: string, data: number): Uint8Array {
@@ -79,5 +79,19 @@ describe('bundles and frames', () => {
     expect(f.header).toEqual({ type: 'assign', acks: [{ lease: 'l', status: 'accepted' }] });
     expect(f.blobs.map((e) => e.bytes.length)).toEqual([3, 70_000]);
     expect(sha256('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});
+
+describe('inlineBytes', () => {
+  it('gives an announcement\'s bytes only when they hash to its SHA-256 and are small', () => {
+    const { bytes, sha256: sha } = encodeBlob([], new Float32Array([0.25]));
+    const p = { name: 'loss', sha256: sha, dtype: 'float32', shape: [] as number[] };
+    expect(inlineBytes({ ...p, data: Buffer.from(bytes).toString('base64') })).toEqual(Buffer.from(bytes));
+    expect(inlineBytes(p)).toBeNull(); // none: downloaded
+    const tampered = Buffer.from(bytes);
+    tampered[tampered.length - 1]! ^= 1;
+    expect(inlineBytes({ ...p, data: tampered.toString('base64') })).toBeNull();
+    const big = encodeBlob([2000], new Float32Array(2000));
+    expect(inlineBytes({ ...p, sha256: big.sha256, data: Buffer.from(big.bytes).toString('base64') })).toBeNull();
   });
 });

@@ -30,6 +30,7 @@ import {
   type Capability,
   type CoordinatorMessage,
   INLINE_BLOB_BYTES,
+  INLINE_EVENT_BYTES,
   INLINE_TOTAL_BYTES,
   type PersistedInfoWire,
   VARIABLE_PREFIX,
@@ -420,7 +421,14 @@ export class CoordinatorState {
       .where('persisted.graph_id', '=', id)
       .orderBy('persisted.position')
       .execute();
-    return rows.map((r) => ({ name: r.name, sha256: r.sha256!, dtype: r.dtype, shape: JSON.parse(r.shape) }));
+    return rows.map((r) => this.attachData({ name: r.name, sha256: r.sha256!, dtype: r.dtype, shape: JSON.parse(r.shape) }));
+  }
+
+  /** Puts a small value's blob in its announcement when it is in memory, so its requester needs no download. */
+  private attachData(p: PersistedInfo): PersistedInfo {
+    const bytes = this.cache.get(p.sha256);
+    if (bytes && bytes.length <= INLINE_EVENT_BYTES) p.data = bytes.toString('base64');
+    return p;
   }
 
   async persistedList(owner: string, id: string): Promise<{ name: string; sha256: string | null }[]> {
@@ -1273,6 +1281,7 @@ export class CoordinatorState {
         for (const { rt, summary, fresh } of events) {
           for (const p of fresh) {
             rt.announced.set(p.name, p.sha256);
+            this.attachData(p);
             this.emit(rt.id, { type: 'persisted', value: p });
           }
           this.emit(rt.id, { type: 'progress', graph: summary });
