@@ -134,43 +134,27 @@ export async function overhead(kind: 'sqlite' | 'postgres', n: number, warm = 0)
         child.stderr!.on('data', on);
         child.once('exit', () => reject(new Error(`the provider exited: ${out.slice(-500)}`)));
       });
-      R.initialize(tok.requester, { server: c.url });
       // A provider that dies mid-run fails the benchmark with its last words (the run would wait for another).
       const died = exited.then((code) => Promise.reject(new Error(`ravenverse bench: the provider exited (${code}) during the run: ${out.slice(-2000)}`)));
       died.catch(() => {});
-      const chain = async (name: string, len: number) => {
-        R.flush();
-        new R.Graph({ name, algorithm: 'overhead', approach: 'distributed' });
-        let x = R.t(new Float32Array(16).fill(1));
-        for (let i = 0; i < len; i++) x = R.add(x, 1);
-        x.persist_op('end');
-        R.activate();
-        await Promise.race([R.execute(), died]);
-        const end = R.fetch_persisting_op('end').toArray() as number[];
-        if (end[0] !== len + 1) throw new Error(`ravenverse bench: the chain ended with ${end[0]}, not ${len + 1}`);
-      };
-      // The same chain first, unmeasured: both processes' code is compiled by then (the first ~1,500 subgraphs run 1.5-2x slower).
-      let coldMs = NaN;
-      if (warm > 0) {
-        await chain('warm-up', warm);
-        const [wa, wb] = await leaseSpan(c, 0); // before the next chain's R.flush() deletes this graph
-        coldMs = (wb - wa) / warm;
-      }
-      await new Promise((r) => setTimeout(r, 2)); // the leases' ms timestamps tell the two chains apart
-      const since = Date.now();
-      const cpu = cpuSampler(child.pid);
-      const t0 = performance.now();
+      const requester = benchChild('RAVDL_BENCH_REQUESTER', { base: c.url, token: tok.requester, graph: 'chain', s: n, warm }, 'the requester');
       try {
-        await chain('chain', n);
+        await Promise.race([requester.wait('warm'), died]);
+        const [wa, wb] = await leaseSpan(c, 0); // before the next graph's R.flush() deletes the warm-up graph
+        const coldMs = (wb - wa) / warm;
+        await new Promise((r) => setTimeout(r, 2)); // the leases' ms timestamps tell the two graphs apart
+        const since = Date.now();
+        const cpu = cpuSampler(child.pid);
+        requester.send({ type: 'go' });
+        const done = await Promise.race([requester.wait<{ wholeMs: number; error: string | null }>('done'), died]).finally(() => cpu.stop());
+        if (done.error) throw new Error(`ravenverse bench: the requester failed: ${done.error}`);
+        const [a, b] = await leaseSpan(c, since);
+        const used = cpu.within('wall', a, b);
+        return { spanMs: b - a, coldMs, wholeMs: done.wholeMs, cpuMs: { coordinator: used.self, provider: used.other } };
       } finally {
-        cpu.stop();
+        await requester.end({ type: 'stop' });
       }
-      const wholeMs = performance.now() - t0;
-      const [a, b] = await leaseSpan(c, since);
-      const used = cpu.within('wall', a, b);
-      return { spanMs: b - a, coldMs, wholeMs, cpuMs: { coordinator: used.self, provider: used.other } };
     } finally {
-      R.initialize(null, {});
       child.kill('SIGTERM');
       await exited;
       clearTimeout(killer);
@@ -342,16 +326,30 @@ async function wideGraph(name: string, s: number): Promise<void> {
   }
 }
 
+/** A chain: len one-op subgraphs, each reading the one before. */
+async function chainGraph(name: string, len: number): Promise<void> {
+  R.flush();
+  new R.Graph({ name, algorithm: 'overhead', approach: 'distributed' });
+  let x = R.t(new Float32Array(16).fill(1));
+  for (let i = 0; i < len; i++) x = R.add(x, 1);
+  x.persist_op('end');
+  R.activate();
+  await R.execute();
+  const end = R.fetch_persisting_op('end').toArray() as number[];
+  if (end[0] !== len + 1) throw new Error(`ravenverse bench: the chain ended with ${end[0]}, not ${len + 1}`);
+}
+
 /** The requester's process: runs the warm-up graph, waits for 'go', runs the measured one. */
-async function requesterProcess(base: string, token: string, s: number, warm: number): Promise<void> {
+async function requesterProcess(base: string, token: string, graph: 'chain' | 'wide', s: number, warm: number): Promise<void> {
+  const run = graph === 'chain' ? chainGraph : wideGraph;
   try {
     R.initialize(token, { server: base });
-    if (warm > 0) await wideGraph('warm-up', warm);
+    if (warm > 0) await run('warm-up', warm);
     const go = new Promise((r) => process.once('message', r));
     process.send!({ type: 'warm' });
     await go;
     const t0 = performance.now();
-    await wideGraph('wide', s);
+    await run(graph, s);
     process.send!({ type: 'done', wholeMs: performance.now() - t0, error: null });
   } catch (err) {
     process.send!({ type: 'done', wholeMs: NaN, error: (err as Error).stack ?? String(err) });
@@ -359,8 +357,8 @@ async function requesterProcess(base: string, token: string, s: number, warm: nu
   process.disconnect();
 }
 if (process.env.RAVDL_BENCH_REQUESTER && process.send) {
-  const w = JSON.parse(process.env.RAVDL_BENCH_REQUESTER) as { base: string; token: string; s: number; warm: number };
-  await requesterProcess(w.base, w.token, w.s, w.warm);
+  const w = JSON.parse(process.env.RAVDL_BENCH_REQUESTER) as { base: string; token: string; graph: 'chain' | 'wide'; s: number; warm: number };
+  await requesterProcess(w.base, w.token, w.graph, w.s, w.warm);
 }
 
 /** Throughput: s independent one-op subgraphs on p simulated providers, after a warm-up graph of `warm` of them. */
@@ -368,7 +366,7 @@ export async function throughput(kind: 'sqlite' | 'postgres', s: number, p: numb
   return withCoordinator(kind, async (c, tok) => {
     // The providers and the requester run in processes of their own, as they would on their own machines.
     const sims = benchChild('RAVDL_BENCH_SIM', { base: c.url, token: tok.provider, p }, 'the simulated providers');
-    const requester = benchChild('RAVDL_BENCH_REQUESTER', { base: c.url, token: tok.requester, s, warm }, 'the requester');
+    const requester = benchChild('RAVDL_BENCH_REQUESTER', { base: c.url, token: tok.requester, graph: 'wide', s, warm }, 'the requester');
     try {
       await sims.wait('connected');
       await requester.wait('warm');
@@ -421,7 +419,7 @@ export const suite: BenchSuite = {
         target: { max: 1 },
         notes: [
           `${kind}: first lease to last lease end over ${N}, after a warm-up chain of ${WARM_CHAIN} (which took ${o.coldMs.toFixed(2)} ms per subgraph); the whole R.execute() (upload, partition, results) ${(o.wholeMs / N).toFixed(2)} ms per subgraph; Dask documents about 1 ms per task`,
-          `${kind}: CPU per subgraph in that span: coordinator process (with the requester) ${(o.cpuMs.coordinator / N).toFixed(3)} ms, provider process ${(o.cpuMs.provider / N).toFixed(3)} ms`,
+          `${kind}: CPU per subgraph in that span: coordinator process ${(o.cpuMs.coordinator / N).toFixed(3)} ms, provider process ${(o.cpuMs.provider / N).toFixed(3)} ms`,
           ...skipped,
         ],
       });
