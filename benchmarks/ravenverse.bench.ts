@@ -345,9 +345,9 @@ async function requesterProcess(base: string, token: string, graph: 'chain' | 'w
   try {
     R.initialize(token, { server: base });
     if (warm > 0) await run('warm-up', warm);
-    const go = new Promise((r) => process.once('message', r));
+    const go = new Promise<{ type: 'go' | 'stop' }>((r) => process.once('message', r));
     process.send!({ type: 'warm' });
-    await go;
+    if ((await go).type === 'stop') return void process.disconnect();
     const t0 = performance.now();
     await run(graph, s);
     process.send!({ type: 'done', wholeMs: performance.now() - t0, error: null });
