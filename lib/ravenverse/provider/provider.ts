@@ -34,6 +34,7 @@ import {
   messageBytes,
   sha256,
 } from '../protocol.js';
+import { HEARTBEAT_RANGE_MS, checkCoordinatorMessage, leaseOfAssignment } from './messages.js';
 import { INLINE_MAX_NODES, type WorkerJob, type WorkerReply, isTiny, run, validateJob } from './worker.js';
 
 export interface ProviderOptions {
@@ -354,7 +355,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       // Completions the coordinator never answered: it still holds their leases, so they go again.
       for (const job of jobs.values()) if (job.completion) ws?.send(job.completion, { binary: true });
       if (heartbeat) clearInterval(heartbeat);
-      heartbeat = setInterval(() => send({ type: 'heartbeat', leases: namedLeases() }), m.heartbeat_ms);
+      heartbeat = setInterval(() => send({ type: 'heartbeat', leases: namedLeases() }), Math.min(HEARTBEAT_RANGE_MS[1], Math.max(HEARTBEAT_RANGE_MS[0], m.heartbeat_ms)));
       log(`connected to ${base} as ${id}`);
     } else if (m.type === 'assign') {
       if (Array.isArray(m.acks)) for (const a of m.acks) answered(a);
@@ -408,7 +409,15 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       } catch {
         return log('a message from the coordinator is not a JSON text or a frame (ignored)');
       }
-      onMessage(m, inline);
+      const checked = checkCoordinatorMessage(m);
+      if (!checked.ok) {
+        // An assignment it cannot read is reported failed (the coordinator gives it to another); anything else is dropped.
+        const lease = leaseOfAssignment(m);
+        log(`a malformed message from the coordinator (${checked.why}): ${lease ? `lease ${lease} reported failed` : 'ignored'}`);
+        if (lease && !jobs.has(lease)) send({ type: 'failed', lease, error: { code: 'ERR_BAD_REQUEST', message: `the assignment is malformed: ${checked.why}` } });
+        return;
+      }
+      onMessage(checked.message, inline);
     });
     sock.on('unexpected-response', (_req, res) => {
       let body = '';
