@@ -15,7 +15,7 @@ import { setRemoteExecutor } from '../requester.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Http, RemoteError } from './http.js';
-import { API, LENGTH_HEADER, OFFSET_HEADER, type PersistedInfoWire, VARIABLE_PREFIX, decodeBundle, decodeCheckedBlob, inlineBytes, sha256 } from './protocol.js';
+import { API, LENGTH_HEADER, OFFSET_HEADER, type PersistedInfoWire, SHA256_RE, VARIABLE_PREFIX, decodeBundle, decodeCheckedBlob, inlineBytes, sha256 } from './protocol.js';
 
 export interface ClientOptions {
   /** How long to keep retrying while the coordinator cannot be reached, ms (default 120,000). */
@@ -80,6 +80,27 @@ async function* events(res: Response): AsyncGenerator<{ event: string; data: str
       if (data) yield { event, data };
     }
   }
+}
+
+/** An event's data, checked for the fields the client reads: a coordinator that sends anything else is a typed ERR_PROTOCOL, not a TypeError. */
+function eventData(e: { event: string; data: string }, server: string): unknown {
+  const bad = (why: string) => new RemoteError(`the coordinator at ${server} sent a malformed '${e.event}' event (${why}): ${e.data.slice(0, 200)}`, 0, 'ERR_PROTOCOL');
+  let d: unknown;
+  try {
+    d = JSON.parse(e.data);
+  } catch {
+    throw bad('not JSON');
+  }
+  const o = (typeof d === 'object' && d !== null ? d : {}) as Record<string, unknown>;
+  if (e.event === 'progress' || e.event === 'end') {
+    if (typeof o.status !== 'string') throw bad('a graph summary needs its status');
+    // 'end' of a graph that could not be read carries only its status and error.
+    if (e.event === 'progress' && !['nodes_done', 'nodes_total'].every((k) => Number.isFinite(o[k]))) throw bad('a progress event needs the node counts');
+  } else if (e.event === 'persisted') {
+    const shapeOk = Array.isArray(o.shape) && o.shape.every((x) => Number.isInteger(x) && x >= 0);
+    if (typeof o.name !== 'string' || typeof o.sha256 !== 'string' || !SHA256_RE.test(o.sha256) || typeof o.dtype !== 'string' || !shapeOk) throw bad('a value needs name, sha256, dtype and shape');
+  }
+  return d;
 }
 
 /** Runs an activated graph on the coordinator at `server`. */
@@ -186,15 +207,15 @@ export async function runRemote(server: string, token: string | null, graph: Gra
       for await (const e of events(res)) {
         lastContact = Date.now();
         delay = 100;
-        const data = JSON.parse(e.data);
+        const data = eventData(e, server);
         if (e.event === 'progress' || e.event === 'end') {
-          summary = data;
+          summary = data as typeof summary;
           progress();
-        } else if (e.event === 'persisted') want(data);
+        } else if (e.event === 'persisted') want(data as PersistedInfoWire);
         if (e.event === 'end') break;
       }
     } catch (err) {
-      if (err instanceof RemoteError && err.status >= 400 && err.status < 500) throw err;
+      if (err instanceof RemoteError && ((err.status >= 400 && err.status < 500) || err.remoteCode === 'ERR_PROTOCOL')) throw err;
       if (Date.now() - lastContact > retryMs) throw err instanceof Error ? err : new GraphError(String(err));
     }
     if (summary.status !== 'done' && summary.status !== 'failed') {

@@ -123,6 +123,24 @@ describe('the requester client', () => {
     expect(downloaded).toEqual(['big']);
   }, 60_000);
 
+  it('a malformed event from the coordinator ends the run with a typed ERR_PROTOCOL, not a TypeError', async () => {
+    const realFetch = globalThis.fetch;
+    for (const body of ['event: progress\ndata: null\n\n', 'event: persisted\ndata: {"name":1}\n\n', 'event: progress\ndata: {not json\n\n', 'event: end\ndata: []\n\n']) {
+      // The coordinator's event stream, replaced by one malformed event.
+      globalThis.fetch = (async (url: string | URL | Request, init?: RequestInit) =>
+        String(url).endsWith('/events') ? new Response(body, { headers: { 'content-type': 'text/event-stream' } }) : realFetch(url, init)) as typeof fetch;
+      try {
+        R.initialize(token, { server: c.url });
+        await define();
+        const err = await R.execute().catch((e) => e);
+        expect(err, body).toBeInstanceOf(RemoteError);
+        expect(err.remoteCode, `${body}: ${err.message}`).toBe('ERR_PROTOCOL');
+      } finally {
+        globalThis.fetch = realFetch;
+      }
+    }
+  }, 60_000);
+
   it('R.flush() deletes the graph on the coordinator too (its results and the blobs only it used)', async () => {
     await run(c.url, token);
     const list = async () => ((await (await fetch(`${c.url}/v1/graphs`, { headers: { authorization: `Bearer ${token}` } })).json()) as { graphs: { id: string }[] }).graphs.map((g) => g.id);
