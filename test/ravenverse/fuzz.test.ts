@@ -17,49 +17,12 @@ import { type Provider, startProvider } from '../../lib/ravenverse/provider/prov
 import { NeuralNetwork } from '../../lib/v2/index.js';
 import { Activation, Dense } from '../../lib/v2/layers/index.js';
 import { Adam } from '../../lib/v2/optimizers/index.js';
+import { type Rng, mangleJson, rng } from '../helpers/mangle.js';
 import { FakeProvider, api, backends, waitFor } from './helpers.js';
 
 const SEED = Number(process.env.RAVDL_FUZZ_SEED ?? 20261202);
 const ROUNDS = 120;
 const BUDGET_MS = 25_000;
-
-/** mulberry32: a small seeded generator. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]! };
-}
-type Rng = ReturnType<typeof rng>;
-
-/** Values that break schemas: wrong types, extremes, empties. */
-const ODD = [null, -1, 0, 1e308, -0.5, '', 'x', 'ERR', '../../etc/passwd', [], {}, [null], { type: 'complete' }, true, 'a'.repeat(5000)];
-
-/** A copy of a JSON value with one randomly chosen place replaced by an odd value, deleted, or (in arrays) doubled. */
-function mangleJson(v: unknown, r: Rng): unknown {
-  const copy = JSON.parse(JSON.stringify(v)) as unknown;
-  const places: { parent: Record<string, unknown> | unknown[]; key: string | number }[] = [];
-  const walk = (x: unknown, depth: number) => {
-    if (depth > 6 || x === null || typeof x !== 'object') return;
-    for (const k of Array.isArray(x) ? x.keys() : Object.keys(x)) {
-      places.push({ parent: x as Record<string, unknown>, key: k });
-      walk((x as Record<string, unknown>)[k as string], depth + 1);
-    }
-  };
-  walk(copy, 0);
-  if (!places.length) return r.pick(ODD);
-  const { parent, key } = r.pick(places);
-  const how = r.int(3);
-  if (how === 0 && !Array.isArray(parent)) delete (parent as Record<string, unknown>)[key as string];
-  else if (how === 1 && Array.isArray(parent)) parent.push(parent[key as number]);
-  else (parent as Record<string, unknown>)[key as string] = r.pick(ODD);
-  return copy;
-}
 
 /** The honest completion frame of an assignment, and mangled ones. */
 function mangleFrame(honest: Buffer, a: Assignment, outs: { name: string; sha256: string; bytes: Uint8Array }[], r: Rng, stolen: string | null): { what: string; data: Buffer | string } {
