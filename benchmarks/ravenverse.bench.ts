@@ -10,7 +10,7 @@
 //   last completion acknowledged (that is, committed); assignment latency: a provider's
 //   completion sent -> its next assignment received.
 // Each first runs an unmeasured warm-up graph of the same kind through the same processes: the
-// first ~1,500 subgraphs run 1.5-2x slower while the JIT compiles the hot paths, and a coordinator
+// first subgraphs run slower while the JIT compiles the hot paths, and a coordinator
 // and its providers serve graph after graph (the chain's note gives the cold figure).
 // Every result is checked (the chain's end value; every persisted value of the wide graph).
 // Each also reports the CPU time its processes spent per subgraph (sampled from /proc and process.cpuUsage()),

@@ -3,8 +3,7 @@
 // none (a DeviceError, as for tensors): nothing falls back to the CPU.
 import { DeviceError } from '../errors.js';
 import { native } from '../native/load.js';
-import { type DeviceLike, resolveDevice } from './device.js';
-import { cudaIndex } from './storage.js';
+import { type DeviceLike, cudaIndex, resolveDevice } from './device.js';
 
 /** The index N of a CUDA device ('cuda', 'cuda:N'), checked to be usable. */
 function indexOf(where: string, device: DeviceLike): number {

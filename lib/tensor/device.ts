@@ -20,12 +20,15 @@ export function parseDevice(where: string, d: unknown): Device {
   throw new DeviceError(`${where}: unknown device ${typeof d === 'string' ? `'${d}'` : String(d)} (valid: 'cpu', 'cuda', 'cuda:N')`);
 }
 
+/** The index N of device 'cuda:N'. */
+export const cudaIndex = (d: Device): number => Number(d.slice(5));
+
 /** Throws a DeviceError saying why when device `d` cannot be used on this machine. */
 export function checkAvailable(where: string, d: Device): void {
   if (d === 'cpu') return;
   const cuda = native().backendInfo().cuda;
   if (!cuda.available) throw new DeviceError(`${where}: CUDA device '${d}' is not available: ${cuda.reason ?? 'unknown reason'}`);
-  const index = Number(d.slice(5));
+  const index = cudaIndex(d);
   if (index >= cuda.devices.length) {
     throw new DeviceError(`${where}: no device '${d}': this machine has ${cuda.devices.length} CUDA device(s) (cuda:0..cuda:${cuda.devices.length - 1})`);
   }

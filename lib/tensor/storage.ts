@@ -12,7 +12,7 @@
 import { DeviceError } from '../errors.js';
 import type { DeviceBuffer } from '../native/groups/device.js';
 import { native } from '../native/load.js';
-import type { Device } from './device.js';
+import { type Device, cudaIndex } from './device.js';
 import { type DType, type Data, newData } from './dtype.js';
 
 const EMPTY_F32 = new Float32Array(0);
@@ -45,9 +45,6 @@ export class Storage {
   }
 }
 
-/** The index N of device 'cuda:N'. */
-export const cudaIndex = (d: Device): number => Number(d.slice(5));
-
 /** A storage of n elements on CUDA device `device`, contents arbitrary. */
 export function deviceStorage(device: Device, dtype: DType, n: number): Storage {
   const buf = native().deviceAlloc(cudaIndex(device), dtype === 'int32' ? 1 : 0, n);
@@ -74,9 +71,7 @@ export function hostCopy(src: Storage): Data {
 export function copyStorage(src: Storage, device: Device): Storage {
   if (device === 'cpu') return new Storage(hostCopy(src));
   const out = deviceStorage(device, src.dtype, src.length);
-  if (src.buf === null) native().deviceUpload(out.buf!, src.data);
-  else if (src.device === device) native().deviceCopy(out.buf!, src.buf);
-  else native().deviceUpload(out.buf!, hostCopy(src)); // another device: through the host
+  copyInto(out, src);
   return out;
 }
 
@@ -88,7 +83,7 @@ export function copyInto(dst: Storage, src: Storage): void {
     else native().deviceDownload(src.buf, dst.data);
   } else if (src.buf === null) native().deviceUpload(dst.buf, src.data);
   else if (src.device === dst.device) native().deviceCopy(dst.buf, src.buf);
-  else native().deviceUpload(dst.buf, hostCopy(src));
+  else native().deviceUpload(dst.buf, hostCopy(src)); // another device: through the host
 }
 
 /** The DeviceError for host code reading a device tensor's values directly. */

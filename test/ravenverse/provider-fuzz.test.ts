@@ -82,7 +82,6 @@ describe(`a provider fed mangled coordinator messages (seed ${SEED})`, () => {
     await waitFor('connected', () => logs.some((l) => l.includes('connected to')), 10_000);
 
     const r = rng(SEED);
-    const sent: string[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const lease = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
       const good = goodAssignment(lease);
@@ -100,7 +99,6 @@ describe(`a provider fed mangled coordinator messages (seed ${SEED})`, () => {
       else if (kind === 6) data = JSON.stringify(r.pick(ODD));
       else if (kind === 7) data = Buffer.from(Array.from({ length: 1 + r.int(200) }, () => r.int(256)));
       else data = encodeFrame({ ...good.header, graph: mangleJson(good.header.graph, r) }, good.inline);
-      sent.push(String(kind));
       if (sock && sock.readyState === sock.OPEN) sock.send(data, { binary: typeof data !== 'string' });
       await new Promise((res) => setTimeout(res, 5));
     }

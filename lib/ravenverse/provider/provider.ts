@@ -14,7 +14,7 @@ import { native } from '../../native/load.js';
 import { randn } from '../../ops/creation.js';
 import { matmul } from '../../ops/matmul.js';
 import { sum } from '../../ops/reduce.js';
-import { type Device, type DeviceLike, resolveDevice } from '../../tensor/device.js';
+import { type Device, type DeviceLike, cudaIndex, resolveDevice } from '../../tensor/device.js';
 import { tidy } from '../../tensor/scope.js';
 import { RemoteError, Http } from '../http.js';
 import {
@@ -80,7 +80,7 @@ export function measureCapability(threads: number, maxMemory: number | undefined
     const memory = Math.floor(Math.min(maxMemory ?? Infinity, freemem() * 0.8, totalmem()));
     return { gflops: Math.round(gflops * 10) / 10, memory_bytes: memory, threads, slots, platform, version: '0.1.0' };
   }
-  const info = native().backendInfo().cuda.devices[Number(device.slice(5))]!;
+  const info = native().backendInfo().cuda.devices[cudaIndex(device)]!;
   const memory = Math.floor(Math.min(maxMemory ?? Infinity, info.memoryBytes * 0.8));
   return { gflops: Math.round(matmulGflops(device) * 10) / 10, memory_bytes: memory, threads, slots, platform, version: '0.1.0', device, device_name: info.name };
 }

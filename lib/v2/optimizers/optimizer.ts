@@ -84,7 +84,7 @@ export abstract class Optimizer {
       if (!(g instanceof Tensor)) throw new ArgError(`${where}: .grad must be a Tensor or null, got ${describe(g)}`);
       if (g.dtype !== 'float32') throw new DtypeError(`${where}: its grad is ${g.dtype}, expected float32`);
       if (!sameShape(g.shape, p.shape)) throw new ShapeError(`${where}: its grad has shape ${shapeStr(g.shape)} but the param has shape ${shapeStr(p.shape)}`);
-      // The kernel needs distinct buffers (reading _data also rejects disposed tensors).
+      // The kernel needs distinct buffers (_checkUsable rejects disposed tensors).
       p._checkUsable();
       g._checkUsable();
       if (!p.isSymbolic && !g.isSymbolic && g._storage === p._storage) throw new ArgError(`${where}: its grad shares the param's data`);
