@@ -1,13 +1,13 @@
-// npx ravdl coordinator | provider | token create | demo
+// npx ravdl coordinator | provider | token create | list | revoke | demo
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { openDatabase } from './db/open.js';
-import { ROLES, type Role, createToken } from './db/tokens.js';
-import { parseBytes } from './protocol.js';
+import { type Db, openDatabase } from './db/open.js';
+import { ROLES, type Role, TokenError, type TokenListing, createToken, listTokens, revokeToken, tokenId } from './db/tokens.js';
+import { parseBytes, sha256 } from './protocol.js';
 import type { DeviceLike } from '../tensor/device.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,6 +25,8 @@ const USAGE = `ravdl: the Ravenverse (a coordinator, provider nodes, a demo)
   npx ravdl provider --server URL --token TOKEN [--threads N] [--max-memory 2G] [--slots 1] [--name NAME] [--device cpu|cuda|cuda:N]
                         (the token may also come from RAVDL_TOKEN)
   npx ravdl token create --role requester|provider [--db FILE | --db postgres://...] [--label TEXT]
+  npx ravdl token list [--db ...] [--json]      (ids, roles, labels, what each token did)
+  npx ravdl token revoke ID [--db ...]          (a running coordinator refuses it within about a second)
   npx ravdl demo [--epochs 50] [--keep-open]
 
 The database defaults to ${DEFAULT_DB} in the working directory.`;
@@ -126,17 +128,58 @@ async function provider(args: string[]): Promise<number> {
 
 async function token(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'create') throw new UsageError('token: the only subcommand is `token create --role requester|provider`');
-  const { values } = parseArgs({ args: rest, options: { role: { type: 'string' }, db: { type: 'string' }, label: { type: 'string' } } });
-  if (!values.role || !(ROLES as readonly string[]).includes(values.role)) throw new UsageError(`token create: --role must be ${ROLES.join(' or ')}`);
-  const db = await openDatabase(values.db ?? DEFAULT_DB);
+  if (sub === 'create') return tokenCreate(rest);
+  if (sub === 'list') return tokenList(rest);
+  if (sub === 'revoke') return tokenRevoke(rest);
+  throw new UsageError(`token: the subcommands are create, list and revoke, got ${JSON.stringify(sub ?? '')}`);
+}
+
+async function withDb<T>(spec: string | undefined, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = await openDatabase(spec ?? DEFAULT_DB);
   try {
-    console.log(await createToken(db.db, values.role as Role, values.label ?? ''));
+    return await fn(db);
   } finally {
     await db.close();
   }
-  console.error(`(a ${values.role} token for ${db.where}: shown once, only its hash is stored)`);
+}
+
+async function tokenCreate(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { role: { type: 'string' }, db: { type: 'string' }, label: { type: 'string' } } });
+  if (!values.role || !(ROLES as readonly string[]).includes(values.role)) throw new UsageError(`token create: --role must be ${ROLES.join(' or ')}`);
+  const { token, where } = await withDb(values.db, async (db) => ({ token: await createToken(db.db, values.role as Role, values.label ?? ''), where: db.where }));
+  console.log(token);
+  console.error(`(a ${values.role} token for ${where}, id ${tokenId(sha256(token))}: shown once, only its hash is stored)`);
   return 0;
+}
+
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+
+async function tokenList(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { db: { type: 'string' }, json: { type: 'boolean' } } });
+  const rows = await withDb(values.db, (db) => listTokens(db.db));
+  if (values.json) return console.log(JSON.stringify(rows, null, 2)), 0;
+  const use = (t: TokenListing) =>
+    t.role === 'requester' ? `${t.graphs} graph(s)` : `${t.providers} provider(s), ${t.subgraphs_done} subgraph(s), ${(t.flops_done / 1e9).toFixed(1)} GFLOP, busy ${(t.busy_ms / 1000).toFixed(1)} s`;
+  const table = [['id', 'role', 'label', 'created (UTC)', 'revoked (UTC)', 'use'], ...rows.map((t) => [t.id, t.role, t.label || '-', day(t.created_at), t.revoked_at === null ? '-' : day(t.revoked_at), use(t)])];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  for (const r of table) console.log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
+  if (!rows.length) console.log('(no tokens: npx ravdl token create --role requester|provider)');
+  return 0;
+}
+
+async function tokenRevoke(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { db: { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError('token revoke: give one token id (npx ravdl token list shows them)');
+  try {
+    const r = await withDb(values.db, (db) => revokeToken(db.db, positionals[0]!));
+    const what = `${r.role} token ${r.id}${r.label ? ` (${r.label})` : ''}`;
+    console.log(r.already ? `${what} was already revoked at ${day(r.revoked_at)} UTC` : `revoked the ${what}: a running coordinator refuses it within about a second, ${r.role === 'provider' ? 'closing its connections (their work goes to other providers)' : 'failing its running graphs'}`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof TokenError)) throw err;
+    console.error(`ravdl token revoke: ${err.message}`);
+    return 2;
+  }
 }
 
 /** Starts a child `ravdl provider`, its output prefixed. */

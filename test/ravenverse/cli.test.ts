@@ -1,5 +1,6 @@
-// The ravdl command: token create prints a token once and stores only its hash; a provider whose
-// token the coordinator refuses stops with a clear message; bad arguments print the usage.
+// The ravdl command: token create prints a token once and stores only its hash; token list and
+// revoke; a provider whose token the coordinator refuses (unknown, revoked) stops with a clear
+// message; bad arguments print the usage.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../lib/ravenverse/db/open.js';
 import { sha256 } from '../../lib/ravenverse/protocol.js';
@@ -13,6 +14,7 @@ async function exitOf(c: Child): Promise<number | null> {
 describe('npx ravdl', () => {
   let spec: string;
   let drop: () => Promise<void>;
+  let mineToken = '';
   beforeAll(async () => ({ spec, drop } = await backends()[0]!.create()));
   afterAll(async () => drop?.());
 
@@ -22,6 +24,7 @@ describe('npx ravdl', () => {
     expect(await exitOf(a)).toBe(0);
     expect(await exitOf(b)).toBe(0);
     const ta = a.out.split('\n')[0]!.trim();
+    mineToken = ta;
     const tb = b.out.split('\n')[0]!.trim();
     expect(ta).toMatch(/^rv_p_[A-Za-z0-9_-]{43}$/);
     expect(tb).toMatch(/^rv_r_[A-Za-z0-9_-]{43}$/);
@@ -30,6 +33,33 @@ describe('npx ravdl', () => {
     await db.close();
     expect(rows.map((r) => [r.hash, r.role]).sort()).toEqual([[sha256(ta), 'provider'], [sha256(tb), 'requester']].sort());
     expect(JSON.stringify(rows)).not.toContain(ta.slice(5));
+  }, 60_000);
+
+  it('token list shows each token by id (the start of its hash) with its role, label and use; token revoke takes an id, refusing unknown and ambiguous ones', async () => {
+    const db = await openDatabase(spec);
+    // Two tokens whose hashes share their first 6 digits (written directly: real hashes would not).
+    await db.db.insertInto('tokens').values([0, 1].map((i) => ({ hash: `abcdef${i}`.padEnd(64, '0'), role: 'requester' as const, label: `twin${i}`, created_at: Date.now(), revoked_at: null }))).execute();
+    const [mine] = await db.db.selectFrom('tokens').select('hash').where('label', '=', 'mine').execute();
+    await db.close();
+    const list = new Child(['token', 'list', '--db', spec], {}, 60_000);
+    expect(await exitOf(list)).toBe(0);
+    expect(list.out).toMatch(/^id +role +label +created \(UTC\) +revoked \(UTC\) +use$/m);
+    const id = mine!.hash.slice(0, 12);
+    expect(list.out).toMatch(new RegExp(`^${id}  provider +mine +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  - +0 provider\\(s\\), 0 subgraph\\(s\\)`, 'm'));
+    const ambiguous = new Child(['token', 'revoke', 'abcdef', '--db', spec], {}, 60_000);
+    expect(await exitOf(ambiguous)).toBe(2);
+    expect(ambiguous.out).toMatch(/the id abcdef names more than one token/);
+    const unknown = new Child(['token', 'revoke', '0123456789', '--db', spec], {}, 60_000);
+    expect(await exitOf(unknown)).toBe(2);
+    expect(unknown.out).toMatch(/no token has the id 0123456789/);
+    const revoke = new Child(['token', 'revoke', id, '--db', spec], {}, 60_000);
+    expect(await exitOf(revoke)).toBe(0);
+    expect(revoke.out).toMatch(new RegExp(`revoked the provider token ${id} \\(mine\\)`));
+    const json = new Child(['token', 'list', '--db', spec, '--json'], {}, 60_000);
+    expect(await exitOf(json)).toBe(0);
+    const rows = JSON.parse(json.out.slice(json.out.indexOf('['))) as { id: string; label: string; revoked_at: number | null }[];
+    expect(rows.find((r) => r.id === id)!.revoked_at).toBeGreaterThan(0);
+    expect(rows.filter((r) => r.revoked_at === null).map((r) => r.label).sort()).toEqual(['', 'twin0', 'twin1']);
   }, 60_000);
 
   it.runIf(haveDataset('digits'))('demo: an embedded coordinator and two providers run the CNN script, print the dashboard and the results, and stop', async () => {
@@ -57,6 +87,10 @@ describe('npx ravdl', () => {
       const p = new Child(['provider', '--server', url, '--token', 'rv_p_not-a-token-not-a-token-not-a-token00', '--threads', '1'], {}, 60_000);
       expect(await exitOf(p)).toBe(2);
       expect(p.out).toMatch(/refused this provider \(401\).*unknown token/);
+      // The token revoked in the test before: refused as such.
+      const revoked = new Child(['provider', '--server', url, '--token', mineToken, '--threads', '1'], {}, 60_000);
+      expect(await exitOf(revoked)).toBe(2);
+      expect(revoked.out).toMatch(/refused this provider \(401\).*this token was revoked/);
     } finally {
       await coord.stop();
     }

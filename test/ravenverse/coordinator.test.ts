@@ -13,14 +13,14 @@ import { type Coordinator, startCoordinator } from '../../lib/ravenverse/coordin
 import type { ProviderConn } from '../../lib/ravenverse/coordinator/state.js';
 import { type Journal, openJournal } from '../../lib/ravenverse/db/journal.js';
 import { type Db, openDatabase } from '../../lib/ravenverse/db/open.js';
-import { createToken } from '../../lib/ravenverse/db/tokens.js';
+import { createToken, listTokens, revokeToken } from '../../lib/ravenverse/db/tokens.js';
 import type { Assignment } from '../../lib/ravenverse/protocol.js';
 import { startProvider } from '../../lib/ravenverse/provider/provider.js';
 import { decodeBundle, encodeFrame, sha256 } from '../../lib/ravenverse/protocol.js';
 import { NeuralNetwork } from '../../lib/v2/index.js';
 import { Activation, Dense } from '../../lib/v2/layers/index.js';
 import { Adam } from '../../lib/v2/optimizers/index.js';
-import { FakeProvider, api, backends, sleep, waitFor } from './helpers.js';
+import { FakeProvider, api, backends, sleep, waitFor, within } from './helpers.js';
 
 interface Recorded {
   g: GraphData;
@@ -783,6 +783,98 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       await limited.close();
       await db.close();
       await d2();
+    }
+  });
+
+  it('a revoked provider token: its connections close within about a second, its lease goes to another provider, and the token is refused everywhere', async () => {
+    const doomed = await createToken(c.db.db, 'provider', 'doomed');
+    const id = await upload(c, alice, rec);
+    await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST' });
+    const p = await new FakeProvider(c.url, doomed).connect();
+    const a = await p.next();
+    const real = await startProvider({ server: c.url, token: doomed, threads: 1, log: null });
+    await waitFor('the real provider to connect', async () => ((await api(c.url, '/api/dashboard', null)).json.providers as { id: string; connected: number }[]).some((x) => x.id === real.id && x.connected));
+    // Another process revokes it, as `npx ravdl token revoke` does: on its own connection to the database.
+    const other = await openDatabase(spec);
+    const t0 = Date.now();
+    try {
+      const listed = (await listTokens(other.db)).find((t) => t.label === 'doomed')!;
+      expect(listed).toMatchObject({ role: 'provider', revoked_at: null, providers: 2 });
+      expect((await revokeToken(other.db, listed.id)).already).toBe(false);
+      expect((await revokeToken(other.db, listed.id)).already).toBe(true);
+    } finally {
+      await other.close();
+    }
+    await waitFor('the connection to close', () => p.closed, 5000);
+    console.log(`revoked provider token: connection closed after ${Date.now() - t0} ms (${backend.name})`);
+    expect(p.closed!.code).toBe(4003);
+    expect(p.messages.find((m) => m.type === 'error')).toMatchObject({ error: { code: 'ERR_UNAUTHORIZED', message: 'this provider token was revoked' } });
+    // The real provider stops, saying why, rather than reconnecting again and again.
+    await expect(within('the real provider to stop', 5000, real.done)).rejects.toMatchObject({ remoteCode: 'ERR_UNAUTHORIZED' });
+    // Refused everywhere: the lease's inputs, its completion, a new connection.
+    const refused = await api(c.url, `/v1/leases/${a.lease}/blobs`, doomed, { method: 'POST', body: { sha256: [a.blobs[0]!.sha256] } });
+    expect(`${refused.status} ${refused.json.error.code} ${refused.json.error.message}`).toBe('401 ERR_UNAUTHORIZED this token was revoked');
+    expect((await api(c.url, `/v1/leases/${a.lease}/complete`, doomed, { method: 'POST', body: { outputs: {} } })).status).toBe(401);
+    const upgrade = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(c.url.replace('http', 'ws') + '/v1/provider', { headers: { authorization: `Bearer ${doomed}` } });
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(`${res.statusCode} ${body}`));
+      });
+      ws.on('open', () => (resolve('101'), ws.close()));
+      ws.on('error', () => {});
+    });
+    expect(upgrade).toMatch(/^401 .*this token was revoked/);
+    // Its lease goes to another provider and the run ends with a local run's bits.
+    const rescuer = await new FakeProvider(c.url, prov2).connect();
+    const moved = await rescuer.next();
+    expect(moved.subgraph).toBe(a.subgraph);
+    expect((await rescuer.finish(moved, await rescuer.compute(moved))).done.json.status).toBe('accepted');
+    await serve(c, rescuer, alice, id);
+    const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
+    for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+    rescuer.close();
+    p.close();
+  });
+
+  it('a revoked requester token: its running graphs fail and its event stream says why, its requests get 401, and a token revoked while the coordinator was down fails its graph at the restart', async () => {
+    const { spec: spec2, drop: drop2 } = await backend.create();
+    const opts = { db: spec2, port: 0, log: null, bytesPerSecond: 1e12, plan: 'per-step' as const, revocationPollMs: 100 };
+    let c1: Coordinator | null = await startCoordinator(opts);
+    const other = await openDatabase(spec2);
+    try {
+      const tok = { carol: await createToken(c1.db.db, 'requester', 'carol'), dave: await createToken(c1.db.db, 'requester', 'dave'), erin: await createToken(c1.db.db, 'requester', 'erin') };
+      const ids: Record<string, string> = {};
+      for (const [who, t] of Object.entries(tok)) {
+        ids[who] = await upload(c1, t, rec);
+        expect((await api(c1.url, `/v1/graphs/${ids[who]}/execute`, t, { method: 'POST' })).json.graph.status).toBe('running'); // no provider: they stay running
+      }
+      const listed = await listTokens(other.db);
+      const idOf = (label: string) => listed.find((t) => t.label === label)!.id;
+      expect(listed.find((t) => t.label === 'carol')).toMatchObject({ role: 'requester', graphs: 1, revoked_at: null });
+      const events = fetch(`${c1.url}/v1/graphs/${ids.carol}/events`, { headers: { authorization: `Bearer ${tok.carol}` } }).then((r) => r.text());
+      await sleep(200); // the stream is open
+      await revokeToken(other.db, idOf('carol'));
+      const text = await within('the event stream to end', 5000, events);
+      expect(text).toMatch(/event: end\ndata: \{[^\n]*"status":"failed"[^\n]*the requester's token was revoked/);
+      const r = await api(c1.url, `/v1/graphs/${ids.carol}`, tok.carol);
+      expect(`${r.status} ${r.json.error.code} ${r.json.error.message}`).toBe('401 ERR_UNAUTHORIZED this token was revoked');
+      // Revoked while the coordinator is down: the graph fails as it starts; the others' graphs keep running.
+      const port = c1.port;
+      await c1.close();
+      c1 = null;
+      await revokeToken(other.db, idOf('dave'));
+      c1 = await startCoordinator({ ...opts, port });
+      await c1.state.idle();
+      const status = async (id: string) => other.db.selectFrom('graphs').select(['status', 'error']).where('id', '=', id).executeTakeFirstOrThrow();
+      expect(await status(ids.dave!)).toEqual({ status: 'failed', error: "the requester's token was revoked" });
+      expect((await status(ids.erin!)).status).toBe('running');
+      expect((await api(c1.url, `/v1/graphs/${ids.erin}`, tok.erin)).json.graph.status).toBe('running');
+    } finally {
+      await c1?.close();
+      await other.close();
+      await drop2();
     }
   });
 });

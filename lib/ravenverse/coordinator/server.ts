@@ -31,7 +31,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Db, openDatabase } from '../db/open.js';
 import type { Journal } from '../db/journal.js';
-import { findToken } from '../db/tokens.js';
+import { findToken, revokedTokens, tokenId } from '../db/tokens.js';
 import { ACK_DELAY_MS, API, ID_RE, LENGTH_HEADER, MAX_PROVIDER_MESSAGE, OFFSET_HEADER, SHA256_RE, SHA_HEADER, decodeBundle, encodeBundle, sha256 } from '../protocol.js';
 import { ApiError, badRequest, forbidden } from './errors.js';
 import { CoordinatorState, type GraphEvent, type StateOptions } from './state.js';
@@ -79,6 +79,8 @@ export interface CoordinatorOptions {
   maxChunkBytes?: number;
   /** Requests per window per token (or per address without one). */
   rateLimit?: { max: number; windowMs: number };
+  /** How often the database is checked for revoked tokens, ms (default 1000). */
+  revocationPollMs?: number;
   /** Whether /api/dashboard shows every graph without a token (default: when bound to loopback). */
   dashboardPublic?: boolean;
   log?: ((line: string) => void) | null;
@@ -107,6 +109,7 @@ const DEFAULTS = {
   maxBlobBytes: 512 * 2 ** 20,
   maxChunkBytes: 16 * 2 ** 20,
   rateLimit: { max: 5000, windowMs: 10_000 },
+  revocationPollMs: 1000,
 };
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -153,16 +156,17 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   });
   await state.recover();
 
-  // Tokens are looked up by hash; a short cache keeps the database off the hot path.
-  const tokenCache = new Map<string, { hash: string; role: string; at: number } | null>();
+  // Tokens are looked up by hash; a short cache keeps the database off the hot path (the revocation
+  // poll below drops a revoked token from it).
+  const tokenCache = new Map<string, { hash: string; role: string; revoked: boolean; at: number }>();
   const authenticate = async (token: string | null) => {
     if (!token) return null;
     const key = sha256(token);
     const hit = tokenCache.get(key);
-    if (hit !== undefined && (hit === null || Date.now() - hit.at < 10_000)) return hit;
+    if (hit !== undefined && Date.now() - hit.at < 10_000) return hit;
     const row = await findToken(store.db, token);
     if (tokenCache.size > 10_000) tokenCache.clear();
-    const entry = row ? { ...row, at: Date.now() } : null;
+    const entry = row ? { hash: row.hash, role: row.role, revoked: row.revoked_at !== null, at: Date.now() } : null;
     if (entry) tokenCache.set(key, entry);
     return entry;
   };
@@ -171,6 +175,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     const token = bearer(req);
     const tok = await authenticate(token);
     if (!tok) throw new ApiError(401, 'ERR_UNAUTHORIZED', token ? 'unknown token' : `missing token: send Authorization: Bearer <${role} token>`);
+    if (tok.revoked) throw new ApiError(401, 'ERR_UNAUTHORIZED', 'this token was revoked');
     if (tok.role !== role) throw forbidden(`this needs a ${role} token, not a ${tok.role} token`);
     return tok.hash;
   };
@@ -474,6 +479,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     const token = bearer(req) ?? (typeof req.query.token === 'string' ? req.query.token : null);
     const tok = await authenticate(token);
     if (!tok) throw new ApiError(401, 'ERR_UNAUTHORIZED', 'the dashboard of a coordinator not on loopback needs a requester token (?token= or Authorization)');
+    if (tok.revoked) throw new ApiError(401, 'ERR_UNAUTHORIZED', 'this token was revoked');
     if (tok.role !== 'requester') throw forbidden('the dashboard needs a requester token');
     return state.dashboard(tok.hash);
   });
@@ -487,13 +493,42 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   }
 
   // ---------------------------------------------------------------- providers' channel, timers
+  // Tokens are revoked by \`npx ravdl token revoke\`, another process (on PostgreSQL, maybe another
+  // machine): each poll acts on the ones it has not seen. A provider's connections close (its
+  // leases go to others); a requester's running graphs fail. Requests with the token get 401.
+  const revokedSeen = new Set<string>();
+  let polling = false;
+  const pollRevocations = async () => {
+    if (polling) return;
+    polling = true;
+    try {
+      for (const t of await revokedTokens(store.db)) {
+        if (revokedSeen.has(t.hash)) continue;
+        revokedSeen.add(t.hash);
+        tokenCache.delete(t.hash);
+        if (t.role === 'provider') {
+          const n = channel.revoke(t.hash);
+          if (n) log(`token ${tokenId(t.hash)} revoked: closed ${n} provider connection(s)`);
+        } else {
+          const n = state.revokeOwner(t.hash);
+          if (n) log(`token ${tokenId(t.hash)} revoked: failed ${n} running graph(s)`);
+        }
+      }
+    } catch (err) {
+      log(`revocation check failed: ${(err as Error).message}`);
+    } finally {
+      polling = false;
+    }
+  };
   const channel = new ProviderChannel(state, { heartbeatMs: o.heartbeatMs, leaseMs: o.leaseMs, ackDelayMs: o.ackDelayMs, maxMessageBytes: MAX_PROVIDER_MESSAGE, messagesPerSecond: 200, authenticate, log });
   app.server.on('upgrade', (req, socket, head) => channel.handleUpgrade(req, socket, head));
   const timers = [
     setInterval(() => void state.expireDue().catch((e) => log(`lease expiry failed: ${(e as Error).message}`)), Math.max(50, Math.min(500, o.leaseMs / 4))),
     setInterval(() => void state.dropStaleUploads(3600_000).catch(() => {}), 60_000),
+    setInterval(() => void pollRevocations(), o.revocationPollMs),
   ];
 
+  await pollRevocations(); // tokens revoked while it was down: their graphs fail before anything runs
   await app.listen({ host: o.host, port: o.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;

@@ -213,6 +213,8 @@ const LAST_SEEN_EVERY_MS = 10_000;
 const PLAN_CONST_BYTES = 64 * 2 ** 20;
 // With fewer than maxFailures providers fitting a subgraph, it fails its graph after this many failed attempts per maxFailures.
 const FAILED_ATTEMPTS_PER_PROVIDER = 3;
+/** A graph's error when its requester's token is revoked. */
+const REVOKED = "the requester's token was revoked";
 
 /** The float a one-element F32 blob holds (its data follows the 8-byte length and the header). */
 function scalarOf(bytes: Uint8Array): number {
@@ -283,6 +285,8 @@ export class CoordinatorState {
   private reloading = false;
   private closed = false;
   private lastSeenWritten = new Map<string, number>();
+  /** Requester tokens revoked (revokeOwner). */
+  private revokedOwners = new Set<string>();
 
   constructor(
     readonly store: Db,
@@ -532,7 +536,8 @@ export class CoordinatorState {
         const sizes = new Map([...metas].map(([sha, m]) => [sha, m.size]));
         await this.cacheSmallBlobs([...metas].filter(([, m]) => m.size <= INLINE_BLOB_BYTES).map(([sha]) => sha));
         const unfilled = persistRows.filter((p) => !p.sha256).map((p) => [p.ref, p.name] as const);
-        this.addRuntime(owner, summary, g, subRows.map((r, i) => ({ row: r, spec: subs[i]! })), new Map(), sizes, unfilled);
+        const rt = this.addRuntime(owner, summary, g, subRows.map((r, i) => ({ row: r, spec: subs[i]! })), new Map(), sizes, unfilled);
+        if (this.revokedOwners.has(owner)) this.failGraph(rt, REVOKED); // revoked while this call was planning
       }
       this.opts.log(`graph ${id} ('${row.name}'): ${g.nodes.length} nodes in ${subs.length} subgraph(s) for ${connected.length} provider(s)${planNote ? `; data parallel: ${planNote}` : ''}`);
       this.emit(id, { type: 'progress', graph: summary });
@@ -1050,6 +1055,15 @@ export class CoordinatorState {
     this.stopRunning(rt);
     for (const l of [...this.leases.values()]) if (l.graph_id === rt.id && l.state === 'active') this.endLease(l.id, 'cancelled', `graph ${rt.id} failed`);
     this.opts.log(`graph ${rt.id} failed: ${error}`);
+  }
+
+  /** A requester's token was revoked: its running graphs fail (their leases are cancelled), as will any it was starting. Returns how many. */
+  revokeOwner(owner: string): number {
+    this.revokedOwners.add(owner);
+    let n = 0;
+    for (const rt of [...this.running]) if (rt.owner === owner) (this.failGraph(rt, REVOKED), n++);
+    if (n) this.kick();
+    return n;
   }
 
   /** Ends the leases whose time ran out (no heartbeat, or longer than maxLeaseMs). */

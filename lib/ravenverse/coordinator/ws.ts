@@ -24,7 +24,7 @@ export interface ChannelOptions {
   maxMessageBytes: number;
   /** Messages per second a provider may send on average (bursts of 4 s allowed). */
   messagesPerSecond: number;
-  authenticate(token: string | null): Promise<{ hash: string; role: string } | null>;
+  authenticate(token: string | null): Promise<{ hash: string; role: string; revoked: boolean } | null>;
   log(line: string): void;
 }
 
@@ -95,7 +95,8 @@ function refuse(socket: Duplex, status: number, code: string, message: string): 
 
 export class ProviderChannel {
   private wss: WebSocketServer;
-  private sockets = new Set<WebSocket>();
+  /** Each open socket and the hash of the token it connected with. */
+  private sockets = new Map<WebSocket, string>();
   private conns = new Set<WsConn>();
   private sweep: NodeJS.Timeout;
 
@@ -120,6 +121,7 @@ export class ProviderChannel {
     this.opts.authenticate(m ? m[1]! : null).then(
       (tok) => {
         if (!tok) return refuse(socket, 401, 'ERR_UNAUTHORIZED', m ? 'unknown token' : 'missing token: send Authorization: Bearer <provider token>');
+        if (tok.revoked) return refuse(socket, 401, 'ERR_UNAUTHORIZED', 'this token was revoked');
         if (tok.role !== 'provider') return refuse(socket, 403, 'ERR_FORBIDDEN', `a ${tok.role} token cannot connect as a provider`);
         this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, tok.hash));
       },
@@ -131,7 +133,7 @@ export class ProviderChannel {
   }
 
   private accept(ws: WebSocket, token: string): void {
-    this.sockets.add(ws);
+    this.sockets.set(ws, token);
     let conn: (WsConn) | null = null;
     let tokens = this.opts.messagesPerSecond * 4;
     let last = Date.now();
@@ -286,9 +288,21 @@ export class ProviderChannel {
     );
   }
 
+  /** Closes every connection made with a token that was just revoked (its leases go back to the queue). */
+  revoke(tokenHash: string): number {
+    let n = 0;
+    for (const [ws, t] of this.sockets) {
+      if (t !== tokenHash || ws.readyState !== WebSocket.OPEN) continue;
+      ws.send(JSON.stringify({ type: 'error', error: { code: 'ERR_UNAUTHORIZED', message: 'this provider token was revoked' } } satisfies CoordinatorMessage));
+      ws.close(4003, 'token revoked');
+      n++;
+    }
+    return n;
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweep);
-    for (const ws of this.sockets) ws.terminate();
+    for (const ws of this.sockets.keys()) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }

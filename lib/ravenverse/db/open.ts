@@ -211,5 +211,10 @@ function migrations(kind: DbKind): Record<string, Migration> {
           .execute();
       },
     },
+    '002_token_revocation': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('tokens').addColumn('revoked_at', 'bigint').execute();
+      },
+    },
   };
 }

@@ -7,6 +7,8 @@ export interface TokensTable {
   role: 'requester' | 'provider';
   label: string;
   created_at: number;
+  /** When it was revoked (npx ravdl token revoke); null while it is valid. */
+  revoked_at: number | null;
 }
 
 export interface GraphsTable {

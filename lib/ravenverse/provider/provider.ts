@@ -369,10 +369,10 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
       cancel(m.lease, m.reason);
     } else if (m.type === 'error') {
       log(`coordinator: ${m.error.code}: ${m.error.message}`);
-      if (m.error.code === 'ERR_PROTOCOL') {
-        // Reconnecting would be refused again: stop, saying why.
+      if (m.error.code === 'ERR_PROTOCOL' || m.error.code === 'ERR_UNAUTHORIZED') {
+        // Reconnecting would be refused again (another protocol, a revoked token): stop, saying why.
         stopping = true;
-        rejectDone(new RemoteError(`the coordinator refused this provider: ${m.error.message}`, 0, 'ERR_PROTOCOL'));
+        rejectDone(new RemoteError(`the coordinator refused this provider: ${m.error.message}`, m.error.code === 'ERR_UNAUTHORIZED' ? 401 : 0, m.error.code));
         void shutdown();
       }
     }
