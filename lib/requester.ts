@@ -110,6 +110,26 @@ export function fetch_persisting_op(op_name: string | { op_name: string }): Tens
   return currentGraph('fetch_persisting_op').fetch(name);
 }
 
+/**
+ * Federated analytics (a graph with approach 'federated'): the mean, variance and standard
+ * deviation of each rule column over the data of max_clients providers, which never leaves their
+ * machines. Each is one value per column, in the order of the sorted column names
+ * (graph.federatedColumns); persist it, execute, and fetch it as any other value.
+ */
+export function federated_mean(): Tensor {
+  return currentGraph('federated_mean')._federated('federated_mean');
+}
+
+/** The population variance (divided by n) of each rule column over the providers' data. */
+export function federated_variance(): Tensor {
+  return currentGraph('federated_variance')._federated('federated_variance');
+}
+
+/** The standard deviation (square root of the population variance) of each rule column over the providers' data. */
+export function federated_standard_deviation(): Tensor {
+  return currentGraph('federated_standard_deviation')._federated('federated_standard_deviation');
+}
+
 declare module './tensor/tensor.js' {
   interface Tensor {
     /** Marks this value of the graph being defined to be kept under `name` (fetch it with R.fetch_persisting_op). */

@@ -5,8 +5,9 @@
 // to the new value, so the target acts as a variable of the graph.
 import { GraphError } from '../errors.js';
 import type { OpDef } from '../ops/define.js';
-import { shapeStr, type Tensor } from '../tensor/tensor.js';
+import { Tensor, shapeStr } from '../tensor/tensor.js';
 import type { Storage } from '../tensor/storage.js';
+import { type FederatedStat, ruleColumns } from './federated.js';
 import type { GraphData, GraphInfo, OutputMeta, ValueRef } from './graph-data.js';
 
 export type BuilderState = 'defining' | 'activated' | 'dropped';
@@ -29,6 +30,7 @@ export class GraphBuilder {
   }
 
   record(def: OpDef<any>, inputs: (Tensor | null)[], outputs: Tensor[], attrs: unknown, metas: readonly OutputMeta[]): void {
+    if (this.data.info.rules) throw this.federatedOnly(def.name);
     const nodes = this.data.nodes;
     if (nodes.length >= MAX_RECORDED_NODES) throw new GraphError(`${def.name}: graph '${this.name}' already holds ${MAX_RECORDED_NODES} nodes, the most one graph may record`);
     const refs = inputs.map((x) => (x ? this.valueOf(x, def.name) : null));
@@ -42,12 +44,29 @@ export class GraphBuilder {
     const gv = t._gv;
     if (gv && gv.graph === this) return [gv.node, gv.output];
     if (t.isSymbolic) throw new GraphError(`${where}: ${t.toString()} belongs to another graph than '${this.name}'`);
+    if (this.data.info.rules) throw this.federatedOnly(where);
     const data = t._data; // DisposedError for a disposed tensor
     t._storage!.pinned = true; // the graph reads this data later: the pool must never reuse it
     const id = this.data.nodes.length;
     this.data.nodes.push({ kind: 'const', shape: [...t.shape], dtype: t.dtype, data, blob: null });
     t._gv = { graph: this, node: id, output: 0 };
     return [id, 0];
+  }
+
+  /** A federated statistic (one value per rule column), computed from the providers' data. */
+  recordFederated(stat: FederatedStat): Tensor {
+    const rules = this.data.info.rules;
+    if (!rules) throw new GraphError(`${stat}: graph '${this.name}' is not federated; start one with new R.Graph({ approach: 'federated', rules })`);
+    const meta: OutputMeta = { shape: [ruleColumns(rules).length], dtype: 'float32' };
+    const id = this.data.nodes.length;
+    this.data.nodes.push({ kind: 'op', op: stat, attrs: {}, inputs: [], outputs: [meta] });
+    const t = Tensor._symbolic(meta.shape, meta.dtype);
+    t._gv = { graph: this, node: id, output: 0 };
+    return t;
+  }
+
+  private federatedOnly(what: string): GraphError {
+    return new GraphError(`${what}: graph '${this.name}' is federated: it holds only federated_mean, federated_variance and federated_standard_deviation (compute with their values once fetched)`);
   }
 
   /** target now stands for src's value (an in-place update recorded in the graph). */

@@ -47,6 +47,7 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function executeGraph(g: GraphData, opts: ExecuteOptions): Promise<ExecuteResult> {
   const { nodes } = g;
+  if (g.info.rules) throw new GraphError(`graph '${g.info.name}' is federated: a coordinator computes it from its providers' statistics, no executor runs it`);
   // How many later nodes read each value; persisted and kept values are never freed.
   const readers: Int32Array[] = nodes.map((n) => new Int32Array(n.kind === 'const' ? 1 : n.outputs.length));
   for (const n of nodes) if (n.kind === 'op') for (const r of n.inputs) if (r) readers[r[0]]![r[1]]!++;

@@ -1,6 +1,7 @@
 // The in-memory form of a graph: nodes in execution order (every input refers to an earlier
 // node), constants with their data or their blob's SHA-256, and the persisted names.
 import type { DType, Data } from '../tensor/dtype.js';
+import type { FederatedRules } from './federated.js';
 
 /** Output `output` of node `node`. */
 export type ValueRef = readonly [node: number, output: number];
@@ -38,6 +39,8 @@ export interface GraphInfo {
   name: string;
   algorithm: string;
   approach: Approach;
+  /** A federated graph's rules (graph/federated.ts); absent for a distributed one. */
+  rules?: FederatedRules;
 }
 
 export interface GraphData {

@@ -9,6 +9,7 @@ import { type Tensor, setGraphHooks } from '../tensor/tensor.js';
 import { GraphBuilder } from './builder.js';
 import { executeGraph } from './execute.js';
 import { type LoadGraphOptions, loadGraph, saveGraph } from './format.js';
+import { type FederatedRules, type FederatedStat, normalizeRules, ruleColumns } from './federated.js';
 import { APPROACHES, type Approach, type ConstNode, type GraphData, type GraphInfo, type ValueRef, prune } from './graph-data.js';
 import type { Data } from '../tensor/dtype.js';
 
@@ -19,6 +20,12 @@ export interface GraphOptions {
   algorithm?: string;
   /** 'distributed' (default) or 'federated'. */
   approach?: Approach;
+  /**
+   * A federated graph's rules (required for approach 'federated'): the columns it wants from the
+   * providers' data, each with optional bounds, and how many providers must contribute, as an
+   * object or its JSON text: { rules: { age: { min: 18, max: 80 }, fund: {} }, max_clients: 3 }.
+   */
+  rules?: FederatedRules | string;
 }
 
 export type GraphStatus = 'defining' | 'activated' | 'running' | 'done' | 'failed' | 'dropped';
@@ -40,6 +47,8 @@ export class Graph {
   readonly name: string;
   readonly algorithm: string;
   readonly approach: Approach;
+  /** A federated graph's rules (normalized: columns sorted by name, the order of each statistic's values); null otherwise. */
+  readonly rules: FederatedRules | null;
   private builder: GraphBuilder | null;
   private frozen: GraphData | null = null;
   /** Each variable's final value in the frozen graph. */
@@ -56,7 +65,7 @@ export class Graph {
   /** Starts defining a graph: from now on ops record into it (as in the seed, it becomes the current graph). */
   constructor(options: GraphOptions = {}, loaded?: GraphData) {
     if (options === null || typeof options !== 'object') throw new GraphError(`Graph: options must be an object, got ${String(options)}`);
-    const { name = 'graph', algorithm = '', approach = 'distributed' } = options;
+    const { name = 'graph', algorithm = '', approach = 'distributed', rules } = options;
     if (typeof name !== 'string' || typeof algorithm !== 'string') throw new GraphError(`Graph: name and algorithm must be strings`);
     if (!(APPROACHES as readonly unknown[]).includes(approach)) {
       throw new GraphError(`Graph: approach must be 'distributed' or 'federated', got ${JSON.stringify(approach)}`);
@@ -64,9 +73,13 @@ export class Graph {
     if (current?._status === 'defining') {
       throw new GraphError(`Graph: graph '${current.name}' is still being defined; call R.activate() or R.flush() before starting another`);
     }
+    if (approach === 'federated' && rules === undefined) throw new GraphError(`Graph: a federated graph needs rules: { rules: { column: { min?, max? } }, max_clients }`);
+    if (approach !== 'federated' && rules !== undefined) throw new GraphError(`Graph: rules are for approach 'federated' (this graph is '${approach}')`);
+    const normalized = rules === undefined ? undefined : normalizeRules(rules);
     this.name = name;
     this.algorithm = algorithm;
     this.approach = approach;
+    this.rules = normalized ?? null;
     current = this;
     if (loaded) {
       // A graph read from a file: activated already, nothing to record.
@@ -77,7 +90,7 @@ export class Graph {
       setGraphRecorder(null);
       return;
     }
-    const info: GraphInfo = { name, algorithm, approach };
+    const info: GraphInfo = normalized ? { name, algorithm, approach, rules: normalized } : { name, algorithm, approach };
     this.builder = new GraphBuilder(info);
     setGraphRecorder(this.builder);
   }
@@ -116,6 +129,17 @@ export class Graph {
     return this.frozen;
   }
 
+  /** The columns of a federated graph, in the order of its statistics' values. */
+  get federatedColumns(): string[] {
+    return this.rules ? ruleColumns(this.rules) : [];
+  }
+
+  /** @internal records a federated statistic (R.federated_mean() etc.). */
+  _federated(stat: FederatedStat): Tensor {
+    if (this._status !== 'defining' || !this.builder) throw new GraphError(`${stat}: graph '${this.name}' is ${this._status}; ops can be added only while it is being defined`);
+    return this.builder.recordFederated(stat);
+  }
+
   /** Marks t's value to be kept and fetched by name after (or while) the graph runs. */
   persist(t: Tensor, name: string): void {
     if (this._status !== 'defining' || !this.builder) throw new GraphError(`persist_op('${name}'): graph '${this.name}' is ${this._status}; ops can be persisted only while it is being defined`);
@@ -146,6 +170,9 @@ export class Graph {
   execute(executor: GraphExecutor = localExecutor): Promise<void> {
     if (this._status === 'defining') throw new GraphError(`execute: graph '${this.name}' is still being defined; call R.activate() first`);
     if (this._status !== 'activated') throw new GraphError(`execute: graph '${this.name}' is ${this._status}; a graph runs once (define a new one, or load it again)`);
+    if (this.rules && executor === localExecutor) {
+      throw new GraphError(`execute: graph '${this.name}' is federated: its statistics come from data on the providers' machines, so it runs on a coordinator (R.initialize(token, { server }))`);
+    }
     this._status = 'running';
     this.emit();
     this.run = executor(

@@ -9,6 +9,7 @@ import { parseAttrs } from '../ops/attrs.js';
 import { DTYPES, type DType } from '../tensor/dtype.js';
 import { Tensor, numel, shapeStr } from '../tensor/tensor.js';
 import { decodeAttrs } from './attrs-json.js';
+import { type FederatedRules, isFederatedStat, normalizeRules, ruleColumns } from './federated.js';
 import { APPROACHES, type Approach, type GraphData, type GraphNode, type OutputMeta, type ValueRef } from './graph-data.js';
 
 export const GRAPH_FORMAT = 'ravdl-graph';
@@ -56,6 +57,10 @@ export function validateGraphJson(doc: unknown, limits: GraphLimits = {}): Graph
   const approach = own(doc, 'approach');
   if (typeof name !== 'string' || typeof algorithm !== 'string') throw new GraphError('graph: name and algorithm must be strings');
   if (!(APPROACHES as readonly unknown[]).includes(approach)) throw new GraphError(`graph: approach ${JSON.stringify(approach)} is not 'distributed' or 'federated'`);
+  // A federated graph: its rules, and only federated statistics as nodes (one float32 value per rule column).
+  let rules: FederatedRules | undefined;
+  if (approach === 'federated') rules = normalizeRules(own(doc, 'rules'), 'graph: rules');
+  else if (own(doc, 'rules') !== undefined) throw new GraphError(`graph: rules are for approach 'federated' (this graph is '${approach}')`);
   const rawNodes = own(doc, 'nodes');
   if (!Array.isArray(rawNodes)) throw new GraphError('graph: nodes must be an array');
   if (rawNodes.length > lim.max_nodes) throw new GraphError(`graph: ${rawNodes.length} nodes, over the limit of ${lim.max_nodes} (max_nodes)`);
@@ -69,6 +74,18 @@ export function validateGraphJson(doc: unknown, limits: GraphLimits = {}): Graph
     if (!isObject(raw)) throw new GraphError(`${where}: not an object`);
     const op = own(raw, 'op');
     if (typeof op !== 'string') throw new GraphError(`${where}: op must be a string`);
+    if (rules) {
+      if (!isFederatedStat(op)) throw new GraphError(`${where}: a federated graph holds only federated_mean, federated_variance and federated_standard_deviation, not ${JSON.stringify(op).slice(0, 80)}`);
+      const inputs = own(raw, 'inputs');
+      if (inputs !== undefined && (!Array.isArray(inputs) || inputs.length)) throw new GraphError(`${where} ('${op}'): takes no inputs`);
+      const outputs = own(raw, 'outputs');
+      const want = [ruleColumns(rules).length];
+      const m = Array.isArray(outputs) && outputs.length === 1 ? meta(outputs[0], `${where} ('${op}'): output 0`, lim.max_value_bytes) : null;
+      if (!m || m.dtype !== 'float32' || shapeStr(m.shape) !== shapeStr(want)) throw new GraphError(`${where} ('${op}'): outputs must be [{ shape: ${shapeStr(want)}, dtype: 'float32' }] (one value per rule column)`);
+      nodes.push({ kind: 'op', op, attrs: {}, inputs: [], outputs: [m] });
+      values.push([Tensor._symbolic(m.shape, m.dtype)]);
+      return;
+    }
     if (op === 'const') {
       const blob = own(raw, 'blob');
       if (typeof blob !== 'string' || !SHA256.test(blob)) throw new GraphError(`${where} (const): blob must be a SHA-256 in lowercase hex`);
@@ -128,5 +145,5 @@ export function validateGraphJson(doc: unknown, limits: GraphLimits = {}): Graph
     persist.set(pname, [node, output]);
   });
   for (const vs of values) for (const v of vs) v.dispose();
-  return { info: { name, algorithm, approach: approach as Approach }, nodes, persist };
+  return { info: rules ? { name, algorithm, approach: approach as Approach, rules } : { name, algorithm, approach: approach as Approach }, nodes, persist };
 }

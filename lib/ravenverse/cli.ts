@@ -24,6 +24,9 @@ const USAGE = `ravdl: the Ravenverse (a coordinator, provider nodes, a demo)
                         [--max-graph 256M] [--max-blob 512M]
   npx ravdl provider --server URL --token TOKEN [--threads N] [--max-memory 2G] [--slots 1] [--name NAME] [--device cpu|cuda|cuda:N]
                         (the token may also come from RAVDL_TOKEN)
+  npx ravdl provider --server URL --token TOKEN --list-federated        (federated graphs waiting for data)
+  npx ravdl provider --server URL --token TOKEN --federated GRAPH_ID --data FILE.csv [--min-rows 5] [--name NAME]
+                        (sends the statistics of the rows the graph's rules allow, never the rows)
   npx ravdl token create --role requester|provider [--db FILE | --db postgres://...] [--label TEXT]
   npx ravdl token list [--db ...] [--json]      (ids, roles, labels, what each token did)
   npx ravdl token revoke ID [--db ...]          (a running coordinator refuses it within about a second)
@@ -99,7 +102,10 @@ async function coordinator(args: string[]): Promise<number> {
 async function provider(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { server: { type: 'string' }, token: { type: 'string' }, threads: { type: 'string' }, 'max-memory': { type: 'string' }, slots: { type: 'string' }, name: { type: 'string' }, device: { type: 'string' } },
+    options: {
+      server: { type: 'string' }, token: { type: 'string' }, threads: { type: 'string' }, 'max-memory': { type: 'string' }, slots: { type: 'string' }, name: { type: 'string' }, device: { type: 'string' },
+      'list-federated': { type: 'boolean' }, federated: { type: 'string' }, data: { type: 'string' }, 'min-rows': { type: 'string' },
+    },
   });
   const token = values.token ?? process.env.RAVDL_TOKEN;
   if (!values.server) throw new UsageError('provider: --server URL is required (the coordinator, e.g. http://127.0.0.1:8080)');
@@ -109,6 +115,7 @@ async function provider(args: string[]): Promise<number> {
   } catch {
     throw new UsageError(`provider: --server must be a URL, got ${JSON.stringify(values.server)}`);
   }
+  if (values['list-federated'] || values.federated !== undefined) return federatedProvider(values.server, token, values);
   const { startProvider } = await import('./provider/provider.js');
   const threads = num(values.threads, 'threads');
   const slots = num(values.slots, 'slots');
@@ -124,6 +131,30 @@ async function provider(args: string[]): Promise<number> {
     return 2;
   }
   return 0;
+}
+
+/** provider --list-federated, or --federated GRAPH --data FILE: federated analytics (one contribution, then it exits). */
+async function federatedProvider(server: string, token: string, values: { 'list-federated'?: boolean; federated?: string; data?: string; 'min-rows'?: string; name?: string }): Promise<number> {
+  const { listFederatedGraphs, participate } = await import('./provider/federated.js');
+  try {
+    if (values['list-federated']) {
+      const graphs = await listFederatedGraphs({ server, token });
+      if (!graphs.length) console.log('no federated graph is waiting for this provider');
+      for (const g of graphs) {
+        const rules = Object.entries(g.rules.rules).map(([c, r]) => `${c}${r.min !== undefined || r.max !== undefined ? ` [${r.min ?? '-inf'}, ${r.max ?? 'inf'}]` : ''}`);
+        console.log(`${g.id}  '${g.name}'  ${g.contributions}/${g.max_clients} contributions  columns: ${rules.join(', ')}`);
+      }
+      return 0;
+    }
+    if (!values.data) throw new UsageError('provider --federated GRAPH_ID needs --data FILE.csv (a header row naming the columns)');
+    const minRows = num(values['min-rows'], 'min-rows');
+    await participate({ server, token, graphId: values.federated!, file: values.data, name: values.name, minRows: minRows === undefined ? undefined : Math.floor(minRows) });
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    console.error(`ravdl provider: ${(err as Error).message}`);
+    return 2;
+  }
 }
 
 async function token(args: string[]): Promise<number> {

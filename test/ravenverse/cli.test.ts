@@ -5,7 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../lib/ravenverse/db/open.js';
 import { sha256 } from '../../lib/ravenverse/protocol.js';
 import { haveDataset } from '../helpers/datasets.js';
-import { Child, backends } from './helpers.js';
+import { join } from 'node:path';
+import * as R from '../../lib/index.js';
+import { graphJson } from '../../lib/graph/format.js';
+import { createToken } from '../../lib/ravenverse/db/tokens.js';
+import { Child, ROOT, api, backends } from './helpers.js';
 
 async function exitOf(c: Child): Promise<number | null> {
   return c.kill('SIGCONT'); // a harmless signal: just wait for the exit
@@ -72,6 +76,39 @@ describe('npx ravdl', () => {
     expect(demo.out).toMatch(/provider-1: \d+ subgraph/);
     expect(demo.out).toMatch(/ravdl demo: done, everything stopped/);
   }, 180_000);
+
+  it('provider --list-federated shows the federated graphs waiting for data; --federated GRAPH --data FILE sends the statistics of its rows and exits', async () => {
+    const db = await openDatabase(spec);
+    const requester = await createToken(db.db, 'requester');
+    const provider = await createToken(db.db, 'provider', 'federated');
+    await db.close();
+    const coord = new Child(['coordinator', '--db', spec, '--port', '0']);
+    const url = (await coord.waitOutput(/listening on (http:\/\/\S+)/))[1]!;
+    try {
+      R.flush();
+      new R.Graph({ name: 'Office Data', approach: 'federated', rules: { rules: { age: { min: 18, max: 80 }, salary: {} }, max_clients: 2 } });
+      R.federated_mean().persist_op('mean');
+      R.activate();
+      const doc = graphJson(R.Graph.current()!.data);
+      R.flush();
+      expect((await api(url, '/v1/graphs/g_cli_federated_0001', requester, { method: 'PUT', body: doc })).status).toBe(201);
+      expect((await api(url, '/v1/graphs/g_cli_federated_0001/execute', requester, { method: 'POST' })).json.graph.status).toBe('running');
+      const list = new Child(['provider', '--server', url, '--token', provider, '--list-federated'], {}, 60_000);
+      expect(await exitOf(list)).toBe(0);
+      expect(list.out).toMatch(/^g_cli_federated_0001 +'Office Data' +0\/2 contributions +columns: age \[18, 80\], salary$/m);
+      const send = new Child(['provider', '--server', url, '--token', provider, '--federated', 'g_cli_federated_0001', '--data', join(ROOT, 'examples/data/office_a.csv')], {}, 60_000);
+      expect(await exitOf(send)).toBe(0);
+      expect(send.out).toMatch(/sharing 22 row\(s\)' statistics \(2 left out by the rules\)[\s\S]*contribution 1 of 2/);
+      const twice = new Child(['provider', '--server', url, '--token', provider, '--federated', 'g_cli_federated_0001', '--data', join(ROOT, 'examples/data/office_a.csv')], {}, 60_000);
+      expect(await exitOf(twice)).toBe(2);
+      expect(twice.out).toMatch(/no federated graph g_cli_federated_0001 waits for this provider/);
+      const noData = new Child(['provider', '--server', url, '--token', provider, '--federated', 'g_cli_federated_0001'], {}, 60_000);
+      expect(await exitOf(noData)).toBe(1);
+      expect(noData.out).toMatch(/needs --data FILE\.csv/);
+    } finally {
+      await coord.stop();
+    }
+  }, 60_000);
 
   it('bad arguments print the usage; a provider with a refused token stops with the reason', async () => {
     const bad = new Child(['token', 'create', '--role', 'admin', '--db', spec], {}, 60_000);

@@ -32,6 +32,8 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Db, openDatabase } from '../db/open.js';
 import type { Journal } from '../db/journal.js';
 import { findToken, revokedTokens, tokenId } from '../db/tokens.js';
+import { MAX_FEDERATED_COLUMNS } from '../../graph/federated.js';
+import type { Contribution } from './federated.js';
 import { ACK_DELAY_MS, API, ID_RE, LENGTH_HEADER, MAX_PROVIDER_MESSAGE, OFFSET_HEADER, SHA256_RE, SHA_HEADER, decodeBundle, encodeBundle, sha256 } from '../protocol.js';
 import { ApiError, badRequest, forbidden } from './errors.js';
 import { CoordinatorState, type GraphEvent, type StateOptions } from './state.js';
@@ -462,6 +464,38 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     async (req) => {
       const token = await auth(req, 'provider');
       return state.complete(token, req.params.lease, req.body.outputs);
+    },
+  );
+
+  // Federated graphs: a provider lists those waiting for contributions and sends its statistics
+  // (never its data) to one (coordinator/federated.ts).
+  app.get(`${API}/federated`, async (req) => ({ graphs: await state.federated.open(await auth(req, 'provider')) }));
+
+  const numbers = { type: 'array', maxItems: MAX_FEDERATED_COLUMNS, items: { type: 'number' } };
+  app.post<{ Params: { id: string }; Body: Contribution }>(
+    `${API}/federated/:id/contributions`,
+    {
+      schema: {
+        params: params({ id: idParam }),
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['rows', 'columns', 'mean', 'm2'],
+          properties: {
+            provider: { type: 'string', maxLength: 200 },
+            rows: { type: 'integer', minimum: 1, maximum: 1e15 },
+            columns: { type: 'array', maxItems: MAX_FEDERATED_COLUMNS, items: { type: 'string', maxLength: 200 } },
+            mean: numbers,
+            m2: numbers,
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const token = await auth(req, 'provider');
+      const r = await state.federated.contribute(token, req.params.id, req.body);
+      reply.code(201);
+      return r;
     },
   );
 

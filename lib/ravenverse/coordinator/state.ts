@@ -41,6 +41,7 @@ import {
 } from '../protocol.js';
 import { type Subgraph, refKey, subgraphGraph } from '../subgraph.js';
 import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.js';
+import { FederatedRuns } from './federated.js';
 import { PLAN_IN_WORKER_NODES, Planner, type SubgraphRow, makePlan, subgraphRows } from './plan.js';
 import { ReadyQueue } from './queue.js';
 
@@ -287,6 +288,8 @@ export class CoordinatorState {
   private lastSeenWritten = new Map<string, number>();
   /** Requester tokens revoked (revokeOwner). */
   private revokedOwners = new Set<string>();
+  /** Federated graphs (contributions instead of leases). */
+  readonly federated: FederatedRuns;
 
   constructor(
     readonly store: Db,
@@ -295,6 +298,7 @@ export class CoordinatorState {
     this.db = store.db;
     this.cache = new BlobCache(opts.blobCacheBytes ?? 64 * 2 ** 20);
     this.journal = opts.journal ?? openJournal(store);
+    this.federated = new FederatedRuns({ db: this.db, lockRows: store.kind === 'postgres', emit: (id, e) => this.emit(id, e), summaryOf: (id) => this.summaryOf(id) });
   }
 
   /** After a restart: providers are gone until they reconnect; running graphs, their queues and active leases come back into memory, each lease with one lease time for its provider to return. */
@@ -446,6 +450,17 @@ export class CoordinatorState {
     const row = await this.graphRow(owner, id);
     if (row.status !== 'uploaded') return this.summary(owner, id);
     let g = await this.parsed(id, row.graph_json);
+    if (g.info.rules) {
+      // Federated: nothing to plan or lease; it waits for its providers' statistics (federated.ts).
+      const started = await this.federated.start(id, g);
+      const summary = await this.summary(owner, id);
+      if (started) {
+        if (this.revokedOwners.has(owner)) await this.federated.failOwner(owner, REVOKED);
+        this.emit(id, { type: 'progress', graph: summary });
+        this.opts.log(`graph ${id} ('${row.name}'): federated, waiting for ${g.info.rules.max_clients} provider(s) to contribute`);
+      }
+      return summary;
+    }
     // Every constant must be a blob this requester uploaded, holding what the node declares.
     const constNodes = g.nodes.flatMap((n) => (n.kind === 'const' ? [n] : []));
     const shas = [...new Set(constNodes.map((n) => n.blob!))];
@@ -616,6 +631,7 @@ export class CoordinatorState {
       await trx.deleteFrom('persisted').where('graph_id', '=', id).execute();
       await trx.deleteFrom('leases').where('graph_id', '=', id).execute();
       await trx.deleteFrom('subgraphs').where('graph_id', '=', id).execute();
+      await trx.deleteFrom('federated_contributions').where('graph_id', '=', id).execute();
       await trx.deleteFrom('graphs').where('id', '=', id).execute();
       for (const part of chunks([...new Set(shas)])) {
         await trx
@@ -1063,6 +1079,7 @@ export class CoordinatorState {
     let n = 0;
     for (const rt of [...this.running]) if (rt.owner === owner) (this.failGraph(rt, REVOKED), n++);
     if (n) this.kick();
+    void this.federated.failOwner(owner, REVOKED).catch((err) => this.opts.log(`failing the federated graphs of a revoked requester: ${(err as Error).message}`));
     return n;
   }
 
@@ -1110,7 +1127,8 @@ export class CoordinatorState {
     this.graphs.clear();
     this.running = [];
     this.leases.clear();
-    const rows = await this.db.selectFrom('graphs').select([...SUMMARY_COLS, 'owner', 'graph_json']).where('status', '=', 'running').orderBy('created_at').execute();
+    // Federated graphs are not loaded: their state is all in the database (federated.ts).
+    const rows = await this.db.selectFrom('graphs').select([...SUMMARY_COLS, 'owner', 'graph_json']).where('status', '=', 'running').where('approach', '!=', 'federated').orderBy('created_at').execute();
     for (const row of rows) {
       const g = await this.parsed(row.id, row.graph_json);
       const subRows = await this.db.selectFrom('subgraphs').selectAll().where('graph_id', '=', row.id).orderBy('idx').execute();

@@ -216,5 +216,19 @@ function migrations(kind: DbKind): Record<string, Migration> {
         await db.schema.alterTable('tokens').addColumn('revoked_at', 'bigint').execute();
       },
     },
+    '003_federated': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('federated_contributions')
+          .addColumn('graph_id', 'text', (c) => c.notNull())
+          .addColumn('token', 'text', (c) => c.notNull())
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('rows', 'bigint', (c) => c.notNull())
+          .addColumn('stats', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('federated_contributions_pk', ['graph_id', 'token'])
+          .execute();
+      },
+    },
   };
 }

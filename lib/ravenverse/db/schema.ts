@@ -145,6 +145,19 @@ export interface ProvidersTable {
   created_at: number;
 }
 
+/** A provider's statistics for a federated graph (graph/federated.ts): one per graph and provider token. */
+export interface FederatedContributionsTable {
+  graph_id: string;
+  /** Hash of the provider's token. */
+  token: string;
+  /** The provider's name, as it gave it. */
+  provider: string;
+  rows: number;
+  /** JSON { mean: number[], m2: number[] } in the order of the rules' sorted columns. */
+  stats: string;
+  created_at: number;
+}
+
 export interface Database {
   tokens: TokensTable;
   graphs: GraphsTable;
@@ -157,4 +170,5 @@ export interface Database {
   results: ResultsTable;
   persisted: PersistedTable;
   providers: ProvidersTable;
+  federated_contributions: FederatedContributionsTable;
 }
