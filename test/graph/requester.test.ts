@@ -28,9 +28,10 @@ describe('R.Graph lifecycle', () => {
     expect(R.fetch_persisting_op('grad').toArray()).toEqual([[2, 2], [2, 2]]);
   });
 
-  it('approach must be distributed or federated', () => {
+  it('approach must be distributed or federated (which needs rules)', () => {
     expect(() => new R.Graph({ approach: 'central' as never })).toThrow(R.GraphError);
-    expect(graph('federated').approach).toBe('federated');
+    expect(() => graph('federated')).toThrow(/a federated graph needs rules/);
+    expect(new R.Graph({ name: 'g', approach: 'federated', rules: { rules: { a: {} }, max_clients: 1 } }).approach).toBe('federated');
   });
 
   it('a second graph while one is being defined is an error; after activate or flush it is fine', () => {

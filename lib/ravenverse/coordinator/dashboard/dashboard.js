@@ -99,8 +99,9 @@ function renderGraphs(d) {
     return el('tr', { 'data-graph': g.id },
       el('th', { scope: 'row' }, g.name || '(unnamed)', el('span', { class: 'id' }, g.id)),
       status,
-      el('td', { class: 'bar' }, el('progress', { max: g.nodes_total || 1, value: g.nodes_done, 'aria-label': `${g.name}: ${p.toFixed(0)}% of the op nodes computed` }), `${p.toFixed(0)}%`),
-      num(`${g.subgraphs_done} / ${g.subgraphs_total}`, { 'data-field': 'subgraphs' }),
+      // A federated graph's progress counts its providers' contributions (it has no subgraphs).
+      el('td', { class: 'bar' }, el('progress', { max: g.nodes_total || 1, value: g.nodes_done, 'aria-label': `${g.name}: ${p.toFixed(0)}% of ${g.approach === 'federated' ? 'the contributions received' : 'the op nodes computed'}` }), `${p.toFixed(0)}%`),
+      num(g.approach === 'federated' ? `${g.subgraphs_done} / ${g.subgraphs_total} contributions` : `${g.subgraphs_done} / ${g.subgraphs_total}`, { 'data-field': 'subgraphs' }),
       num(`${g.persisted_done} / ${g.persisted_total}`, { 'data-field': 'persisted' }),
       num(last ? loss(last.value) : '', { title: last ? last.name : '' }),
       el('td', {}, ago(d.now - g.updated_at)));
