@@ -8,19 +8,25 @@ import { Tensor } from './tensor/tensor.js';
 export interface InitializeOptions {
   /** URL of a Ravenverse coordinator; without it graphs execute in this process. */
   server?: string | null;
+  /**
+   * With a server: verification by replication, each subgraph's results taken only once providers
+   * of this many different tokens returned the same bytes (default 1: none; at most 3).
+   */
+  replicas?: number;
 }
 
 interface Session {
   token: string | null;
   server: string | null;
+  replicas: number;
 }
-const session: Session = { token: null, server: null };
+const session: Session = { token: null, server: null, replicas: 1 };
 
 /** Remote executors by URL scheme, installed by the Ravenverse client when it is loaded. */
-let remoteExecutor: ((server: string, token: string | null) => GraphExecutor) | null = null;
+let remoteExecutor: ((server: string, token: string | null, options: { replicas: number }) => GraphExecutor) | null = null;
 
 /** @internal the Ravenverse client registers how to run a graph on a coordinator. */
-export function setRemoteExecutor(factory: (server: string, token: string | null) => GraphExecutor): void {
+export function setRemoteExecutor(factory: (server: string, token: string | null, options: { replicas: number }) => GraphExecutor): void {
   remoteExecutor = factory;
 }
 
@@ -38,8 +44,12 @@ export function initialize(token: string | null = null, options: InitializeOptio
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GraphError(`initialize: server must be an http(s) URL, got ${JSON.stringify(server)}`);
   }
+  const replicas = options.replicas ?? 1;
+  if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 3) throw new GraphError(`initialize: replicas must be an integer from 1 to 3, got ${JSON.stringify(options.replicas)}`);
+  if (replicas > 1 && server === null) throw new GraphError('initialize: replicas (verification by replication) needs a server: graphs in this process are not replicated');
   session.token = token;
   session.server = server;
+  session.replicas = replicas;
 }
 
 /** Drops the current graph and its results (the seed calls it before defining a new graph). */
@@ -66,7 +76,7 @@ export function execute(): Promise<void> {
     if (!remoteExecutor) {
       throw new GraphError(`execute: running graphs on a coordinator (${session.server}) needs the Ravenverse client, which this build does not include; call R.initialize(token) without a server to run in this process`);
     }
-    executor = remoteExecutor(session.server, session.token);
+    executor = remoteExecutor(session.server, session.token, { replicas: session.replicas });
   }
   const run = g.execute(executor);
   run.catch(() => {}); // the failure is reported by whoever awaits execute() or track_progress()

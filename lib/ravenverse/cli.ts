@@ -190,7 +190,7 @@ async function tokenList(args: string[]): Promise<number> {
   const rows = await withDb(values.db, (db) => listTokens(db.db));
   if (values.json) return console.log(JSON.stringify(rows, null, 2)), 0;
   const use = (t: TokenListing) =>
-    t.role === 'requester' ? `${t.graphs} graph(s)` : `${t.providers} provider(s), ${t.subgraphs_done} subgraph(s), ${(t.flops_done / 1e9).toFixed(1)} GFLOP, busy ${(t.busy_ms / 1000).toFixed(1)} s`;
+    t.role === 'requester' ? `${t.graphs} graph(s)` : `${t.providers} provider(s), ${t.subgraphs_done} subgraph(s), ${(t.flops_done / 1e9).toFixed(1)} GFLOP, busy ${(t.busy_ms / 1000).toFixed(1)} s${t.disputed ? `, ${t.disputed} disputed` : ''}`;
   const table = [['id', 'role', 'label', 'created (UTC)', 'revoked (UTC)', 'use'], ...rows.map((t) => [t.id, t.role, t.label || '-', day(t.created_at), t.revoked_at === null ? '-' : day(t.revoked_at), use(t)])];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   for (const r of table) console.log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));

@@ -22,6 +22,11 @@ export interface ClientOptions {
   retryMs?: number;
   /** Bytes per part of a blob upload (default 8 MiB). */
   chunkBytes?: number;
+  /**
+   * Verification by replication: each subgraph's results are taken only once providers of this
+   * many different tokens returned the same bytes (default 1: no verification; at most 3).
+   */
+  replicas?: number;
 }
 
 interface Summary {
@@ -133,7 +138,8 @@ export async function runRemote(server: string, token: string | null, graph: Gra
     await uploadBlob(http, sha, bytes, part, retryMs);
   }
   blobs.clear();
-  let summary = (await http.json<{ graph: Summary }>(`${API}/graphs/${id}/execute`, { method: 'POST', retryMs })).graph;
+  const body = options.replicas !== undefined && options.replicas !== 1 ? { replicas: options.replicas } : undefined;
+  let summary = (await http.json<{ graph: Summary }>(`${API}/graphs/${id}/execute`, { method: 'POST', retryMs, body })).graph;
 
   // Persisted values arrive as they are computed; variables are kept for the end.
   const received = new Set<string>();
@@ -251,4 +257,4 @@ export function remoteExecutor(server: string, token: string | null, options: Cl
   return (graph, report, onPersisted) => runRemote(server, token, graph, report, onPersisted, options);
 }
 
-setRemoteExecutor((server, token) => remoteExecutor(server, token));
+setRemoteExecutor((server, token, options) => remoteExecutor(server, token, options));

@@ -36,8 +36,8 @@ async function define(): Promise<{ model: NeuralNetwork; X: R.Tensor }> {
   return { model, X };
 }
 
-async function run(server: string | null, token: string | null) {
-  R.initialize(token, { server });
+async function run(server: string | null, token: string | null, replicas?: number) {
+  R.initialize(token, { server, replicas });
   const { model, X } = await define();
   let during = 0;
   const done = R.execute();
@@ -92,6 +92,26 @@ describe('the requester client', () => {
     // Protocol 3: the last answers reach the provider up to 20 ms after the run ends.
     await waitFor('the provider counted its accepted results', () => provider.completed > 1, 10_000);
   }, 60_000);
+
+  it('R.initialize(token, { server, replicas: 2 }): providers of two tokens compute every subgraph and agree; the run gives a local run\'s values', async () => {
+    expect(() => R.initialize(token, { replicas: 2 })).toThrow(/replicas .* needs a server/);
+    expect(() => R.initialize(token, { server: c.url, replicas: 4 })).toThrow(/replicas must be an integer from 1 to 3/);
+    const second = await startProvider({ server: c.url, token: await createToken(c.db.db, 'provider'), threads: 1, log: null });
+    try {
+      const local = await run(null, null);
+      const remote = await run(c.url, token, 2);
+      expect(remote.persisted).toEqual(local.persisted);
+      expect(remote.after).toEqual(local.after);
+      const [g] = await c.db.db.selectFrom('graphs').select(['id', 'replicas', 'subgraphs_total']).where('name', '=', 'client').orderBy('created_at', 'desc').limit(1).execute();
+      expect(g!.replicas).toBe(2);
+      await c.state.idle();
+      const leases = await c.db.db.selectFrom('leases').select(['idx', 'token']).where('graph_id', '=', g!.id).where('state', '=', 'done').execute();
+      for (let i = 0; i < g!.subgraphs_total; i++) expect(new Set(leases.filter((l) => l.idx === i).map((l) => l.token)).size, `subgraph ${i}`).toBe(2);
+    } finally {
+      R.initialize(null);
+      await second.stop();
+    }
+  }, 90_000);
 
   it('small persisted values come with their announcement; larger ones are downloaded, in bundles', async () => {
     const record = () => {

@@ -786,6 +786,80 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     }
   });
 
+  it('replicas 2: a subgraph is decided only when providers of two tokens return the same bytes; one token alone never decides; a wrong result is outvoted and counted as disputed', async () => {
+    // A coordinator of its own: no other test's graph hands its providers work.
+    const { spec: spec2, drop: drop2 } = await backend.create();
+    const c = await startCoordinator({ db: spec2, port: 0, log: null, leaseMs: LEASE_MS, heartbeatMs: 200, bytesPerSecond: 1e12, plan: 'per-step' });
+    try {
+      const alice = await createToken(c.db.db, 'requester');
+      const prov = await createToken(c.db.db, 'provider');
+      const prov2 = await createToken(c.db.db, 'provider');
+      const cheatTok = await createToken(c.db.db, 'provider', 'cheat');
+      const id = await upload(c, alice, rec);
+      expect((await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST', body: { replicas: 4 } })).json.error.code).toBe('ERR_BAD_REQUEST');
+      expect((await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST', body: { replicas: 2, x: 1 } })).json.error.code).toBe('ERR_BAD_REQUEST');
+      expect((await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST', body: { replicas: 2 } })).json.graph).toMatchObject({ status: 'running', replicas: 2 });
+      // A result that differs in one bit of one value, with its own (correct) SHA-256.
+      const corrupt = (outs: Awaited<ReturnType<FakeProvider['compute']>>) =>
+        outs.map((o) => {
+          const b = Buffer.from(o.bytes);
+          b[b.length - 4]! ^= 1;
+          return { name: o.name, bytes: b, sha256: sha256(b) };
+        });
+      // One token alone: its result is a vote, and the subgraph does not come back to it.
+      const honest1 = await new FakeProvider(c.url, prov).connect();
+      const first = await honest1.next();
+      expect((await honest1.finish(first, await honest1.compute(first))).done.json.status).toBe('accepted');
+      await expect(honest1.next(1500)).rejects.toThrow(/timed out/);
+      expect((await api(c.url, `/v1/graphs/${id}`, alice)).json.graph.subgraphs_done).toBe(0);
+      // A provider of another token returning other bytes does not decide it either.
+      const cheat = await new FakeProvider(c.url, cheatTok).connect();
+      const wrong = await cheat.next();
+      expect(wrong.subgraph).toBe(first.subgraph);
+      expect((await cheat.finish(wrong, corrupt(await cheat.compute(wrong)))).done.json.status).toBe('accepted');
+      await expect(cheat.next(1000)).rejects.toThrow(/timed out/);
+      expect((await api(c.url, `/v1/graphs/${id}`, alice)).json.graph.subgraphs_done).toBe(0);
+      // A third token agreeing with the first decides it; then all three serve the rest, the cheater always wrong.
+      const honest2 = await new FakeProvider(c.url, prov2).connect();
+      const done = async () => (await api(c.url, `/v1/graphs/${id}`, alice)).json.graph.status === 'done';
+      const work = async (p: FakeProvider, lie: boolean) => {
+        for (let i = 0; i < 200 && !(await done()); i++) {
+          let a: Assignment;
+          try {
+            a = await p.next(500);
+          } catch {
+            continue;
+          }
+          const outs = await p.compute(a);
+          expect((await p.finish(a, lie ? corrupt(outs) : outs)).done.json.status).toBe('accepted');
+        }
+      };
+      await Promise.all([work(honest1, false), work(honest2, false), work(cheat, true)]);
+      expect(await done()).toBe(true);
+      const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
+      for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+      await c.state.idle();
+      const subs = await c.db.db.selectFrom('subgraphs').select(['idx', 'done_by']).where('graph_id', '=', id).execute();
+      expect(subs.length).toBeGreaterThan(1);
+      for (const s of subs) expect([honest1.id, honest2.id]).toContain(s.done_by);
+      // Every result comes from a lease of an honest token; every subgraph had done leases of two tokens or more.
+      const leases = await c.db.db.selectFrom('leases').select(['id', 'idx', 'token', 'provider_id', 'state']).where('graph_id', '=', id).where('state', '=', 'done').execute();
+      const resultLeases = await c.db.db.selectFrom('results').select('lease_id').where('graph_id', '=', id).execute();
+      for (const r of resultLeases) expect(leases.find((l) => l.id === r.lease_id)?.provider_id).not.toBe(cheat.id);
+      for (const s of subs) expect(new Set(leases.filter((l) => l.idx === s.idx).map((l) => l.token)).size).toBeGreaterThanOrEqual(2);
+      const cheated = leases.filter((l) => l.provider_id === cheat.id).length;
+      expect(cheated).toBeGreaterThan(0);
+      await waitFor('the disputes to be counted', async () => (await c.db.db.selectFrom('providers').select('disputed').where('id', '=', cheat.id).executeTakeFirstOrThrow()).disputed === cheated);
+      for (const p of [honest1, honest2]) expect((await c.db.db.selectFrom('providers').select('disputed').where('id', '=', p.id).executeTakeFirstOrThrow()).disputed).toBe(0);
+      expect((await listTokens(c.db.db)).find((t) => t.label === 'cheat')).toMatchObject({ disputed: cheated, subgraphs_done: 0 });
+      console.log(`replicas 2 (${backend.name}): ${subs.length} subgraphs decided by two honest tokens; the cheater's ${cheated} result(s) all disputed`);
+      for (const p of [honest1, honest2, cheat]) p.close();
+    } finally {
+      await c.close();
+      await drop2();
+    }
+  });
+
   it('a revoked provider token: its connections close within about a second, its lease goes to another provider, and the token is refused everywhere', async () => {
     const doomed = await createToken(c.db.db, 'provider', 'doomed');
     const id = await upload(c, alice, rec);

@@ -277,9 +277,13 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     return { graph: await state.summary(owner, req.params.id), persisted: await state.persistedList(owner, req.params.id) };
   });
 
-  app.post<{ Params: { id: string } }>(`${API}/graphs/:id/execute`, { schema: { params: params({ id: idParam }) } }, async (req) => {
+  // { replicas: k } (optional): each subgraph's results are taken once providers of k different tokens agree.
+  // (Checked here rather than by a body schema: a request without a body is the common case.)
+  app.post<{ Params: { id: string }; Body: unknown }>(`${API}/graphs/:id/execute`, { schema: { params: params({ id: idParam }) } }, async (req) => {
     const owner = await auth(req, 'requester');
-    return { graph: await state.execute(owner, req.params.id) };
+    const body = req.body ?? {};
+    if (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((k) => k !== 'replicas')) throw badRequest('the body of execute is empty or { replicas }');
+    return { graph: await state.execute(owner, req.params.id, { replicas: (body as { replicas?: number }).replicas }) };
   });
 
   app.delete<{ Params: { id: string } }>(`${API}/graphs/:id`, { schema: { params: params({ id: idParam }) } }, async (req) => {

@@ -99,6 +99,8 @@ export interface GraphSummary {
   name: string;
   algorithm: string;
   approach: string;
+  /** Providers of different tokens that must return the same results for a subgraph (1: no verification). */
+  replicas: number;
   status: GraphsTable['status'];
   error: string | null;
   nodes_total: number;
@@ -160,12 +162,28 @@ interface SubRt {
   active: number;
   /** In the ready queue (entries whose subgraph is no longer ready are skipped when popped). */
   queued: boolean;
+  /** Replicated runs: the results returned so far, one vote per completed lease (in memory; a restart collects them again). */
+  votes: Vote[] | null;
+}
+
+/** A completed lease's results, waiting for providers of other tokens to agree (verification by replication). */
+interface Vote {
+  /** Its output SHA-256s in output order. */
+  key: string;
+  token: string;
+  provider: string;
+  lease: string;
+  outputs: Record<string, string>;
+  info: Map<string, ResultInfo>;
+  ms: number;
 }
 
 /** A running graph, in memory. */
 interface GraphRt {
   id: string;
   owner: string;
+  /** Providers of different tokens whose results must agree before a subgraph's are taken (1: no verification). */
+  replicas: number;
   summary: GraphSummary;
   g: GraphData;
   subs: SubRt[];
@@ -207,13 +225,15 @@ const isDirty = (d: Dirty) => d.leases.size + d.subs.size + d.graphs.size + d.bl
 
 const CHUNK = 400; // rows or values per statement, well under SQLite's and PostgreSQL's parameter limits
 const chunks = <T>(xs: readonly T[], n = CHUNK): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
-const SUMMARY_COLS = ['id', 'name', 'algorithm', 'approach', 'status', 'error', 'nodes_total', 'nodes_done', 'subgraphs_total', 'subgraphs_done', 'persisted_total', 'persisted_done', 'created_at', 'updated_at'] as const;
+const SUMMARY_COLS = ['id', 'name', 'algorithm', 'approach', 'replicas', 'status', 'error', 'nodes_total', 'nodes_done', 'subgraphs_total', 'subgraphs_done', 'persisted_total', 'persisted_done', 'created_at', 'updated_at'] as const;
 /** How often a provider's last_seen is written while it only heartbeats, ms. */
 const LAST_SEEN_EVERY_MS = 10_000;
 // At most this many bytes of int32 constants are read to plan a data-parallel split.
 const PLAN_CONST_BYTES = 64 * 2 ** 20;
 // With fewer than maxFailures providers fitting a subgraph, it fails its graph after this many failed attempts per maxFailures.
 const FAILED_ATTEMPTS_PER_PROVIDER = 3;
+/** Most providers of different tokens a replicated run may ask to agree. */
+export const MAX_REPLICAS = 3;
 /** A graph's error when its requester's token is revoked. */
 const REVOKED = "the requester's token was revoked";
 
@@ -386,7 +406,7 @@ export class CoordinatorState {
       await this.db
         .insertInto('graphs')
         .values({
-          id, owner, name: g.info.name.slice(0, 200), algorithm: g.info.algorithm.slice(0, 200), approach: g.info.approach, status: 'uploaded',
+          id, owner, name: g.info.name.slice(0, 200), algorithm: g.info.algorithm.slice(0, 200), approach: g.info.approach, replicas: 1, status: 'uploaded',
           graph_json: json, json_sha256: jsonSha, nodes_total: g.nodes.length, nodes_done: 0, const_nodes: consts,
           subgraphs_total: 0, subgraphs_done: 0, persisted_total: g.persist.size, persisted_done: 0, error: null, created_at: now, updated_at: now,
         })
@@ -445,12 +465,15 @@ export class CoordinatorState {
   }
 
   /** Partitions the graph and queues its subgraphs; a second call answers the run's state. */
-  async execute(owner: string, id: string): Promise<GraphSummary> {
+  async execute(owner: string, id: string, opts: { replicas?: number } = {}): Promise<GraphSummary> {
+    const replicas = opts.replicas ?? 1;
+    if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) throw badRequest(`replicas must be an integer from 1 to ${MAX_REPLICAS}, got ${JSON.stringify(opts.replicas)}`);
     await this.loaded;
     const row = await this.graphRow(owner, id);
     if (row.status !== 'uploaded') return this.summary(owner, id);
     let g = await this.parsed(id, row.graph_json);
     if (g.info.rules) {
+      if (replicas > 1) throw badRequest(`graph ${id} is federated: replicas apply to distributed graphs`);
       // Federated: nothing to plan or lease; it waits for its providers' statistics (federated.ts).
       const started = await this.federated.start(id, g);
       const summary = await this.summary(owner, id);
@@ -533,7 +556,7 @@ export class CoordinatorState {
       const upd = await trx
         .updateTable('graphs')
         .set({
-          status: subs.length ? 'running' : 'done', subgraphs_total: subs.length, nodes_done: row.const_nodes, persisted_done: persistedDone, updated_at: now,
+          status: subs.length ? 'running' : 'done', replicas, subgraphs_total: subs.length, nodes_done: row.const_nodes, persisted_done: persistedDone, updated_at: now,
           ...(splitJson ? { graph_json: splitJson, nodes_total: g.nodes.length } : {}), // json_sha256 stays the upload's: a repeated PUT still matches
         })
         .where('id', '=', id)
@@ -551,7 +574,7 @@ export class CoordinatorState {
         const sizes = new Map([...metas].map(([sha, m]) => [sha, m.size]));
         await this.cacheSmallBlobs([...metas].filter(([, m]) => m.size <= INLINE_BLOB_BYTES).map(([sha]) => sha));
         const unfilled = persistRows.filter((p) => !p.sha256).map((p) => [p.ref, p.name] as const);
-        const rt = this.addRuntime(owner, summary, g, subRows.map((r, i) => ({ row: r, spec: subs[i]! })), new Map(), sizes, unfilled);
+        const rt = this.addRuntime(owner, replicas, summary, g, subRows.map((r, i) => ({ row: r, spec: subs[i]! })), new Map(), sizes, unfilled);
         if (this.revokedOwners.has(owner)) this.failGraph(rt, REVOKED); // revoked while this call was planning
       }
       this.opts.log(`graph ${id} ('${row.name}'): ${g.nodes.length} nodes in ${subs.length} subgraph(s) for ${connected.length} provider(s)${planNote ? `; data parallel: ${planNote}` : ''}`);
@@ -762,7 +785,7 @@ export class CoordinatorState {
     const cap = JSON.stringify(conn.capability);
     await this.db
       .insertInto('providers')
-      .values({ id: conn.id, token: conn.token, name: conn.name, capability: cap, gflops: conn.capability.gflops, memory_bytes: conn.capability.memory_bytes, connected: 1, last_seen: now, subgraphs_done: 0, flops_done: 0, busy_ms: 0, created_at: now })
+      .values({ id: conn.id, token: conn.token, name: conn.name, capability: cap, gflops: conn.capability.gflops, memory_bytes: conn.capability.memory_bytes, connected: 1, last_seen: now, subgraphs_done: 0, flops_done: 0, busy_ms: 0, disputed: 0, created_at: now })
       .onConflict((oc) => oc.column('id').doUpdateSet({ name: conn.name, capability: cap, gflops: conn.capability.gflops, memory_bytes: conn.capability.memory_bytes }))
       .execute();
     // Connected-ness goes through the group commit, so it lands after an earlier disconnect of the same provider.
@@ -961,49 +984,8 @@ export class CoordinatorState {
     let status: CompletionStatus = 'ignored'; // another lease of it finished first
     if (sub.state === 'leased') {
       status = 'accepted';
-      sub.state = 'done';
-      sub.doneBy = l.provider_id;
-      sub.updatedAt = now;
-      this.dirty.subs.add(sub);
-      for (const f of fresh) {
-        this.dirty.blobs.set(f.write.sha256, f.write);
-        this.cache.put(f.write.sha256, f.write.data);
-      }
-      let filled = 0;
-      for (const o of sub.outputs) {
-        const sha = outputs[o.ref]!;
-        const m = info.get(sha)!;
-        rt.results.set(o.ref, sha);
-        rt.sizes.set(sha, m.size);
-        this.dirty.results.push({ graph_id: rt.id, ref: o.ref, sha256: sha, lease_id: l.id, created_at: now });
-        for (const name of rt.unfilled.get(o.ref) ?? []) {
-          this.dirty.persisted.push({ graph_id: rt.id, name, sha256: sha, scalar: m.scalar, ready_at: now });
-          rt.fresh.push({ name, sha256: sha, dtype: o.dtype, shape: o.shape });
-          filled++;
-        }
-        rt.unfilled.delete(o.ref);
-      }
-      for (const d of sub.dependents) {
-        const ds = rt.subs[d]!;
-        ds.depsLeft--;
-        ds.updatedAt = now;
-        if (ds.depsLeft === 0 && ds.state === 'waiting') {
-          ds.state = 'ready';
-          this.enqueue(rt, ds);
-        }
-        this.dirty.subs.add(ds);
-      }
-      const s = rt.summary;
-      s.nodes_done += sub.nodeCount;
-      s.subgraphs_done++;
-      s.persisted_done += filled;
-      s.updated_at = now;
-      if (s.subgraphs_done === s.subgraphs_total && s.status === 'running') {
-        s.status = 'done';
-        this.stopRunning(rt);
-      }
-      this.dirty.graphs.add(rt);
-      this.markProvider(l.provider_id, { credit: [1, sub.flops, now - l.created_at] });
+      if (rt.replicas > 1) this.vote(rt, sub, l, outputs, fresh, info, now);
+      else this.settle(rt, sub, l.id, outputs, fresh, info, now, [{ provider: l.provider_id, ms: now - l.created_at }]);
     }
     l.durable = this.durable();
     // Its provider waits for the next subgraph: assigned now, not after the other messages of this turn.
@@ -1013,6 +995,103 @@ export class CoordinatorState {
       this.opts.log(`dispatch failed: ${(err as Error).stack ?? err}`);
     }
     return { status, durable: l.durable };
+  }
+
+  /** A subgraph's results are decided: stored, its persisted values filled, its dependents released, its providers credited. */
+  private settle(rt: GraphRt, sub: SubRt, leaseId: string, outputs: Record<string, string>, fresh: readonly { write: BlobWrite }[], info: Map<string, ResultInfo>, now: number, by: readonly { provider: string; ms: number }[]): void {
+    sub.state = 'done';
+    sub.doneBy = by[0]!.provider;
+    sub.updatedAt = now;
+    this.dirty.subs.add(sub);
+    for (const f of fresh) {
+      this.dirty.blobs.set(f.write.sha256, f.write);
+      this.cache.put(f.write.sha256, f.write.data);
+    }
+    let filled = 0;
+    for (const o of sub.outputs) {
+      const sha = outputs[o.ref]!;
+      const m = info.get(sha)!;
+      rt.results.set(o.ref, sha);
+      rt.sizes.set(sha, m.size);
+      this.dirty.results.push({ graph_id: rt.id, ref: o.ref, sha256: sha, lease_id: leaseId, created_at: now });
+      for (const name of rt.unfilled.get(o.ref) ?? []) {
+        this.dirty.persisted.push({ graph_id: rt.id, name, sha256: sha, scalar: m.scalar, ready_at: now });
+        rt.fresh.push({ name, sha256: sha, dtype: o.dtype, shape: o.shape });
+        filled++;
+      }
+      rt.unfilled.delete(o.ref);
+    }
+    for (const d of sub.dependents) {
+      const ds = rt.subs[d]!;
+      ds.depsLeft--;
+      ds.updatedAt = now;
+      if (ds.depsLeft === 0 && ds.state === 'waiting') {
+        ds.state = 'ready';
+        this.enqueue(rt, ds);
+      }
+      this.dirty.subs.add(ds);
+    }
+    const s = rt.summary;
+    s.nodes_done += sub.nodeCount;
+    s.subgraphs_done++;
+    s.persisted_done += filled;
+    s.updated_at = now;
+    if (s.subgraphs_done === s.subgraphs_total && s.status === 'running') {
+      s.status = 'done';
+      this.stopRunning(rt);
+    }
+    this.dirty.graphs.add(rt);
+    for (const b of by) this.markProvider(b.provider, { credit: [1, sub.flops, b.ms] });
+    sub.votes = null;
+  }
+
+  /**
+   * Verification by replication (a graph run with replicas > 1): a completion is a vote. The
+   * subgraph is decided once providers with `replicas` different tokens returned the same
+   * results (byte for byte: the same engine computes the same bits); until then it goes to a
+   * provider of another token. Those whose results lost are counted as disputed. When too many
+   * tokens disagree, the graph fails rather than guess.
+   */
+  private vote(rt: GraphRt, sub: SubRt, l: LeaseRt, outputs: Record<string, string>, fresh: readonly { write: BlobWrite }[], info: Map<string, ResultInfo>, now: number): void {
+    const key = sub.outputs.map((o) => outputs[o.ref]).join(',');
+    // The vote's blobs are stored now: a later decision may take them.
+    for (const f of fresh) {
+      this.dirty.blobs.set(f.write.sha256, f.write);
+      this.cache.put(f.write.sha256, f.write.data);
+    }
+    const votes = (sub.votes ??= []);
+    votes.push({ key, token: l.token, provider: l.provider_id, lease: l.id, outputs, info, ms: now - l.created_at });
+    const agreeing = votes.filter((v) => v.key === key);
+    const tokens = new Set(agreeing.map((v) => v.token));
+    if (tokens.size >= rt.replicas) {
+      const by = [...new Map(agreeing.map((v) => [v.token, { provider: v.provider, ms: v.ms }])).values()];
+      for (const v of votes) if (v.key !== key) this.disputed(rt, sub, v.provider, v.token);
+      this.settle(rt, sub, agreeing[0]!.lease, outputs, [], info, now, by);
+      return;
+    }
+    const voters = new Set(votes.map((v) => v.token)).size;
+    const results = new Set(votes.map((v) => v.key)).size;
+    if (voters >= rt.replicas + this.opts.maxFailures) {
+      this.failGraph(rt, `subgraph ${sub.idx}: ${voters} provider tokens returned ${results} different results, no ${rt.replicas} of them the same`);
+      return;
+    }
+    if (sub.active === 0) {
+      sub.state = 'ready'; // to a provider of another token
+      this.enqueue(rt, sub);
+    }
+    sub.updatedAt = now;
+    this.dirty.subs.add(sub);
+  }
+
+  /** A provider's result lost a vote: counted against it (npx ravdl token list, the dashboard) and logged. */
+  private disputed(rt: GraphRt, sub: SubRt, provider: string, token: string): void {
+    this.opts.log(`graph ${rt.id}, subgraph ${sub.idx}: the result of provider ${provider} (token ${token.slice(0, 12)}) disagrees with ${rt.replicas} others: disputed`);
+    void this.db
+      .updateTable('providers')
+      .set((eb) => ({ disputed: eb('disputed', '+', 1) }))
+      .where('id', '=', provider)
+      .execute()
+      .catch((err) => this.opts.log(`counting a disputed result: ${(err as Error).message}`));
   }
 
   /** A provider reports that it could not compute a lease. */
@@ -1097,8 +1176,8 @@ export class CoordinatorState {
 
   // ---------------------------------------------------------------- running graphs in memory
 
-  private addRuntime(owner: string, summary: GraphSummary, g: GraphData, subs: { row: SubgraphsTable; spec: Subgraph }[], results: Map<string, string>, sizes: Map<string, number>, unfilled: readonly (readonly [string, string])[]): GraphRt {
-    const rt: GraphRt = { id: summary.id, owner, summary: { ...summary }, g, subs: [], ready: new ReadyQueue(), results, sizes, unfilled: new Map(), fresh: [], announced: new Map() };
+  private addRuntime(owner: string, replicas: number, summary: GraphSummary, g: GraphData, subs: { row: SubgraphsTable; spec: Subgraph }[], results: Map<string, string>, sizes: Map<string, number>, unfilled: readonly (readonly [string, string])[]): GraphRt {
+    const rt: GraphRt = { id: summary.id, owner, replicas, summary: { ...summary }, g, subs: [], ready: new ReadyQueue(), results, sizes, unfilled: new Map(), fresh: [], announced: new Map() };
     for (const [ref, name] of unfilled) {
       const names = rt.unfilled.get(ref);
       if (names) names.push(name);
@@ -1109,7 +1188,7 @@ export class CoordinatorState {
       return {
         graphId: rt.id, idx: row.idx, state: row.state, depsLeft: row.deps_left, dependents: JSON.parse(row.dependents) as number[], spec, outputs: JSON.parse(row.outputs) as OutputMetaRow[],
         constBlobs: JSON.parse(row.const_blobs) as string[], peakBytes: row.peak_bytes, flops: row.flops, nodeCount: row.node_count, attempts: row.attempts, failures: row.failures,
-        excluded: new Set(JSON.parse(row.excluded) as string[]), failedBy: new Set<string>(), lastError: row.last_error, doneBy: row.done_by, updatedAt: row.updated_at, active: 0, queued: false,
+        excluded: new Set(JSON.parse(row.excluded) as string[]), failedBy: new Set<string>(), lastError: row.last_error, doneBy: row.done_by, updatedAt: row.updated_at, active: 0, queued: false, votes: null,
       };
     });
     for (const sub of rt.subs) if (sub.state === 'ready') this.enqueue(rt, sub);
@@ -1140,7 +1219,7 @@ export class CoordinatorState {
       for (const part of chunks(shas)) for (const b of await this.db.selectFrom('blobs').select(['sha256', 'size']).where('sha256', 'in', part).execute()) sizes.set(b.sha256, b.size);
       await this.cacheSmallBlobs(shas.filter((s) => (sizes.get(s) ?? Infinity) <= INLINE_BLOB_BYTES));
       const summary = Object.fromEntries(SUMMARY_COLS.map((k) => [k, row[k]])) as unknown as GraphSummary;
-      this.addRuntime(row.owner, summary, g, subRows.map((r) => ({ row: r, spec: JSON.parse(r.spec) as Subgraph })), results, sizes, unfilled);
+      this.addRuntime(row.owner, row.replicas, summary, g, subRows.map((r) => ({ row: r, spec: JSON.parse(r.spec) as Subgraph })), results, sizes, unfilled);
     }
     for (const rt of this.running) {
       for (const f of await this.db.selectFrom('leases').select(['idx', 'provider_id']).where('graph_id', '=', rt.id).where('state', '=', 'failed').execute())
@@ -1412,6 +1491,7 @@ export class CoordinatorState {
     let healthyElsewhere: boolean | null = null;
     for (const p of free) {
       if (p.capability.memory_bytes < sub.peakBytes) continue;
+      if (sub.votes?.some((v) => v.token === p.token)) continue; // a replicated subgraph goes to another token
       if (sub.failedBy.has(p.id)) {
         healthyElsewhere ??= [...this.providers.values()].some((q) => q.open && !sub.failedBy.has(q.id) && q.capability.memory_bytes >= sub.peakBytes);
         if (healthyElsewhere) continue;

@@ -230,5 +230,11 @@ function migrations(kind: DbKind): Record<string, Migration> {
           .execute();
       },
     },
+    '004_replication': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('graphs').addColumn('replicas', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+        await db.schema.alterTable('providers').addColumn('disputed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
 }

@@ -18,6 +18,8 @@ export interface GraphsTable {
   name: string;
   algorithm: string;
   approach: string;
+  /** Providers of different tokens whose results must agree (verification by replication; 1: none). */
+  replicas: number;
   /** uploaded -> running -> done | failed */
   status: 'uploaded' | 'running' | 'done' | 'failed';
   graph_json: string;
@@ -142,6 +144,8 @@ export interface ProvidersTable {
   subgraphs_done: number;
   flops_done: number;
   busy_ms: number;
+  /** Its results that lost a vote of a replicated run. */
+  disputed: number;
   created_at: number;
 }
 

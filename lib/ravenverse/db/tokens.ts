@@ -51,6 +51,8 @@ export interface TokenListing {
   subgraphs_done: number;
   flops_done: number;
   busy_ms: number;
+  /** Results of its providers that lost a vote of a replicated run. */
+  disputed: number;
 }
 
 /** Every token, oldest first, with what was done with it. */
@@ -65,6 +67,7 @@ export async function listTokens(db: Kysely<Database>): Promise<TokenListing[]> 
       (eb) => eb.fn.sum<number>('subgraphs_done').as('subgraphs'),
       (eb) => eb.fn.sum<number>('flops_done').as('flops'),
       (eb) => eb.fn.sum<number>('busy_ms').as('busy'),
+      (eb) => eb.fn.sum<number>('disputed').as('disputed'),
     ])
     .groupBy('token')
     .execute();
@@ -74,7 +77,7 @@ export async function listTokens(db: Kysely<Database>): Promise<TokenListing[]> 
     const w = workOf.get(t.hash);
     return {
       id: tokenId(t.hash), role: t.role, label: t.label, created_at: Number(t.created_at), revoked_at: t.revoked_at === null ? null : Number(t.revoked_at),
-      graphs: graphsOf.get(t.hash) ?? 0, providers: Number(w?.n ?? 0), subgraphs_done: Number(w?.subgraphs ?? 0), flops_done: Number(w?.flops ?? 0), busy_ms: Number(w?.busy ?? 0),
+      graphs: graphsOf.get(t.hash) ?? 0, providers: Number(w?.n ?? 0), subgraphs_done: Number(w?.subgraphs ?? 0), flops_done: Number(w?.flops ?? 0), busy_ms: Number(w?.busy ?? 0), disputed: Number(w?.disputed ?? 0),
     };
   });
 }

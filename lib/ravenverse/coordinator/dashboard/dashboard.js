@@ -129,7 +129,8 @@ function renderProviders(d) {
       num(c.threads ?? '?', { 'data-field': 'threads' }),
       num(c.slots ?? '?'),
       num(p.leases, { 'data-field': 'leases' }),
-      num(p.subgraphs_done, { 'data-field': 'done' }),
+      // Results that lost a vote of a replicated run (verification by replication) are shown beside the work done.
+      num(p.disputed ? `${p.subgraphs_done} (${p.disputed} disputed)` : p.subgraphs_done, { 'data-field': 'done' }),
       num(flops(p.flops_done), { 'data-field': 'flops' }),
       num(seconds(p.busy_ms)));
   }), 10, 'No provider has connected yet: start one with npx ravdl provider --server URL --token TOKEN.');
