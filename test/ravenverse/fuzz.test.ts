@@ -179,16 +179,28 @@ describe(`fuzzing the coordinator (seed ${SEED})`, () => {
     const graphs = (await api(c.url, '/v1/graphs', requester)).json.graphs as { id: string }[];
     const id = graphs[0]!.id;
     const doc = { graph: { info: { name: 'x' }, nodes: [{ kind: 'const', shape: [2], dtype: 'float32', blob: 'a'.repeat(64) }, { kind: 'op', op: 'add', inputs: [[0, 0], [0, 0]], attrs: {} }], persist: { out: [1, 0] } } };
+    // A federated graph waiting for contributions, for the providers' federated routes.
+    const fed = `g_fuzz_federated_${SEED}`;
+    // (Written out: R's current graph is the run in progress.)
+    const fedDoc = {
+      format: 'ravdl-graph', version: 1, name: 'fuzz-federated', algorithm: '', approach: 'federated', rules: { rules: { a: { min: 0, max: 10 }, b: {} }, max_clients: 1000 },
+      nodes: [{ op: 'federated_mean', attrs: {}, inputs: [], outputs: [{ shape: [2], dtype: 'float32' }] }], persist: [{ name: 'mean', node: 0, output: 0 }],
+    };
+    expect((await api(c.url, `/v1/graphs/${fed}`, requester, { method: 'PUT', body: fedDoc })).status).toBe(201);
+    expect((await api(c.url, `/v1/graphs/${fed}/execute`, requester, { method: 'POST' })).status).toBe(200);
     const requests = [
       () => ({ method: 'PUT', path: `/v1/graphs/g_fuzz${r.int(1e9)}`, body: mangleJson(doc, r) }),
+      () => ({ method: 'PUT', path: `/v1/graphs/g_fuzz${r.int(1e9)}`, body: mangleJson(fedDoc, r) }),
+      () => ({ method: 'POST', path: `/v1/federated/${r.pick([fed, id, 'g_none', '..'])}/contributions`, body: mangleJson({ provider: 'f', rows: 10, columns: ['a', 'b'], mean: [5, 1], m2: [20, 3] }, r) }),
+      () => ({ method: 'GET', path: '/v1/federated', body: undefined }),
       () => ({ method: 'POST', path: `/v1/graphs/${id}/persisted`, body: mangleJson({ names: ['prediction', 'training_loss_epoch_1_batch_1'] }, r) }),
       () => ({ method: 'POST', path: `/v1/graphs/${r.pick([id, 'g_none', '..', '%00'])}/execute`, body: mangleJson({}, r) }),
       () => ({ method: 'POST', path: `/v1/leases/${r.pick(fakes).assignments[0]?.lease ?? 'none'}/blobs`, body: mangleJson({ sha256: ['a'.repeat(64)] }, r) }),
     ];
     for (let i = 0; i < 60; i++) {
       const q = r.pick(requests)();
-      const res = await api(c.url, q.path, q.path.startsWith('/v1/leases') ? prov : requester, { method: q.method, body: q.body });
-      expect(res.status, `${q.method} ${q.path} ${JSON.stringify(q.body).slice(0, 300)} (seed ${SEED})`).toBeLessThan(500);
+      const res = await api(c.url, q.path, /^\/v1\/(leases|federated)/.test(q.path) ? prov : requester, { method: q.method, body: q.body });
+      expect(res.status, `${q.method} ${q.path} ${String(JSON.stringify(q.body)).slice(0, 300)} (seed ${SEED})`).toBeLessThan(500);
       if (res.status >= 400) expect(res.json?.error?.code, `${q.method} ${q.path}: ${JSON.stringify(res.json)}`).toMatch(/^ERR_(?!INTERNAL)[A-Z_]+$/);
     }
 
