@@ -164,6 +164,8 @@ interface SubRt {
   queued: boolean;
   /** Replicated runs: the results returned so far, one vote per completed lease (in memory; a restart collects them again). */
   votes: Vote[] | null;
+  /** Replicated runs: the tokens of its active leases (its replicas run at once, each on another token). */
+  leasedTokens: Set<string> | null;
 }
 
 /** A completed lease's results, waiting for providers of other tokens to agree (verification by replication). */
@@ -981,6 +983,7 @@ export class CoordinatorState {
     this.dirty.leases.add(l);
     this.providers.get(l.provider_id)?.leases.delete(l.id);
     sub.active--;
+    sub.leasedTokens?.delete(l.token);
     let status: CompletionStatus = 'ignored'; // another lease of it finished first
     if (sub.state === 'leased') {
       status = 'accepted';
@@ -1067,6 +1070,8 @@ export class CoordinatorState {
       const by = [...new Map(agreeing.map((v) => [v.token, { provider: v.provider, ms: v.ms }])).values()];
       for (const v of votes) if (v.key !== key) this.disputed(rt, sub, v.provider, v.token);
       this.settle(rt, sub, agreeing[0]!.lease, outputs, [], info, now, by);
+      // Replicas still running are not needed any more.
+      for (const o of [...this.leases.values()]) if (o.graph_id === rt.id && o.idx === sub.idx && o.state === 'active') this.endLease(o.id, 'cancelled', `subgraph ${sub.idx} was decided by ${rt.replicas} agreeing providers`);
       return;
     }
     const voters = new Set(votes.map((v) => v.token)).size;
@@ -1115,6 +1120,7 @@ export class CoordinatorState {
     if (at) {
       const { rt, sub } = at;
       sub.active--;
+      sub.leasedTokens?.delete(l.token);
       // The next lease of it goes to another provider when there is one.
       if (state !== 'cancelled') sub.excluded.add(l.provider_id);
       if (state === 'failed') {
@@ -1188,7 +1194,7 @@ export class CoordinatorState {
       return {
         graphId: rt.id, idx: row.idx, state: row.state, depsLeft: row.deps_left, dependents: JSON.parse(row.dependents) as number[], spec, outputs: JSON.parse(row.outputs) as OutputMetaRow[],
         constBlobs: JSON.parse(row.const_blobs) as string[], peakBytes: row.peak_bytes, flops: row.flops, nodeCount: row.node_count, attempts: row.attempts, failures: row.failures,
-        excluded: new Set(JSON.parse(row.excluded) as string[]), failedBy: new Set<string>(), lastError: row.last_error, doneBy: row.done_by, updatedAt: row.updated_at, active: 0, queued: false, votes: null,
+        excluded: new Set(JSON.parse(row.excluded) as string[]), failedBy: new Set<string>(), lastError: row.last_error, doneBy: row.done_by, updatedAt: row.updated_at, active: 0, queued: false, votes: null, leasedTokens: null,
       };
     });
     for (const sub of rt.subs) if (sub.state === 'ready') this.enqueue(rt, sub);
@@ -1235,6 +1241,7 @@ export class CoordinatorState {
       }
       this.leases.set(l.id, l);
       at.sub.active++;
+      if (at.rt.replicas > 1) (at.sub.leasedTokens ??= new Set()).add(l.token);
     }
     for (const rt of this.running) {
       for (const sub of rt.subs) {
@@ -1475,6 +1482,14 @@ export class CoordinatorState {
         this.grant(rt, sub, conn, now);
         slots--;
         if (!conn.open || conn.leases.size >= conn.capability.slots) free.splice(free.indexOf(conn), 1);
+        // A replicated subgraph runs on as many other tokens at once as its vote still needs.
+        while (rt.replicas > 1 && (sub.state as SubRt['state']) === 'leased' && slots > 0 && free.length && sub.active + new Set(sub.votes?.map((v) => v.token)).size < rt.replicas) {
+          const more = this.pick(free, sub);
+          if (!more) break;
+          this.grant(rt, sub, more, now);
+          slots--;
+          if (!more.open || more.leases.size >= more.capability.slots) free.splice(free.indexOf(more), 1);
+        }
       }
       for (const idx of skipped) this.enqueue(rt, rt.subs[idx]!);
       if (!free.length) break;
@@ -1491,7 +1506,7 @@ export class CoordinatorState {
     let healthyElsewhere: boolean | null = null;
     for (const p of free) {
       if (p.capability.memory_bytes < sub.peakBytes) continue;
-      if (sub.votes?.some((v) => v.token === p.token)) continue; // a replicated subgraph goes to another token
+      if (sub.votes?.some((v) => v.token === p.token) || sub.leasedTokens?.has(p.token)) continue; // a replicated subgraph goes to another token
       if (sub.failedBy.has(p.id)) {
         healthyElsewhere ??= [...this.providers.values()].some((q) => q.open && !sub.failedBy.has(q.id) && q.capability.memory_bytes >= sub.peakBytes);
         if (healthyElsewhere) continue;
@@ -1518,6 +1533,7 @@ export class CoordinatorState {
     sub.state = 'leased';
     sub.attempts++;
     sub.active++;
+    if (rt.replicas > 1) (sub.leasedTokens ??= new Set()).add(conn.token);
     sub.updatedAt = now;
     this.dirty.leases.add(l);
     this.dirty.subs.add(sub);
