@@ -3,6 +3,7 @@
 // a graph runs in this process; with one, R.execute() sends it to that coordinator.
 import { GraphError } from './errors.js';
 import { Graph, type GraphExecutor, type GraphProgress, localExecutor } from './graph/graph.js';
+import { MAX_REPLICAS } from './ravenverse/protocol.js';
 import { Tensor } from './tensor/tensor.js';
 
 export interface InitializeOptions {
@@ -45,7 +46,7 @@ export function initialize(token: string | null = null, options: InitializeOptio
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GraphError(`initialize: server must be an http(s) URL, got ${JSON.stringify(server)}`);
   }
   const replicas = options.replicas ?? 1;
-  if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 3) throw new GraphError(`initialize: replicas must be an integer from 1 to 3, got ${JSON.stringify(options.replicas)}`);
+  if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) throw new GraphError(`initialize: replicas must be an integer from 1 to ${MAX_REPLICAS}, got ${JSON.stringify(options.replicas)}`);
   if (replicas > 1 && server === null) throw new GraphError('initialize: replicas (verification by replication) needs a server: graphs in this process are not replicated');
   session.token = token;
   session.server = server;

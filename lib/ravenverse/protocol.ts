@@ -72,6 +72,8 @@ export interface Capability {
  * ERR_PROTOCOL.
  */
 export const PROTOCOL = 3;
+/** Most providers of different tokens a replicated run may ask to agree (execute's `replicas`). */
+export const MAX_REPLICAS = 3;
 /** Longest a committed completion's answer waits for an assignment to ride on (protocol 3), ms. */
 export const ACK_DELAY_MS = 20;
 /** Inline blobs in one assignment frame: each at most this many bytes, all together at most INLINE_TOTAL. */

@@ -10,6 +10,7 @@ import { type ColumnStats, type FederatedRules, combineStats, implausible, isFed
 import type { GraphData } from '../../graph/graph-data.js';
 import type { Database } from '../db/schema.js';
 import { INLINE_EVENT_BYTES } from '../protocol.js';
+import { refKey } from '../subgraph.js';
 import { ApiError, badRequest, conflict, notFound } from './errors.js';
 import type { GraphEvent, GraphSummary, PersistedInfo } from './state.js';
 
@@ -50,7 +51,7 @@ export class FederatedRuns {
     const rules = g.info.rules!;
     const now = Date.now();
     let position = 0;
-    const persistRows = [...g.persist].map(([name, [node, output]]) => ({ graph_id: id, name, ref: `${node}:${output}`, position: position++, sha256: null, scalar: null, ready_at: null }));
+    const persistRows = [...g.persist].map(([name, [node, output]]) => ({ graph_id: id, name, ref: refKey([node, output]), position: position++, sha256: null, scalar: null, ready_at: null }));
     return this.ctx.db.transaction().execute(async (trx) => {
       const upd = await trx
         .updateTable('graphs')
@@ -114,7 +115,7 @@ export class FederatedRuns {
         const data = Float32Array.from(statValues(op, all));
         const { bytes, sha256 } = encodeBlob([data.length], data);
         await trx.insertInto('blobs').values({ sha256, size: bytes.length, dtype: 'float32', shape: JSON.stringify([data.length]), data: Buffer.from(bytes), created_at: now }).onConflict((oc) => oc.column('sha256').doNothing()).execute();
-        await trx.insertInto('results').values({ graph_id: id, ref: `${p.node}:${p.output}`, sha256, lease_id: 'federated', created_at: now }).onConflict((oc) => oc.columns(['graph_id', 'ref']).doNothing()).execute();
+        await trx.insertInto('results').values({ graph_id: id, ref: refKey([p.node, p.output]), sha256, lease_id: 'federated', created_at: now }).onConflict((oc) => oc.columns(['graph_id', 'ref']).doNothing()).execute();
         await trx.updateTable('persisted').set({ sha256, scalar: data.length === 1 ? data[0]! : null, ready_at: now }).where('graph_id', '=', id).where('name', '=', p.name).execute();
         values.push({ name: p.name, sha256, dtype: 'float32', shape: [data.length], ...(bytes.length <= INLINE_EVENT_BYTES ? { data: Buffer.from(bytes).toString('base64') } : {}) });
       }

@@ -32,6 +32,7 @@ import {
   INLINE_BLOB_BYTES,
   INLINE_EVENT_BYTES,
   INLINE_TOTAL_BYTES,
+  MAX_REPLICAS,
   type PersistedInfoWire,
   VARIABLE_PREFIX,
   blobBytesFor,
@@ -234,8 +235,6 @@ const LAST_SEEN_EVERY_MS = 10_000;
 const PLAN_CONST_BYTES = 64 * 2 ** 20;
 // With fewer than maxFailures providers fitting a subgraph, it fails its graph after this many failed attempts per maxFailures.
 const FAILED_ATTEMPTS_PER_PROVIDER = 3;
-/** Most providers of different tokens a replicated run may ask to agree. */
-export const MAX_REPLICAS = 3;
 /** A graph's error when its requester's token is revoked. */
 const REVOKED = "the requester's token was revoked";
 
@@ -1006,10 +1005,7 @@ export class CoordinatorState {
     sub.doneBy = by[0]!.provider;
     sub.updatedAt = now;
     this.dirty.subs.add(sub);
-    for (const f of fresh) {
-      this.dirty.blobs.set(f.write.sha256, f.write);
-      this.cache.put(f.write.sha256, f.write.data);
-    }
+    this.keepBlobs(fresh);
     let filled = 0;
     for (const o of sub.outputs) {
       const sha = outputs[o.ref]!;
@@ -1057,11 +1053,7 @@ export class CoordinatorState {
    */
   private vote(rt: GraphRt, sub: SubRt, l: LeaseRt, outputs: Record<string, string>, fresh: readonly { write: BlobWrite }[], info: Map<string, ResultInfo>, now: number): void {
     const key = sub.outputs.map((o) => outputs[o.ref]).join(',');
-    // The vote's blobs are stored now: a later decision may take them.
-    for (const f of fresh) {
-      this.dirty.blobs.set(f.write.sha256, f.write);
-      this.cache.put(f.write.sha256, f.write.data);
-    }
+    this.keepBlobs(fresh); // stored now: a later decision may take them
     const votes = (sub.votes ??= []);
     votes.push({ key, token: l.token, provider: l.provider_id, lease: l.id, outputs, info, ms: now - l.created_at });
     const agreeing = votes.filter((v) => v.key === key);
@@ -1069,9 +1061,8 @@ export class CoordinatorState {
     if (tokens.size >= rt.replicas) {
       const by = [...new Map(agreeing.map((v) => [v.token, { provider: v.provider, ms: v.ms }])).values()];
       for (const v of votes) if (v.key !== key) this.disputed(rt, sub, v.provider, v.token);
+      // (No replica of it is still running: at most `replicas` minus the tokens that voted run at once.)
       this.settle(rt, sub, agreeing[0]!.lease, outputs, [], info, now, by);
-      // Replicas still running are not needed any more.
-      for (const o of [...this.leases.values()]) if (o.graph_id === rt.id && o.idx === sub.idx && o.state === 'active') this.endLease(o.id, 'cancelled', `subgraph ${sub.idx} was decided by ${rt.replicas} agreeing providers`);
       return;
     }
     const voters = new Set(votes.map((v) => v.token)).size;
@@ -1086,6 +1077,14 @@ export class CoordinatorState {
     }
     sub.updatedAt = now;
     this.dirty.subs.add(sub);
+  }
+
+  /** Result blobs received with a completion: written with the next batch, and cached for the assignments that read them. */
+  private keepBlobs(fresh: readonly { write: BlobWrite }[]): void {
+    for (const f of fresh) {
+      this.dirty.blobs.set(f.write.sha256, f.write);
+      this.cache.put(f.write.sha256, f.write.data);
+    }
   }
 
   /** A provider's result lost a vote: counted against it (npx ravdl token list, the dashboard) and logged. */
@@ -1479,21 +1478,21 @@ export class CoordinatorState {
           if (skipped.length >= 256) break;
           continue;
         }
-        this.grant(rt, sub, conn, now);
-        slots--;
-        if (!conn.open || conn.leases.size >= conn.capability.slots) free.splice(free.indexOf(conn), 1);
         // A replicated subgraph runs on as many other tokens at once as its vote still needs.
-        while (rt.replicas > 1 && (sub.state as SubRt['state']) === 'leased' && slots > 0 && free.length && sub.active + new Set(sub.votes?.map((v) => v.token)).size < rt.replicas) {
-          const more = this.pick(free, sub);
-          if (!more) break;
-          this.grant(rt, sub, more, now);
+        for (let p: ProviderConn | null = conn; p; p = this.wantsReplica(rt, sub) && slots > 0 ? this.pick(free, sub) : null) {
+          this.grant(rt, sub, p, now);
           slots--;
-          if (!more.open || more.leases.size >= more.capability.slots) free.splice(free.indexOf(more), 1);
+          if (!p.open || p.leases.size >= p.capability.slots) free.splice(free.indexOf(p), 1);
         }
       }
       for (const idx of skipped) this.enqueue(rt, rt.subs[idx]!);
       if (!free.length) break;
     }
+  }
+
+  /** Whether a leased subgraph of a replicated run needs one more lease now (to a provider of another token). */
+  private wantsReplica(rt: GraphRt, sub: SubRt): boolean {
+    return rt.replicas > 1 && sub.state === 'leased' && sub.active + new Set(sub.votes?.map((v) => v.token)).size < rt.replicas;
   }
 
   /**

@@ -50,8 +50,7 @@ export async function participate(opts: ParticipateOptions): Promise<Participate
   const minRows = opts.minRows ?? 5;
   if (!Number.isSafeInteger(minRows) || minRows < 1) throw new GraphError(`participate: minRows must be a positive integer, got ${minRows}`);
   if ((opts.file === undefined) === (opts.csv === undefined)) throw new GraphError('participate: give the data as file (a CSV path) or csv (its text)');
-  const http = new Http(opts.server.replace(/\/+$/, ''), opts.token);
-  const graphs = (await http.json<{ graphs: FederatedListing[] }>(`${API}/federated`, { retryMs: 10_000 })).graphs;
+  const graphs = await listFederatedGraphs(opts);
   const g = graphs.find((x) => x.id === opts.graphId);
   if (!g) throw new GraphError(`participate: no federated graph ${opts.graphId} waits for this provider's contribution (it may be done, not started, or contributed to already; open ones: ${graphs.map((x) => x.id).slice(0, 10).join(', ') || 'none'})`);
   const rules: FederatedRules = normalizeRules(g.rules, `participate: graph ${g.id}: rules`);
@@ -64,6 +63,7 @@ export async function participate(opts: ParticipateOptions): Promise<Participate
   const s = localStats(text, rules);
   if (s.rows < minRows) throw new GraphError(`participate: only ${s.rows} row(s) of the data pass graph ${g.id}'s rules (${s.skipped} left out); sharing statistics of fewer than ${minRows} would reveal them`);
   log(`graph ${g.id} ('${g.name}'): sharing ${s.rows} row(s)' statistics (${s.skipped} left out by the rules): ${s.columns.map((c, j) => `${c} mean ${s.mean[j]!.toPrecision(6)}`).join(', ')}`);
+  const http = new Http(opts.server.replace(/\/+$/, ''), opts.token);
   const r = await http.json<{ contributions: number; max_clients: number; done: boolean }>(`${API}/federated/${encodeURIComponent(g.id)}/contributions`, {
     method: 'POST',
     body: { ...(opts.name ? { provider: opts.name.slice(0, 200) } : {}), rows: s.rows, columns: s.columns, mean: s.mean, m2: s.m2 },
