@@ -860,6 +860,56 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     }
   });
 
+  it('requesters share the providers: a small graph started behind another requester\'s large one runs at once, not after it', async () => {
+    // A coordinator of its own, one provider with one slot: every assignment is a choice between the two graphs.
+    const { spec: spec2, drop: drop2 } = await backend.create();
+    const c = await startCoordinator({ db: spec2, port: 0, log: null, leaseMs: LEASE_MS, heartbeatMs: 200, bytesPerSecond: 1e12, plan: 'per-op' });
+    const wide = (name: string, n: number): Recorded => {
+      R.flush();
+      new R.Graph({ name, algorithm: 'wide', approach: 'distributed' });
+      const x = R.t([1, 2, 3, 4]);
+      for (let i = 0; i < n; i++) R.add(x, i).persist_op(`v${i}`);
+      R.activate();
+      const g = R.Graph.current()!.data;
+      R.flush();
+      const blobs = new Map<string, Buffer>();
+      hashConstants(g, (nd) => nd.data!, (sha, bytes) => blobs.set(sha, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+      return { g, doc: graphJson(g), blobs, local: new Map() };
+    };
+    try {
+      const big = await createToken(c.db.db, 'requester', 'big');
+      const small = await createToken(c.db.db, 'requester', 'small');
+      const prov = await createToken(c.db.db, 'provider');
+      const bigId = await upload(c, big, wide('big', 20));
+      expect((await api(c.url, `/v1/graphs/${bigId}/execute`, big, { method: 'POST', body: {} })).json.graph.status).toBe('running');
+      const p = await new FakeProvider(c.url, prov).connect();
+      const first = await p.next();
+      expect(first.graph_id).toBe(bigId);
+      // The small graph starts while the large one holds the only slot and has 19 subgraphs waiting.
+      const smallId = await upload(c, small, wide('small', 2));
+      expect((await api(c.url, `/v1/graphs/${smallId}/execute`, small, { method: 'POST', body: {} })).json.graph.status).toBe('running');
+      const order: string[] = [first.graph_id];
+      await p.finish(first, await p.compute(first));
+      for (let i = 0; i < 21; i++) {
+        const a = await p.next();
+        order.push(a.graph_id);
+        expect((await p.finish(a, await p.compute(a))).done.json).toEqual({ status: 'accepted' });
+      }
+      // The slot alternates while both wait: the small graph's two subgraphs are the 2nd and 4th assignments.
+      expect(order.map((g) => (g === bigId ? 'B' : 's')).join('')).toBe('BsBs' + 'B'.repeat(18));
+      for (const [id, tok, n] of [[bigId, big, 20], [smallId, small, 2]] as const) {
+        const g = (await api(c.url, `/v1/graphs/${id}`, tok)).json;
+        expect(g.graph).toMatchObject({ status: 'done', subgraphs_done: n });
+        const v = await api(c.url, `/v1/graphs/${id}/persisted/v${n - 1}`, tok);
+        expect(blobBits(v.bytes!).map((b) => new Float32Array(new Uint32Array([b]).buffer)[0])).toEqual([1, 2, 3, 4].map((e) => e + n - 1));
+      }
+      p.close();
+    } finally {
+      await c.close();
+      await drop2();
+    }
+  });
+
   it('a revoked provider token: its connections close within about a second, its lease goes to another provider, and the token is refused everywhere', async () => {
     const doomed = await createToken(c.db.db, 'provider', 'doomed');
     const id = await upload(c, alice, rec);

@@ -191,6 +191,10 @@ interface GraphRt {
   g: GraphData;
   subs: SubRt[];
   ready: ReadyQueue;
+  /** Its active leases (its requester's share of the providers now). */
+  active: number;
+  /** When it was last given a slot (a number from a counter; 0: never): among equal shares the least recent goes first. */
+  servedAt: number;
   /** "node:output" -> its result's SHA-256. */
   results: Map<string, string>;
   /** Sizes of its constants' and results' blobs. */
@@ -290,6 +294,8 @@ export class CoordinatorState {
   /** Running graphs by id, and in the order they are served (oldest first). */
   private graphs = new Map<string, GraphRt>();
   private running: GraphRt[] = [];
+  /** Counts slots given (GraphRt.servedAt). */
+  private served = 0;
   /** Active leases (and ended ones until their end is committed). */
   private leases = new Map<string, LeaseRt>();
   private cache: BlobCache;
@@ -982,6 +988,7 @@ export class CoordinatorState {
     this.dirty.leases.add(l);
     this.providers.get(l.provider_id)?.leases.delete(l.id);
     sub.active--;
+    rt.active--;
     sub.leasedTokens?.delete(l.token);
     let status: CompletionStatus = 'ignored'; // another lease of it finished first
     if (sub.state === 'leased') {
@@ -1119,6 +1126,7 @@ export class CoordinatorState {
     if (at) {
       const { rt, sub } = at;
       sub.active--;
+      rt.active--;
       sub.leasedTokens?.delete(l.token);
       // The next lease of it goes to another provider when there is one.
       if (state !== 'cancelled') sub.excluded.add(l.provider_id);
@@ -1182,7 +1190,7 @@ export class CoordinatorState {
   // ---------------------------------------------------------------- running graphs in memory
 
   private addRuntime(owner: string, replicas: number, summary: GraphSummary, g: GraphData, subs: { row: SubgraphsTable; spec: Subgraph }[], results: Map<string, string>, sizes: Map<string, number>, unfilled: readonly (readonly [string, string])[]): GraphRt {
-    const rt: GraphRt = { id: summary.id, owner, replicas, summary: { ...summary }, g, subs: [], ready: new ReadyQueue(), results, sizes, unfilled: new Map(), fresh: [], announced: new Map() };
+    const rt: GraphRt = { id: summary.id, owner, replicas, summary: { ...summary }, g, subs: [], ready: new ReadyQueue(), active: 0, servedAt: 0, results, sizes, unfilled: new Map(), fresh: [], announced: new Map() };
     for (const [ref, name] of unfilled) {
       const names = rt.unfilled.get(ref);
       if (names) names.push(name);
@@ -1198,7 +1206,7 @@ export class CoordinatorState {
     });
     for (const sub of rt.subs) if (sub.state === 'ready') this.enqueue(rt, sub);
     this.graphs.set(rt.id, rt);
-    // Older graphs are served first.
+    // In age order: of graphs never served yet, the older goes first.
     let at = this.running.length;
     while (at > 0 && this.running[at - 1]!.summary.created_at > rt.summary.created_at) at--;
     this.running.splice(at, 0, rt);
@@ -1240,6 +1248,7 @@ export class CoordinatorState {
       }
       this.leases.set(l.id, l);
       at.sub.active++;
+      at.rt.active++;
       if (at.rt.replicas > 1) (at.sub.leasedTokens ??= new Set()).add(l.token);
     }
     for (const rt of this.running) {
@@ -1457,37 +1466,55 @@ export class CoordinatorState {
     this.kick();
   }
 
+  /**
+   * Requesters share the providers: each free slot goes to the requester with the fewest subgraphs
+   * running now, and among equals to the graph served least recently, so a small job is not stuck
+   * behind another requester's large one (and many graphs get a requester no larger share).
+   */
   private dispatchNow(): void {
     if (this.closed || this.reloading) return;
     const free: ProviderConn[] = [];
     for (const p of this.providers.values()) if (p.open && p.leases.size < p.capability.slots) free.push(p);
     if (!free.length) return;
+    const wanting = this.running.filter((rt) => rt.ready.size && rt.summary.status === 'running');
+    if (!wanting.length) return;
     const now = Date.now();
+    const share = new Map<string, number>();
+    for (const rt of this.running) share.set(rt.owner, (share.get(rt.owner) ?? 0) + rt.active);
+    // Subgraphs that fit no free provider now, by graph: back in their queues at the end.
+    const skipped = new Map<GraphRt, number[]>();
     // At most one grant per free slot: a grant that fails puts its subgraph back in the queue.
     let slots = free.reduce((n, p) => n + p.capability.slots - p.leases.size, 0);
-    for (const rt of [...this.running]) {
-      const skipped: number[] = [];
-      while (free.length && slots > 0 && rt.ready.size && rt.summary.status === 'running') {
-        const idx = rt.ready.pop()!;
-        const sub = rt.subs[idx]!;
-        sub.queued = false;
-        if (sub.state !== 'ready') continue;
+    while (free.length && slots > 0 && wanting.length) {
+      let k = 0;
+      for (let i = 1; i < wanting.length; i++) {
+        const a = share.get(wanting[i]!.owner)!;
+        const b = share.get(wanting[k]!.owner)!;
+        if (a < b || (a === b && wanting[i]!.servedAt < wanting[k]!.servedAt)) k = i;
+      }
+      const rt = wanting[k]!;
+      const idx = rt.ready.pop()!;
+      const sub = rt.subs[idx]!;
+      sub.queued = false;
+      if (sub.state === 'ready') {
         const conn = this.pick(free, sub);
         if (!conn) {
-          skipped.push(idx); // fits no free provider now
-          if (skipped.length >= 256) break;
-          continue;
+          const s = skipped.get(rt);
+          if (s) s.push(idx);
+          else skipped.set(rt, [idx]);
         }
         // A replicated subgraph runs on as many other tokens at once as its vote still needs.
         for (let p: ProviderConn | null = conn; p; p = this.wantsReplica(rt, sub) && slots > 0 ? this.pick(free, sub) : null) {
           this.grant(rt, sub, p, now);
+          share.set(rt.owner, share.get(rt.owner)! + 1);
+          rt.servedAt = ++this.served;
           slots--;
           if (!p.open || p.leases.size >= p.capability.slots) free.splice(free.indexOf(p), 1);
         }
       }
-      for (const idx of skipped) this.enqueue(rt, rt.subs[idx]!);
-      if (!free.length) break;
+      if (!rt.ready.size || rt.summary.status !== 'running' || (skipped.get(rt)?.length ?? 0) >= 256) wanting.splice(k, 1);
     }
+    for (const [rt, idxs] of skipped) for (const idx of idxs) this.enqueue(rt, rt.subs[idx]!);
   }
 
   /** Whether a leased subgraph of a replicated run needs one more lease now (to a provider of another token). */
@@ -1532,6 +1559,7 @@ export class CoordinatorState {
     sub.state = 'leased';
     sub.attempts++;
     sub.active++;
+    rt.active++;
     if (rt.replicas > 1) (sub.leasedTokens ??= new Set()).add(conn.token);
     sub.updatedAt = now;
     this.dirty.leases.add(l);

@@ -87,6 +87,41 @@ const validateComplete = ajv.compile<CompleteHeader>({
 /** A provider's connection as this channel makes it. */
 type WsConn = ProviderConn & { lastHeard: number; ack(a: Ack): void; takeAcks(): Ack[] | null };
 
+/**
+ * Frames for the providers wait until the end of the event loop's turn and then go out together.
+ * On loopback (and on a busy machine) most of a send's cost is waking the receiving process; a
+ * burst of completions answered by a burst of sends wakes each receiver once, not once per frame
+ * with the coordinator's work in between. Order per socket is kept: every frame goes through here.
+ */
+class Outbox {
+  private pending = new Map<WebSocket, (string | Buffer)[]>();
+  private scheduled = false;
+
+  push(ws: WebSocket, data: string | Buffer): void {
+    const q = this.pending.get(ws);
+    if (q) q.push(data);
+    else this.pending.set(ws, [data]);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flushAll());
+    }
+  }
+
+  /** Writes what waits for one socket now (before it is closed). */
+  flush(ws: WebSocket): void {
+    const q = this.pending.get(ws);
+    if (!q) return;
+    this.pending.delete(ws);
+    if (ws.readyState !== WebSocket.OPEN) return;
+    for (const data of q) ws.send(data, { binary: typeof data !== 'string' });
+  }
+
+  private flushAll(): void {
+    this.scheduled = false;
+    for (const ws of [...this.pending.keys()]) this.flush(ws);
+  }
+}
+
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
   const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Error';
@@ -99,6 +134,7 @@ export class ProviderChannel {
   private sockets = new Map<WebSocket, string>();
   private conns = new Set<WsConn>();
   private sweep: NodeJS.Timeout;
+  private outbox = new Outbox();
 
   constructor(
     private state: CoordinatorState,
@@ -140,13 +176,17 @@ export class ProviderChannel {
     let chain = Promise.resolve();
     const sendRaw = (data: string | Buffer): boolean => {
       if (ws.readyState !== WebSocket.OPEN) return false;
-      ws.send(data, { binary: typeof data !== 'string' });
+      this.outbox.push(ws, data);
       return true;
     };
     const send = (msg: CoordinatorMessage): boolean => sendRaw(JSON.stringify(msg));
-    const fail = (code: string, message: string, close = 1008) => {
+    const close = (code: number, reason: string) => {
+      this.outbox.flush(ws); // what was sent before the close goes first
+      ws.close(code, reason);
+    };
+    const fail = (code: string, message: string, closeCode = 1008) => {
       send({ type: 'error', error: { code, message } });
-      ws.close(close, message.slice(0, 120));
+      close(closeCode, message.slice(0, 120));
     };
     const helloTimer = setTimeout(() => fail('ERR_BAD_REQUEST', 'no hello within 10 s'), 10_000);
     ws.on('error', () => {});
@@ -186,7 +226,7 @@ export class ProviderChannel {
         clearTimeout(helloTimer);
         conn = c;
       };
-      chain = chain.then(() => this.handle(msg as ProviderMessage, conn, token, send, sendRaw, ws, onHello).catch((err) => {
+      chain = chain.then(() => this.handle(msg as ProviderMessage, conn, token, send, sendRaw, close, ws, onHello).catch((err) => {
         const e = err as Error & { code?: string };
         fail(e.code ?? 'ERR_INTERNAL', e.message);
       }));
@@ -194,6 +234,7 @@ export class ProviderChannel {
     ws.on('close', () => {
       clearTimeout(helloTimer);
       this.sockets.delete(ws);
+      this.outbox.flush(ws); // drops what still waited: the socket is closed
       if (conn) {
         this.conns.delete(conn);
         conn.takeAcks(); // unsent answers are lost with the socket: the provider sends those completions again
@@ -209,6 +250,7 @@ export class ProviderChannel {
     token: string,
     send: (m: CoordinatorMessage) => boolean,
     sendRaw: (data: string | Buffer) => boolean,
+    close: (code: number, reason: string) => void,
     ws: WebSocket,
     onHello: (c: WsConn) => void,
   ): Promise<void> {
@@ -240,7 +282,7 @@ export class ProviderChannel {
         close: (code, reason) => {
           c.open = false;
           takeAcks();
-          ws.close(code, reason);
+          close(code, reason);
         },
         ack: (a: Ack) => {
           if (protocol < 3) return void send({ type: 'completed', ...a });
@@ -293,7 +335,8 @@ export class ProviderChannel {
     let n = 0;
     for (const [ws, t] of this.sockets) {
       if (t !== tokenHash || ws.readyState !== WebSocket.OPEN) continue;
-      ws.send(JSON.stringify({ type: 'error', error: { code: 'ERR_UNAUTHORIZED', message: 'this provider token was revoked' } } satisfies CoordinatorMessage));
+      this.outbox.push(ws, JSON.stringify({ type: 'error', error: { code: 'ERR_UNAUTHORIZED', message: 'this provider token was revoked' } } satisfies CoordinatorMessage));
+      this.outbox.flush(ws);
       ws.close(4003, 'token revoked');
       n++;
     }
