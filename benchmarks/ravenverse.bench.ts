@@ -176,8 +176,6 @@ class SimProvider {
     private base: string,
     private token: string,
     private latencies: number[],
-    /** How long it "computes" each subgraph before it answers, ms (0: at once). */
-    private computeMs = 0,
   ) {}
 
   /** Forgets what it saw so far (after the warm-up graph; it is idle then). */
@@ -237,13 +235,8 @@ class SimProvider {
       const { bytes, sha256 } = encodeBlob(shape, new Float32Array(shape.reduce((m, d) => m * d, 1)).fill(a.subgraph));
       return { name: p.name, sha256, bytes };
     });
-    const frame = encodeFrame({ type: 'complete', lease: a.lease, outputs: Object.fromEntries(outs.map((o) => [o.name, o.sha256])) }, outs);
-    const send = () => {
-      this.sentAt = nowMs();
-      this.ws.send(frame, { binary: true });
-    };
-    if (this.computeMs > 0) setTimeout(send, Math.max(0, now + this.computeMs - nowMs()));
-    else send();
+    this.sentAt = nowMs();
+    this.ws.send(encodeFrame({ type: 'complete', lease: a.lease, outputs: Object.fromEntries(outs.map((o) => [o.name, o.sha256])) }, outs), { binary: true });
   }
 
   close(): void {
@@ -256,9 +249,9 @@ class SimProvider {
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** The simulated providers' process: connects p of them, reports when connected and, once asked, what they saw. */
-async function simProcess(base: string, token: string, p: number, computeMs: number): Promise<void> {
+async function simProcess(base: string, token: string, p: number): Promise<void> {
   const latencies: number[] = [];
-  const sims = Array.from({ length: p }, () => new SimProvider(base, token, latencies, computeMs));
+  const sims = Array.from({ length: p }, () => new SimProvider(base, token, latencies));
   await Promise.all(sims.map((x) => x.connect()));
   process.send!({ type: 'connected' });
   process.on('message', async (m: { type: 'reset' } | { type: 'report'; expect: number }) => {
@@ -279,8 +272,8 @@ async function simProcess(base: string, token: string, p: number, computeMs: num
   });
 }
 if (process.env.RAVDL_BENCH_SIM && process.send) {
-  const w = JSON.parse(process.env.RAVDL_BENCH_SIM) as { base: string; token: string; p: number; computeMs: number };
-  await simProcess(w.base, w.token, w.p, w.computeMs);
+  const w = JSON.parse(process.env.RAVDL_BENCH_SIM) as { base: string; token: string; p: number };
+  await simProcess(w.base, w.token, w.p);
 }
 
 const quantile = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
@@ -369,10 +362,10 @@ if (process.env.RAVDL_BENCH_REQUESTER && process.send) {
 }
 
 /** Throughput: s independent one-op subgraphs on p simulated providers, after a warm-up graph of `warm` of them. */
-export async function throughput(kind: 'sqlite' | 'postgres', s: number, p: number, warm = 0, computeMs = 0) {
+export async function throughput(kind: 'sqlite' | 'postgres', s: number, p: number, warm = 0) {
   return withCoordinator(kind, async (c, tok) => {
     // The providers and the requester run in processes of their own, as they would on their own machines.
-    const sims = benchChild('RAVDL_BENCH_SIM', { base: c.url, token: tok.provider, p, computeMs }, 'the simulated providers');
+    const sims = benchChild('RAVDL_BENCH_SIM', { base: c.url, token: tok.provider, p }, 'the simulated providers');
     const requester = benchChild('RAVDL_BENCH_REQUESTER', { base: c.url, token: tok.requester, graph: 'wide', s, warm }, 'the requester');
     try {
       await sims.wait('connected');
