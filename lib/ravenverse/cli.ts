@@ -21,7 +21,8 @@ const USAGE = `ravdl: the Ravenverse (a coordinator, provider nodes, a demo)
   npx ravdl coordinator [--port 8080] [--host 127.0.0.1] [--db FILE | --db postgres://...]
                         [--lease-ms 4000] [--max-lease-ms 1800000] [--heartbeat-ms 1000]
                         [--bandwidth BYTES_PER_S] [--max-subgraph-seconds S] [--plan auto|per-step|per-op]
-                        [--max-graph 256M] [--max-blob 512M]
+                        [--max-graph 256M] [--max-blob 512M] [--keep-days 30]
+                        (--keep-days: how long ended graphs are kept; 0 keeps them until deleted)
   npx ravdl provider --server URL --token TOKEN [--threads N] [--max-memory 2G] [--slots 1] [--name NAME] [--device cpu|cuda|cuda:N]
                         (the token may also come from RAVDL_TOKEN)
   npx ravdl provider --server URL --token TOKEN --list-federated        (federated graphs waiting for data)
@@ -76,8 +77,10 @@ async function coordinator(args: string[]): Promise<number> {
     options: {
       port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, 'lease-ms': { type: 'string' }, 'max-lease-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' },
       bandwidth: { type: 'string' }, 'max-subgraph-seconds': { type: 'string' }, plan: { type: 'string' }, 'max-graph': { type: 'string' }, 'max-blob': { type: 'string' },
+      'keep-days': { type: 'string' },
     },
   });
+  const keepDays = num(values['keep-days'], 'keep-days');
   const { startCoordinator } = await import('./coordinator/server.js');
   const c = await startCoordinator({
     db: values.db ?? DEFAULT_DB,
@@ -91,6 +94,7 @@ async function coordinator(args: string[]): Promise<number> {
     plan: plan(values.plan),
     maxGraphBytes: bytes(values['max-graph'], 'max-graph'),
     maxBlobBytes: bytes(values['max-blob'], 'max-blob'),
+    keepGraphsMs: keepDays === undefined ? undefined : keepDays * 86_400_000,
   });
   console.log(`ravdl coordinator listening on ${c.url} (database: ${c.db.kind} ${c.db.where}); dashboard ${c.url}/dashboard/`);
   const sig = await untilSignal();

@@ -117,6 +117,9 @@ describe('npx ravdl', () => {
     const unknown = new Child(['frobnicate'], {}, 60_000);
     expect(await exitOf(unknown)).toBe(1);
     expect(unknown.out).toMatch(/unknown command "frobnicate"[\s\S]*npx ravdl coordinator/);
+    const keep = new Child(['coordinator', '--db', spec, '--port', '0', '--keep-days=-1'], {}, 60_000);
+    expect(await exitOf(keep)).toBe(1);
+    expect(keep.out).toMatch(/--keep-days must be a non-negative number, got "-1"/);
 
     const coord = new Child(['coordinator', '--db', spec, '--port', '0']);
     const url = (await coord.waitOutput(/listening on (http:\/\/\S+)/))[1]!;

@@ -910,6 +910,54 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     }
   });
 
+  it('an ended graph keeps only its persisted results; graphs ended longer ago than keepGraphsMs are deleted, running ones never; uploads stay for de-duplication', async () => {
+    const { spec: spec2, drop: drop2 } = await backend.create();
+    const c = await startCoordinator({ db: spec2, port: 0, log: null, leaseMs: LEASE_MS, heartbeatMs: 200, bytesPerSecond: 1e12, plan: 'per-step', housekeepingMs: 100, keepGraphsMs: 0 });
+    try {
+      const alice = await createToken(c.db.db, 'requester');
+      const p = await new FakeProvider(c.url, await createToken(c.db.db, 'provider')).connect();
+      const id = await upload(c, alice, rec);
+      await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST', body: {} });
+      await serve(c, p, alice, id);
+      const persistedShas = async (gid: string) => new Set((await c.db.db.selectFrom('persisted').select('sha256').where('graph_id', '=', gid).execute()).map((r) => r.sha256));
+      const results = async (gid: string) => (await c.db.db.selectFrom('results').select('sha256').where('graph_id', '=', gid).execute()).map((r) => r.sha256);
+      const blobCount = async () => Number((await c.db.db.selectFrom('blobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+      // The housekeeping timer prunes it: only the results persisted values name are left, with their blobs.
+      await waitFor('the ended graph to be pruned', async () => (await c.db.db.selectFrom('graphs').select('pruned_at').where('id', '=', id).executeTakeFirstOrThrow()).pruned_at !== null, 10_000);
+      const kept = await persistedShas(id);
+      const left = await results(id);
+      expect(left.length).toBeGreaterThan(0);
+      for (const sha of left) expect(kept.has(sha)).toBe(true);
+      // Every output of every subgraph was a result (the weights and optimizer state each step hands on); the losses and the prediction are left.
+      const outputs = (await c.db.db.selectFrom('subgraphs').select('outputs').where('graph_id', '=', id).execute()).reduce((n, r) => n + (JSON.parse(r.outputs) as unknown[]).length, 0);
+      expect(left.length).toBe(kept.size);
+      expect(outputs).toBeGreaterThan(3 * left.length);
+      console.log(`housekeeping (${backend.name}): ${outputs} results stored during the run, ${left.length} kept once it ended (those persisted values name)`);
+      for (const pv of (await api(c.url, `/v1/graphs/${id}`, alice)).json.persisted) {
+        expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+      }
+      expect(await c.state.maintain(0)).toEqual({ pruned: 0, deleted: 0 }); // nothing twice
+      // Retention: the ended graph and one uploaded but never run go; a running one stays.
+      const never = await upload(c, alice, rec);
+      const running = await upload(c, alice, rec);
+      await api(c.url, `/v1/graphs/${running}/execute`, alice, { method: 'POST', body: {} });
+      p.close();
+      const before = await blobCount();
+      await sleep(20);
+      expect((await c.state.maintain(10)).deleted).toBe(2);
+      for (const gid of [id, never]) expect((await api(c.url, `/v1/graphs/${gid}`, alice)).status).toBe(404);
+      expect((await api(c.url, `/v1/graphs/${running}`, alice)).json.graph.status).toBe('running');
+      expect(await results(id)).toEqual([]);
+      expect(await blobCount()).toBeLessThan(before); // the persisted results' blobs went with their graph
+      // Alice's uploaded constants stay hers: uploading the graph again needs no blob.
+      expect((await api(c.url, `/v1/graphs/${gid()}`, alice, { method: 'PUT', body: rec.doc })).json.missing).toEqual([]);
+      await expect(startCoordinator({ db: spec2, port: 0, log: null, keepGraphsMs: -1 })).rejects.toThrow(/keepGraphsMs must be a number >= 0/);
+    } finally {
+      await c.close();
+      await drop2();
+    }
+  });
+
   it('a revoked provider token: its connections close within about a second, its lease goes to another provider, and the token is refused everywhere', async () => {
     const doomed = await createToken(c.db.db, 'provider', 'doomed');
     const id = await upload(c, alice, rec);

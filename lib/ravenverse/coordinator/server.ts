@@ -83,6 +83,13 @@ export interface CoordinatorOptions {
   rateLimit?: { max: number; windowMs: number };
   /** How often the database is checked for revoked tokens, ms (default 1000). */
   revocationPollMs?: number;
+  /**
+   * How long a graph is kept after it ended (or after its upload, if it never ran), ms (default
+   * 30 days; 0: kept until its requester deletes it). Its requester's R.flush() deletes it sooner.
+   */
+  keepGraphsMs?: number;
+  /** How often housekeeping runs (ended graphs pruned and, past keepGraphsMs, deleted; stale uploads dropped), ms (default 60,000). */
+  housekeepingMs?: number;
   /** Whether /api/dashboard shows every graph without a token (default: when bound to loopback). */
   dashboardPublic?: boolean;
   log?: ((line: string) => void) | null;
@@ -112,6 +119,8 @@ const DEFAULTS = {
   maxChunkBytes: 16 * 2 ** 20,
   rateLimit: { max: 5000, windowMs: 10_000 },
   revocationPollMs: 1000,
+  keepGraphsMs: 30 * 86_400_000,
+  housekeepingMs: 60_000,
 };
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -137,6 +146,7 @@ const leaseParam = { type: 'string', pattern: '^[0-9a-f-]{36}$' };
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<Coordinator> {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as CoordinatorOptions;
   const o = { ...DEFAULTS, ...given };
+  for (const k of ['keepGraphsMs', 'housekeepingMs'] as const) if (!(o[k] >= 0)) throw new RangeError(`startCoordinator: ${k} must be a number >= 0, got ${o[k]}`);
   const log = options.log === undefined ? (line: string) => console.log(`[coordinator] ${line}`) : (options.log ?? (() => {}));
   const store = typeof o.db === 'object' ? o.db : await openDatabase(o.db ?? 'ravdl-coordinator.db');
   const state = new CoordinatorState(store, {
@@ -558,11 +568,24 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
       polling = false;
     }
   };
+  let housekeepingRunning = false;
+  const housekeeping = async () => {
+    if (housekeepingRunning) return;
+    housekeepingRunning = true;
+    try {
+      await state.dropStaleUploads(3600_000);
+      await state.maintain(o.keepGraphsMs);
+    } catch (err) {
+      log(`housekeeping failed: ${(err as Error).message}`);
+    } finally {
+      housekeepingRunning = false;
+    }
+  };
   const channel = new ProviderChannel(state, { heartbeatMs: o.heartbeatMs, leaseMs: o.leaseMs, ackDelayMs: o.ackDelayMs, maxMessageBytes: MAX_PROVIDER_MESSAGE, messagesPerSecond: 200, authenticate, log });
   app.server.on('upgrade', (req, socket, head) => channel.handleUpgrade(req, socket, head));
   const timers = [
     setInterval(() => void state.expireDue().catch((e) => log(`lease expiry failed: ${(e as Error).message}`)), Math.max(50, Math.min(500, o.leaseMs / 4))),
-    setInterval(() => void state.dropStaleUploads(3600_000).catch(() => {}), 60_000),
+    setInterval(() => void housekeeping(), o.housekeepingMs),
     setInterval(() => void pollRevocations(), o.revocationPollMs),
   ];
 

@@ -415,7 +415,7 @@ export class CoordinatorState {
         .values({
           id, owner, name: g.info.name.slice(0, 200), algorithm: g.info.algorithm.slice(0, 200), approach: g.info.approach, replicas: 1, status: 'uploaded',
           graph_json: json, json_sha256: jsonSha, nodes_total: g.nodes.length, nodes_done: 0, const_nodes: consts,
-          subgraphs_total: 0, subgraphs_done: 0, persisted_total: g.persist.size, persisted_done: 0, error: null, created_at: now, updated_at: now,
+          subgraphs_total: 0, subgraphs_done: 0, persisted_total: g.persist.size, persisted_done: 0, error: null, created_at: now, updated_at: now, pruned_at: null,
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .execute();
@@ -663,19 +663,62 @@ export class CoordinatorState {
       await trx.deleteFrom('subgraphs').where('graph_id', '=', id).execute();
       await trx.deleteFrom('federated_contributions').where('graph_id', '=', id).execute();
       await trx.deleteFrom('graphs').where('id', '=', id).execute();
-      for (const part of chunks([...new Set(shas)])) {
-        await trx
-          .deleteFrom('blobs')
-          .where('sha256', 'in', part)
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('results').select('results.sha256').whereRef('results.sha256', '=', 'blobs.sha256'))))
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('blob_owners').select('blob_owners.sha256').whereRef('blob_owners.sha256', '=', 'blobs.sha256'))))
-          .execute();
-      }
+      await this.dropUnusedBlobs(trx, shas);
     });
     this.parsedGraphs.delete(id);
     const set = this.listeners.get(id);
     if (set) for (const fn of set) fn({ type: 'end', graph: { id, status: 'failed', error: 'deleted' } as GraphSummary });
     this.listeners.delete(id);
+  }
+
+  /**
+   * Housekeeping (every minute): a graph that ended loses the results only its run needed (each
+   * subgraph's outputs, the inputs of the next ones; its persisted values stay), and graphs that
+   * ended (or were uploaded and never run) more than `keepMs` ago are deleted (0: kept). At most
+   * `limit` graphs of each kind per call. Returns how many were pruned and deleted.
+   */
+  async maintain(keepMs: number, limit = 20): Promise<{ pruned: number; deleted: number }> {
+    await this.loaded;
+    const ended = await this.db.selectFrom('graphs').select('id').where('status', 'in', ['done', 'failed']).where('pruned_at', 'is', null).limit(limit).execute();
+    for (const { id } of ended) await this.prune(id);
+    let deleted = 0;
+    if (keepMs > 0) {
+      const old = await this.db.selectFrom('graphs').select(['id', 'owner']).where('status', 'in', ['done', 'failed', 'uploaded']).where('updated_at', '<', Date.now() - keepMs).limit(limit).execute();
+      for (const g of old) {
+        try {
+          await this.deleteGraph(g.owner, g.id);
+          deleted++;
+        } catch (err) {
+          if (!(err instanceof ApiError && err.status === 404)) throw err; // deleted meanwhile by its requester
+        }
+      }
+      if (deleted) this.opts.log(`deleted ${deleted} graph(s) that ended more than ${(keepMs / 86_400_000).toFixed(keepMs < 86_400_000 ? 3 : 0)} day(s) ago`);
+    }
+    return { pruned: ended.length, deleted };
+  }
+
+  /** Deletes an ended graph's results that no persisted value names, and the blobs nothing else uses. */
+  private async prune(id: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const keep = trx.selectFrom('persisted').select('sha256').where('graph_id', '=', id).where('sha256', 'is not', null);
+      const gone = await trx.selectFrom('results').select('sha256').where('graph_id', '=', id).where('sha256', 'not in', keep).execute();
+      await trx.deleteFrom('results').where('graph_id', '=', id).where('sha256', 'not in', keep).execute();
+      await this.dropUnusedBlobs(trx, gone.map((r) => r.sha256));
+      await trx.updateTable('graphs').set({ pruned_at: Date.now() }).where('id', '=', id).execute();
+    });
+  }
+
+  /** Deletes those of these blobs that no result, persisted value or requester's upload names. */
+  private async dropUnusedBlobs(trx: Kysely<Database>, shas: readonly string[]): Promise<void> {
+    for (const part of chunks([...new Set(shas)])) {
+      await trx
+        .deleteFrom('blobs')
+        .where('sha256', 'in', part)
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('results').select('results.sha256').whereRef('results.sha256', '=', 'blobs.sha256'))))
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('persisted').select('persisted.sha256').whereRef('persisted.sha256', '=', 'blobs.sha256'))))
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('blob_owners').select('blob_owners.sha256').whereRef('blob_owners.sha256', '=', 'blobs.sha256'))))
+        .execute();
+    }
   }
 
   subscribe(id: string, fn: (e: GraphEvent) => void): () => void {

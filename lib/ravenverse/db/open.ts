@@ -236,5 +236,10 @@ function migrations(kind: DbKind): Record<string, Migration> {
         await db.schema.alterTable('providers').addColumn('disputed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    '005_retention': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('graphs').addColumn('pruned_at', 'bigint').execute();
+      },
+    },
   };
 }

@@ -36,6 +36,8 @@ export interface GraphsTable {
   error: string | null;
   created_at: number;
   updated_at: number;
+  /** When the results only its run needed (not persisted) were deleted, once it ended; null before. */
+  pruned_at: number | null;
 }
 
 export interface BlobsTable {
