@@ -16,7 +16,7 @@ import { type Db, openDatabase } from '../../lib/ravenverse/db/open.js';
 import { createToken, listTokens, revokeToken } from '../../lib/ravenverse/db/tokens.js';
 import type { Assignment } from '../../lib/ravenverse/protocol.js';
 import { startProvider } from '../../lib/ravenverse/provider/provider.js';
-import { decodeBundle, encodeFrame, sha256 } from '../../lib/ravenverse/protocol.js';
+import { decodeBundle, encodeBundle, encodeFrame, sha256 } from '../../lib/ravenverse/protocol.js';
 import { NeuralNetwork } from '../../lib/v2/index.js';
 import { Activation, Dense } from '../../lib/v2/layers/index.js';
 import { Adam } from '../../lib/v2/optimizers/index.js';
@@ -952,6 +952,43 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       // Alice's uploaded constants stay hers: uploading the graph again needs no blob.
       expect((await api(c.url, `/v1/graphs/${gid()}`, alice, { method: 'PUT', body: rec.doc })).json.missing).toEqual([]);
       await expect(startCoordinator({ db: spec2, port: 0, log: null, keepGraphsMs: -1 })).rejects.toThrow(/keepGraphsMs must be a number >= 0/);
+    } finally {
+      await c.close();
+      await drop2();
+    }
+  });
+
+  it('pruning never deletes a blob a running graph names but has not committed: the same results, uploaded for a lease of another graph before the prune and completed after it', async () => {
+    const { spec: spec2, drop: drop2 } = await backend.create();
+    const c = await startCoordinator({ db: spec2, port: 0, log: null, leaseMs: LEASE_MS, heartbeatMs: 200, bytesPerSecond: 1e12, plan: 'per-step', housekeepingMs: 3_600_000 });
+    try {
+      const alice = await createToken(c.db.db, 'requester');
+      const ptok = await createToken(c.db.db, 'provider');
+      const p = await new FakeProvider(c.url, ptok).connect();
+      const a = await upload(c, alice, rec);
+      await api(c.url, `/v1/graphs/${a}/execute`, alice, { method: 'POST', body: {} });
+      await serve(c, p, alice, a);
+      // The same graph again: its subgraphs compute A's results, byte for byte.
+      const b = await upload(c, alice, rec);
+      await api(c.url, `/v1/graphs/${b}/execute`, alice, { method: 'POST', body: {} });
+      const first = await p.next();
+      const outs = await p.compute(first);
+      const ofA = new Set((await c.db.db.selectFrom('results').select('sha256').where('graph_id', '=', a).execute()).map((r) => r.sha256));
+      const shared = outs.filter((o) => ofA.has(o.sha256));
+      expect(shared.length).toBeGreaterThan(0);
+      expect((await api(c.url, `/v1/leases/${first.lease}/results`, ptok, { method: 'PUT', raw: encodeBundle(outs) })).status).toBe(201);
+      // A ended: pruning it would take the blobs only its results name, which B's lease has uploaded but not completed.
+      expect((await c.state.maintain(0)).pruned).toBe(1);
+      const done = await api(c.url, `/v1/leases/${first.lease}/complete`, ptok, { method: 'POST', body: { outputs: Object.fromEntries(outs.map((o) => [o.name, o.sha256])) } });
+      expect(done.json).toEqual({ status: 'accepted' });
+      await serve(c, p, alice, b);
+      const rows = await c.db.db.selectFrom('results').leftJoin('blobs', 'blobs.sha256', 'results.sha256').select(['results.sha256 as sha', 'blobs.sha256 as stored']).where('results.graph_id', '=', b).execute();
+      expect(rows.length).toBeGreaterThan(shared.length);
+      expect(rows.filter((r) => r.stored === null).map((r) => r.sha)).toEqual([]);
+      for (const pv of (await api(c.url, `/v1/graphs/${b}`, alice)).json.persisted) {
+        expect(blobBits((await api(c.url, `/v1/graphs/${b}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+      }
+      p.close();
     } finally {
       await c.close();
       await drop2();

@@ -304,6 +304,15 @@ export class CoordinatorState {
   private dirty = newDirty();
   private inFlight: Promise<void> | null = null;
   private flushAgain = false;
+  /**
+   * Set while stored blobs are being deleted (housekeeping, a graph's deletion): group commits
+   * wait, and so do the writes that would name a blob already stored, so none can name one that
+   * the deletion removes. Each deletion counts `blobEpoch` up.
+   */
+  private removing: Promise<void> | null = null;
+  private blobEpoch = 0;
+  /** Result blobs being written by putResults (counted: two leases may upload the same one). */
+  private uploading = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | null = null;
   private waiters: { resolve: () => void; reject: (e: Error) => void; promise?: Promise<void> }[] = [];
   private tickScheduled = false;
@@ -654,8 +663,7 @@ export class CoordinatorState {
     // Out of memory first (its leases cancelled, its pending writes dropped), then out of the database.
     const rt = this.graphs.get(id);
     if (rt) this.forget(rt, 'the graph was deleted');
-    await this.settled();
-    await this.db.transaction().execute(async (trx) => {
+    await this.removingBlobs((inUse) => this.db.transaction().execute(async (trx) => {
       const shas = (await trx.selectFrom('results').select('sha256').where('graph_id', '=', id).execute()).map((r) => r.sha256);
       await trx.deleteFrom('results').where('graph_id', '=', id).execute();
       await trx.deleteFrom('persisted').where('graph_id', '=', id).execute();
@@ -663,8 +671,8 @@ export class CoordinatorState {
       await trx.deleteFrom('subgraphs').where('graph_id', '=', id).execute();
       await trx.deleteFrom('federated_contributions').where('graph_id', '=', id).execute();
       await trx.deleteFrom('graphs').where('id', '=', id).execute();
-      await this.dropUnusedBlobs(trx, shas);
-    });
+      await this.dropUnusedBlobs(trx, shas, inUse);
+    }));
     this.parsedGraphs.delete(id);
     const set = this.listeners.get(id);
     if (set) for (const fn of set) fn({ type: 'end', graph: { id, status: 'failed', error: 'deleted' } as GraphSummary });
@@ -699,18 +707,54 @@ export class CoordinatorState {
 
   /** Deletes an ended graph's results that no persisted value names, and the blobs nothing else uses. */
   private async prune(id: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.removingBlobs((inUse) => this.db.transaction().execute(async (trx) => {
       const keep = trx.selectFrom('persisted').select('sha256').where('graph_id', '=', id).where('sha256', 'is not', null);
       const gone = await trx.selectFrom('results').select('sha256').where('graph_id', '=', id).where('sha256', 'not in', keep).execute();
       await trx.deleteFrom('results').where('graph_id', '=', id).where('sha256', 'not in', keep).execute();
-      await this.dropUnusedBlobs(trx, gone.map((r) => r.sha256));
+      await this.dropUnusedBlobs(trx, gone.map((r) => r.sha256), inUse);
       await trx.updateTable('graphs').set({ pruned_at: Date.now() }).where('id', '=', id).execute();
-    });
+    }));
   }
 
-  /** Deletes those of these blobs that no result, persisted value or requester's upload names. */
-  private async dropUnusedBlobs(trx: Kysely<Database>, shas: readonly string[]): Promise<void> {
-    for (const part of chunks([...new Set(shas)])) {
+  /**
+   * Runs a deletion of stored blobs with the group commits paused (the one in flight ends first),
+   * given the blobs the memory still names (results of running graphs not committed yet, votes,
+   * uploads of active leases, the next batch's blobs): those are not deleted.
+   */
+  private async removingBlobs<T>(fn: (inUse: Set<string>) => Promise<T>): Promise<T> {
+    for (let i = 0; i < 1000 && this.removing; i++) await this.removing;
+    let ended!: () => void;
+    this.removing = new Promise<void>((r) => (ended = r));
+    this.blobEpoch++;
+    try {
+      await this.settled();
+      return await fn(this.blobsInUse());
+    } finally {
+      this.removing = null;
+      ended();
+      this.kick();
+    }
+  }
+
+  /** The blobs the running state names that the database may not (yet) tie to a result. */
+  private blobsInUse(): Set<string> {
+    const inUse = new Set<string>([...this.dirty.blobs.keys(), ...this.uploading.keys()]);
+    for (const rt of this.graphs.values()) {
+      for (const sha of rt.results.values()) inUse.add(sha);
+      for (const sub of rt.subs) for (const v of sub.votes ?? []) for (const sha of Object.values(v.outputs)) inUse.add(sha);
+    }
+    for (const l of this.leases.values()) for (const sha of l.uploaded?.keys() ?? []) inUse.add(sha);
+    return inUse;
+  }
+
+  /** Waits for a deletion of blobs to end before a write that names stored blobs. */
+  private async notRemoving(): Promise<void> {
+    for (let i = 0; i < 1000 && this.removing; i++) await this.removing;
+  }
+
+  /** Deletes those of these blobs that no result, persisted value, requester's upload or running graph names. */
+  private async dropUnusedBlobs(trx: Kysely<Database>, shas: readonly string[], inUse: Set<string>): Promise<void> {
+    for (const part of chunks([...new Set(shas)].filter((sha) => !inUse.has(sha)))) {
       await trx
         .deleteFrom('blobs')
         .where('sha256', 'in', part)
@@ -966,7 +1010,18 @@ export class CoordinatorState {
     await this.loaded;
     const l = await this.liveLease(token, leaseId, ': its results are ignored');
     const checked = this.checkResults(leaseId, this.subOf(l)!.sub, blobs);
-    for (const part of chunks(checked.map((c) => c.write), 50)) await this.db.insertInto('blobs').values(part).onConflict((oc) => oc.column('sha256').doNothing()).execute();
+    await this.notRemoving(); // a blob stored already would not be written again
+    const shas = checked.map((c) => c.write.sha256);
+    for (const sha of shas) this.uploading.set(sha, (this.uploading.get(sha) ?? 0) + 1);
+    try {
+      for (const part of chunks(checked.map((c) => c.write), 50)) await this.db.insertInto('blobs').values(part).onConflict((oc) => oc.column('sha256').doNothing()).execute();
+    } finally {
+      for (const sha of shas) {
+        const n = this.uploading.get(sha)! - 1;
+        if (n) this.uploading.set(sha, n);
+        else this.uploading.delete(sha);
+      }
+    }
     for (const c of checked) {
       (l.uploaded ??= new Map()).set(c.write.sha256, c.info);
       this.cache.put(c.write.sha256, c.write.data);
@@ -1001,6 +1056,8 @@ export class CoordinatorState {
     const unknown = [...new Set(Object.values(outputs))].filter((s) => !info.has(s));
     if (unknown.length) {
       // Results stored earlier (by another lease, or before a restart).
+      await this.notRemoving();
+      const epoch = this.blobEpoch;
       for (const part of chunks(unknown)) {
         for (const r of await this.db.selectFrom('blobs').select(['sha256', 'dtype', 'shape', 'size']).where('sha256', 'in', part).execute()) info.set(r.sha256, { dtype: r.dtype, shape: r.shape, size: r.size, scalar: null });
       }
@@ -1009,7 +1066,8 @@ export class CoordinatorState {
         m.scalar = scalarOf((await this.blobData([sha])).get(sha)!);
       }
       const again = this.leases.get(leaseId);
-      if (!again) return this.accept(token, leaseId, outputs, inline); // its end was committed meanwhile
+      // Its end was committed meanwhile, or blobs were deleted since they were looked up: from the start.
+      if (!again || this.blobEpoch !== epoch) return this.accept(token, leaseId, outputs, inline);
       l = again;
       if (again.state === 'done') return { status: 'duplicate', durable: again.durable ?? Promise.resolve() };
       if (again.state !== 'active' || !this.subOf(again)) throw this.ended(again, ': its results are ignored');
@@ -1393,6 +1451,7 @@ export class CoordinatorState {
       this.flushAgain = true;
       return;
     }
+    if (this.removing) return; // kicked again when the deletion ends
     if (!isDirty(this.dirty) && !this.waiters.length) return;
     if (!this.journal.ready()) {
       this.flushTimer ??= setTimeout(() => {
