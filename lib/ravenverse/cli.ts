@@ -28,6 +28,9 @@ const USAGE = `ravdl: the Ravenverse (a coordinator, provider nodes, a demo)
   npx ravdl provider --server URL --token TOKEN --list-federated        (federated graphs waiting for data)
   npx ravdl provider --server URL --token TOKEN --federated GRAPH_ID --data FILE.csv [--min-rows 5] [--name NAME]
                         (sends the statistics of the rows the graph's rules allow, never the rows)
+  npx ravdl graphs --server URL --token TOKEN [--json]           (a requester's graphs on a coordinator)
+  npx ravdl graphs delete ID [ID ...] --server URL --token TOKEN  (a running one stops; its results go)
+                        (the token may also come from RAVDL_TOKEN)
   npx ravdl token create --role requester|provider [--db FILE | --db postgres://...] [--label TEXT]
   npx ravdl token list [--db ...] [--json]      (ids, roles, labels, what each token did)
   npx ravdl token revoke ID [--db ...]          (a running coordinator refuses it within about a second)
@@ -161,6 +164,40 @@ async function federatedProvider(server: string, token: string, values: { 'list-
   }
 }
 
+/** graphs [list] | graphs delete ID...: a requester's graphs on a coordinator, over its HTTP API. */
+async function graphs(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { server: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } } });
+  const [sub = 'list', ...ids] = positionals;
+  if (sub !== 'list' && sub !== 'delete') throw new UsageError(`graphs: the subcommands are list (the default) and delete, got ${JSON.stringify(sub)}`);
+  if (sub === 'list' && ids.length) throw new UsageError(`graphs list takes no ids, got ${ids.join(' ')}`);
+  if (sub === 'delete' && !ids.length) throw new UsageError('graphs delete needs the ids of the graphs to delete (npx ravdl graphs lists them)');
+  const token = values.token ?? process.env.RAVDL_TOKEN;
+  if (!values.server) throw new UsageError('graphs: --server URL is required (the coordinator, e.g. http://127.0.0.1:8080)');
+  if (!token) throw new UsageError('graphs: --token TOKEN (or RAVDL_TOKEN) is required: the requester token the graphs were run with');
+  const { Http } = await import('./http.js');
+  const { API } = await import('./protocol.js');
+  const http = new Http(values.server.replace(/\/+$/, ''), token);
+  try {
+    if (sub === 'delete') {
+      for (const id of ids) {
+        await http.json(`${API}/graphs/${encodeURIComponent(id)}`, { method: 'DELETE' });
+        console.log(`deleted ${id}`);
+      }
+      return 0;
+    }
+    const { graphs: list } = await http.json<{ graphs: { id: string; name: string; approach: string; status: string; error: string | null; subgraphs_done: number; subgraphs_total: number; persisted_done: number; persisted_total: number; created_at: number; updated_at: number }[] }>(`${API}/graphs`);
+    if (values.json) console.log(JSON.stringify(list, null, 2));
+    else if (!list.length) console.log('no graphs for this token');
+    else {
+      printTable(['id', 'name', 'status', 'subgraphs', 'persisted', 'created (UTC)', 'error'], list.map((g) => [g.id, g.name, g.status, `${g.subgraphs_done}/${g.subgraphs_total}`, `${g.persisted_done}/${g.persisted_total}`, day(g.created_at), g.error ?? '']));
+    }
+    return 0;
+  } catch (err) {
+    console.error(`ravdl graphs: ${(err as Error).message}`);
+    return 2;
+  }
+}
+
 async function token(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'create') return tokenCreate(rest);
@@ -189,15 +226,20 @@ async function tokenCreate(args: string[]): Promise<number> {
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 
+/** Columns padded to their widest cell (the last one left as it is). */
+function printTable(head: string[], rows: string[][]): void {
+  const all = [head, ...rows];
+  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  for (const r of all) console.log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
+}
+
 async function tokenList(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { db: { type: 'string' }, json: { type: 'boolean' } } });
   const rows = await withDb(values.db, (db) => listTokens(db.db));
   if (values.json) return console.log(JSON.stringify(rows, null, 2)), 0;
   const use = (t: TokenListing) =>
     t.role === 'requester' ? `${t.graphs} graph(s)` : `${t.providers} provider(s), ${t.subgraphs_done} subgraph(s), ${(t.flops_done / 1e9).toFixed(1)} GFLOP, busy ${(t.busy_ms / 1000).toFixed(1)} s${t.disputed ? `, ${t.disputed} disputed` : ''}`;
-  const table = [['id', 'role', 'label', 'created (UTC)', 'revoked (UTC)', 'use'], ...rows.map((t) => [t.id, t.role, t.label || '-', day(t.created_at), t.revoked_at === null ? '-' : day(t.revoked_at), use(t)])];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-  for (const r of table) console.log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
+  printTable(['id', 'role', 'label', 'created (UTC)', 'revoked (UTC)', 'use'], rows.map((t) => [t.id, t.role, t.label || '-', day(t.created_at), t.revoked_at === null ? '-' : day(t.revoked_at), use(t)]));
   if (!rows.length) console.log('(no tokens: npx ravdl token create --role requester|provider)');
   return 0;
 }
@@ -304,6 +346,8 @@ export async function main(argv: string[]): Promise<number> {
         return await provider(rest);
       case 'token':
         return await token(rest);
+      case 'graphs':
+        return await graphs(rest);
       case 'demo':
         return await demo(rest);
       case undefined:

@@ -1,6 +1,6 @@
 // The ravdl command: token create prints a token once and stores only its hash; token list and
-// revoke; a provider whose token the coordinator refuses (unknown, revoked) stops with a clear
-// message; bad arguments print the usage.
+// revoke; graphs lists and deletes a requester's graphs; a provider whose token the coordinator
+// refuses (unknown, revoked) stops with a clear message; bad arguments print the usage.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../lib/ravenverse/db/open.js';
 import { sha256 } from '../../lib/ravenverse/protocol.js';
@@ -105,6 +105,50 @@ describe('npx ravdl', () => {
       const noData = new Child(['provider', '--server', url, '--token', provider, '--federated', 'g_cli_federated_0001'], {}, 60_000);
       expect(await exitOf(noData)).toBe(1);
       expect(noData.out).toMatch(/needs --data FILE\.csv/);
+    } finally {
+      await coord.stop();
+    }
+  }, 60_000);
+
+  it('graphs lists a requester\'s graphs on a coordinator and deletes them; a wrong token or id is a clear error', async () => {
+    const db = await openDatabase(spec);
+    const requester = await createToken(db.db, 'requester');
+    const other = await createToken(db.db, 'requester');
+    await db.close();
+    const coord = new Child(['coordinator', '--db', spec, '--port', '0']);
+    const url = (await coord.waitOutput(/listening on (http:\/\/\S+)/))[1]!;
+    try {
+      R.flush();
+      new R.Graph({ name: 'Survey', approach: 'federated', rules: { rules: { age: { min: 18, max: 80 } }, max_clients: 3 } });
+      R.federated_mean().persist_op('mean');
+      R.activate();
+      const doc = graphJson(R.Graph.current()!.data);
+      R.flush();
+      for (const id of ['g_cli_graphs_run01', 'g_cli_graphs_up001']) expect((await api(url, `/v1/graphs/${id}`, requester, { method: 'PUT', body: doc })).status).toBe(201);
+      expect((await api(url, '/v1/graphs/g_cli_graphs_run01/execute', requester, { method: 'POST' })).json.graph.status).toBe('running');
+      const list = new Child(['graphs', '--server', url], { RAVDL_TOKEN: requester }, 60_000);
+      expect(await exitOf(list)).toBe(0);
+      expect(list.out).toMatch(/^id +name +status +subgraphs +persisted +created \(UTC\) +error$/m);
+      expect(list.out).toMatch(/^g_cli_graphs_run01 +Survey +running +0\/3 +0\/1 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +$/m);
+      expect(list.out).toMatch(/^g_cli_graphs_up001 +Survey +uploaded /m);
+      const theirs = new Child(['graphs', '--server', url, '--token', other, '--json'], {}, 60_000);
+      expect(await exitOf(theirs)).toBe(0);
+      expect(JSON.parse(theirs.out)).toEqual([]); // another requester sees none of them
+      const del = new Child(['graphs', 'delete', 'g_cli_graphs_run01', '--server', url, '--token', requester], {}, 60_000);
+      expect(await exitOf(del)).toBe(0);
+      expect(del.out).toMatch(/deleted g_cli_graphs_run01/);
+      const after = new Child(['graphs', '--server', url, '--token', requester, '--json'], {}, 60_000);
+      expect(await exitOf(after)).toBe(0);
+      expect((JSON.parse(after.out) as { id: string }[]).map((g) => g.id)).toEqual(['g_cli_graphs_up001']);
+      const gone = new Child(['graphs', 'delete', 'g_cli_graphs_run01', '--server', url, '--token', requester], {}, 60_000);
+      expect(await exitOf(gone)).toBe(2);
+      expect(gone.out).toMatch(/ravdl graphs: .*404.*g_cli_graphs_run01/);
+      const wrong = new Child(['graphs', '--server', url, '--token', 'rv_r_not-a-token-not-a-token-not-a-token00'], {}, 60_000);
+      expect(await exitOf(wrong)).toBe(2);
+      expect(wrong.out).toMatch(/ravdl graphs: .*401.*unknown token/);
+      const noToken = new Child(['graphs', '--server', url], { RAVDL_TOKEN: '' }, 60_000);
+      expect(await exitOf(noToken)).toBe(1);
+      expect(noToken.out).toMatch(/--token TOKEN \(or RAVDL_TOKEN\) is required/);
     } finally {
       await coord.stop();
     }

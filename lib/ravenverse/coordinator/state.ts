@@ -360,6 +360,7 @@ export class CoordinatorState {
   async idle(): Promise<void> {
     for (let i = 0; i < 1000 && (this.inFlight || isDirty(this.dirty) || this.tickScheduled); i++) {
       if (this.inFlight) await this.inFlight.catch(() => {});
+      else if (this.removing) await this.removing; // the commits wait for a deletion of blobs
       else await new Promise((r) => setImmediate(r));
     }
   }
