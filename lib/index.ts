@@ -46,6 +46,6 @@ export function setGemmBackend(backend: 'blas' | 'builtin'): void {
 
 // Graph mode and the seed's requester API (R.Graph, R.activate, R.execute, ...).
 export { Graph, initialize, flush, activate, execute, track_progress, fetch_persisting_op, federated_mean, federated_variance, federated_standard_deviation } from './requester.js';
-export type { GraphOptions, GraphProgress, GraphStatus, InitializeOptions, TrackProgressOptions } from './requester.js';
+export type { ExecuteOptions, GraphOptions, GraphProgress, GraphStatus, InitializeOptions, TrackProgressOptions } from './requester.js';
 // The Ravenverse client: R.initialize(token, { server }) makes R.execute() run on a coordinator.
 import './ravenverse/client.js';

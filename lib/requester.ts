@@ -69,8 +69,21 @@ export function activate(): void {
   currentGraph('activate').activate();
 }
 
+export interface ExecuteOptions {
+  /**
+   * Stops the run when aborted: a local run at its next op, a run on a coordinator there (its
+   * copy is deleted, so its providers stop); execute() then rejects with the reason.
+   */
+  signal?: AbortSignal;
+}
+
 /** Runs the current (activated) graph; resolves when it ends. */
-export function execute(): Promise<void> {
+export function execute(options: ExecuteOptions = {}): Promise<void> {
+  if (options === null || typeof options !== 'object') throw new GraphError(`execute: options must be an object such as { signal }, got ${String(options)}`);
+  const unknown = Object.keys(options).filter((k) => k !== 'signal');
+  if (unknown.length) throw new GraphError(`execute: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (it takes { signal })`);
+  const { signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new GraphError(`execute: signal must be an AbortSignal (from an AbortController), got ${Object.prototype.toString.call(signal)}`);
   const g = currentGraph('execute');
   let executor = localExecutor;
   if (session.server !== null) {
@@ -79,7 +92,7 @@ export function execute(): Promise<void> {
     }
     executor = remoteExecutor(session.server, session.token, { replicas: session.replicas });
   }
-  const run = g.execute(executor);
+  const run = g.execute(executor, { signal });
   run.catch(() => {}); // the failure is reported by whoever awaits execute() or track_progress()
   return run;
 }

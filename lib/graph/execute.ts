@@ -2,7 +2,7 @@
 // last consumer, reports progress and persisted values as they are computed, and yields to the
 // event loop between slices of work so a server or a progress bar in the same process keeps
 // running. The same executor runs a whole graph in-process and a subgraph on a provider.
-import { GraphError, RavdlError } from '../errors.js';
+import { AbortError, GraphError, RavdlError } from '../errors.js';
 import { dispatchKnown, getOp } from '../ops/define.js';
 import type { Data } from '../tensor/dtype.js';
 import type { Device } from '../tensor/device.js';
@@ -92,7 +92,7 @@ export async function executeGraph(g: GraphData, opts: ExecuteOptions): Promise<
     await yieldToLoop(); // never run inside the caller's synchronous tidy() scope
     let sliceStart = performance.now();
     for (let i = 0; i < nodes.length; i++) {
-      if (opts.signal?.aborted) throw new GraphError(`execute: aborted at node ${i} of ${nodes.length}`, { cause: opts.signal.reason });
+      if (opts.signal?.aborted) throw new AbortError(`execute: aborted at node ${i} of ${nodes.length}`, { cause: opts.signal.reason });
       const node = nodes[i]!;
       if (node.kind === 'const') {
         values[i] = [Tensor._fromPinned(node.shape, opts.constData(node, i))];

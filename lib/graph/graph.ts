@@ -39,7 +39,12 @@ export interface GraphProgress {
 }
 
 /** Runs an activated graph somewhere (in-process by default); resolves with its persisted values. */
-export type GraphExecutor = (graph: Graph, report: (p: Omit<GraphProgress, 'status'>) => void, onPersisted: (name: string, v: Tensor) => void) => Promise<void>;
+export interface ExecuteRunOptions {
+  /** Stops the run: a local one at its next op, a remote one on the coordinator (its copy is deleted there). */
+  signal?: AbortSignal;
+}
+
+export type GraphExecutor = (graph: Graph, report: (p: Omit<GraphProgress, 'status'>) => void, onPersisted: (name: string, v: Tensor) => void, options: ExecuteRunOptions) => Promise<void>;
 
 let current: Graph | null = null;
 
@@ -167,7 +172,7 @@ export class Graph {
    * ends. Persisted values can be fetched as soon as each is computed. Variables of the model
    * (its parameters, optimizer state, batch-norm statistics) take their final values.
    */
-  execute(executor: GraphExecutor = localExecutor): Promise<void> {
+  execute(executor: GraphExecutor = localExecutor, options: ExecuteRunOptions = {}): Promise<void> {
     if (this._status === 'defining') throw new GraphError(`execute: graph '${this.name}' is still being defined; call R.activate() first`);
     if (this._status !== 'activated') throw new GraphError(`execute: graph '${this.name}' is ${this._status}; a graph runs once (define a new one, or load it again)`);
     if (this.rules && executor === localExecutor) {
@@ -182,6 +187,7 @@ export class Graph {
         this.emit();
       },
       (name, v) => void this.results.set(name, v),
+      options,
     ).then(
       () => {
         this._status = 'done';
@@ -277,9 +283,10 @@ export class Graph {
 }
 
 /** Runs the graph in this process on the native engine. */
-export const localExecutor: GraphExecutor = async (graph, report, onPersisted) => {
+export const localExecutor: GraphExecutor = async (graph, report, onPersisted, options) => {
   const vars = [...graph.variableValues()];
   const result = await executeGraph(graph.data, {
+    signal: options.signal,
     constData: (n) => graph.constData(n),
     keep: vars.map(([, r]) => r),
     onPersisted,

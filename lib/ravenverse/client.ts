@@ -7,7 +7,7 @@
 // model's variables take their final values, as after a local run. While the coordinator cannot
 // be reached (a restart), it retries with backoff for `retryMs`.
 import { randomBytes } from 'node:crypto';
-import { GraphError } from '../errors.js';
+import { AbortError, GraphError } from '../errors.js';
 import { decodeBlob, encodeBlob, graphJson, hashConstants } from '../graph/format.js';
 import type { Graph, GraphExecutor } from '../graph/graph.js';
 import { type ConstNode, type ValueRef, outputsOf } from '../graph/graph-data.js';
@@ -27,6 +27,8 @@ export interface ClientOptions {
    * many different tokens returned the same bytes (default 1: no verification; at most 3).
    */
   replicas?: number;
+  /** Stops the run: the coordinator's copy of the graph is deleted (its providers stop) and the run rejects. */
+  signal?: AbortSignal;
 }
 
 interface Summary {
@@ -37,21 +39,25 @@ interface Summary {
   nodes_done: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
 
 /** Uploads one blob, in parts when it is large, resuming from what the coordinator already holds. */
-async function uploadBlob(http: Http, sha: string, bytes: Uint8Array, chunk: number, retryMs: number): Promise<void> {
+async function uploadBlob(http: Http, sha: string, bytes: Uint8Array, chunk: number, retryMs: number, signal?: AbortSignal): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     let offset = 0;
     if (bytes.length > chunk) {
-      const head = await http.request(`${API}/blobs/${sha}`, { method: 'HEAD', retryMs });
+      const head = await http.request(`${API}/blobs/${sha}`, { method: 'HEAD', retryMs, signal });
       if (head.status === 200) return;
       offset = Number(head.headers.get(OFFSET_HEADER) ?? 0);
     }
     try {
       do {
         const part = bytes.subarray(offset, Math.min(bytes.length, offset + chunk));
-        await http.request(`${API}/blobs/${sha}`, { method: 'PUT', body: part, headers: { [OFFSET_HEADER]: String(offset), [LENGTH_HEADER]: String(bytes.length) }, retryMs });
+        await http.request(`${API}/blobs/${sha}`, { method: 'PUT', body: part, headers: { [OFFSET_HEADER]: String(offset), [LENGTH_HEADER]: String(bytes.length) }, retryMs, signal });
         offset += part.length;
       } while (offset < bytes.length);
       return;
@@ -110,9 +116,29 @@ function eventData(e: { event: string; data: string }, server: string): unknown 
 
 /** Runs an activated graph on the coordinator at `server`. */
 export async function runRemote(server: string, token: string | null, graph: Graph, report: Parameters<GraphExecutor>[1], onPersisted: Parameters<GraphExecutor>[2], options: ClientOptions = {}): Promise<void> {
+  const { signal } = options;
+  const aborted = (what: string) => new AbortError(`execute: aborted${what}`, { cause: signal?.reason });
+  if (signal?.aborted) throw aborted(' before the graph was sent to the coordinator');
+  const http = new Http(server.replace(/\/+$/, ''), token);
+  let id: string | null = null;
+  try {
+    await runOnCoordinator(http, server, graph, report, onPersisted, options, (named) => (id = named));
+  } catch (err) {
+    if (!signal?.aborted) throw err;
+    if (id === null) throw aborted(' before the graph was sent to the coordinator');
+    // Stopped there too: its copy is deleted, so its providers stop and nothing of it is left.
+    const outcome = await http.request(`${API}/graphs/${id}`, { method: 'DELETE', retryMs: 5000 }).then(
+      () => `; the coordinator stopped graph ${id} and deleted it`,
+      (e) => (e instanceof RemoteError && e.status === 404 ? '; the coordinator had no copy of it' : `; the coordinator could not be told to stop graph ${id} (${(e as Error).message}; npx ravdl graphs delete ${id})`),
+    );
+    throw aborted(outcome);
+  }
+}
+
+async function runOnCoordinator(http: Http, server: string, graph: Graph, report: Parameters<GraphExecutor>[1], onPersisted: Parameters<GraphExecutor>[2], options: ClientOptions, named: (id: string) => void): Promise<void> {
+  const { signal } = options;
   const retryMs = options.retryMs ?? 120_000;
   const chunk = options.chunkBytes ?? 8 * 2 ** 20;
-  const http = new Http(server.replace(/\/+$/, ''), token);
   const g = graph.data;
 
   // graph.json, with the model's variables persisted under reserved names so they come back.
@@ -125,8 +151,9 @@ export async function runRemote(server: string, token: string | null, graph: Gra
   const userTotal = g.persist.size;
 
   const id = randomBytes(18).toString('base64url');
+  named(id);
   // A coordinator that cannot be reached at the start is most likely a wrong address: fail fast.
-  const put = await http.json<{ missing: string[]; limits: { max_chunk_bytes: number } }>(`${API}/graphs/${id}`, { method: 'PUT', body: doc, retryMs: Math.min(retryMs, 2000) });
+  const put = await http.json<{ missing: string[]; limits: { max_chunk_bytes: number } }>(`${API}/graphs/${id}`, { method: 'PUT', body: doc, retryMs: Math.min(retryMs, 2000), signal });
   // R.flush() deletes the coordinator's copy too (in the background: flush is synchronous; a
   // running graph is stopped there, and its results and the blobs only it used go).
   graph._onDrop(() => void http.request(`${API}/graphs/${id}`, { method: 'DELETE', retryMs: Math.min(retryMs, 10_000) }).catch(() => {}));
@@ -135,11 +162,11 @@ export async function runRemote(server: string, token: string | null, graph: Gra
   for (const n of g.nodes) if (n.kind === 'const') constOf.set(n.blob!, n);
   for (const sha of put.missing) {
     const bytes = blobs.get(sha) ?? encodeBlob(constOf.get(sha)!.shape, graph.constData(constOf.get(sha)!)).bytes;
-    await uploadBlob(http, sha, bytes, part, retryMs);
+    await uploadBlob(http, sha, bytes, part, retryMs, signal);
   }
   blobs.clear();
   const body = options.replicas !== undefined && options.replicas !== 1 ? { replicas: options.replicas } : undefined;
-  let summary = (await http.json<{ graph: Summary }>(`${API}/graphs/${id}/execute`, { method: 'POST', retryMs, body })).graph;
+  let summary = (await http.json<{ graph: Summary }>(`${API}/graphs/${id}/execute`, { method: 'POST', retryMs, body, signal })).graph;
 
   // Persisted values arrive as they are computed; variables are kept for the end.
   const received = new Set<string>();
@@ -168,7 +195,7 @@ export async function runRemote(server: string, token: string | null, graph: Gra
     while (queue.length) {
       const batch = queue.splice(0, 2000);
       try {
-        const body = await http.bytes(`${API}/graphs/${id}/persisted`, { method: 'POST', body: { names: batch.map((p) => p.name) }, retryMs });
+        const body = await http.bytes(`${API}/graphs/${id}/persisted`, { method: 'POST', body: { names: batch.map((p) => p.name) }, retryMs, signal });
         const bySha = new Map<string, Uint8Array>();
         for (const e of decodeBundle(body)) if (sha256(e.bytes) === e.sha256) bySha.set(e.sha256, e.bytes);
         for (const p of batch) {
@@ -208,8 +235,9 @@ export async function runRemote(server: string, token: string | null, graph: Gra
   let delay = 100;
   while (summary.status !== 'done' && summary.status !== 'failed') {
     if (failure) throw failure;
+    if (signal?.aborted) throw new AbortError('execute: aborted');
     try {
-      const res = await http.request(`${API}/graphs/${id}/events`, { headers: { accept: 'text/event-stream' }, retryMs: Math.max(0, retryMs - (Date.now() - lastContact)) });
+      const res = await http.request(`${API}/graphs/${id}/events`, { headers: { accept: 'text/event-stream' }, retryMs: Math.max(0, retryMs - (Date.now() - lastContact)), signal });
       for await (const e of events(res)) {
         lastContact = Date.now();
         delay = 100;
@@ -221,12 +249,13 @@ export async function runRemote(server: string, token: string | null, graph: Gra
         if (e.event === 'end') break;
       }
     } catch (err) {
+      if (signal?.aborted) throw err;
       if (err instanceof RemoteError && ((err.status >= 400 && err.status < 500) || err.remoteCode === 'ERR_PROTOCOL')) throw err;
       if (Date.now() - lastContact > retryMs) throw err instanceof Error ? err : new GraphError(String(err));
     }
     if (summary.status !== 'done' && summary.status !== 'failed') {
       if (Date.now() - lastContact > retryMs) throw new RemoteError(`lost the coordinator at ${server} for over ${retryMs} ms`, 0, 'ERR_UNREACHABLE');
-      await sleep(delay);
+      await sleep(delay, signal);
       delay = Math.min(delay * 2, 2000);
     }
   }
@@ -254,7 +283,7 @@ export async function runRemote(server: string, token: string | null, graph: Gra
 
 /** The executor R.execute() uses when R.initialize was given a server. */
 export function remoteExecutor(server: string, token: string | null, options: ClientOptions = {}): GraphExecutor {
-  return (graph, report, onPersisted) => runRemote(server, token, graph, report, onPersisted, options);
+  return (graph, report, onPersisted, run) => runRemote(server, token, graph, report, onPersisted, { ...options, signal: run.signal ?? options.signal });
 }
 
 setRemoteExecutor((server, token, options) => remoteExecutor(server, token, options));

@@ -103,6 +103,33 @@ describe('R.Graph lifecycle', () => {
     expect(R.fetch_persisting_op('x').item()).toBe(51);
   });
 
+  it('execute({ signal }) stops a local run at its next op with an AbortError; bad options are typed errors', async () => {
+    graph();
+    let x = R.t(new Float32Array(64).fill(1));
+    for (let i = 0; i < 4000; i++) x = R.add(x, 1);
+    x.persist_op('x');
+    R.activate();
+    expect(() => R.execute({ signal: 'stop' as unknown as AbortSignal })).toThrow(/signal must be an AbortSignal.*String/);
+    expect(() => R.execute({ sinal: null } as unknown as R.ExecuteOptions)).toThrow(/unknown option 'sinal'.*\{ signal \}/);
+    const ac = new AbortController();
+    const run = R.execute({ signal: ac.signal });
+    let stoppedAt = 0;
+    await R.track_progress({ stream: null, onProgress: (p) => p.nodesDone > 0 && !ac.signal.aborted && (ac.abort(), (stoppedAt = p.nodesDone)) }).catch(() => {});
+    const err = await run.catch((e) => e);
+    expect(err).toBeInstanceOf(R.AbortError);
+    expect(err.message).toMatch(/execute: aborted at node \d+ of 8001/);
+    expect(Number(/node (\d+)/.exec(err.message)![1])).toBeLessThan(8001);
+    expect(stoppedAt).toBeGreaterThan(0);
+    expect(R.Graph.current()!.status).toBe('failed');
+    expect(() => R.fetch_persisting_op('x')).toThrow(/was not computed: the run of graph 'g' failed \(execute: aborted/);
+    R.flush();
+    // Aborted before it starts: no op runs.
+    graph();
+    R.add(R.t([1]), 1).persist_op('y');
+    R.activate();
+    await expect(R.execute({ signal: AbortSignal.abort() })).rejects.toThrow(/aborted at node 0 of/);
+  });
+
   it('initialize refuses a server that is not an http(s) URL; with a server nobody answers at, execute says so', async () => {
     expect(() => R.initialize('t', { server: 'not a url' })).toThrow(R.GraphError);
     expect(() => R.initialize('t', { server: 'ftp://x' })).toThrow(R.GraphError);

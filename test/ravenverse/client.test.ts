@@ -174,6 +174,33 @@ describe('the requester client', () => {
     expect(await results()).toBe(0);
   }, 60_000);
 
+  it('R.execute({ signal }): aborting a run on a coordinator stops it there and deletes its copy, and execute() rejects with an AbortError', async () => {
+    // A coordinator of its own with no provider: the graph waits there until it is stopped.
+    const db = await sqlite!.create();
+    const idle = await startCoordinator({ db: db.spec, port: 0, log: null, bytesPerSecond: 1e12, plan: 'per-step' });
+    try {
+      const tok = await createToken(idle.db.db, 'requester');
+      const list = async () => ((await (await fetch(`${idle.url}/v1/graphs`, { headers: { authorization: `Bearer ${tok}` } })).json()) as { graphs: { id: string; status: string }[] }).graphs;
+      R.initialize(tok, { server: idle.url });
+      await define();
+      const ac = new AbortController();
+      const run = R.execute({ signal: ac.signal });
+      await waitFor('the graph running on the coordinator', async () => (await list()).some((g) => g.status === 'running'), 20_000);
+      const [{ id }] = await list();
+      ac.abort();
+      const err = await run.catch((e) => e);
+      expect(err).toBeInstanceOf(R.AbortError);
+      expect(err.message).toBe(`execute: aborted; the coordinator stopped graph ${id} and deleted it`);
+      expect(await list()).toEqual([]);
+      expect(R.Graph.current()!.status).toBe('failed');
+    } finally {
+      R.initialize(token, { server: c.url });
+      R.flush();
+      await idle.close();
+      await db.drop();
+    }
+  }, 60_000);
+
   it('a wrong token and an unreachable coordinator are typed errors', async () => {
     R.initialize('rv_r_wrong-wrong-wrong-wrong-wrong', { server: c.url });
     await define();

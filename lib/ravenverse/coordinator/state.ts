@@ -1468,11 +1468,13 @@ export class CoordinatorState {
       for (const w of waiters) w.resolve();
       return;
     }
+    // Only `after` is kept for the commit's end: the batch's rows may be collected while it is written.
+    const after = c.after;
     this.inFlight = this.journal.commit(c.batch).then(
       () => {
         this.inFlight = null;
         for (const w of waiters) w.resolve();
-        c.after();
+        after();
         if (this.flushAgain || isDirty(this.dirty) || this.waiters.length) {
           this.flushAgain = false;
           this.kick();
