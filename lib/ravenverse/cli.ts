@@ -22,7 +22,7 @@ const USAGE = `ravdl: the Ravenverse (a coordinator, provider nodes, a demo)
                         [--lease-ms 4000] [--max-lease-ms 1800000] [--heartbeat-ms 1000]
                         [--bandwidth BYTES_PER_S] [--max-subgraph-seconds S] [--plan auto|per-step|per-op]
                         [--max-graph 256M] [--max-blob 512M] [--keep-days 30]
-                        (--keep-days: how long ended graphs are kept; 0 keeps them until deleted)
+                        (--keep-days: how long ended graphs, and uploads no graph names, are kept; 0: until deleted)
   npx ravdl provider --server URL --token TOKEN [--threads N] [--max-memory 2G] [--slots 1] [--name NAME] [--device cpu|cuda|cuda:N]
                         (the token may also come from RAVDL_TOKEN)
   npx ravdl provider --server URL --token TOKEN --list-federated        (federated graphs waiting for data)

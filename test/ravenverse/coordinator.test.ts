@@ -910,7 +910,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     }
   });
 
-  it('an ended graph keeps only its persisted results; graphs ended longer ago than keepGraphsMs are deleted, running ones never; uploads stay for de-duplication', async () => {
+  it('an ended graph keeps only its persisted results; graphs ended longer ago than keepGraphsMs are deleted, running ones never; uploads no graph named for keepGraphsMs are released, those a running graph reads never', async () => {
     const { spec: spec2, drop: drop2 } = await backend.create();
     const c = await startCoordinator({ db: spec2, port: 0, log: null, leaseMs: LEASE_MS, heartbeatMs: 200, bytesPerSecond: 1e12, plan: 'per-step', housekeepingMs: 100, keepGraphsMs: 0 });
     try {
@@ -936,21 +936,28 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       for (const pv of (await api(c.url, `/v1/graphs/${id}`, alice)).json.persisted) {
         expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
       }
-      expect(await c.state.maintain(0)).toEqual({ pruned: 0, deleted: 0 }); // nothing twice
-      // Retention: the ended graph and one uploaded but never run go; a running one stays.
-      const never = await upload(c, alice, rec);
+      expect(await c.state.maintain(0)).toEqual({ pruned: 0, deleted: 0, released: 0 }); // nothing twice
+      // Retention: the ended graph and one uploaded but never run go; a running one stays. The never-run one has constants of its own.
+      const rec2 = await record(2);
+      const own2 = [...rec2.blobs.keys()].filter((sha) => !rec.blobs.has(sha));
+      expect(own2.length).toBeGreaterThan(0);
+      const never = await upload(c, alice, rec2);
       const running = await upload(c, alice, rec);
       await api(c.url, `/v1/graphs/${running}/execute`, alice, { method: 'POST', body: {} });
       p.close();
       const before = await blobCount();
       await sleep(20);
-      expect((await c.state.maintain(10)).deleted).toBe(2);
+      const swept = await c.state.maintain(10);
+      expect(swept.deleted).toBe(2);
+      expect(swept.released).toBe(own2.length); // rec's uploads are read by the running graph: kept
       for (const gid of [id, never]) expect((await api(c.url, `/v1/graphs/${gid}`, alice)).status).toBe(404);
       expect((await api(c.url, `/v1/graphs/${running}`, alice)).json.graph.status).toBe('running');
       expect(await results(id)).toEqual([]);
       expect(await blobCount()).toBeLessThan(before); // the persisted results' blobs went with their graph
-      // Alice's uploaded constants stay hers: uploading the graph again needs no blob.
+      // Uploads a running graph reads stay: uploading its graph again needs no blob. Those no graph named for keepGraphsMs are gone.
       expect((await api(c.url, `/v1/graphs/${gid()}`, alice, { method: 'PUT', body: rec.doc })).json.missing).toEqual([]);
+      expect(await c.db.db.selectFrom('blobs').select('sha256').where('sha256', 'in', own2).execute()).toEqual([]);
+      expect(((await api(c.url, `/v1/graphs/${gid()}`, alice, { method: 'PUT', body: rec2.doc })).json.missing as string[]).sort()).toEqual([...own2].sort());
       await expect(startCoordinator({ db: spec2, port: 0, log: null, keepGraphsMs: -1 })).rejects.toThrow(/keepGraphsMs must be a number >= 0/);
     } finally {
       await c.close();

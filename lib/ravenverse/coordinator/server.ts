@@ -84,8 +84,9 @@ export interface CoordinatorOptions {
   /** How often the database is checked for revoked tokens, ms (default 1000). */
   revocationPollMs?: number;
   /**
-   * How long a graph is kept after it ended (or after its upload, if it never ran), ms (default
-   * 30 days; 0: kept until its requester deletes it). Its requester's R.flush() deletes it sooner.
+   * How long a graph is kept after it ended (or after its upload, if it never ran), and a
+   * requester's upload after a graph last named it, ms (default 30 days; 0: kept until its
+   * requester deletes it). Its requester's R.flush() deletes a graph sooner.
    */
   keepGraphsMs?: number;
   /** How often housekeeping runs (ended graphs pruned and, past keepGraphsMs, deleted; stale uploads dropped), ms (default 60,000). */

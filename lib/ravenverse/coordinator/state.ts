@@ -431,6 +431,9 @@ export class CoordinatorState {
         .execute();
       this.parsedGraphs.set(id, g);
     }
+    // The uploads it names are in use again (housekeeping releases those unused for --keep-days): marked before they are looked up.
+    const now = Date.now();
+    for (const part of chunks(blobs)) await this.db.updateTable('blob_owners').set({ used_at: now }).where('owner', '=', owner).where('sha256', 'in', part).execute();
     return { created: !existing, missing: await this.missingBlobs(owner, blobs), graph: await this.summary(owner, id) };
   }
 
@@ -682,15 +685,17 @@ export class CoordinatorState {
 
   /**
    * Housekeeping (every minute): a graph that ended loses the results only its run needed (each
-   * subgraph's outputs, the inputs of the next ones; its persisted values stay), and graphs that
-   * ended (or were uploaded and never run) more than `keepMs` ago are deleted (0: kept). At most
-   * `limit` graphs of each kind per call. Returns how many were pruned and deleted.
+   * subgraph's outputs, the inputs of the next ones; its persisted values stay), graphs that
+   * ended (or were uploaded and never run) more than `keepMs` ago are deleted, and uploads no
+   * graph named for `keepMs` are released (0: both kept). At most `limit` graphs of each kind per
+   * call. Returns how many graphs were pruned and deleted, and how many uploads released.
    */
-  async maintain(keepMs: number, limit = 20): Promise<{ pruned: number; deleted: number }> {
+  async maintain(keepMs: number, limit = 20): Promise<{ pruned: number; deleted: number; released: number }> {
     await this.loaded;
     const ended = await this.db.selectFrom('graphs').select('id').where('status', 'in', ['done', 'failed']).where('pruned_at', 'is', null).limit(limit).execute();
     for (const { id } of ended) await this.prune(id);
     let deleted = 0;
+    let released = 0;
     if (keepMs > 0) {
       const old = await this.db.selectFrom('graphs').select(['id', 'owner']).where('status', 'in', ['done', 'failed', 'uploaded']).where('updated_at', '<', Date.now() - keepMs).limit(limit).execute();
       for (const g of old) {
@@ -702,8 +707,33 @@ export class CoordinatorState {
         }
       }
       if (deleted) this.opts.log(`deleted ${deleted} graph(s) that ended more than ${(keepMs / 86_400_000).toFixed(keepMs < 86_400_000 ? 3 : 0)} day(s) ago`);
+      released = await this.releaseUploads(keepMs, limit * 50);
     }
-    return { pruned: ended.length, deleted };
+    return { pruned: ended.length, deleted, released };
+  }
+
+  /**
+   * Requesters' uploads no graph of theirs named for keepMs are released (and their blobs deleted
+   * when nothing else names them), except those a running graph reads. Returns how many.
+   */
+  private async releaseUploads(keepMs: number, limit: number): Promise<number> {
+    // Looked for first: the commits pause only when there is something to release.
+    if (!(await this.db.selectFrom('blob_owners').select('sha256').where('used_at', '<', Date.now() - keepMs).limit(1).executeTakeFirst())) return 0;
+    return this.removingBlobs((inUse) =>
+      this.db.transaction().execute(async (trx) => {
+        const cutoff = Date.now() - keepMs;
+        const old = (await trx.selectFrom('blob_owners').select(['sha256', 'owner']).where('used_at', '<', cutoff).limit(limit).execute()).filter((o) => !inUse.has(o.sha256));
+        let released = 0;
+        for (const o of old) {
+          // Named again since it was listed (a graph's upload marks it first): kept.
+          const r = await trx.deleteFrom('blob_owners').where('sha256', '=', o.sha256).where('owner', '=', o.owner).where('used_at', '<', cutoff).executeTakeFirst();
+          released += Number(r.numDeletedRows);
+        }
+        await this.dropUnusedBlobs(trx, old.map((o) => o.sha256), inUse);
+        if (released) this.opts.log(`released ${released} upload(s) no graph named for ${(keepMs / 86_400_000).toFixed(keepMs < 86_400_000 ? 3 : 0)} day(s)`);
+        return released;
+      }),
+    );
   }
 
   /** Deletes an ended graph's results that no persisted value names, and the blobs nothing else uses. */
@@ -742,6 +772,7 @@ export class CoordinatorState {
     const inUse = new Set<string>([...this.dirty.blobs.keys(), ...this.uploading.keys()]);
     for (const rt of this.graphs.values()) {
       for (const sha of rt.results.values()) inUse.add(sha);
+      for (const sub of rt.subs) for (const sha of sub.constBlobs) inUse.add(sha);
       for (const sub of rt.subs) for (const v of sub.votes ?? []) for (const sha of Object.values(v.outputs)) inUse.add(sha);
     }
     for (const l of this.leases.values()) for (const sha of l.uploaded?.keys() ?? []) inUse.add(sha);
@@ -751,6 +782,24 @@ export class CoordinatorState {
   /** Waits for a deletion of blobs to end before a write that names stored blobs. */
   private async notRemoving(): Promise<void> {
     for (let i = 0; i < 1000 && this.removing; i++) await this.removing;
+  }
+
+  /**
+   * A write of blobs outside the group commit (a blob stored already is not written again):
+   * they count as in use from now on, and it waits for a deletion under way to end.
+   */
+  private async writingBlobs<T>(shas: readonly string[], write: () => Promise<T>): Promise<T> {
+    for (const sha of shas) this.uploading.set(sha, (this.uploading.get(sha) ?? 0) + 1);
+    try {
+      await this.notRemoving();
+      return await write();
+    } finally {
+      for (const sha of shas) {
+        const n = this.uploading.get(sha)! - 1;
+        if (n) this.uploading.set(sha, n);
+        else this.uploading.delete(sha);
+      }
+    }
   }
 
   /** Deletes those of these blobs that no result, persisted value, requester's upload or running graph names. */
@@ -840,12 +889,14 @@ export class CoordinatorState {
       await this.dropUpload(owner, sha);
       throw new ApiError(400, 'ERR_BLOB', `blob ${sha}: not a ravdl blob: ${(err as Error).message}`);
     }
-    await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('blobs').values({ sha256: sha, size: whole.length, dtype: meta.dtype, shape: JSON.stringify(meta.shape), data: whole, created_at: now }).onConflict((oc) => oc.column('sha256').doNothing()).execute();
-      await trx.insertInto('blob_owners').values({ sha256: sha, owner }).onConflict((oc) => oc.columns(['sha256', 'owner']).doNothing()).execute();
-      await trx.deleteFrom('upload_parts').where('owner', '=', owner).where('sha256', '=', sha).execute();
-      await trx.deleteFrom('uploads').where('owner', '=', owner).where('sha256', '=', sha).execute();
-    });
+    await this.writingBlobs([sha], () =>
+      this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('blobs').values({ sha256: sha, size: whole.length, dtype: meta.dtype, shape: JSON.stringify(meta.shape), data: whole, created_at: now }).onConflict((oc) => oc.column('sha256').doNothing()).execute();
+        await trx.insertInto('blob_owners').values({ sha256: sha, owner, used_at: now }).onConflict((oc) => oc.columns(['sha256', 'owner']).doUpdateSet({ used_at: now })).execute();
+        await trx.deleteFrom('upload_parts').where('owner', '=', owner).where('sha256', '=', sha).execute();
+        await trx.deleteFrom('uploads').where('owner', '=', owner).where('sha256', '=', sha).execute();
+      }),
+    );
     return { complete: true, received: whole.length };
   }
 
@@ -1011,18 +1062,12 @@ export class CoordinatorState {
     await this.loaded;
     const l = await this.liveLease(token, leaseId, ': its results are ignored');
     const checked = this.checkResults(leaseId, this.subOf(l)!.sub, blobs);
-    await this.notRemoving(); // a blob stored already would not be written again
-    const shas = checked.map((c) => c.write.sha256);
-    for (const sha of shas) this.uploading.set(sha, (this.uploading.get(sha) ?? 0) + 1);
-    try {
-      for (const part of chunks(checked.map((c) => c.write), 50)) await this.db.insertInto('blobs').values(part).onConflict((oc) => oc.column('sha256').doNothing()).execute();
-    } finally {
-      for (const sha of shas) {
-        const n = this.uploading.get(sha)! - 1;
-        if (n) this.uploading.set(sha, n);
-        else this.uploading.delete(sha);
-      }
-    }
+    await this.writingBlobs(
+      checked.map((c) => c.write.sha256),
+      async () => {
+        for (const part of chunks(checked.map((c) => c.write), 50)) await this.db.insertInto('blobs').values(part).onConflict((oc) => oc.column('sha256').doNothing()).execute();
+      },
+    );
     for (const c of checked) {
       (l.uploaded ??= new Map()).set(c.write.sha256, c.info);
       this.cache.put(c.write.sha256, c.write.data);

@@ -241,5 +241,11 @@ function migrations(kind: DbKind): Record<string, Migration> {
         await db.schema.alterTable('graphs').addColumn('pruned_at', 'bigint').execute();
       },
     },
+    '006_upload_use': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('blob_owners').addColumn('used_at', 'bigint').execute();
+        await db.updateTable('blob_owners').set({ used_at: Date.now() }).execute(); // uploads from before: their time starts now
+      },
+    },
   };
 }

@@ -54,6 +54,8 @@ export interface BlobsTable {
 export interface BlobOwnersTable {
   sha256: string;
   owner: string;
+  /** When it was uploaded or last named by an uploaded graph (housekeeping releases it after --keep-days). */
+  used_at: number | null;
 }
 
 /** A resumable upload in progress: its parts are kept until the last one arrives. */
