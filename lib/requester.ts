@@ -2,7 +2,8 @@
 // R.execute, R.track_progress, R.fetch_persisting_op, and tensor.persist_op. Without a server
 // a graph runs in this process; with one, R.execute() sends it to that coordinator.
 import { GraphError } from './errors.js';
-import { Graph, type GraphExecutor, type GraphProgress, localExecutor } from './graph/graph.js';
+import { type ExecuteRunOptions, Graph, type GraphExecutor, type GraphProgress, localExecutor } from './graph/graph.js';
+import { type AttrSchema, abortSignal, nullable, parseAttrs } from './ops/attrs.js';
 import { MAX_REPLICAS } from './ravenverse/protocol.js';
 import { Tensor } from './tensor/tensor.js';
 
@@ -69,21 +70,14 @@ export function activate(): void {
   currentGraph('activate').activate();
 }
 
-export interface ExecuteOptions {
-  /**
-   * Stops the run when aborted: a local run at its next op, a run on a coordinator there (its
-   * copy is deleted, so its providers stop); execute() then rejects with the reason.
-   */
-  signal?: AbortSignal;
-}
+/** `signal`: stops the run when aborted (a local run at its next op, a run on a coordinator there); execute() then rejects with an AbortError. */
+export type ExecuteOptions = ExecuteRunOptions;
+
+const EXECUTE_SCHEMA: AttrSchema<{ signal: AbortSignal | null }> = { signal: { check: nullable(abortSignal), default: null } };
 
 /** Runs the current (activated) graph; resolves when it ends. */
 export function execute(options: ExecuteOptions = {}): Promise<void> {
-  if (options === null || typeof options !== 'object') throw new GraphError(`execute: options must be an object such as { signal }, got ${String(options)}`);
-  const unknown = Object.keys(options).filter((k) => k !== 'signal');
-  if (unknown.length) throw new GraphError(`execute: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (it takes { signal })`);
-  const { signal } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new GraphError(`execute: signal must be an AbortSignal (from an AbortController), got ${Object.prototype.toString.call(signal)}`);
+  const signal = parseAttrs('execute', EXECUTE_SCHEMA, options).signal ?? undefined;
   const g = currentGraph('execute');
   let executor = localExecutor;
   if (session.server !== null) {

@@ -74,6 +74,9 @@ export const oneOf =
   (v, bad) =>
     values.includes(v as T) ? (v as T) : bad(`one of ${values.map((x) => `'${x}'`).join(', ')}`);
 
+export const abortSignal: AttrCheck<AbortSignal> = (v, bad) =>
+  v !== null && typeof v === 'object' && typeof (v as AbortSignal).aborted === 'boolean' && typeof (v as AbortSignal).addEventListener === 'function' ? (v as AbortSignal) : bad('an AbortSignal');
+
 export const nullable =
   <T>(inner: AttrCheck<T>): AttrCheck<T | null> =>
   (v, bad) =>

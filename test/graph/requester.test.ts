@@ -109,8 +109,9 @@ describe('R.Graph lifecycle', () => {
     for (let i = 0; i < 4000; i++) x = R.add(x, 1);
     x.persist_op('x');
     R.activate();
-    expect(() => R.execute({ signal: 'stop' as unknown as AbortSignal })).toThrow(/signal must be an AbortSignal.*String/);
-    expect(() => R.execute({ sinal: null } as unknown as R.ExecuteOptions)).toThrow(/unknown option 'sinal'.*\{ signal \}/);
+    expect(() => R.execute({ signal: 'stop' as unknown as AbortSignal })).toThrow(R.AttrError);
+    expect(() => R.execute({ signal: 'stop' as unknown as AbortSignal })).toThrow(/execute: option 'signal' must be an AbortSignal, got "stop"/);
+    expect(() => R.execute({ sinal: null } as unknown as R.ExecuteOptions)).toThrow(/execute: unknown option 'sinal' \(valid options: signal\)/);
     const ac = new AbortController();
     const run = R.execute({ signal: ac.signal });
     let stoppedAt = 0;

@@ -49,10 +49,14 @@ async function record(seed: number): Promise<Recorded> {
   R.activate();
   const g = R.Graph.current()!.data;
   R.flush();
+  const run = await executeGraph(g, { constData: (n) => n.data! });
+  return recorded(g, new Map([...run.persisted].map(([k, t]) => [k, bits(t._data)])));
+}
+
+/** A graph's upload: graph.json and its constants' blobs. */
+function recorded(g: GraphData, local: Map<string, number[]>): Recorded {
   const blobs = new Map<string, Buffer>();
   hashConstants(g, (n) => n.data!, (sha, bytes) => blobs.set(sha, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
-  const run = await executeGraph(g, { constData: (n) => n.data! });
-  const local = new Map([...run.persisted].map(([k, t]) => [k, bits(t._data)]));
   return { g, doc: graphJson(g), blobs, local };
 }
 
@@ -872,9 +876,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       R.activate();
       const g = R.Graph.current()!.data;
       R.flush();
-      const blobs = new Map<string, Buffer>();
-      hashConstants(g, (nd) => nd.data!, (sha, bytes) => blobs.set(sha, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
-      return { g, doc: graphJson(g), blobs, local: new Map() };
+      return recorded(g, new Map());
     };
     try {
       const big = await createToken(c.db.db, 'requester', 'big');

@@ -239,6 +239,8 @@ const LAST_SEEN_EVERY_MS = 10_000;
 const PLAN_CONST_BYTES = 64 * 2 ** 20;
 // With fewer than maxFailures providers fitting a subgraph, it fails its graph after this many failed attempts per maxFailures.
 const FAILED_ATTEMPTS_PER_PROVIDER = 3;
+/** A housekeeping period in days, for the log. */
+const days = (ms: number) => (ms / 86_400_000).toFixed(ms < 86_400_000 ? 3 : 0);
 /** A graph's error when its requester's token is revoked. */
 const REVOKED = "the requester's token was revoked";
 
@@ -706,7 +708,7 @@ export class CoordinatorState {
           if (!(err instanceof ApiError && err.status === 404)) throw err; // deleted meanwhile by its requester
         }
       }
-      if (deleted) this.opts.log(`deleted ${deleted} graph(s) that ended more than ${(keepMs / 86_400_000).toFixed(keepMs < 86_400_000 ? 3 : 0)} day(s) ago`);
+      if (deleted) this.opts.log(`deleted ${deleted} graph(s) that ended more than ${days(keepMs)} day(s) ago`);
       released = await this.releaseUploads(keepMs, limit * 50);
     }
     return { pruned: ended.length, deleted, released };
@@ -730,7 +732,7 @@ export class CoordinatorState {
           released += Number(r.numDeletedRows);
         }
         await this.dropUnusedBlobs(trx, old.map((o) => o.sha256), inUse);
-        if (released) this.opts.log(`released ${released} upload(s) no graph named for ${(keepMs / 86_400_000).toFixed(keepMs < 86_400_000 ? 3 : 0)} day(s)`);
+        if (released) this.opts.log(`released ${released} upload(s) no graph named for ${days(keepMs)} day(s)`);
         return released;
       }),
     );
@@ -753,7 +755,7 @@ export class CoordinatorState {
    * uploads of active leases, the next batch's blobs): those are not deleted.
    */
   private async removingBlobs<T>(fn: (inUse: Set<string>) => Promise<T>): Promise<T> {
-    for (let i = 0; i < 1000 && this.removing; i++) await this.removing;
+    await this.notRemoving(); // one deletion at a time
     let ended!: () => void;
     this.removing = new Promise<void>((r) => (ended = r));
     this.blobEpoch++;

@@ -107,7 +107,13 @@ class Outbox {
     }
   }
 
-  /** Writes what waits for one socket now (before it is closed). */
+  /** Closes a socket after what waits for it. */
+  close(ws: WebSocket, code: number, reason: string): void {
+    this.flush(ws);
+    ws.close(code, reason);
+  }
+
+  /** Writes what waits for one socket now. */
   flush(ws: WebSocket): void {
     const q = this.pending.get(ws);
     if (!q) return;
@@ -180,10 +186,7 @@ export class ProviderChannel {
       return true;
     };
     const send = (msg: CoordinatorMessage): boolean => sendRaw(JSON.stringify(msg));
-    const close = (code: number, reason: string) => {
-      this.outbox.flush(ws); // what was sent before the close goes first
-      ws.close(code, reason);
-    };
+    const close = (code: number, reason: string) => this.outbox.close(ws, code, reason);
     const fail = (code: string, message: string, closeCode = 1008) => {
       send({ type: 'error', error: { code, message } });
       close(closeCode, message.slice(0, 120));
@@ -336,8 +339,7 @@ export class ProviderChannel {
     for (const [ws, t] of this.sockets) {
       if (t !== tokenHash || ws.readyState !== WebSocket.OPEN) continue;
       this.outbox.push(ws, JSON.stringify({ type: 'error', error: { code: 'ERR_UNAUTHORIZED', message: 'this provider token was revoked' } } satisfies CoordinatorMessage));
-      this.outbox.flush(ws);
-      ws.close(4003, 'token revoked');
+      this.outbox.close(ws, 4003, 'token revoked');
       n++;
     }
     return n;

@@ -4,7 +4,7 @@
 // backward pass with an optimizer step, and weight snapshots.
 import { AbortError, ArgError, AttrError, GraphError } from '../../errors.js';
 import { isRecording, withoutRecordingWork } from '../../ops/define.js';
-import { type AttrCheck, type AttrSchema, any, bool, int, nullable, parseAttrs } from '../../ops/attrs.js';
+import { type AttrCheck, type AttrSchema, abortSignal, any, bool, int, nullable, parseAttrs } from '../../ops/attrs.js';
 import { add, mul } from '../../ops/binary.js';
 import { full } from '../../ops/creation.js';
 import { gather } from '../../ops/indexing.js';
@@ -95,8 +95,6 @@ const verbosity: AttrCheck<0 | 1 | 2> = (v, bad) => {
 };
 const stream: AttrCheck<ProgressStream> = (v, bad) =>
   v !== null && typeof v === 'object' && typeof (v as ProgressStream).write === 'function' ? (v as ProgressStream) : bad('a stream with a write(string) method');
-const abortSignal: AttrCheck<AbortSignal> = (v, bad) =>
-  v !== null && typeof v === 'object' && typeof (v as AbortSignal).aborted === 'boolean' && typeof (v as AbortSignal).addEventListener === 'function' ? (v as AbortSignal) : bad('an AbortSignal');
 
 interface FitSettings {
   n_epochs: number;
