@@ -80,6 +80,16 @@ async function upload(c: Coordinator, token: string, rec: Recorded, id = gid()):
 }
 
 /** Serves assignments with a fake provider until the graph is done (bounded). */
+/** Results that differ in one bit of one value, each with its own (correct) SHA-256. */
+const wrongBy1Bit = (outs: Awaited<ReturnType<FakeProvider['compute']>>) =>
+  outs.map((o) => {
+    const b = Buffer.from(o.bytes);
+    b[b.length - 4]! ^= 1;
+    return { name: o.name, bytes: b, sha256: sha256(b) };
+  });
+
+const storedBlobs = async (c: Coordinator, shas: Iterable<string>) => (await c.db.db.selectFrom('blobs').select('sha256').where('sha256', 'in', [...shas]).execute()).length;
+
 async function serve(c: Coordinator, p: FakeProvider, requester: string, id: string, onEach?: (a: Assignment, outs: Awaited<ReturnType<FakeProvider['compute']>>) => Promise<void>): Promise<void> {
   for (let served = 0; served < 200; served++) {
     const g = await api(c.url, `/v1/graphs/${id}`, requester);
@@ -803,13 +813,12 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       expect((await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST', body: { replicas: 4 } })).json.error.code).toBe('ERR_BAD_REQUEST');
       expect((await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST', body: { replicas: 2, x: 1 } })).json.error.code).toBe('ERR_BAD_REQUEST');
       expect((await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST', body: { replicas: 2 } })).json.graph).toMatchObject({ status: 'running', replicas: 2 });
-      // A result that differs in one bit of one value, with its own (correct) SHA-256.
-      const corrupt = (outs: Awaited<ReturnType<FakeProvider['compute']>>) =>
-        outs.map((o) => {
-          const b = Buffer.from(o.bytes);
-          b[b.length - 4]! ^= 1;
-          return { name: o.name, bytes: b, sha256: sha256(b) };
-        });
+      const lies = new Set<string>();
+      const corrupt = (outs: Awaited<ReturnType<FakeProvider['compute']>>) => {
+        const bad = wrongBy1Bit(outs);
+        for (const o of bad) lies.add(o.sha256);
+        return bad;
+      };
       // One token alone: its result is a vote, and the subgraph does not come back to it.
       const honest1 = await new FakeProvider(c.url, prov).connect();
       const first = await honest1.next();
@@ -857,6 +866,11 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       for (const p of [honest1, honest2]) expect((await c.db.db.selectFrom('providers').select('disputed').where('id', '=', p.id).executeTakeFirstOrThrow()).disputed).toBe(0);
       expect((await listTokens(c.db.db)).find((t) => t.label === 'cheat')).toMatchObject({ disputed: cheated, subgraphs_done: 0 });
       console.log(`replicas 2 (${backend.name}): ${subs.length} subgraphs decided by two honest tokens; the cheater's ${cheated} result(s) all disputed`);
+      // The outvoted results were stored with their votes; housekeeping deletes them, and only them.
+      expect(await storedBlobs(c, lies)).toBe(lies.size);
+      expect((await c.state.maintain(0)).unclaimed).toBe(lies.size);
+      expect(await storedBlobs(c, lies)).toBe(0);
+      for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
       for (const p of [honest1, honest2, cheat]) p.close();
     } finally {
       await c.close();
@@ -938,7 +952,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       for (const pv of (await api(c.url, `/v1/graphs/${id}`, alice)).json.persisted) {
         expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
       }
-      expect(await c.state.maintain(0)).toEqual({ pruned: 0, deleted: 0, released: 0 }); // nothing twice
+      expect(await c.state.maintain(0)).toEqual({ pruned: 0, deleted: 0, released: 0, unclaimed: 0 }); // nothing twice
       // Retention: the ended graph and one uploaded but never run go; a running one stays. The never-run one has constants of its own.
       const rec2 = await record(2);
       const own2 = [...rec2.blobs.keys()].filter((sha) => !rec.blobs.has(sha));
@@ -961,6 +975,36 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       expect(await c.db.db.selectFrom('blobs').select('sha256').where('sha256', 'in', own2).execute()).toEqual([]);
       expect(((await api(c.url, `/v1/graphs/${gid()}`, alice, { method: 'PUT', body: rec2.doc })).json.missing as string[]).sort()).toEqual([...own2].sort());
       await expect(startCoordinator({ db: spec2, port: 0, log: null, keepGraphsMs: -1 })).rejects.toThrow(/keepGraphsMs must be a number >= 0/);
+    } finally {
+      await c.close();
+      await drop2();
+    }
+  });
+
+  it('results uploaded over HTTP for a lease that then ended unused (its provider left) are deleted by housekeeping; those a lease still holds are not', async () => {
+    const { spec: spec2, drop: drop2 } = await backend.create();
+    const c = await startCoordinator({ db: spec2, port: 0, log: null, leaseMs: LEASE_MS, heartbeatMs: 200, bytesPerSecond: 1e12, plan: 'per-step', housekeepingMs: 3_600_000 });
+    try {
+      const alice = await createToken(c.db.db, 'requester');
+      const ptok = await createToken(c.db.db, 'provider');
+      const id = await upload(c, alice, rec);
+      await api(c.url, `/v1/graphs/${id}/execute`, alice, { method: 'POST', body: {} });
+      const leaving = await new FakeProvider(c.url, ptok).connect();
+      const a = await leaving.next();
+      const lost = wrongBy1Bit(await leaving.compute(a)); // other bytes than the lease's final results
+      expect((await api(c.url, `/v1/leases/${a.lease}/results`, ptok, { method: 'PUT', raw: encodeBundle(lost) })).status).toBe(201);
+      // While the lease is active its upload stays.
+      expect((await c.state.maintain(0)).unclaimed).toBe(0);
+      expect(await storedBlobs(c, lost.map((o) => o.sha256))).toBe(lost.length);
+      leaving.close(); // the lease goes to another provider
+      const p = await new FakeProvider(c.url, ptok).connect();
+      await serve(c, p, alice, id);
+      expect((await c.state.maintain(0)).unclaimed).toBe(lost.length);
+      expect(await storedBlobs(c, lost.map((o) => o.sha256))).toBe(0);
+      for (const pv of (await api(c.url, `/v1/graphs/${id}`, alice)).json.persisted) {
+        expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+      }
+      p.close();
     } finally {
       await c.close();
       await drop2();

@@ -315,6 +315,12 @@ export class CoordinatorState {
   private blobEpoch = 0;
   /** Result blobs being written by putResults (counted: two leases may upload the same one). */
   private uploading = new Map<string, number>();
+  /**
+   * Result blobs stored before any result named them: uploaded over HTTP for a lease, or a
+   * replica's vote. Housekeeping deletes those that no result came to name (the lease ended
+   * unused, the vote lost).
+   */
+  private unclaimed = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
   private waiters: { resolve: () => void; reject: (e: Error) => void; promise?: Promise<void> }[] = [];
   private tickScheduled = false;
@@ -692,8 +698,9 @@ export class CoordinatorState {
    * graph named for `keepMs` are released (0: both kept). At most `limit` graphs of each kind per
    * call. Returns how many graphs were pruned and deleted, and how many uploads released.
    */
-  async maintain(keepMs: number, limit = 20): Promise<{ pruned: number; deleted: number; released: number }> {
+  async maintain(keepMs: number, limit = 20): Promise<{ pruned: number; deleted: number; released: number; unclaimed: number }> {
     await this.loaded;
+    const unclaimed = await this.dropUnclaimed();
     const ended = await this.db.selectFrom('graphs').select('id').where('status', 'in', ['done', 'failed']).where('pruned_at', 'is', null).limit(limit).execute();
     for (const { id } of ended) await this.prune(id);
     let deleted = 0;
@@ -711,7 +718,21 @@ export class CoordinatorState {
       if (deleted) this.opts.log(`deleted ${deleted} graph(s) that ended more than ${days(keepMs)} day(s) ago`);
       released = await this.releaseUploads(keepMs, limit * 50);
     }
-    return { pruned: ended.length, deleted, released };
+    return { pruned: ended.length, deleted, released, unclaimed };
+  }
+
+  /** Deletes the unclaimed result blobs nothing names and the running state no longer needs. Returns how many. */
+  private async dropUnclaimed(): Promise<number> {
+    if (!this.unclaimed.size) return 0;
+    return this.removingBlobs((inUse) =>
+      this.db.transaction().execute(async (trx) => {
+        const done = [...this.unclaimed].filter((sha) => !inUse.has(sha)); // those in use are looked at again next time
+        const dropped = await this.dropUnusedBlobs(trx, done, inUse);
+        for (const sha of done) this.unclaimed.delete(sha);
+        if (dropped) this.opts.log(`deleted ${dropped} result blob(s) no result named (uploaded for a lease that ended unused, or outvoted)`);
+        return dropped;
+      }),
+    );
   }
 
   /**
@@ -804,17 +825,20 @@ export class CoordinatorState {
     }
   }
 
-  /** Deletes those of these blobs that no result, persisted value, requester's upload or running graph names. */
-  private async dropUnusedBlobs(trx: Kysely<Database>, shas: readonly string[], inUse: Set<string>): Promise<void> {
+  /** Deletes those of these blobs that no result, persisted value, requester's upload or running graph names. Returns how many. */
+  private async dropUnusedBlobs(trx: Kysely<Database>, shas: readonly string[], inUse: Set<string>): Promise<number> {
+    let dropped = 0;
     for (const part of chunks([...new Set(shas)].filter((sha) => !inUse.has(sha)))) {
-      await trx
+      const r = await trx
         .deleteFrom('blobs')
         .where('sha256', 'in', part)
         .where(({ not, exists, selectFrom }) => not(exists(selectFrom('results').select('results.sha256').whereRef('results.sha256', '=', 'blobs.sha256'))))
         .where(({ not, exists, selectFrom }) => not(exists(selectFrom('persisted').select('persisted.sha256').whereRef('persisted.sha256', '=', 'blobs.sha256'))))
         .where(({ not, exists, selectFrom }) => not(exists(selectFrom('blob_owners').select('blob_owners.sha256').whereRef('blob_owners.sha256', '=', 'blobs.sha256'))))
-        .execute();
+        .executeTakeFirst();
+      dropped += Number(r.numDeletedRows);
     }
+    return dropped;
   }
 
   subscribe(id: string, fn: (e: GraphEvent) => void): () => void {
@@ -1073,6 +1097,7 @@ export class CoordinatorState {
     for (const c of checked) {
       (l.uploaded ??= new Map()).set(c.write.sha256, c.info);
       this.cache.put(c.write.sha256, c.write.data);
+      this.unclaimed.add(c.write.sha256);
     }
   }
 
@@ -1210,6 +1235,7 @@ export class CoordinatorState {
   private vote(rt: GraphRt, sub: SubRt, l: LeaseRt, outputs: Record<string, string>, fresh: readonly { write: BlobWrite }[], info: Map<string, ResultInfo>, now: number): void {
     const key = sub.outputs.map((o) => outputs[o.ref]).join(',');
     this.keepBlobs(fresh); // stored now: a later decision may take them
+    for (const f of fresh) this.unclaimed.add(f.write.sha256); // (or not)
     const votes = (sub.votes ??= []);
     votes.push({ key, token: l.token, provider: l.provider_id, lease: l.id, outputs, info, ms: now - l.created_at });
     const agreeing = votes.filter((v) => v.key === key);

@@ -93,7 +93,7 @@ type WsConn = ProviderConn & { lastHeard: number; ack(a: Ack): void; takeAcks():
  * burst of completions answered by a burst of sends wakes each receiver once, not once per frame
  * with the coordinator's work in between. Order per socket is kept: every frame goes through here.
  */
-class Outbox {
+export class Outbox {
   private pending = new Map<WebSocket, (string | Buffer)[]>();
   private scheduled = false;
 
