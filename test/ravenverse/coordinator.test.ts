@@ -157,6 +157,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
 
     // Follow the event stream while the fake provider works.
     const events: { event: string; data: any }[] = [];
+    const reads: number[] = [];
     const stream = (async () => {
       const res = await fetch(`${c.url}/v1/graphs/${id}/events`, { headers: { authorization: `Bearer ${alice}` } });
       const reader = res.body!.getReader();
@@ -164,6 +165,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       for (let i = 0; i < 10_000; i++) {
         const { value, done } = await reader.read();
         if (done) return;
+        reads.push(performance.now());
         buf += new TextDecoder().decode(value);
         for (let cut = buf.indexOf('\n\n'); cut >= 0; cut = buf.indexOf('\n\n')) {
           const block = buf.slice(0, cut);
@@ -203,8 +205,10 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       const r = await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice);
       expect(blobBits(r.bytes!)).toEqual(rec.local.get(pv.name));
     }
-    // The stream told the whole story, ending with 'end'.
+    // The stream told the whole story, ending with 'end', in writes at most 100 ms apart (the last one, 'end', at once).
     expect(events[events.length - 1]!.event).toBe('end');
+    expect(reads.length).toBeLessThanOrEqual(Math.floor((reads[reads.length - 1]! - reads[0]!) / 100) + 2);
+    console.log(`event stream (${backend.name}): ${events.length} events in ${reads.length} reads over ${Math.round(reads[reads.length - 1]! - reads[0]!)} ms`);
     expect(new Set(events.filter((e) => e.event === 'persisted').map((e) => e.data.name))).toEqual(new Set(rec.local.keys()));
     // Each subgraph was accepted once and credited once.
     const subs = await c.db.db.selectFrom('subgraphs').select(['state']).where('graph_id', '=', id).execute();

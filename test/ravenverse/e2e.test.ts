@@ -95,6 +95,15 @@ describe.runIf(haveDataset('iris')).each(backends().map((b) => [b.name, b] as co
     await p.waitOutput(/connected to/);
     return p;
   };
+  /** progressAtLeast, whose timeout says where the run stood and what the processes printed last. */
+  const reach = (frac: number) =>
+    progressAtLeast(frac).catch(async (err: Error) => {
+      const g = R.Graph.current();
+      const dash = await fetch(`${url}/api/dashboard`).then((r) => r.text(), (e: Error) => e.message);
+      const tails = [...providers].map(([name, p]) => `--- ${name} (${p.alive ? 'alive' : 'exited'}):\n${p.out.slice(-1500)}`).join('\n');
+      throw new Error(`${err.message}; the graph: ${g?.status} ${JSON.stringify(g?.snapshot())}\n--- dashboard: ${dash.slice(0, 3000)}\n--- coordinator:\n${coordinator.out.slice(-3000)}\n${tails}`);
+    });
+
   /** Each subgraph of the graph was accepted exactly once. */
   async function acceptedOnce(): Promise<{ subgraphs: number; lost: number }> {
     const db = await openDatabase(spec);
@@ -162,7 +171,7 @@ describe.runIf(haveDataset('iris')).each(backends().map((b) => [b.name, b] as co
     let killed = '';
     let killedAt = 0;
     const { accuracy } = await runRemote(url, requester, async () => {
-      await progressAtLeast(0.25);
+      await reach(0.25);
       // The provider holding a lease now.
       const holder = await waitFor('a provider holding a lease', async () => {
         const d = (await (await fetch(`${url}/api/dashboard`)).json()) as { providers: { name: string; connected: boolean; leases: number }[] };
@@ -182,7 +191,7 @@ describe.runIf(haveDataset('iris')).each(backends().map((b) => [b.name, b] as co
 
   it('kill -9 of the coordinator mid-run, then a restart on the same database: the run resumes, same results, each result accepted once', async () => {
     const { accuracy } = await runRemote(url, requester, async () => {
-      await progressAtLeast(0.25);
+      await reach(0.25);
       await coordinator.kill('SIGKILL');
       await sleep(500);
       coordinator = new Child(coordinatorArgs());

@@ -124,6 +124,8 @@ const DEFAULTS = {
   housekeepingMs: 60_000,
 };
 
+/** How often a graph's event stream writes at most, ms. */
+const EVENT_INTERVAL_MS = 100;
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 const here = dirname(fileURLToPath(import.meta.url));
 /** The dashboard's static files: beside this module in the sources; from dist/ravenverse/coordinator/, the package's lib/ (package.json `files` ships lib). */
@@ -341,22 +343,34 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     streams.add(raw);
     let ended = false;
-    let corked = false;
+    // Events leave in one write at most every EVENT_INTERVAL_MS (at once after a quiet spell), the
+    // latest progress standing for those before it: a write wakes the requester's process, and a
+    // chain of small subgraphs commits (and so reports) every millisecond or so.
+    let announced: string[] = [];
+    let progress: string | null = null;
+    let lastWrite = 0;
+    let timer: NodeJS.Timeout | null = null;
+    const flush = () => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      lastWrite = Date.now();
+      if (ended || raw.destroyed || (!announced.length && progress === null)) return;
+      raw.write(announced.join('') + (progress ?? ''));
+      announced = [];
+      progress = null;
+    };
     const write = (event: string, data: unknown) => {
-      if (ended || raw.destroyed) return;
-      // The events of one commit leave in one write.
-      if (!corked) {
-        corked = true;
-        raw.cork();
-        process.nextTick(() => {
-          corked = false;
-          raw.uncork();
-        });
+      const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+      if (event === 'progress') progress = text;
+      else {
+        if (event === 'end') progress = null; // it carries the last summary, and comes last
+        announced.push(text);
       }
-      raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      if (!timer) timer = setTimeout(flush, Math.max(0, lastWrite + EVENT_INTERVAL_MS - Date.now()));
     };
     const end = () => {
       if (ended) return;
+      flush();
       ended = true;
       raw.end();
     };
@@ -374,6 +388,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     const ping = setInterval(() => !ended && !raw.destroyed && raw.write(': ping\n\n'), 15_000);
     const cleanup = () => {
       clearInterval(ping);
+      if (timer) clearTimeout(timer);
       unsubscribe();
       streams.delete(raw);
     };
