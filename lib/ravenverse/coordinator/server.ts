@@ -89,7 +89,7 @@ export interface CoordinatorOptions {
    * requester deletes it). Its requester's R.flush() deletes a graph sooner.
    */
   keepGraphsMs?: number;
-  /** How often housekeeping runs (ended graphs pruned and, past keepGraphsMs, deleted; stale uploads dropped), ms (default 60,000). */
+  /** How often housekeeping runs (ended graphs pruned and, past keepGraphsMs, deleted; stale uploads dropped; unclaimed result blobs deleted), ms (default 60,000). */
   housekeepingMs?: number;
   /** Whether /api/dashboard shows every graph without a token (default: when bound to loopback). */
   dashboardPublic?: boolean;

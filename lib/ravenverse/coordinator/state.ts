@@ -696,7 +696,8 @@ export class CoordinatorState {
    * subgraph's outputs, the inputs of the next ones; its persisted values stay), graphs that
    * ended (or were uploaded and never run) more than `keepMs` ago are deleted, and uploads no
    * graph named for `keepMs` are released (0: both kept). At most `limit` graphs of each kind per
-   * call. Returns how many graphs were pruned and deleted, and how many uploads released.
+   * call; result blobs stored before anything named them are deleted once nothing does. Returns
+   * how many graphs were pruned and deleted, uploads released and unclaimed blobs deleted.
    */
   async maintain(keepMs: number, limit = 20): Promise<{ pruned: number; deleted: number; released: number; unclaimed: number }> {
     await this.loaded;
