@@ -73,6 +73,8 @@ const progressAtLeast = (frac: number) =>
   waitFor(`the run to reach ${frac * 100}%`, () => {
     const g = R.Graph.current();
     const p = g?.snapshot();
+    // A run that ended first (too fast to be caught mid-run, or failed) says so now, not after the timeout.
+    if (g?.status === 'done' || g?.status === 'failed') throw new Error(`the run ended (${g.status}) before the wait saw it at ${frac * 100}%: ${JSON.stringify(p)}`);
     return g?.status === 'running' && p && p.nodesTotal > 0 && p.nodesDone / p.nodesTotal >= frac;
   }, 60_000);
 
