@@ -80,7 +80,10 @@ export async function startWsFloor(): Promise<WsFloor> {
       if (++completions === target) done?.();
       dispatch();
     });
-    ws.on('close', () => idle.splice(idle.indexOf(ws), idle.includes(ws) ? 1 : 0));
+    ws.on('close', () => {
+      const i = idle.indexOf(ws);
+      if (i >= 0) idle.splice(i, 1);
+    });
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const port = (http.address() as { port: number }).port;

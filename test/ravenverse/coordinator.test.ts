@@ -113,6 +113,10 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
   let prov: string;
   let prov2: string;
   let rec: Recorded;
+  /** Every persisted value of the graph holds the local run's bits. */
+  const expectLocalBits = async (c: Coordinator, tok: string, id: string) => {
+    for (const pv of (await api(c.url, `/v1/graphs/${id}`, tok)).json.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, tok)).bytes!)).toEqual(rec.local.get(pv.name));
+  };
   const LEASE_MS = 3000; // long enough that a loaded machine (heartbeats every 200 ms) never expires a live lease
 
   beforeAll(async () => {
@@ -264,8 +268,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     const outs2 = await rescuer.compute(moved);
     expect((await rescuer.finish(moved, outs2)).done.json.status).toBe('accepted');
     await serve(c, rescuer, alice, id);
-    const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
-    for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+    await expectLocalBits(c, alice, id);
     slow.close();
     other.close();
   });
@@ -295,8 +298,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     await c.state.disconnected(dying);
     const p = await new FakeProvider(c.url, prov).connect();
     await serve(c, p, alice, id);
-    const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
-    for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+    await expectLocalBits(c, alice, id);
     p.close();
   });
 
@@ -432,7 +434,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
         await serve(c2, again, tok, id);
         const g = (await api(c2.url, `/v1/graphs/${id}`, tok)).json;
         expect(g.graph.status).toBe('done');
-        for (const pv of g.persisted) expect(blobBits((await api(c2.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, tok)).bytes!)).toEqual(rec.local.get(pv.name));
+        await expectLocalBits(c2, tok, id);
         again.close();
       } finally {
         await c2.close();
@@ -475,7 +477,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       }
       const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
       expect(g.graph.status).toBe('done');
-      for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+      await expectLocalBits(c, alice, id);
       const names = g.persisted.map((pv: { name: string }) => pv.name);
       const bundle = await api(c.url, `/v1/graphs/${id}/persisted`, alice, { method: 'POST', body: { names } });
       expect(bundle.status).toBe(200);
@@ -563,7 +565,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       }
       const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
       expect(g.graph.status).toBe('done');
-      for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+      await expectLocalBits(c, alice, id);
     } finally {
       p.close();
     }
@@ -621,7 +623,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       }
       const g = (await api(c2.url, `/v1/graphs/${id}`, tok)).json;
       expect(g.graph.status).toBe('done');
-      for (const pv of g.persisted) expect(blobBits((await api(c2.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, tok)).bytes!)).toEqual(rec.local.get(pv.name));
+      await expectLocalBits(c2, tok, id);
       // Each subgraph done by exactly one lease, each result recorded once.
       const done = await c2.db.db.selectFrom('leases').select('idx').where('graph_id', '=', id).where('state', '=', 'done').execute();
       expect(done.map((l) => l.idx).sort((x, y) => x - y)).toEqual(Array.from({ length: g.graph.subgraphs_total }, (_, i) => i));
@@ -853,8 +855,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       };
       await Promise.all([work(honest1, false), work(honest2, false), work(cheat, true)]);
       expect(await done()).toBe(true);
-      const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
-      for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+      await expectLocalBits(c, alice, id);
       await c.state.idle();
       const subs = await c.db.db.selectFrom('subgraphs').select(['idx', 'done_by']).where('graph_id', '=', id).execute();
       expect(subs.length).toBeGreaterThan(1);
@@ -874,7 +875,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       expect(await storedBlobs(c, lies)).toBe(lies.size);
       expect((await c.state.maintain(0)).unclaimed).toBe(lies.size);
       expect(await storedBlobs(c, lies)).toBe(0);
-      for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+      await expectLocalBits(c, alice, id);
       for (const p of [honest1, honest2, cheat]) p.close();
     } finally {
       await c.close();
@@ -953,9 +954,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       expect(left.length).toBe(kept.size);
       expect(outputs).toBeGreaterThan(3 * left.length);
       console.log(`housekeeping (${backend.name}): ${outputs} results stored during the run, ${left.length} kept once it ended (those persisted values name)`);
-      for (const pv of (await api(c.url, `/v1/graphs/${id}`, alice)).json.persisted) {
-        expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
-      }
+      await expectLocalBits(c, alice, id);
       expect(await c.state.maintain(0)).toEqual({ pruned: 0, deleted: 0, released: 0, unclaimed: 0 }); // nothing twice
       // Retention: the ended graph and one uploaded but never run go; a running one stays. The never-run one has constants of its own.
       const rec2 = await record(2);
@@ -1005,9 +1004,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       await serve(c, p, alice, id);
       expect((await c.state.maintain(0)).unclaimed).toBe(lost.length);
       expect(await storedBlobs(c, lost.map((o) => o.sha256))).toBe(0);
-      for (const pv of (await api(c.url, `/v1/graphs/${id}`, alice)).json.persisted) {
-        expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
-      }
+      await expectLocalBits(c, alice, id);
       p.close();
     } finally {
       await c.close();
@@ -1042,9 +1039,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       const rows = await c.db.db.selectFrom('results').leftJoin('blobs', 'blobs.sha256', 'results.sha256').select(['results.sha256 as sha', 'blobs.sha256 as stored']).where('results.graph_id', '=', b).execute();
       expect(rows.length).toBeGreaterThan(shared.length);
       expect(rows.filter((r) => r.stored === null).map((r) => r.sha)).toEqual([]);
-      for (const pv of (await api(c.url, `/v1/graphs/${b}`, alice)).json.persisted) {
-        expect(blobBits((await api(c.url, `/v1/graphs/${b}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
-      }
+      await expectLocalBits(c, alice, b);
       p.close();
     } finally {
       await c.close();
@@ -1098,8 +1093,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
     expect(moved.subgraph).toBe(a.subgraph);
     expect((await rescuer.finish(moved, await rescuer.compute(moved))).done.json.status).toBe('accepted');
     await serve(c, rescuer, alice, id);
-    const g = (await api(c.url, `/v1/graphs/${id}`, alice)).json;
-    for (const pv of g.persisted) expect(blobBits((await api(c.url, `/v1/graphs/${id}/persisted/${encodeURIComponent(pv.name)}`, alice)).bytes!)).toEqual(rec.local.get(pv.name));
+    await expectLocalBits(c, alice, id);
     rescuer.close();
     p.close();
   });

@@ -360,6 +360,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
       progress = null;
     };
     const write = (event: string, data: unknown) => {
+      if (ended || raw.destroyed) return;
       const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
       if (event === 'progress') progress = text;
       else {

@@ -1192,6 +1192,7 @@ export class CoordinatorState {
     for (const o of sub.outputs) {
       const sha = outputs[o.ref]!;
       const m = info.get(sha)!;
+      this.unclaimed.delete(sha); // a result names it: housekeeping need not look at it
       rt.results.set(o.ref, sha);
       rt.sizes.set(sha, m.size);
       this.dirty.results.push({ graph_id: rt.id, ref: o.ref, sha256: sha, lease_id: leaseId, created_at: now });
