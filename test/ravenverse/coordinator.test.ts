@@ -875,6 +875,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       expect(await storedBlobs(c, lies)).toBe(lies.size);
       expect((await c.state.maintain(0)).unclaimed).toBe(lies.size);
       expect(await storedBlobs(c, lies)).toBe(0);
+      console.log(`replicas 2 (${backend.name}): housekeeping deleted the ${lies.size} outvoted result blobs`);
       await expectLocalBits(c, alice, id);
       for (const p of [honest1, honest2, cheat]) p.close();
     } finally {
@@ -1004,6 +1005,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('coordinator on %s', 
       await serve(c, p, alice, id);
       expect((await c.state.maintain(0)).unclaimed).toBe(lost.length);
       expect(await storedBlobs(c, lost.map((o) => o.sha256))).toBe(0);
+      console.log(`unclaimed uploads (${backend.name}): housekeeping deleted the ${lost.length} results uploaded for the lease its provider left`);
       await expectLocalBits(c, alice, id);
       p.close();
     } finally {
